@@ -1,0 +1,48 @@
+"""Run a component script as SageMaker would: a separate process, container paths remapped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_script(
+    script: str | Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    check: bool = True,
+    timeout: float = 300,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python <script> <args>` with extra environment variables; fail loudly with its output.
+
+    Args:
+        script: path of the script, relative to the repository or absolute.
+        args: its command-line arguments.
+        env: variables added to a copy of this process's environment (SM_* paths, seeds).
+        cwd: working directory (default: the repository).
+        check: raise AssertionError with stdout/stderr when the exit status is not 0.
+        timeout: seconds before the process is killed.
+    """
+    path = Path(script)
+    if not path.is_absolute():
+        path = REPO / path
+    full_env = {**os.environ, "PYTHONHASHSEED": "0", "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, str(path), *args],
+        env=full_env,
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{path.name} {' '.join(args)} exited {proc.returncode}\n"
+            f"--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
+        )
+    return proc
