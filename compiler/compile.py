@@ -1,0 +1,85 @@
+"""The front function: overrides -> load -> validate -> graph -> emit -> bundle on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from compiler.context import BuildContext
+from compiler.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
+from compiler.errors import CompileError, Problem
+from compiler.graph import Pipeline, check_pipeline
+from compiler.load import LoadedConfig, load_config
+from compiler.pipeline import build_pipeline
+from compiler.schema import PipelineConfig, validate_config
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """What one compile produces, before anything touches the disk."""
+
+    config: PipelineConfig
+    pipeline: Pipeline
+    order: tuple[str, ...]
+    pipeline_json: str
+    assets_json: str
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.config.output_dir)
+
+
+def compile_loaded(loaded: LoadedConfig) -> Bundle:
+    """Validate, build, check and emit one composed configuration (pure but for reading assets).
+
+    Raises:
+        CompileError: every problem found, with where/what/why/fix.
+    """
+    config = validate_config(loaded)
+    ctx = BuildContext(config)
+    pipeline = build_pipeline(ctx)
+    order = check_pipeline(pipeline)
+    text = canonical_json(pipeline_definition(pipeline))
+    if len(text) > MAX_DEFINITION_CHARS:
+        raise CompileError(
+            [
+                Problem(
+                    "pipeline graph (built from the selected configs)",
+                    f"the definition has {len(text)} characters",
+                    f"CreatePipeline accepts at most {MAX_DEFINITION_CHARS}",
+                    "use fewer steps or candidates",
+                )
+            ]
+        )
+    assets = canonical_json(
+        {"pipeline": pipeline.name, "assets": [a.to_json() for _, a in sorted(ctx.assets.items())]}
+    )
+    return Bundle(config, pipeline, tuple(order), text, assets)
+
+
+def compile_overrides(overrides: list[str]) -> Bundle:
+    return compile_loaded(load_config(overrides))
+
+
+def write_bundle(bundle: Bundle) -> Path:
+    """Write pipeline.json and assets.json; the folder is replaced whole or left untouched."""
+    target = bundle.output_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        (staging / "pipeline.json").write_text(bundle.pipeline_json, encoding="utf-8")
+        (staging / "assets.json").write_text(bundle.assets_json, encoding="utf-8")
+        if target.exists():
+            old = staging.with_name(staging.name + ".old")
+            os.replace(target, old)
+            os.replace(staging, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return target

@@ -1,0 +1,106 @@
+"""What every component's `build` needs besides its own settings: AWS places, parameters, assets."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.graph import ExecutionVariable, Join, Parameter, ParameterRef
+from compiler.schema import PipelineConfig
+
+REPO = Path(__file__).resolve().parent.parent
+SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+@dataclass(frozen=True)
+class Asset:
+    """A local file or folder the pipeline needs in S3, addressed by its content.
+
+    Attributes:
+        name: what it is for (e.g. "preprocess-code").
+        kind: "file" (uploaded as is) or "sourcedir" (uploaded as sourcedir.tar.gz).
+        files: (path inside the upload, sha256) of every file, sorted; paths mirror the repo.
+        sha256: of the file, or of the sorted "path\\0sha256\\n" lines of a source dir.
+        s3_uri: where publishing puts it: <bucket>/<prefix>/assets/<sha256>/<filename>.
+    """
+
+    name: str
+    kind: str
+    files: tuple[tuple[str, str], ...]
+    sha256: str
+    s3_uri: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "s3_uri": self.s3_uri,
+            "files": [{"path": p, "sha256": h} for p, h in self.files],
+        }
+
+
+@dataclass
+class BuildContext:
+    """Collects parameters and assets while components build their steps."""
+
+    config: PipelineConfig
+    parameters: dict[str, Parameter] = field(default_factory=dict)
+    assets: dict[str, Asset] = field(default_factory=dict)
+
+    @property
+    def role(self) -> str:
+        return self.config.aws.role_arn
+
+    @property
+    def project_prefix(self) -> str:
+        """Key prefix of this project's objects in the bucket."""
+        return f"{self.config.aws.prefix}/{self.config.project.name}"
+
+    def s3(self, *parts: str) -> str:
+        return "/".join([f"s3://{self.config.aws.bucket}", *parts])
+
+    def run_output(self, step: str, output: str) -> Join:
+        """A per-execution S3 location, so runs never overwrite each other's outputs."""
+        return Join(
+            "/",
+            (self.s3(self.project_prefix), ExecutionVariable("PipelineExecutionId"), step, output),
+        )
+
+    def parameter(self, name: str, type_: str, default: str | float | int | bool) -> ParameterRef:
+        """Declare (once) a pipeline parameter and reference it."""
+        existing = self.parameters.get(name)
+        if existing is not None and existing != Parameter(name, type_, default):
+            raise ValueError(f"parameter {name} declared twice with different settings")
+        self.parameters[name] = Parameter(name, type_, default)
+        return ParameterRef(name)
+
+    def file_asset(self, name: str, path: str) -> Asset:
+        """A single script uploaded as is (Processing code)."""
+        digest = _sha256((REPO / path).read_bytes())
+        filename = Path(path).name
+        uri = self.s3(self.config.aws.prefix, "assets", digest, filename)
+        return self._add(Asset(name, "file", ((path, digest),), digest, uri))
+
+    def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
+        """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
+        files = sorted(
+            (p.relative_to(REPO).as_posix(), _sha256(p.read_bytes()))
+            for folder in folders
+            for p in (REPO / folder).rglob("*")
+            if p.is_file() and not SKIPPED & set(p.relative_to(REPO).parts) and p.suffix != ".pyc"
+        )
+        manifest = "".join(f"{path}\0{digest}\n" for path, digest in files)
+        digest = _sha256(manifest.encode())
+        uri = self.s3(self.config.aws.prefix, "assets", digest, "sourcedir.tar.gz")
+        return self._add(Asset(name, "sourcedir", tuple(files), digest, uri))
+
+    def _add(self, asset: Asset) -> Asset:
+        self.assets[asset.name] = asset
+        return asset
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

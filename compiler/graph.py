@@ -1,0 +1,333 @@
+"""Stage 3, graph: the pipeline as frozen steps with typed references, checked and ordered.
+
+References between steps are objects (`StepOutput`, `ModelArtifacts`, `JsonGet`...) that the emit
+stage renders to `{"Get": ...}`, so the graph can see every edge, check that it points at a real
+step and property, and find cycles.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from compiler.errors import CompileError, Problem
+
+STEP_NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
+
+
+# ---- values that render to pipeline expressions -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A pipeline parameter: set per execution, referenced as Parameters.<name>."""
+
+    name: str
+    type: str  # "String" | "Float" | "Integer" | "Boolean"
+    default: str | float | int | bool
+
+
+@dataclass(frozen=True)
+class ParameterRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class ExecutionVariable:
+    name: str  # e.g. "PipelineExecutionId"
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A property of another step's outcome; `path` is the part after Steps.<step>."""
+
+    step: str
+    path: str
+
+
+def step_output(step: str, output: str) -> StepRef:
+    """The S3 URI of a Processing step's named output."""
+    return StepRef(step, f"ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri")
+
+
+def model_artifacts(step: str) -> StepRef:
+    """The model.tar.gz of a Training step."""
+    return StepRef(step, "ModelArtifacts.S3ModelArtifacts")
+
+
+def tuning_job_name(step: str, rank: int) -> StepRef:
+    """The training job name of the tuning job's rank-th best model (0 = best)."""
+    return StepRef(step, f"TrainingJobSummaries[{rank}].TrainingJobName")
+
+
+@dataclass(frozen=True)
+class Join:
+    on: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class JsonGet:
+    """A value read from a property file that another step wrote (e.g. the evaluation report)."""
+
+    step: str
+    property_file: str
+    path: str
+
+
+@dataclass(frozen=True)
+class PropertyFile:
+    name: str
+    output: str
+    path: str
+    contract: Mapping[str, Any]  # JSON schema of the file, to check JsonGet paths against
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.output, self.path))
+
+
+# ---- steps -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step. `arguments` holds plain data and the reference objects above."""
+
+    name: str
+    type: str
+    arguments: Mapping[str, Any]
+    outputs: tuple[str, ...] = ()
+    property_files: tuple[PropertyFile, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    if_steps: tuple[Step, ...] = ()
+    else_steps: tuple[Step, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)  # other top-level keys
+
+    def nested(self) -> Iterator[Step]:
+        """This step and every step inside its condition branches."""
+        yield self
+        for child in (*self.if_steps, *self.else_steps):
+            yield from child.nested()
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    parameters: tuple[Parameter, ...]
+    steps: tuple[Step, ...]
+
+    def all_steps(self) -> list[Step]:
+        return [s for top in self.steps for s in top.nested()]
+
+
+# Properties each step type exposes, as patterns of the path after Steps.<name>.
+_PROPERTIES = {
+    "Processing": [r"ProcessingOutputConfig\.Outputs\['(?P<output>[^']+)'\]\.S3Output\.S3Uri"],
+    "Training": [r"ModelArtifacts\.S3ModelArtifacts", r"TrainingJobName"],
+    "Tuning": [
+        r"TrainingJobSummaries\[(?P<rank>\d+)\]\.TrainingJobName",
+        r"BestTrainingJob\.TrainingJobName",
+    ],
+}
+
+
+def references(value: Any) -> Iterator[StepRef | JsonGet | ParameterRef]:
+    """Every reference inside a step's arguments, depth first."""
+    if isinstance(value, StepRef | JsonGet | ParameterRef):
+        yield value
+    elif isinstance(value, Join):
+        for item in value.values:
+            yield from references(item)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from references(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from references(item)
+
+
+def check_pipeline(pipeline: Pipeline) -> list[str]:
+    """Check names, references and cycles; return the steps in a deterministic run order.
+
+    Raises:
+        CompileError: a duplicate or invalid name, a reference to a missing step, property,
+            parameter or property file, a JSON path missing from the file's contract, or a cycle.
+    """
+    problems: list[Problem] = []
+    steps = {}
+    for step in pipeline.all_steps():
+        if step.name in steps:
+            problems.append(
+                _graph_problem(
+                    f"two steps are named '{step.name}'",
+                    "SageMaker needs unique step names",
+                    "rename one of them",
+                )
+            )
+        if not STEP_NAME.match(step.name):
+            problems.append(
+                _graph_problem(
+                    f"step name '{step.name}'",
+                    "step names match [A-Za-z0-9-_]{1,64}",
+                    "shorten it or drop other characters",
+                )
+            )
+        steps[step.name] = step
+    parameters = {p.name for p in pipeline.parameters}
+    for p in pipeline.parameters:
+        if not STEP_NAME.match(p.name):
+            problems.append(
+                _graph_problem(
+                    f"parameter name '{p.name}'",
+                    "parameter names match [A-Za-z0-9-_]{1,64}",
+                    "shorten it or drop other characters",
+                )
+            )
+    edges: dict[str, set[str]] = {name: set(s.depends_on) for name, s in steps.items()}
+    for step in steps.values():
+        for ref in references(step.arguments):
+            problem = _check_reference(step, ref, steps, parameters)
+            if problem:
+                problems.append(problem)
+            elif not isinstance(ref, ParameterRef):
+                edges[step.name].add(ref.step)
+        for dep in step.depends_on:
+            if dep not in steps:
+                problems.append(
+                    _graph_problem(
+                        f"step '{step.name}' depends on '{dep}'",
+                        "there is no step of that name",
+                        "depend on an existing step",
+                    )
+                )
+    if problems:
+        raise CompileError(problems)
+    return _order(pipeline, edges)
+
+
+def _check_reference(
+    step: Step, ref: StepRef | JsonGet | ParameterRef, steps: dict[str, Step], parameters: set[str]
+) -> Problem | None:
+    if isinstance(ref, ParameterRef):
+        if ref.name not in parameters:
+            return _graph_problem(
+                f"step '{step.name}' reads Parameters.{ref.name}",
+                "no such pipeline parameter",
+                "declare the parameter",
+            )
+        return None
+    target = steps.get(ref.step)
+    if target is None:
+        return _graph_problem(
+            f"step '{step.name}' reads from step '{ref.step}'",
+            "there is no step of that name",
+            "reference an existing step",
+        )
+    if ref.step == step.name:
+        return _graph_problem(
+            f"step '{step.name}' reads its own properties",
+            "a step's properties exist only after it ran",
+            "remove the reference",
+        )
+    if isinstance(ref, JsonGet):
+        files = {f.name: f for f in target.property_files}
+        if ref.property_file not in files:
+            return _graph_problem(
+                f"step '{step.name}' reads property file '{ref.property_file}' of '{ref.step}'",
+                f"'{ref.step}' declares {sorted(files) or 'no property files'}",
+                "read a declared property file",
+            )
+        why = json_path_problem(files[ref.property_file].contract, ref.path)
+        if why:
+            return _graph_problem(
+                f"step '{step.name}' reads '{ref.path}' from {ref.property_file}",
+                why,
+                "use a path the report contract declares (components/evaluate/report.schema.json)",
+            )
+        return None
+    for pattern in _PROPERTIES.get(target.type, []):
+        match = re.fullmatch(pattern, ref.path)
+        if match:
+            output = match.groupdict().get("output")
+            if output is not None and output not in target.outputs:
+                return _graph_problem(
+                    f"step '{step.name}' reads output '{output}' of '{ref.step}'",
+                    f"'{ref.step}' has outputs {list(target.outputs)}",
+                    "read an existing output",
+                )
+            return None
+    return _graph_problem(
+        f"step '{step.name}' reads Steps.{ref.step}.{ref.path}",
+        f"a {target.type} step has no such property",
+        "reference a property of that step type",
+    )
+
+
+def json_path_problem(schema: Mapping[str, Any], path: str) -> str | None:
+    """Why a dotted JSON path is not guaranteed by a JSON schema, or None when it is.
+
+    A condition that reads a path the report may lack fails only at run time, after training,
+    so the path must be required all the way down and end at a number.
+    """
+    node: Mapping[str, Any] = schema
+    walked: list[str] = []
+    for part in path.split("."):
+        props = node.get("properties", {})
+        if part not in props:
+            known = sorted(props)
+            at = ".".join(walked) or "the top level"
+            return f"the report has no '{part}' under {at} (it has {known})"
+        if part not in node.get("required", []):
+            return f"'{'.'.join([*walked, part])}' is optional in the report contract"
+        node = props[part]
+        walked.append(part)
+    if node.get("type") not in ("number", "integer"):
+        return f"'{path}' is not a number in the report contract, so it cannot be compared"
+    return None
+
+
+def _order(pipeline: Pipeline, edges: dict[str, set[str]]) -> list[str]:
+    """Topological order; ties keep declaration order, so the result never varies."""
+    declared = [s.name for s in pipeline.all_steps()]
+    done: list[str] = []
+    remaining = list(declared)
+    while remaining:
+        ready = [n for n in remaining if edges[n] <= set(done)]
+        if not ready:
+            raise CompileError(
+                [
+                    _graph_problem(
+                        "cycle: " + _cycle(edges, remaining),
+                        "a step cannot wait for itself",
+                        "remove one of the references in the loop",
+                    )
+                ]
+            )
+        done.append(ready[0])
+        remaining.remove(ready[0])
+    return done
+
+
+def _cycle(edges: dict[str, set[str]], remaining: list[str]) -> str:
+    start = remaining[0]
+    path = [start]
+    while True:
+        nxt = sorted(e for e in edges[path[-1]] if e in remaining)[0]
+        if nxt in path:
+            loop = [*path[path.index(nxt) :], nxt]
+            return " -> ".join(loop)
+        path.append(nxt)
+
+
+def _graph_problem(what: str, why: str, fix: str) -> Problem:
+    return Problem(
+        where="pipeline graph (built from the selected configs)", what=what, why=why, fix=fix
+    )
+
+
+def load_contract(text: str) -> dict[str, Any]:
+    contract: dict[str, Any] = json.loads(text)
+    return contract

@@ -1,0 +1,114 @@
+"""Container image URIs, resolved offline from a table taken from the SageMaker SDK 2.x.
+
+The table (`images.json`) holds only the frameworks and versions this compiler supports. It is
+refreshed with `python -m compiler.images --refresh` (needs the dev extra), and a test checks that
+every URI we resolve equals what `sagemaker.image_uris.retrieve` resolves.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+TABLE = Path(__file__).with_name("images.json")
+
+# What we support: framework -> versions; "sklearn" runs preprocessing.
+SUPPORTED = {"tensorflow": ["2.19"], "pytorch": ["2.6"], "sklearn": ["1.2-1"]}
+GPU_FAMILIES = ("ml.p", "ml.g")
+
+
+@cache
+def _table() -> dict[str, Any]:
+    table: dict[str, Any] = json.loads(TABLE.read_text())
+    return table
+
+
+def known_versions(framework: str) -> list[str]:
+    return sorted(_table()[framework]["training"])
+
+
+def known_regions(framework: str) -> list[str]:
+    scope = _table()[framework]["training"]
+    return sorted({r for entry in scope.values() for r in entry["registries"]})
+
+
+def processor(instance_type: str) -> str:
+    return "gpu" if instance_type.startswith(GPU_FAMILIES) else "cpu"
+
+
+def image_uri(
+    framework: str, scope: str, version: str, py_version: str, region: str, instance_type: str
+) -> str:
+    """The ECR URI of a framework container, as the SDK resolves it.
+
+    Raises:
+        ValueError: no such version, region or processor in the table (message says which).
+    """
+    entries = _table()[framework][scope]
+    if version not in entries:
+        raise ValueError(f"{framework} {scope} version {version!r} is not in the image table")
+    entry = entries[version]
+    account = entry["registries"].get(region)
+    if account is None:
+        raise ValueError(f"no {framework} {version} {scope} image in region {region!r}")
+    proc = processor(instance_type)
+    if proc not in entry["processors"]:
+        raise ValueError(f"no {proc} image for {framework} {version} {scope}")
+    if entry["py_versions"] and py_version not in entry["py_versions"]:
+        raise ValueError(
+            f"{framework} {version} {scope} images exist for {entry['py_versions']}, "
+            f"not {py_version!r}"
+        )
+    tag = f"{version}-{proc}"
+    if entry["tag_py"]:
+        tag += f"-{py_version}"
+    hostname = _table()["ecr_hostnames"][region]
+    return f"{account}.dkr.{hostname}/{entry['repository']}:{tag}"
+
+
+def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
+    """Rebuild images.json from the installed SageMaker SDK's own tables."""
+    import sagemaker
+    from sagemaker import utils
+
+    sdk = Path(sagemaker.__file__).parent / "image_uri_config"
+    out: dict[str, Any] = {}
+    for framework, versions in SUPPORTED.items():
+        config = json.loads((sdk / f"{framework}.json").read_text())
+        out[framework] = {}
+        for scope in ("training", "inference"):
+            node = config.get(scope, config)
+            aliases = node.get("version_aliases", {})
+            out[framework][scope] = {}
+            for version in versions:
+                entry = node["versions"][aliases.get(version, version)]
+                py = entry.get("py_versions", [])
+                out[framework][scope][version] = {
+                    "repository": entry["repository"],
+                    "registries": dict(sorted(entry["registries"].items())),
+                    "processors": entry.get("processors", ["cpu", "gpu"]),
+                    "py_versions": py,
+                    "tag_py": bool(py),
+                }
+    regions = {
+        r for fw in out.values() for sc in fw.values() for e in sc.values() for r in e["registries"]
+    }
+    resolver = utils._botocore_resolver()  # type: ignore[no-untyped-call]
+    out["ecr_hostnames"] = {
+        r: (resolver.construct_endpoint("ecr", r) or {"hostname": f"ecr.{r}.amazonaws.com"})[
+            "hostname"
+        ]
+        for r in sorted(regions)
+    }
+    TABLE.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {TABLE} from sagemaker {sagemaker.__version__}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    if sys.argv[1:] == ["--refresh"]:
+        _refresh()
+    else:
+        print("usage: python -m compiler.images --refresh")

@@ -1,0 +1,347 @@
+"""Stage 2, validate: pydantic v2 models of the whole configuration. No I/O but cached tables."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from compiler import images
+from compiler.base import Settings
+from compiler.errors import CompileError, Problem, did_you_mean, one_of
+from compiler.load import LoadedConfig
+from components.gate.config import Gate
+from components.preprocess.config import ImageData, Split, TabularData
+from components.train.config import Hyperparameters
+from components.tune.config import Tuning
+
+# SageMaker's own name rules (CreatePipeline, model package groups, steps and parameters).
+PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
+GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+STEP_NAME = r"^[A-Za-z0-9\-_]{1,64}$"
+ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
+BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
+S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+
+InstanceKind = Literal["Training", "Processing", "ProductionVariant", "Transform"]
+
+
+@cache
+def instance_types(kind: InstanceKind) -> tuple[str, ...]:
+    """The instance types SageMaker accepts for a job kind, from botocore's API model."""
+    from botocore.loaders import Loader
+
+    model = Loader().load_service_model("sagemaker", "service-2")
+    return tuple(model["shapes"][f"{kind}InstanceType"]["enum"])
+
+
+def _check_instance(value: str, kind: InstanceKind) -> str:
+    known = instance_types(kind)
+    if value not in known:
+        raise ValueError(
+            f"'{value}' is not a SageMaker {kind.lower()} instance type; "
+            f"fix: use e.g. 'ml.m5.xlarge'{did_you_mean(value, known)}"
+        )
+    return value
+
+
+def _check_name(value: str, pattern: str, what: str) -> str:
+    if not re.match(pattern, value):
+        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-") or "my-pipeline"
+        raise ValueError(
+            f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
+            f"no leading or trailing '-'); fix: use e.g. '{suggestion}'"
+        )
+    return value
+
+
+class Project(Settings):
+    name: str
+    pipeline_name: str
+    model_package_group: str
+    input_data_uri: Annotated[str, Field(pattern=S3_URI)]
+    classes: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]
+    data: Annotated[TabularData | ImageData, Field(discriminator="kind")]
+    split: Split
+    hyperparameters: Hyperparameters
+
+    @field_validator("pipeline_name")
+    @classmethod
+    def _pipeline_name(cls, value: str) -> str:
+        return _check_name(value, PIPELINE_NAME, "pipeline names")
+
+    @field_validator("name", "model_package_group")
+    @classmethod
+    def _group_name(cls, value: str) -> str:
+        return _check_name(value, GROUP_NAME, "model package group and project names")
+
+    @field_validator("classes")
+    @classmethod
+    def _unique(cls, classes: list[str]) -> list[str]:
+        repeated = sorted({c for c in classes if classes.count(c) > 1})
+        if repeated:
+            raise ValueError(f"classes {repeated} appear twice; fix: list each class once")
+        return classes
+
+
+class Framework(Settings):
+    name: Literal["tensorflow", "pytorch"]
+    version: str
+    py_version: str
+    training_instance_type: str
+    processing_instance_type: str
+    inference_instance_type: str
+    training_image: str | None = None
+    inference_image: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, version: object) -> object:
+        # `framework.version=2.19` reaches us as a float from the command line.
+        return str(version) if isinstance(version, int | float) else version
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, version: str, info: ValidationInfo) -> str:
+        name = info.data.get("name")
+        if name is None:
+            return version
+        known = images.known_versions(name)
+        if version not in known:
+            raise ValueError(
+                f"{name} {version} is not a version this compiler has containers for; "
+                f"fix: use {one_of(known)}{did_you_mean(version, known)}"
+            )
+        return version
+
+    @field_validator("training_instance_type")
+    @classmethod
+    def _training(cls, value: str) -> str:
+        return _check_instance(value, "Training")
+
+    @field_validator("processing_instance_type")
+    @classmethod
+    def _processing(cls, value: str) -> str:
+        return _check_instance(value, "Processing")
+
+    @field_validator("inference_instance_type")
+    @classmethod
+    def _inference(cls, value: str) -> str:
+        return _check_instance(value, "ProductionVariant")
+
+
+class Training(Settings):
+    name: str
+    mode: Literal["train", "tune", "train_and_tune"]
+    top_k: Literal[1, 2] = 1
+    tuning: Tuning | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _check_name(value, GROUP_NAME, "training mode names (part of pipeline names)")
+
+
+class Aws(Settings):
+    region: str
+    role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
+    bucket: Annotated[str, Field(pattern=BUCKET)]
+    prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!\-_.*'()/]*[A-Za-z0-9!\-_.*'()]$")]
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        known = images.known_regions("tensorflow")
+        if region not in known:
+            raise ValueError(
+                f"no SageMaker framework containers are listed for region '{region}'; "
+                f"fix: use a region such as 'us-east-1'{did_you_mean(region, known)}"
+            )
+        return region
+
+
+class PipelineConfig(Settings):
+    """The whole, validated configuration of one pipeline."""
+
+    project: Project
+    framework: Framework
+    training: Training
+    gate: Gate
+    aws: Aws
+    output_dir: str
+
+
+def validate_config(loaded: LoadedConfig) -> PipelineConfig:
+    """Validate the composed config; collect every problem into one CompileError.
+
+    Raises:
+        CompileError: with one where/what/why/fix problem per invalid key.
+    """
+    try:
+        config = PipelineConfig.model_validate(loaded.data)
+    except ValidationError as exc:
+        raise CompileError(_problems(loaded, exc)) from None
+    problems = _cross_checks(loaded, config)
+    if problems:
+        raise CompileError(problems)
+    return config
+
+
+def _problems(loaded: LoadedConfig, exc: ValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+        path = ".".join(str(p) for p in loc)
+        why, _, fix = _split_message(error["msg"])
+        if error["type"] == "extra_forbidden":
+            siblings = _siblings(loaded.data, loc)
+            problems.append(
+                Problem(
+                    where=loaded.source_of(loc),
+                    what=f"unknown key '{path}'",
+                    why=f"{'.'.join(str(p) for p in loc[:-1]) or 'the root'} has no key "
+                    f"'{loc[-1]}'" + (f"; its keys are {one_of(siblings)}" if siblings else ""),
+                    fix=f"remove it or use an existing key{did_you_mean(str(loc[-1]), siblings)}",
+                )
+            )
+            continue
+        if error["type"] == "missing":
+            why, fix = "this key is required", f"set {path} (see README's config reference)"
+        elif not fix:
+            fix = _default_fix(error)
+        problems.append(
+            Problem(
+                where=loaded.source_of(loc),
+                what=f"{path} = {error['input']!r}" if error["type"] != "missing" else path,
+                why=why,
+                fix=fix,
+            )
+        )
+    return problems
+
+
+def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]:
+    """Rules across groups, with the exact key path that breaks them."""
+    problems = []
+    loc: tuple[str, ...]
+    project, framework, aws = config.project, config.framework, config.aws
+    if isinstance(project.data, TabularData) and project.split.test is None:
+        loc = ("project", "split", "test")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                "project.split.test = None",
+                "a tabular project has one file, so the test set must be split off",
+                "set project.split.test, e.g. 0.15",
+            )
+        )
+    if isinstance(project.data, ImageData) and project.split.test is not None:
+        loc = ("project", "split", "test")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"project.split.test = {project.split.test}",
+                f"an image project reads its test set from {project.data.test_file}",
+                "set project.split.test=null",
+            )
+        )
+    total = project.split.validation + (project.split.test or 0)
+    if total >= 1:
+        loc = ("project", "split", "validation")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"project.split = {total} held out",
+                "validation and test fractions leave nothing to train on",
+                "keep validation + test below 1, e.g. 0.15 each",
+            )
+        )
+    tuning = config.training.tuning
+    if config.training.mode in ("tune", "train_and_tune") and tuning is None:
+        loc = ("training", "tuning")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"training.mode = '{config.training.mode}'",
+                "a tuning mode needs tuning settings",
+                "pick training=tune (which brings them) or set training.tuning",
+            )
+        )
+    if config.training.top_k > 1 and config.training.mode != "tune":
+        loc = ("training", "top_k")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"training.top_k = {config.training.top_k}",
+                "only a tuning job has several models to rank",
+                "use training=tune_top2, or training.top_k=1",
+            )
+        )
+    if tuning is not None and config.training.top_k > tuning.max_jobs:
+        loc = ("training", "top_k")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"training.top_k = {config.training.top_k}",
+                f"the tuning job trains only {tuning.max_jobs} models",
+                "raise training.tuning.max_jobs or lower training.top_k",
+            )
+        )
+    for scope, key, instance in (
+        ("training", "training_image", framework.training_instance_type),
+        ("inference", "inference_image", framework.inference_instance_type),
+    ):
+        if getattr(framework, key) is None:
+            try:
+                images.image_uri(
+                    framework.name,
+                    scope,
+                    framework.version,
+                    framework.py_version,
+                    aws.region,
+                    instance,
+                )
+            except ValueError as exc:
+                loc = ("framework", "py_version" if "py" in str(exc) else "version")
+                problems.append(
+                    Problem(
+                        loaded.source_of(loc),
+                        f"framework = {framework.name} "
+                        f"{framework.version} {framework.py_version} on {instance}",
+                        str(exc),
+                        f"pick a supported combination, or set framework.{key} to an image URI",
+                    )
+                )
+    return problems
+
+
+def _is_union_tag(part: object) -> bool:
+    return part in ("tabular", "image")
+
+
+def _split_message(message: str) -> tuple[str, str, str]:
+    message = message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    why, sep, fix = message.partition("; fix: ")
+    return why, sep, fix
+
+
+def _default_fix(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    if "pattern" in ctx:
+        return f"use a value matching {ctx['pattern']}"
+    if "expected" in ctx:
+        return f"use one of {ctx['expected']}"
+    bounds = {"gt": "above", "ge": "at least", "lt": "below", "le": "at most"}
+    for key, word in bounds.items():
+        if key in ctx:
+            return f"use a value {word} {ctx[key]}"
+    return "see README's config reference for the expected value"
+
+
+def _siblings(data: dict[str, Any], loc: tuple[Any, ...]) -> list[str]:
+    node: Any = data
+    for part in loc[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    return [str(k) for k in node if k != loc[-1]] if isinstance(node, dict) else []

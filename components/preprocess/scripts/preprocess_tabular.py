@@ -1,0 +1,371 @@
+"""Preprocess a tabular CSV (penguins-style) inside a SageMaker Processing job.
+
+Runs in the scikit-learn processing container (Python 3.9, pandas 1.x), uploaded as this one file,
+so it depends on numpy, pandas and the standard library only. Reads the single CSV in
+`<base_dir>/input/`, splits it (seeded, stratified) into train/validation/test, fits imputation,
+scaling and one-hot encoding on the train split, and writes the outputs named in
+components/README.md. The fitted parameters go to `transformer.json` (no pickle) and every split
+is transformed by applying that same JSON, so training and serving cannot drift apart.
+
+Bad data exits with status 2 and a message naming the file, the column/line, the problem and the
+fix; nothing is written unless every check passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PROG = "preprocess_tabular"
+
+
+class DataError(Exception):
+    """A problem with the input data that the user can fix; printed without a traceback."""
+
+    def __init__(self, where: str, what: str, fix: str) -> None:
+        super().__init__(f"{where}: {what}\n  fix: {fix}")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the contract's arguments; argparse itself exits 2 on malformed ones."""
+    parser = argparse.ArgumentParser(prog=PROG, description="Split and transform a tabular CSV.")
+    parser.add_argument("--base_dir", default="/opt/ml/processing")
+    parser.add_argument(
+        "--input_file",
+        default=None,
+        help="CSV file name inside <base_dir>/input/ (default: the only *.csv there)",
+    )
+    parser.add_argument("--target", required=True, help="label column, e.g. species")
+    parser.add_argument("--numeric", default="", help="comma-separated numeric feature columns")
+    parser.add_argument("--categorical", default="", help="comma-separated categorical columns")
+    parser.add_argument("--classes", required=True, help="comma-separated class names, in order")
+    parser.add_argument("--validation", type=float, default=0.15)
+    parser.add_argument("--test", type=float, default=0.15)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    args.numeric = parse_list(args.numeric)
+    args.categorical = parse_list(args.categorical)
+    args.classes = parse_list(args.classes)
+    if not args.numeric and not args.categorical:
+        parser.error("give at least one feature column with --numeric or --categorical")
+    if len(set(args.classes)) != len(args.classes) or not args.classes:
+        parser.error(f"--classes must list distinct class names, got {args.classes}")
+    overlap = set(args.numeric) & set(args.categorical)
+    if overlap or args.target in args.numeric + args.categorical:
+        parser.error("a column may be the target, numeric or categorical, not more than one")
+    for name in ("validation", "test"):
+        if not 0.0 < getattr(args, name) < 1.0:
+            parser.error(f"--{name} must be between 0 and 1 (exclusive)")
+    if args.validation + args.test >= 1.0:
+        parser.error("--validation + --test must leave rows for training (sum below 1)")
+    return args
+
+
+def parse_list(text: str) -> list[str]:
+    """'a, b,c' -> ['a', 'b', 'c']; empty items are dropped."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def find_input(input_dir: Path, name: str | None) -> Path:
+    """The CSV to read: the named one, or the only *.csv in the input directory."""
+    if name is not None:
+        path = input_dir / name
+        if not path.is_file():
+            raise DataError(str(path), "file not found", "upload the CSV there or fix --input_file")
+        return path
+    found = sorted(input_dir.glob("*.csv")) if input_dir.is_dir() else []
+    if len(found) != 1:
+        what = "no CSV file found" if not found else f"{len(found)} CSV files found, expected one"
+        raise DataError(
+            f"{input_dir}/",
+            what,
+            "upload exactly one CSV with a header to the pipeline's input location "
+            "(or name it with --input_file)",
+        )
+    return found[0]
+
+
+def read_csv(path: Path, args: argparse.Namespace) -> pd.DataFrame:
+    """Read every cell as text (empty cells -> missing) and check the needed columns exist."""
+    try:
+        frame = pd.read_csv(path, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise DataError(str(path), "the file is empty", "upload a CSV with a header row") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        what = f"not a readable CSV ({str(exc).strip()})"
+        raise DataError(str(path), what, "check the delimiter and quoting") from None
+    wanted = [args.target, *args.numeric, *args.categorical]
+    missing = [name for name in wanted if name not in frame.columns]
+    if missing:
+        raise DataError(
+            str(path),
+            f"column(s) {', '.join(repr(m) for m in missing)} not in the header "
+            f"(found: {', '.join(map(str, frame.columns))})",
+            "rename the column in the CSV or fix --target/--numeric/--categorical",
+        )
+    if frame.empty:
+        raise DataError(str(path), "no data rows after the header", "upload the data rows")
+    return frame
+
+
+def line_of(row: int) -> int:
+    """File line of a 0-based data row (line 1 is the header)."""
+    return row + 2
+
+
+def encode_labels(frame: pd.DataFrame, path: Path, args: argparse.Namespace) -> np.ndarray:
+    """Class index per row; a missing or unknown label is a data error."""
+    column = frame[args.target]
+    missing = np.flatnonzero(column.isna().to_numpy())
+    if missing.size:
+        raise DataError(
+            f"{path}: column {args.target!r}, line {line_of(missing[0])}",
+            f"missing label ({missing.size} row(s) without one)",
+            "fill in the label or remove those rows",
+        )
+    index = {name: i for i, name in enumerate(args.classes)}
+    values = column.to_numpy(dtype=object)
+    unknown = [i for i, value in enumerate(values) if value not in index]
+    if unknown:
+        bad = sorted({str(values[i]) for i in unknown})
+        raise DataError(
+            f"{path}: column {args.target!r}, line {line_of(unknown[0])}",
+            f"unknown label(s) {', '.join(repr(b) for b in bad)} "
+            f"(--classes is {','.join(args.classes)})",
+            "correct or remove those rows, or add the class to --classes",
+        )
+    return np.array([index[value] for value in values], dtype=np.int64)
+
+
+def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
+    """Parse numeric columns to float (NaN = missing); text in a numeric column is a data error."""
+    out = np.empty((len(frame), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        parsed = pd.to_numeric(frame[name], errors="coerce")
+        bad = np.flatnonzero((frame[name].notna() & parsed.isna()).to_numpy())
+        if bad.size:
+            raise DataError(
+                f"{path}: column {name!r}, line {line_of(bad[0])}",
+                f"{frame[name].iloc[bad[0]]!r} is not a number ({bad.size} such row(s))",
+                "fix the value, leave the cell empty if it is unknown, "
+                "or list the column under --categorical",
+            )
+        out[:, j] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    return out
+
+
+def to_categorical(frame: pd.DataFrame, names: list[str]) -> list[list[str | None]]:
+    """Categorical columns as lists of strings, None for missing."""
+    return [
+        [None if pd.isna(value) else str(value) for value in frame[name].to_numpy(dtype=object)]
+        for name in names
+    ]
+
+
+def split_stratified(
+    labels: np.ndarray,
+    fractions: Sequence[float],
+    seed: int,
+    path: Path,
+    classes: Sequence[str],
+    split_names: Sequence[str],
+) -> list[np.ndarray]:
+    """Row indices per split: the rest goes to the first split, then one per fraction.
+
+    Every class gets at least one row in every split, so each split sees each class. The split is
+    numpy-only (RandomState's stream is stable across versions), so the container's old
+    scikit-learn and a newer local one give the same rows.
+    """
+    rng = np.random.RandomState(seed)
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
+    for index, name in enumerate(classes):
+        rows = np.flatnonzero(labels == index)
+        counts = [max(1, int(np.floor(len(rows) * f + 0.5))) for f in fractions]
+        if len(rows) - sum(counts) < 1:
+            raise DataError(
+                str(path),
+                f"class {name!r} has {len(rows)} row(s), too few to put at least one in each of "
+                f"{', '.join(split_names)}",
+                f"add rows of class {name!r} (at least {len(fractions) + 1}) "
+                "or remove it from --classes",
+            )
+        rows = rng.permutation(rows)
+        start = len(rows) - sum(counts)
+        parts[0].append(rows[:start])
+        for k, count in enumerate(counts):
+            parts[k + 1].append(rows[start : start + count])
+            start += count
+    # Shuffle within each split so no split is ordered by class.
+    return [rng.permutation(np.concatenate(chunks)) for chunks in parts]
+
+
+def most_frequent(values: list[str]) -> str:
+    """Most common value; ties go to the smallest, as scikit-learn's SimpleImputer does."""
+    counts: dict[str, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return min(counts, key=lambda value: (-counts[value], value))
+
+
+def fit_transformer(
+    numeric: np.ndarray,
+    categorical: list[list[str | None]],
+    rows: np.ndarray,
+    args: argparse.Namespace,
+    path: Path,
+) -> dict[str, Any]:
+    """Fit imputation, standard scaling and one-hot categories on `rows` (the train split)."""
+    spec: dict[str, Any] = {"kind": "tabular", "numeric": [], "categorical": [], "features": []}
+    for j, name in enumerate(args.numeric):
+        column = numeric[rows, j]
+        present = column[~np.isnan(column)]
+        if present.size == 0:
+            raise DataError(
+                f"{path}: column {name!r}",
+                "no values in the train split",
+                "fill in the column or drop it from --numeric",
+            )
+        fill = float(np.median(present))
+        filled = np.where(np.isnan(column), fill, column)
+        mean = float(filled.mean())
+        std = float(filled.std())
+        # Like StandardScaler: a constant column is centred but not scaled.
+        scale = std if std > 0.0 else 1.0
+        spec["numeric"].append({"name": name, "fill": fill, "mean": mean, "scale": scale})
+        spec["features"].append(name)
+    for j, name in enumerate(args.categorical):
+        present = [categorical[j][i] for i in rows if categorical[j][i] is not None]
+        if not present:
+            raise DataError(
+                f"{path}: column {name!r}",
+                "no values in the train split",
+                "fill in the column or drop it from --categorical",
+            )
+        fill = most_frequent(present)
+        categories = sorted(set(present))
+        spec["categorical"].append({"name": name, "fill": fill, "categories": categories})
+        spec["features"].extend(f"{name}_{category}" for category in categories)
+    return spec
+
+
+def apply_transformer(spec: dict[str, Any], records: list[dict[str, Any]]) -> np.ndarray:
+    """Turn raw records (None = missing) into features, exactly as inference does."""
+    columns: list[np.ndarray] = []
+    for item in spec["numeric"]:
+        raw = np.array(
+            [np.nan if r.get(item["name"]) is None else r[item["name"]] for r in records],
+            dtype=np.float64,
+        )
+        raw = np.where(np.isnan(raw), item["fill"], raw)
+        columns.append(((raw - item["mean"]) / item["scale"])[:, None])
+    for item in spec["categorical"]:
+        values = [
+            item["fill"] if r.get(item["name"]) is None else str(r[item["name"]]) for r in records
+        ]
+        onehot = np.array(
+            [[1.0 if v == c else 0.0 for c in item["categories"]] for v in values],
+            dtype=np.float64,
+        ).reshape(len(values), len(item["categories"]))
+        columns.append(onehot)
+    return np.hstack(columns)
+
+
+def build_records(
+    frame: pd.DataFrame,
+    numeric: np.ndarray,
+    categorical: list[list[str | None]],
+    args: argparse.Namespace,
+) -> list[dict[str, Any]]:
+    """Raw feature records (the CSV's feature columns in file order), None for missing."""
+    order = [c for c in frame.columns if c in args.numeric or c in args.categorical]
+    records: list[dict[str, Any]] = []
+    for i in range(len(frame)):
+        record: dict[str, Any] = {}
+        for name in order:
+            if name in args.numeric:
+                value = numeric[i, args.numeric.index(name)]
+                record[name] = None if np.isnan(value) else float(value)
+            else:
+                record[name] = categorical[args.categorical.index(name)][i]
+        records.append(record)
+    return records
+
+
+def write_split(path: Path, labels: np.ndarray, features: np.ndarray, names: list[str]) -> None:
+    """CSV with header `label,<features>`; label is the class index."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(features, columns=names)
+    frame.insert(0, "label", labels.astype(np.int64))
+    frame.to_csv(path, index=False)
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    """One JSON object per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record) + "\n")
+
+
+def write_json(path: Path, value: Any) -> None:
+    """Canonical JSON: sorted keys, 2-space indent, trailing newline."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def run(args: argparse.Namespace) -> str:
+    """Check and split the data, then write every output; returns the summary line."""
+    base = Path(args.base_dir)
+    path = find_input(base / "input", args.input_file)
+    frame = read_csv(path, args)
+    labels = encode_labels(frame, path, args)
+    numeric = to_numeric(frame, path, args.numeric)
+    categorical = to_categorical(frame, args.categorical)
+    train, validation, test = split_stratified(
+        labels,
+        [args.validation, args.test],
+        args.seed,
+        path,
+        args.classes,
+        ["train", "validation", "test"],
+    )
+    spec = fit_transformer(numeric, categorical, train, args, path)
+    records = build_records(frame, numeric, categorical, args)
+    features = apply_transformer(spec, records)
+
+    # Every check has passed: only now touch the output directories.
+    for name, rows in (("train", train), ("validation", validation), ("test", test)):
+        write_split(base / name / f"{name}.csv", labels[rows], features[rows], spec["features"])
+    write_json(base / "artifacts" / "classes.json", list(args.classes))
+    write_json(base / "artifacts" / "transformer.json", spec)
+    for name, rows in (("train", train), ("test", test)):
+        baseline = [{**records[i], "ground_truth": args.classes[labels[i]]} for i in rows.tolist()]
+        write_jsonl(base / "baseline" / f"{name}.jsonl", baseline)
+    return (
+        f"{PROG}: {len(frame)} rows from {path.name} -> train {len(train)}, "
+        f"validation {len(validation)}, test {len(test)} "
+        f"({len(args.classes)} classes, {len(spec['features'])} features)"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; bad data -> status 2 with a message, no traceback."""
+    args = parse_args(argv)
+    try:
+        summary = run(args)
+    except DataError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Example projects: their raw data, written locally for tests and demos."""

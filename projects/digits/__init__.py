@@ -1,0 +1,1 @@
+"""The digits project: image classification in the MNIST-in-CSV layout."""

@@ -1,0 +1,1 @@
+"""The penguins project: tabular species classification."""

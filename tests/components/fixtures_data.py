@@ -1,0 +1,100 @@
+"""Real data for the component tests, raw and preprocessed by the real preprocess scripts.
+
+Session-scoped: each data set is written and preprocessed once per test run, and the train,
+evaluate and inference tests all start from the same preprocess outputs SageMaker would hand them.
+Treat the returned directories as read-only; copy them before changing anything.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from projects.digits.sample_data import write_digits_csvs
+from projects.penguins.sample_data import write_penguins_csv
+from tests.components.runner import run_script
+
+__all__ = ["digits_processed", "digits_raw", "penguins_processed", "penguins_raw"]
+
+TABULAR_SCRIPT = "components/preprocess/scripts/preprocess_tabular.py"
+IMAGE_SCRIPT = "components/preprocess/scripts/preprocess_image.py"
+
+PENGUINS_CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
+PENGUINS_NUMERIC = ["culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g"]
+PENGUINS_CATEGORICAL = ["island"]
+# The arguments the compiler passes for the penguins project (components/README.md).
+PENGUINS_ARGS = (
+    "--target",
+    "species",
+    "--numeric",
+    ",".join(PENGUINS_NUMERIC),
+    "--categorical",
+    ",".join(PENGUINS_CATEGORICAL),
+    "--classes",
+    ",".join(PENGUINS_CLASSES),
+    "--validation",
+    "0.15",
+    "--test",
+    "0.15",
+    "--seed",
+    "42",
+)
+
+DIGITS_CLASSES = [str(digit) for digit in range(10)]
+DIGITS_ARGS = (
+    "--train_file",
+    "mnist_train.csv",
+    "--test_file",
+    "mnist_test.csv",
+    "--label",
+    "label",
+    "--classes",
+    ",".join(DIGITS_CLASSES),
+    "--validation",
+    "0.2",
+    "--seed",
+    "42",
+)
+
+
+def preprocess(raw_dir: Path, base_dir: Path, script: str, *args: str) -> Path:
+    """Copy the raw files to `<base_dir>/input/` and run the preprocess script on them."""
+    input_dir = base_dir / "input"
+    input_dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted(raw_dir.iterdir()):
+        shutil.copy2(path, input_dir / path.name)
+    run_script(script, "--base_dir", str(base_dir), *args)
+    return base_dir
+
+
+@pytest.fixture(scope="session")
+def penguins_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory holding the real `penguins.csv` (344 rows, missing values as empty cells)."""
+    directory = tmp_path_factory.mktemp("penguins_raw")
+    write_penguins_csv(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def digits_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Directory holding scikit-learn's 8x8 digits as `mnist_train.csv` and `mnist_test.csv`."""
+    directory = tmp_path_factory.mktemp("digits_raw")
+    write_digits_csvs(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def penguins_processed(tmp_path_factory: pytest.TempPathFactory, penguins_raw: Path) -> Path:
+    """Processing base_dir after `preprocess_tabular.py`: input/, train/, validation/, test/,
+    artifacts/, baseline/ as in components/README.md."""
+    base_dir = tmp_path_factory.mktemp("penguins_processed")
+    return preprocess(penguins_raw, base_dir, TABULAR_SCRIPT, *PENGUINS_ARGS)
+
+
+@pytest.fixture(scope="session")
+def digits_processed(tmp_path_factory: pytest.TempPathFactory, digits_raw: Path) -> Path:
+    """Processing base_dir after `preprocess_image.py` on the 8x8 digits (same layout)."""
+    base_dir = tmp_path_factory.mktemp("digits_processed")
+    return preprocess(digits_raw, base_dir, IMAGE_SCRIPT, *DIGITS_ARGS)

@@ -1,0 +1,503 @@
+"""The preprocess scripts, run as SageMaker runs them (a separate process) on real data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.components.fixtures_data import (
+    DIGITS_ARGS,
+    DIGITS_CLASSES,
+    IMAGE_SCRIPT,
+    PENGUINS_ARGS,
+    PENGUINS_CLASSES,
+    PENGUINS_NUMERIC,
+    TABULAR_SCRIPT,
+)
+from tests.components.runner import run_script
+
+OUTPUTS = [
+    "train/train.csv",
+    "validation/validation.csv",
+    "test/test.csv",
+    "artifacts/classes.json",
+    "artifacts/transformer.json",
+    "baseline/train.jsonl",
+    "baseline/test.jsonl",
+]
+SPLITS = ["train", "validation", "test"]
+
+
+def read_split(base_dir: Path, name: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(header, labels, features) of one split CSV."""
+    frame = pd.read_csv(base_dir / name / f"{name}.csv")
+    return list(frame.columns), frame["label"].to_numpy(), frame.iloc[:, 1:].to_numpy(float)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def apply_tabular(spec: dict[str, Any], records: list[dict[str, Any]]) -> np.ndarray:
+    """transformer.json applied with numpy alone, as the contract says inference does."""
+    columns = []
+    for item in spec["numeric"]:
+        raw = np.array([np.nan if r[item["name"]] is None else r[item["name"]] for r in records])
+        columns.append((np.where(np.isnan(raw), item["fill"], raw) - item["mean"]) / item["scale"])
+    for item in spec["categorical"]:
+        values = [item["fill"] if r[item["name"]] is None else r[item["name"]] for r in records]
+        columns.extend(np.array([float(v == c) for v in values]) for c in item["categories"])
+    return np.column_stack(columns)
+
+
+def rerun(raw_dir: Path, base_dir: Path, script: str, *args: str) -> str:
+    """Run a preprocess script on a copy of `raw_dir`; returns its stdout."""
+    shutil.copytree(raw_dir, base_dir / "input")
+    return run_script(script, "--base_dir", str(base_dir), *args).stdout
+
+
+# --- penguins ---------------------------------------------------------------------------------
+
+
+def test_penguins_no_row_lost(penguins_processed: Path) -> None:
+    raw = pd.read_csv(penguins_processed / "input" / "penguins.csv")
+    per_class: Counter[str] = Counter()
+    for name in SPLITS:
+        _, labels, _ = read_split(penguins_processed, name)
+        per_class.update(PENGUINS_CLASSES[i] for i in labels)
+    assert sum(per_class.values()) == len(raw) == 344
+    assert per_class == Counter(raw["species"])
+
+
+def test_penguins_splits_stratified_and_proportioned(penguins_processed: Path) -> None:
+    raw = pd.read_csv(penguins_processed / "input" / "penguins.csv")
+    sizes = {}
+    for name in SPLITS:
+        _, labels, _ = read_split(penguins_processed, name)
+        sizes[name] = len(labels)
+        counts = Counter(labels.tolist())
+        assert sorted(counts) == [0, 1, 2], f"{name} lacks a class: {counts}"
+        for index, cls in enumerate(PENGUINS_CLASSES):
+            share = counts[index] / len(labels)
+            expected = (raw["species"] == cls).mean()
+            assert share == pytest.approx(expected, abs=0.03), (name, cls)
+    assert sizes["validation"] / len(raw) == pytest.approx(0.15, abs=0.01)
+    assert sizes["test"] / len(raw) == pytest.approx(0.15, abs=0.01)
+
+
+def test_penguins_artifacts(penguins_processed: Path) -> None:
+    assert read_json(penguins_processed / "artifacts" / "classes.json") == PENGUINS_CLASSES
+    spec = read_json(penguins_processed / "artifacts" / "transformer.json")
+    assert spec["kind"] == "tabular"
+    assert [item["name"] for item in spec["numeric"]] == PENGUINS_NUMERIC
+    assert spec["categorical"] == [
+        {"name": "island", "fill": "Biscoe", "categories": ["Biscoe", "Dream", "Torgersen"]}
+    ]
+    assert spec["features"] == [
+        *PENGUINS_NUMERIC,
+        "island_Biscoe",
+        "island_Dream",
+        "island_Torgersen",
+    ]
+    for name in SPLITS:
+        header, _, _ = read_split(penguins_processed, name)
+        assert header == ["label", *spec["features"]]
+
+
+def test_penguins_transformer_fitted_on_train_only(penguins_processed: Path) -> None:
+    spec = read_json(penguins_processed / "artifacts" / "transformer.json")
+    train = read_jsonl(penguins_processed / "baseline" / "train.jsonl")
+    for item in spec["numeric"]:
+        raw = np.array([np.nan if r[item["name"]] is None else r[item["name"]] for r in train])
+        filled = np.where(np.isnan(raw), np.nanmedian(raw), raw)
+        assert item["fill"] == pytest.approx(np.nanmedian(raw))
+        assert item["mean"] == pytest.approx(filled.mean())
+        assert item["scale"] == pytest.approx(filled.std())
+    _, _, features = read_split(penguins_processed, "train")
+    numeric = features[:, : len(PENGUINS_NUMERIC)]
+    np.testing.assert_allclose(numeric.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(numeric.std(axis=0), 1.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("split", ["train", "test"], ids=["train", "test"])
+def test_penguins_transformer_reproduces_csv(penguins_processed: Path, split: str) -> None:
+    spec = read_json(penguins_processed / "artifacts" / "transformer.json")
+    records = read_jsonl(penguins_processed / "baseline" / f"{split}.jsonl")
+    _, labels, features = read_split(penguins_processed, split)
+    assert len(records) == len(labels)
+    assert [r["ground_truth"] for r in records] == [PENGUINS_CLASSES[i] for i in labels]
+    assert {tuple(r) for r in records} == {("island", *PENGUINS_NUMERIC, "ground_truth")}, (
+        "baseline keys: the CSV's feature columns in file order, then ground_truth"
+    )
+    np.testing.assert_allclose(apply_tabular(spec, records), features, rtol=0, atol=1e-12)
+
+
+def test_penguins_baseline_keeps_missing_as_null(penguins_processed: Path) -> None:
+    records = read_jsonl(penguins_processed / "baseline" / "train.jsonl")
+    # Line 5 of penguins.csv (Adelie, Torgersen, no measurements) lands in train with seed 42.
+    blank = {name: None for name in PENGUINS_NUMERIC}
+    assert {"island": "Torgersen", **blank, "ground_truth": "Adelie"} in records
+    for record in records:
+        assert isinstance(record["island"], str)
+        for name in PENGUINS_NUMERIC:
+            assert record[name] is None or isinstance(record[name], float)
+
+
+# --- digits -----------------------------------------------------------------------------------
+
+
+def test_digits_no_row_lost(digits_processed: Path) -> None:
+    raw_train = pd.read_csv(digits_processed / "input" / "mnist_train.csv")
+    raw_test = pd.read_csv(digits_processed / "input" / "mnist_test.csv")
+    _, train, _ = read_split(digits_processed, "train")
+    _, validation, _ = read_split(digits_processed, "validation")
+    _, test, _ = read_split(digits_processed, "test")
+    assert len(train) + len(validation) == len(raw_train)
+    assert Counter(train.tolist()) + Counter(validation.tolist()) == Counter(
+        raw_train["label"].tolist()
+    )
+    # The test file is kept as the test split, rows in file order.
+    assert test.tolist() == raw_test["label"].tolist()
+
+
+def test_digits_splits_stratified_and_proportioned(digits_processed: Path) -> None:
+    _, train, _ = read_split(digits_processed, "train")
+    _, validation, _ = read_split(digits_processed, "validation")
+    _, test, _ = read_split(digits_processed, "test")
+    for name, labels in (("train", train), ("validation", validation), ("test", test)):
+        assert sorted(set(labels.tolist())) == list(range(10)), name
+    assert len(validation) / (len(train) + len(validation)) == pytest.approx(0.2, abs=0.01)
+    for digit in range(10):
+        share = (validation == digit).sum() / ((train == digit).sum() + (validation == digit).sum())
+        assert share == pytest.approx(0.2, abs=0.03), digit
+
+
+def test_digits_artifacts(digits_processed: Path) -> None:
+    assert read_json(digits_processed / "artifacts" / "classes.json") == DIGITS_CLASSES
+    spec = read_json(digits_processed / "artifacts" / "transformer.json")
+    assert spec == {
+        "kind": "image",
+        "side": 8,
+        "scale": 255.0,
+        "features": [f"p{i}" for i in range(64)],
+    }
+    for name in SPLITS:
+        header, _, features = read_split(digits_processed, name)
+        assert header == ["label", *spec["features"]]
+        assert features.min() >= 0.0
+        assert features.max() <= 1.0
+
+
+@pytest.mark.parametrize("split", ["train", "test"], ids=["train", "test"])
+def test_digits_baseline_reproduces_csv(digits_processed: Path, split: str) -> None:
+    records = read_jsonl(digits_processed / "baseline" / f"{split}.jsonl")
+    _, labels, features = read_split(digits_processed, split)
+    assert len(records) == len(labels)
+    assert {tuple(r) for r in records} == {("pixels", "ground_truth")}
+    assert [r["ground_truth"] for r in records] == [DIGITS_CLASSES[i] for i in labels]
+    pixels = np.array([r["pixels"] for r in records])
+    assert pixels.dtype.kind == "i"
+    assert pixels.shape == (len(labels), 64)
+    np.testing.assert_allclose(pixels / 255.0, features, rtol=0, atol=1e-12)
+
+
+def test_image_28x28(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    columns = [f"{r}x{c}" for r in range(1, 29) for c in range(1, 29)]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, per_class in (("mnist_train.csv", 5), ("mnist_test.csv", 2)):
+        frame = pd.DataFrame(rng.integers(0, 256, size=(3 * per_class, 784)), columns=columns)
+        frame.insert(0, "label", np.repeat([0, 1, 2], per_class))
+        frame.to_csv(raw / name, index=False)
+    args = [*DIGITS_ARGS]
+    args[args.index("--classes") + 1] = "0,1,2"
+    stdout = rerun(raw, tmp_path / "base", IMAGE_SCRIPT, *args)
+    assert stdout == (
+        "preprocess_image: 21 rows (mnist_train.csv 15, mnist_test.csv 6) -> "
+        "train 12, validation 3, test 6 (3 classes, 28x28 pixels)\n"
+    )
+    spec = read_json(tmp_path / "base" / "artifacts" / "transformer.json")
+    assert spec["side"] == 28
+    assert len(spec["features"]) == 784
+    _, labels, features = read_split(tmp_path / "base", "validation")
+    assert sorted(labels.tolist()) == [0, 1, 2]
+    assert features.shape == (3, 784)
+
+
+# --- both -------------------------------------------------------------------------------------
+
+DATASETS = [
+    pytest.param(
+        "penguins_raw",
+        TABULAR_SCRIPT,
+        PENGUINS_ARGS,
+        "preprocess_tabular: 344 rows from penguins.csv -> train 240, validation 52, test 52 "
+        "(3 classes, 7 features)\n",
+        id="penguins",
+    ),
+    pytest.param(
+        "digits_raw",
+        IMAGE_SCRIPT,
+        DIGITS_ARGS,
+        "preprocess_image: 1797 rows (mnist_train.csv 1437, mnist_test.csv 360) -> "
+        "train 1150, validation 287, test 360 (10 classes, 8x8 pixels)\n",
+        id="digits",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw_fixture", "script", "args", "summary"), DATASETS)
+def test_seeded_rerun_is_byte_identical(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    raw_fixture: str,
+    script: str,
+    args: tuple[str, ...],
+    summary: str,
+) -> None:
+    raw: Path = request.getfixturevalue(raw_fixture)
+    assert rerun(raw, tmp_path / "first", script, *args) == summary
+    assert rerun(raw, tmp_path / "second", script, *args) == summary
+    for output in OUTPUTS:
+        first = (tmp_path / "first" / output).read_bytes()
+        assert first == (tmp_path / "second" / output).read_bytes(), output
+    other = [*args]
+    other[other.index("--seed") + 1] = "7"
+    rerun(raw, tmp_path / "other_seed", script, *other)
+    assert (tmp_path / "other_seed" / "train/train.csv").read_bytes() != (
+        tmp_path / "first" / "train/train.csv"
+    ).read_bytes(), "--seed changes the split"
+
+
+# --- bad data ---------------------------------------------------------------------------------
+
+Mutation = Callable[[dict[str, pd.DataFrame]], None]
+
+
+def set_cell(file: str, row: int, column: str, value: str) -> Mutation:
+    def mutate(frames: dict[str, pd.DataFrame]) -> None:
+        frames[file].loc[row, column] = value
+
+    return mutate
+
+
+def drop_column(file: str, column: str) -> Mutation:
+    def mutate(frames: dict[str, pd.DataFrame]) -> None:
+        frames[file] = frames[file].drop(columns=column)
+
+    return mutate
+
+
+def remove_file(file: str) -> Mutation:
+    def mutate(frames: dict[str, pd.DataFrame]) -> None:
+        del frames[file]
+
+    return mutate
+
+
+def keep_rows_of_class(file: str, column: str, value: str, keep: int) -> Mutation:
+    def mutate(frames: dict[str, pd.DataFrame]) -> None:
+        frame = frames[file]
+        matching = frame.index[frame[column] == value]
+        frames[file] = frame.drop(index=matching[keep:]).reset_index(drop=True)
+
+    return mutate
+
+
+FIX_LABEL = "  fix: correct or remove those rows, or add the class to --classes\n"
+FIX_PIXEL = "  fix: pixels must be integers 0..255; fix or remove the row\n"
+
+BAD_TABULAR = [
+    pytest.param(
+        remove_file("penguins.csv"),
+        "{input}/: no CSV file found\n"
+        "  fix: upload exactly one CSV with a header to the pipeline's input location "
+        "(or name it with --input_file)\n",
+        id="missing-file",
+    ),
+    pytest.param(
+        drop_column("penguins.csv", "culmen_depth_mm"),
+        "{input}/penguins.csv: column(s) 'culmen_depth_mm' not in the header (found: species, "
+        "island, culmen_length_mm, flipper_length_mm, body_mass_g, sex)\n"
+        "  fix: rename the column in the CSV or fix --target/--numeric/--categorical\n",
+        id="missing-feature-column",
+    ),
+    pytest.param(
+        drop_column("penguins.csv", "species"),
+        "{input}/penguins.csv: column(s) 'species' not in the header (found: island, "
+        "culmen_length_mm, culmen_depth_mm, flipper_length_mm, body_mass_g, sex)\n"
+        "  fix: rename the column in the CSV or fix --target/--numeric/--categorical\n",
+        id="missing-target-column",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 10, "species", "Emperor"),
+        "{input}/penguins.csv: column 'species', line 12: unknown label(s) 'Emperor' "
+        "(--classes is Adelie,Chinstrap,Gentoo)\n" + FIX_LABEL,
+        id="unknown-label",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 20, "species", ""),
+        "{input}/penguins.csv: column 'species', line 22: missing label (1 row(s) without one)\n"
+        "  fix: fill in the label or remove those rows\n",
+        id="missing-label",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 5, "body_mass_g", "heavy"),
+        "{input}/penguins.csv: column 'body_mass_g', line 7: 'heavy' is not a number "
+        "(1 such row(s))\n"
+        "  fix: fix the value, leave the cell empty if it is unknown, "
+        "or list the column under --categorical\n",
+        id="non-numeric-feature",
+    ),
+    pytest.param(
+        keep_rows_of_class("penguins.csv", "species", "Chinstrap", keep=2),
+        "{input}/penguins.csv: class 'Chinstrap' has 2 row(s), too few to put at least one in "
+        "each of train, validation, test\n"
+        "  fix: add rows of class 'Chinstrap' (at least 3) or remove it from --classes\n",
+        id="class-too-small",
+    ),
+]
+
+BAD_IMAGE = [
+    pytest.param(
+        remove_file("mnist_test.csv"),
+        "{input}/mnist_test.csv: file not found\n"
+        "  fix: upload it there or fix --train_file/--test_file\n",
+        id="missing-file",
+    ),
+    pytest.param(
+        drop_column("mnist_train.csv", "label"),
+        "{input}/mnist_train.csv: no label column 'label' in the header (starts: 1x1, 1x2, 1x3, "
+        "1x4, 1x5)\n  fix: name the label column in the CSV header or fix --label\n",
+        id="missing-label-column",
+    ),
+    pytest.param(
+        drop_column("mnist_train.csv", "8x8"),
+        "{input}/mnist_train.csv: 63 pixel columns is not a square image (side x side)\n"
+        "  fix: give one column per pixel of a square image (784 for 28x28, 64 for 8x8) "
+        "besides the label column\n",
+        id="non-square",
+    ),
+    pytest.param(
+        set_cell("mnist_train.csv", 3, "2x5", "dark"),
+        "{input}/mnist_train.csv: column '2x5', line 5: pixel 'dark' is not a number\n" + FIX_PIXEL,
+        id="non-numeric-pixel",
+    ),
+    pytest.param(
+        set_cell("mnist_test.csv", 7, "1x1", ""),
+        "{input}/mnist_test.csv: column '1x1', line 9: missing pixel value (1 such row(s))\n"
+        + FIX_PIXEL,
+        id="missing-pixel",
+    ),
+    pytest.param(
+        set_cell("mnist_test.csv", 0, "3x3", "300"),
+        "{input}/mnist_test.csv: column '3x3', line 2: pixel 300 out of 0..255 (1 such row(s))\n"
+        + FIX_PIXEL,
+        id="pixel-out-of-range",
+    ),
+    pytest.param(
+        set_cell("mnist_test.csv", 4, "label", "11"),
+        "{input}/mnist_test.csv: column 'label', line 6: unknown label(s) '11' "
+        "(--classes is 0,1,2,3,4,5,6,7,8,9)\n" + FIX_LABEL,
+        id="unknown-label",
+    ),
+    pytest.param(
+        set_cell("mnist_train.csv", 2, "label", ""),
+        "{input}/mnist_train.csv: column 'label', line 4: missing label (1 row(s) without one)\n"
+        "  fix: fill in the label or remove those rows\n",
+        id="missing-label",
+    ),
+    pytest.param(
+        keep_rows_of_class("mnist_train.csv", "label", "3", keep=1),
+        "{input}/mnist_train.csv: class '3' has 1 row(s), too few to put at least one in "
+        "each of train, validation\n"
+        "  fix: add rows of class '3' (at least 2) or remove it from --classes\n",
+        id="class-too-small",
+    ),
+]
+
+
+def run_bad(
+    raw_dir: Path, tmp_path: Path, mutate: Mutation, script: str, args: tuple[str, ...]
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Write mutated copies of the raw files, run the script, return (process, input dir)."""
+    input_dir = tmp_path / "input"
+    input_dir.mkdir()
+    frames = {
+        path.name: pd.read_csv(path, dtype=str, keep_default_na=False)
+        for path in sorted(raw_dir.glob("*.csv"))
+    }
+    mutate(frames)
+    for name, frame in frames.items():
+        frame.to_csv(input_dir / name, index=False)
+    proc = run_script(script, "--base_dir", str(tmp_path), *args, check=False)
+    return proc, input_dir
+
+
+def assert_clean_failure(
+    proc: subprocess.CompletedProcess[str], tmp_path: Path, prog: str, expected: str
+) -> None:
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr == f"{prog}: error: {expected}"
+    assert proc.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input"], "no partial outputs"
+
+
+@pytest.mark.parametrize(("mutate", "expected"), BAD_TABULAR)
+def test_tabular_bad_data(
+    penguins_raw: Path, tmp_path: Path, mutate: Mutation, expected: str
+) -> None:
+    proc, input_dir = run_bad(penguins_raw, tmp_path, mutate, TABULAR_SCRIPT, PENGUINS_ARGS)
+    assert_clean_failure(proc, tmp_path, "preprocess_tabular", expected.format(input=input_dir))
+
+
+@pytest.mark.parametrize(("mutate", "expected"), BAD_IMAGE)
+def test_image_bad_data(digits_raw: Path, tmp_path: Path, mutate: Mutation, expected: str) -> None:
+    proc, input_dir = run_bad(digits_raw, tmp_path, mutate, IMAGE_SCRIPT, DIGITS_ARGS)
+    assert_clean_failure(proc, tmp_path, "preprocess_image", expected.format(input=input_dir))
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        pytest.param(
+            TABULAR_SCRIPT,
+            (*PENGUINS_ARGS, "--validation", "0.6", "--test", "0.5"),
+            "--validation + --test must leave rows for training (sum below 1)",
+            id="tabular-fractions-too-large",
+        ),
+        pytest.param(
+            TABULAR_SCRIPT,
+            ("--target", "species", "--classes", "Adelie"),
+            "give at least one feature column with --numeric or --categorical",
+            id="tabular-no-features",
+        ),
+        pytest.param(
+            IMAGE_SCRIPT,
+            (*DIGITS_ARGS, "--validation", "1.5"),
+            "--validation must be between 0 and 1 (exclusive)",
+            id="image-validation-out-of-range",
+        ),
+    ],
+)
+def test_bad_arguments(tmp_path: Path, script: str, args: tuple[str, ...], expected: str) -> None:
+    proc = run_script(script, "--base_dir", str(tmp_path), *args, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1].endswith(f"error: {expected}")
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
