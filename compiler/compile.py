@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler.check import check_definition
 from compiler.context import BuildContext
 from compiler.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
 from compiler.errors import CompileError, Problem
@@ -54,6 +56,9 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
                 )
             ]
         )
+    definition_problems = check_definition(json.loads(text), pipeline.name, text)
+    if definition_problems:  # a compiler bug, not a user error: never ship such a definition
+        raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
     assets = canonical_json(
         {"pipeline": pipeline.name, "assets": [a.to_json() for _, a in sorted(ctx.assets.items())]}
     )

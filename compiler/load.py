@@ -41,6 +41,8 @@ class LoadedConfig:
         dotted = ".".join(str(p) for p in path)
         for override in reversed(self.overrides):
             key = override.split("=", 1)[0].lstrip("+~")
+            if _is_group(key):
+                continue  # a group choice selects a file; the file is the source
             if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
                 return f"command line override {override}"
         group = str(path[0]) if path else ""
@@ -215,7 +217,9 @@ def _check_keys(base: DictConfig, overrides: list[str], parsed: list[tuple[str, 
         walked: list[str] = []
         for part in key.split("."):
             if not isinstance(node, DictConfig) or part not in node:
-                siblings = [str(k) for k in node] if isinstance(node, DictConfig) else []
+                siblings = (
+                    [str(k) for k in node if k != "hydra"] if isinstance(node, DictConfig) else []
+                )
                 parent = ".".join(walked) or "the root"
                 problems.append(
                     Problem(

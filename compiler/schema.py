@@ -11,7 +11,9 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from compiler import images
 from compiler.base import Settings
 from compiler.errors import CompileError, Problem, did_you_mean, one_of
+from compiler.graph import json_path_problem
 from compiler.load import LoadedConfig
+from components.evaluate.config import report_contract
 from components.gate.config import Gate
 from components.preprocess.config import ImageData, Split, TabularData
 from components.train.config import Hyperparameters
@@ -37,11 +39,19 @@ def instance_types(kind: InstanceKind) -> tuple[str, ...]:
     return tuple(model["shapes"][f"{kind}InstanceType"]["enum"])
 
 
+INSTANCE_USE = {
+    "Training": "training",
+    "Processing": "processing",
+    "ProductionVariant": "endpoint",
+    "Transform": "batch transform",
+}
+
+
 def _check_instance(value: str, kind: InstanceKind) -> str:
     known = instance_types(kind)
     if value not in known:
         raise ValueError(
-            f"'{value}' is not a SageMaker {kind.lower()} instance type; "
+            f"'{value}' is not a SageMaker {INSTANCE_USE[kind]} instance type; "
             f"fix: use e.g. 'ml.m5.xlarge'{did_you_mean(value, known)}"
         )
     return value
@@ -146,9 +156,19 @@ class Training(Settings):
 
 class Aws(Settings):
     region: str
-    role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
+    role_arn: str
     bucket: Annotated[str, Field(pattern=BUCKET)]
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!\-_.*'()/]*[A-Za-z0-9!\-_.*'()]$")]
+
+    @field_validator("role_arn")
+    @classmethod
+    def _full_arn(cls, value: str) -> str:
+        if not re.match(ROLE_ARN, value):
+            raise ValueError(
+                "SageMaker needs the full ARN of an IAM role; "
+                "fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
+            )
+        return value
 
     @field_validator("region")
     @classmethod
@@ -256,6 +276,18 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                 f"project.split = {total} held out",
                 "validation and test fractions leave nothing to train on",
                 "keep validation + test below 1, e.g. 0.15 each",
+            )
+        )
+    why = json_path_problem(report_contract(), config.gate.metric)
+    if why:
+        loc = ("gate", "metric")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"gate.metric = {config.gate.metric!r}",
+                f"the gate's conditions read this path from evaluation.json, but {why}",
+                "use a numeric path that components/evaluate/report.schema.json requires, "
+                "e.g. 'metrics.accuracy.value'",
             )
         )
     tuning = config.training.tuning

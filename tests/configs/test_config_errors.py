@@ -1,0 +1,53 @@
+"""Bad configurations and overrides: each gets one where/what/why/fix message, matched in full.
+
+A case file `cases/<error>.txt` holds `overrides: ...`, a `---` line, then the whole message.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from compiler.compile import compile_overrides
+from compiler.errors import CompileError
+from compiler.load import LoadedConfig, load_config
+from compiler.schema import validate_config
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*.txt"))
+
+
+def read_case(path: Path) -> tuple[list[str], str]:
+    head, expected = path.read_text().split("\n---\n", 1)
+    return head.removeprefix("overrides: ").split(), expected.rstrip("\n")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_error_message(case: Path) -> None:
+    overrides, expected = read_case(case)
+    with pytest.raises(CompileError) as raised:
+        compile_overrides(overrides)
+    assert raised.value.render() == expected
+
+
+def test_errors_from_a_config_file_name_the_file_and_what_selected_it() -> None:
+    loaded = load_config(["project=digits"])
+    data = copy.deepcopy(loaded.data)
+    data["gate"]["pending"] = 0.9  # as if conf/gate/default.yaml said so
+    data["project"]["hyperparameters"]["epoch"] = 3  # a typo in conf/project/digits.yaml
+    with pytest.raises(CompileError) as raised:
+        validate_config(LoadedConfig(data, loaded.choices, loaded.overrides))
+    assert raised.value.render() == (
+        "error: 2 problems in the pipeline configuration\n\n"
+        "conf/project/digits.yaml (selected by project=digits)\n"
+        "  unknown key 'project.hyperparameters.epoch'\n"
+        "  why: project.hyperparameters has no key 'epoch'; its keys are 'batch_size', "
+        "'epochs', 'learning_rate'\n"
+        "  fix: remove it or use an existing key (did you mean 'epochs'?)\n\n"
+        "conf/gate/default.yaml (selected by gate=default)\n"
+        "  gate.pending = 0.9\n"
+        "  why: pending (0.9) must be below approve (0.7), or no model would ever wait for "
+        "manual approval\n"
+        "  fix: lower gate.pending or raise gate.approve"
+    )

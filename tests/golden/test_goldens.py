@@ -1,0 +1,76 @@
+"""Golden pipeline definitions for every project x framework x training mode.
+
+Each case folder holds `overrides.txt` (one override a line) beside the `pipeline.json` and
+`assets.json` they produce. A mismatch fails with a unified diff; only
+`pytest --update-goldens` rewrites them (then read `git diff` and say why in the commit).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from compiler.check import check_definition
+from compiler.compile import compile_overrides
+
+HERE = Path(__file__).parent
+CASES = sorted(p.parent for p in HERE.glob("*/overrides.txt"))
+OVERLAY = (
+    HERE.parents[2] / "shared/anchors/sagemaker-pipeline-definition.schema.overlay-sdk-2.257.7.json"
+)
+PROJECTS = ("penguins", "digits")
+FRAMEWORKS = ("tensorflow", "pytorch")
+MODES = ("train", "tune", "train_and_tune", "tune_top2")
+
+
+def read_overrides(case: Path) -> list[str]:
+    lines = (case / "overrides.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_matrix_has_a_golden_per_combination() -> None:
+    expected = {f"{p}-{f}-{m}" for p in PROJECTS for f in FRAMEWORKS for m in MODES}
+    assert expected <= {case.name for case in CASES}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("name", ["pipeline.json", "assets.json"])
+def test_golden(case: Path, name: str, request: pytest.FixtureRequest) -> None:
+    bundle = compile_overrides(read_overrides(case))
+    actual = bundle.pipeline_json if name == "pipeline.json" else bundle.assets_json
+    golden = case / name
+    if request.config.getoption("--update-goldens"):
+        golden.write_text(actual)
+        return
+    expected = golden.read_text() if golden.exists() else ""
+    if actual != expected:
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                fromfile=f"{golden.relative_to(HERE.parents[1])} (golden)",
+                tofile="compiled now",
+            )
+        )
+        pytest.fail(f"{golden} differs; if intended, run pytest --update-goldens\n{diff}")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_is_a_sound_definition(case: Path) -> None:
+    """The stored golden validates against the SDK-overlay schema and the cross-field checks."""
+    if not OVERLAY.exists():
+        pytest.skip(f"{OVERLAY} is absent: this clone has no ../shared beside it")
+    text = (case / "pipeline.json").read_text()
+    definition = json.loads(text)
+    schema = json.loads(OVERLAY.read_text())
+    errors = sorted(
+        jsonschema.Draft7Validator(schema).iter_errors(definition), key=lambda e: e.json_path
+    )
+    assert [f"{e.json_path}: {e.message[:200]}" for e in errors] == []
+    assert definition["Version"] == "2020-12-01"
+    name = f"{case.name.replace('_', '-')}"
+    assert check_definition(definition, name, text) == []

@@ -1,0 +1,59 @@
+"""Our offline image table resolves exactly what the SageMaker SDK 2.x resolves."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from compiler import images
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::UserWarning"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+]
+
+GPU_REGIONS = {"us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1"}
+CASES = [
+    (framework, scope, version, region, instance)
+    for framework, versions in images.SUPPORTED.items()
+    for version in versions
+    for scope in ("training", "inference")
+    for region in images.known_regions(framework)
+    for instance in ("ml.m5.xlarge", "ml.g5.xlarge")
+    # GPU images in a few regions only: the SDK takes ~60 ms a look-up
+    if instance == "ml.m5.xlarge" or (framework != "sklearn" and region in GPU_REGIONS)
+]
+
+
+@pytest.fixture(scope="module")
+def retrieve():  # type: ignore[no-untyped-def]
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    from sagemaker import image_uris
+
+    return image_uris.retrieve
+
+
+def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignore[no-untyped-def]
+    mismatches = []
+    for framework, scope, version, region, instance in CASES:
+        py = "py3" if framework == "sklearn" else "py312"
+        ours = images.image_uri(framework, scope, version, py, region, instance)
+        sdk = retrieve(
+            framework,
+            region,
+            version=version,
+            py_version=py,
+            instance_type=instance,
+            image_scope=scope,
+        )
+        if ours != sdk:
+            mismatches.append((framework, scope, region, instance, ours, sdk))
+    assert len(CASES) > 200
+    assert mismatches == []
+
+
+def test_unknown_processor_is_refused() -> None:
+    with pytest.raises(ValueError, match="no gpu image for sklearn 1.2-1 training"):
+        images.image_uri("sklearn", "training", "1.2-1", "py3", "us-east-1", "ml.g5.xlarge")
