@@ -17,7 +17,8 @@ TABLE = Path(__file__).with_name("images.json")
 
 # What we support: framework -> versions; "sklearn" runs preprocessing.
 SUPPORTED = {"tensorflow": ["2.19"], "pytorch": ["2.6"], "sklearn": ["1.2-1"]}
-GPU_FAMILIES = ("ml.p", "ml.g")
+# Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
+GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
 
 
 @cache
@@ -30,13 +31,31 @@ def known_versions(framework: str) -> list[str]:
     return sorted(_table()[framework]["training"])
 
 
+def py_versions(framework: str, version: str) -> list[str]:
+    return list(_table()[framework]["training"][version]["py_versions"])
+
+
 def known_regions(framework: str) -> list[str]:
     scope = _table()[framework]["training"]
     return sorted({r for entry in scope.values() for r in entry["registries"]})
 
 
 def processor(instance_type: str) -> str:
-    return "gpu" if instance_type.startswith(GPU_FAMILIES) else "cpu"
+    """'cpu' or 'gpu', as the SDK picks the image; ValueError where it picks none of ours.
+
+    Raises:
+        ValueError: Graviton (Arm), Inferentia or Trainium (Neuron) families, or ml.p2.
+    """
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    if family in GRAVITON_FAMILIES:
+        raise ValueError(
+            f"{instance_type} is a Graviton (Arm) instance; this table holds x86 images"
+        )
+    if family.startswith(("inf", "trn")):
+        raise ValueError(f"{instance_type} needs a Neuron image, which this table does not hold")
+    if family == "p2":
+        raise ValueError("P2 instances are not supported by these framework versions")
+    return "gpu" if family[:1] in ("g", "p") else "cpu"
 
 
 def image_uri(

@@ -15,7 +15,7 @@ from compiler.graph import json_path_problem
 from compiler.load import LoadedConfig
 from components.evaluate.config import report_contract
 from components.gate.config import Gate
-from components.preprocess.config import ImageData, Split, TabularData
+from components.preprocess.config import SKLEARN_VERSION, ImageData, Split, TabularData
 from components.train.config import Hyperparameters
 from components.tune.config import Tuning
 
@@ -125,6 +125,19 @@ class Framework(Settings):
                 f"fix: use {one_of(known)}{did_you_mean(version, known)}"
             )
         return version
+
+    @field_validator("py_version")
+    @classmethod
+    def _known_py_version(cls, py_version: str, info: ValidationInfo) -> str:
+        name, version = info.data.get("name"), info.data.get("version")
+        if name is None or version is None:
+            return py_version
+        known = images.py_versions(name, version)
+        if py_version not in known:
+            raise ValueError(
+                f"{name} {version} containers exist for {known}; fix: use '{known[0]}'"
+            )
+        return py_version
 
     @field_validator("training_instance_type")
     @classmethod
@@ -321,10 +334,11 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                 "raise training.tuning.max_jobs or lower training.top_k",
             )
         )
-    for scope, key, instance in (
+    images_needed = [
         ("training", "training_image", framework.training_instance_type),
         ("inference", "inference_image", framework.inference_instance_type),
-    ):
+    ]
+    for scope, key, instance in images_needed:
         if getattr(framework, key) is None:
             try:
                 images.image_uri(
@@ -336,16 +350,36 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                     instance,
                 )
             except ValueError as exc:
-                loc = ("framework", "py_version" if "py" in str(exc) else "version")
+                loc = ("framework", f"{scope}_instance_type")
                 problems.append(
                     Problem(
                         loaded.source_of(loc),
-                        f"framework = {framework.name} "
-                        f"{framework.version} {framework.py_version} on {instance}",
-                        str(exc),
-                        f"pick a supported combination, or set framework.{key} to an image URI",
+                        f"framework = {framework.name} {framework.version} {framework.py_version} "
+                        f"on {instance} in {aws.region}",
+                        f"no {scope} container: {exc}",
+                        f"pick another framework.{scope}_instance_type (e.g. ml.m5.xlarge), "
+                        f"or set framework.{key} to an image URI",
                     )
                 )
+    try:
+        images.image_uri(
+            "sklearn",
+            "training",
+            SKLEARN_VERSION,
+            "py3",
+            aws.region,
+            framework.processing_instance_type,
+        )
+    except ValueError as exc:
+        loc = ("framework", "processing_instance_type")
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"framework.processing_instance_type = '{framework.processing_instance_type}'",
+                f"preprocessing runs the scikit-learn container, and {exc}",
+                "use a CPU instance type such as ml.m5.xlarge",
+            )
+        )
     return problems
 
 

@@ -8,6 +8,9 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from compiler.base import Settings
 
+# The scikit-learn processing container the preprocess scripts target (Python 3.9).
+SKLEARN_VERSION = "1.2-1"
+
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 ColumnName = Annotated[str, Field(min_length=1, pattern=r"^[^,]+$")]
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from compiler import images
 from compiler.context import BuildContext
 from compiler.graph import Step
-from components.preprocess.config import ImageData, Split, TabularData
+from components.preprocess.config import SKLEARN_VERSION, ImageData, Split, TabularData
 from components.processing import processing_arguments, processing_input
 
 NAME = "Preprocess"
 OUTPUTS = ("train", "validation", "test", "artifacts", "baseline")
-SKLEARN_VERSION = "1.2-1"
 SCRIPTS = {"tabular": "preprocess_tabular.py", "image": "preprocess_image.py"}
 
 
