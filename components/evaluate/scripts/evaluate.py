@@ -1,0 +1,206 @@
+"""Evaluate a trained model on the test split and write the evaluation report.
+
+Runs as a SageMaker Processing job in the framework's training container, uploaded alone, so it
+is self-contained: standard library and numpy, plus the one framework the artifact needs,
+imported lazily. Inputs under `--base_dir` (default /opt/ml/processing):
+`model/model.tar.gz` (the training job's output) and `test/test.csv` (header `label,<features>`).
+Output: `evaluation/evaluation.json`, which follows components/evaluate/report.schema.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any, NoReturn
+
+import numpy as np
+
+BATCH = 1024
+
+
+class InputError(Exception):
+    """Bad input the user can fix; reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"bad argument: {message}")
+
+
+def extract_model(archive: Path, target: Path) -> None:
+    """Unpack model.tar.gz, refusing members that would land outside `target`."""
+    if not archive.is_file():
+        raise InputError(f"{archive} not found (the training job's model.tar.gz)")
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                name = PurePosixPath(member.name)
+                if name.is_absolute() or ".." in name.parts or member.issym() or member.islnk():
+                    raise InputError(f"{archive}: unsafe member {member.name!r}")
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(target, filter="data")
+            else:  # Python < 3.12 without the backported filters; members checked above
+                tar.extractall(target)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise InputError(f"{archive}: not a readable tar.gz ({exc})") from None
+
+
+def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read test.csv: float32 features and int64 class indices."""
+    if not path.is_file():
+        raise InputError(f"{path} not found (the preprocess output 'test')")
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        rows = list(reader)
+    if not header or header[0] != "label":
+        raise InputError(f"{path}: the first column must be 'label'")
+    if not rows:
+        raise InputError(f"{path}: no rows")
+    try:
+        table = np.asarray(rows, dtype=np.float64)
+    except ValueError:
+        raise InputError(f"{path}: every cell must be a number (is it preprocessed?)") from None
+    if table.ndim != 2 or table.shape[1] != len(header) or not np.all(np.isfinite(table)):
+        raise InputError(f"{path}: every row needs {len(header)} finite numbers")
+    labels = table[:, 0]
+    if np.any(labels != np.round(labels)) or labels.min() < 0:
+        raise InputError(f"{path}: 'label' must be class indices (0, 1, ...)")
+    return table[:, 1:].astype(np.float32), labels.astype(np.int64)
+
+
+def predict_tensorflow(model_dir: Path, x: np.ndarray) -> np.ndarray:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(model_dir / "1")).signatures["serving_default"]
+    input_name = next(iter(signature.structured_input_signature[1]))
+    outputs = []
+    for start in range(0, len(x), BATCH):
+        result = signature(**{input_name: tf.constant(x[start : start + BATCH])})
+        value = (
+            result["probabilities"] if "probabilities" in result else next(iter(result.values()))
+        )
+        outputs.append(value.numpy())
+    return np.concatenate(outputs)
+
+
+def predict_pytorch(model_dir: Path, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    model = torch.jit.load(str(model_dir / "model.pt"), map_location="cpu").eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(x), BATCH):
+            outputs.append(model(torch.from_numpy(x[start : start + BATCH])).numpy())
+    return np.concatenate(outputs)
+
+
+def predict(model_dir: Path, x: np.ndarray) -> tuple[str, np.ndarray]:
+    """Detect the framework from the artifact layout and return (framework, probabilities)."""
+    if (model_dir / "1" / "saved_model.pb").is_file():
+        return "tensorflow", predict_tensorflow(model_dir, x)
+    if (model_dir / "model.pt").is_file():
+        return "pytorch", predict_pytorch(model_dir, x)
+    raise InputError(
+        "model.tar.gz holds neither 1/saved_model.pb (TensorFlow) nor model.pt (PyTorch)"
+    )
+
+
+def read_classes(model_dir: Path, n_outputs: int) -> list[str]:
+    """Class names from the artifact's code/artifacts/classes.json, else the indices."""
+    path = model_dir / "code" / "artifacts" / "classes.json"
+    if not path.is_file():
+        return [str(i) for i in range(n_outputs)]
+    classes = json.loads(path.read_text())
+    if not isinstance(classes, list) or len(classes) != n_outputs:
+        raise InputError(
+            f"{path}: {len(classes)} classes but the model outputs {n_outputs} probabilities"
+        )
+    return [str(c) for c in classes]
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (sklearn's `zero_division=0`)."""
+    out = np.zeros(len(numerator), dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    """Accuracy, precision/recall/F1 (macro, weighted, per class), support, confusion matrix."""
+    n = len(classes)
+    matrix = np.zeros((n, n), dtype=np.int64)
+    np.add.at(matrix, (y_true, y_pred), 1)
+    tp = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    per_class = {
+        "precision": _ratio(tp, predicted.astype(np.float64)),
+        "recall": _ratio(tp, support.astype(np.float64)),
+        "f1": _ratio(2 * tp, (support + predicted).astype(np.float64)),
+    }
+    total = int(support.sum())
+    metrics: dict[str, Any] = {"accuracy": {"value": float(tp.sum() / total)}}
+    for name, values in per_class.items():
+        metrics[name] = {
+            "macro": float(values.mean()),
+            "weighted": float((values * support).sum() / total),
+            "per_class": {c: float(values[i]) for i, c in enumerate(classes)},
+        }
+    metrics["support"] = {
+        "value": total,
+        "per_class": {c: int(support[i]) for i, c in enumerate(classes)},
+    }
+    metrics["confusion_matrix"] = {"labels": classes, "matrix": matrix.tolist()}
+    return {"metrics": metrics}
+
+
+def evaluate(base_dir: Path) -> dict[str, Any]:
+    x, y_true = read_test(base_dir / "test" / "test.csv")
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp)
+        extract_model(base_dir / "model" / "model.tar.gz", model_dir)
+        framework, probabilities = predict(model_dir, x)
+        if probabilities.ndim != 2 or len(probabilities) != len(x):
+            raise InputError(f"the model returned shape {probabilities.shape} for {len(x)} rows")
+        classes = read_classes(model_dir, probabilities.shape[1])
+    if y_true.max() >= len(classes):
+        raise InputError(
+            f"test.csv: label {int(y_true.max())} is not a class index below {len(classes)}"
+        )
+    report = compute_metrics(y_true, probabilities.argmax(axis=1), classes)
+    print(
+        f"evaluated {framework} model on {len(x)} test samples: "
+        f"accuracy {report['metrics']['accuracy']['value']:.6f}",
+        flush=True,
+    )
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    prog = Path(sys.argv[0]).name or "evaluate.py"
+    try:
+        parser = _Parser(description="Evaluate model.tar.gz on test.csv.")
+        parser.add_argument("--base_dir", type=Path, default=Path("/opt/ml/processing"))
+        args = parser.parse_args(argv)
+        report = evaluate(args.base_dir)
+    except InputError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    out = args.base_dir / "evaluation" / "evaluation.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Handler functions for the SageMaker PyTorch inference container.
+
+Training copies this file to `<model>/code/inference.py`, `serving.py` beside it and the
+preprocess artifacts to `<model>/code/artifacts/`; the model is the TorchScript `model.pt`.
+
+Bad requests: each function raises `InferenceRequestError` carrying the 4xx status (a
+`sagemaker_inference.errors.GenericInferenceToolkitError` in the container). The toolkit appends
+a traceback to the body of any error it catches, so when the toolkit hands over its request
+context (the optional last argument), `input_fn` instead sets the status on the context and the
+error travels as a value to `output_fn`, which answers `{"error", "status"}` without a trace.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+CODE_DIR = Path(__file__).resolve().parent
+if str(CODE_DIR) not in sys.path:
+    sys.path.insert(0, str(CODE_DIR))
+
+import numpy as np  # noqa: E402
+import serving  # noqa: E402
+
+try:
+    from sagemaker_inference.errors import GenericInferenceToolkitError
+except ImportError:  # outside the container
+    GenericInferenceToolkitError = None
+
+if GenericInferenceToolkitError is not None:
+
+    class InferenceRequestError(GenericInferenceToolkitError):  # type: ignore[misc,valid-type]
+        """A bad request; `status_code` (and `status`) is the HTTP status to answer."""
+
+        def __init__(self, status: int, message: str) -> None:
+            super().__init__(status, message, serving.status_phrase(status))
+            self.status = status
+
+        def __str__(self) -> str:
+            return str(self.message)
+
+else:
+    InferenceRequestError = serving.RequestError  # type: ignore[misc,assignment]
+
+
+class Refused:
+    """A refused request passed from `input_fn` to `output_fn` as a value (see module docs)."""
+
+    def __init__(self, error: serving.RequestError) -> None:
+        self.error = error
+
+
+_artifacts: serving.Artifacts | None = None
+
+
+def artifacts() -> serving.Artifacts:
+    """The classes and transformer: those `model_fn` loaded, else the ones beside this file."""
+    global _artifacts
+    if _artifacts is None:
+        _artifacts = serving.load_artifacts(CODE_DIR / "artifacts")
+    return _artifacts
+
+
+def _raise(error: serving.RequestError) -> None:
+    raise InferenceRequestError(error.status, error.message) from None
+
+
+def _refuse(error: serving.RequestError, context: Any) -> Refused:
+    """Set the status on the request context, or raise when there is none to set it on."""
+    setter = getattr(context, "set_response_status", None)
+    if setter is None:
+        _raise(error)
+    setter(code=error.status, phrase=serving.status_phrase(error.status))
+    return Refused(error)
+
+
+def model_fn(model_dir: str) -> Any:
+    """Load the TorchScript model `model_dir/model.pt` and the artifacts in `model_dir/code`."""
+    import torch
+
+    global _artifacts
+    _artifacts = serving.load_artifacts(Path(model_dir) / "code" / "artifacts")
+    model = torch.jit.load(str(Path(model_dir) / "model.pt"), map_location="cpu")
+    model.eval()
+    return model
+
+
+def input_fn(request_body: Any, request_content_type: str, context: Any = None) -> Any:
+    """Parse the request into float32 features [n, n_features].
+
+    Raises:
+        InferenceRequestError: a bad request (only when no context is given, see module docs).
+    """
+    try:
+        return serving.parse_request(request_body, request_content_type, artifacts())
+    except serving.RequestError as error:
+        if context is None:
+            _raise(error)
+        return _refuse(error, context)
+
+
+def predict_fn(data: Any, model: Any, context: Any = None) -> Any:
+    """Class probabilities [n, n_classes] for the features (a refusal passes through)."""
+    if isinstance(data, Refused):
+        return data
+    import torch
+
+    with torch.no_grad():
+        output = model(torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32)))
+    return output.detach().cpu().numpy()
+
+
+def output_fn(prediction: Any, accept: str | None, context: Any = None) -> tuple[str, str]:
+    """Render the response (body, content type): predictions, or the refusal without a trace.
+
+    Raises:
+        InferenceRequestError: the accept type is not supported and there is no context.
+    """
+    if isinstance(prediction, Refused):
+        return serving.error_body(prediction.error), serving.JSON
+    try:
+        return serving.format_predictions(prediction, artifacts(), accept)
+    except serving.RequestError as error:
+        if context is None:
+            _raise(error)
+        refused = _refuse(error, context)
+        return serving.error_body(refused.error), serving.JSON

@@ -1,0 +1,87 @@
+"""Pre- and post-processing for the SageMaker TensorFlow Serving container.
+
+Training copies this file to `<model>/code/inference.py`, `serving.py` beside it and the
+preprocess artifacts to `<model>/code/artifacts/`. The container calls `input_handler` with the
+request and posts what it returns to TensorFlow Serving's REST API, then calls `output_handler`
+with TensorFlow Serving's answer. Never imports TensorFlow: the model runs in the model server.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+CODE_DIR = Path(__file__).resolve().parent
+ARTIFACTS_DIR = CODE_DIR / "artifacts"
+if str(CODE_DIR) not in sys.path:
+    # The container loads this file by path; its sibling `serving.py` is not importable otherwise.
+    sys.path.insert(0, str(CODE_DIR))
+
+import numpy as np  # noqa: E402
+import serving  # noqa: E402
+
+_artifacts: serving.Artifacts | None = None
+
+
+def artifacts() -> serving.Artifacts:
+    """The classes and transformer shipped with the model, read once."""
+    global _artifacts
+    if _artifacts is None:
+        _artifacts = serving.load_artifacts(ARTIFACTS_DIR)
+    return _artifacts
+
+
+def _read(data: Any) -> Any:
+    """The request body, whether the container hands over a stream, bytes or text."""
+    if hasattr(data, "read"):
+        return data.read()
+    return data
+
+
+def _refuse(error: serving.RequestError) -> serving.RequestError:
+    # The container answers any handler exception with HTTP 500 and {"error": str(exception)},
+    # so the message leads with the status the request deserves.
+    status = f"{error.status} {serving.status_phrase(error.status)}"
+    return serving.RequestError(error.status, f"{status}: {error.message}")
+
+
+def input_handler(data: Any, context: Any) -> str:
+    """Turn a request into the TensorFlow Serving REST body `{"instances": [[...], ...]}`.
+
+    Args:
+        data: the request body (a stream in the container).
+        context: carries `request_content_type` and `accept_header`.
+
+    Raises:
+        serving.RequestError: a bad request; the message says what to fix.
+    """
+    try:
+        serving.response_type(getattr(context, "accept_header", None))
+        features = serving.parse_request(
+            _read(data), getattr(context, "request_content_type", None), artifacts()
+        )
+    except serving.RequestError as error:
+        raise _refuse(error) from None
+    return json.dumps({"instances": features.tolist()})
+
+
+def output_handler(response: Any, context: Any) -> tuple[str, str]:
+    """Turn TensorFlow Serving's answer into the endpoint's response (body, content type).
+
+    Args:
+        response: TensorFlow Serving's HTTP response (`status_code`, `content`).
+        context: carries `accept_header`.
+    """
+    content = response.content
+    if isinstance(content, (bytes, bytearray)):
+        content = content.decode("utf-8", errors="replace")
+    if response.status_code != 200:
+        raise RuntimeError(f"TensorFlow Serving answered {response.status_code}: {content[:500]}")
+    predictions = json.loads(content)["predictions"]
+    return serving.format_predictions(
+        np.asarray(predictions, dtype=np.float64),
+        artifacts(),
+        getattr(context, "accept_header", None),
+    )

@@ -1,0 +1,252 @@
+"""What both training scripts share: arguments, the SM_CHANNEL_* data, the serving code copy.
+
+Framework-free (numpy and the standard library only), so bad input is reported before TensorFlow
+or PyTorch is imported, and both scripts check their input the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+# The inference code sits beside this component in the repository and in the packed source dir.
+INFERENCE_DIR = Path(__file__).resolve().parents[2] / "inference" / "scripts"
+HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
+KINDS = ("tabular", "image")
+
+
+class InputError(Exception):
+    """Bad input the user can fix (arguments, channels, files); reported in one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"bad argument: {message}")
+
+
+@dataclass(frozen=True)
+class Args:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Paths:
+    train: Path
+    validation: Path
+    artifacts: Path
+    model_dir: Path
+
+
+@dataclass(frozen=True)
+class Data:
+    """The preprocessed splits, ready for a framework: float32 features, int64 class indices."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    classes: list[str]
+    transformer: dict[str, Any]
+
+    @property
+    def n_features(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def kind(self) -> str:
+        return str(self.transformer["kind"])
+
+    @property
+    def side(self) -> int:
+        return int(self.transformer["side"])
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Args:
+    """Parse the hyperparameters SageMaker passes; ignore the rest (e.g. `--model_dir`)."""
+    parser = _Parser(description="Train a classifier on the preprocessed CSV channels.")
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=0.01)
+    parser.add_argument("--seed", type=int, default=42)
+    ns, _unknown = parser.parse_known_args(argv)
+    if ns.epochs <= 0:
+        raise InputError(f"bad argument: --epochs must be a positive integer, got {ns.epochs}")
+    if ns.batch_size <= 0:
+        raise InputError(
+            f"bad argument: --batch_size must be a positive integer, got {ns.batch_size}"
+        )
+    if not (np.isfinite(ns.learning_rate) and 0 < ns.learning_rate <= 1):
+        raise InputError(f"bad argument: --learning_rate must be in (0, 1], got {ns.learning_rate}")
+    if ns.seed < 0:
+        raise InputError(f"bad argument: --seed must be >= 0, got {ns.seed}")
+    return Args(ns.epochs, ns.batch_size, ns.learning_rate, ns.seed)
+
+
+def channel_paths() -> Paths:
+    """Where SageMaker mounts the channels and where the model must be written."""
+    env = os.environ
+    return Paths(
+        train=Path(env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")),
+        validation=Path(env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation")),
+        artifacts=Path(env.get("SM_CHANNEL_ARTIFACTS", "/opt/ml/input/data/artifacts")),
+        model_dir=Path(env.get("SM_MODEL_DIR", "/opt/ml/model")),
+    )
+
+
+def _channel_file(directory: Path, filename: str, channel: str) -> Path:
+    if not directory.is_dir():
+        raise InputError(
+            f"channel '{channel}': directory {directory} not found "
+            f"(set SM_CHANNEL_{channel.upper()} to the preprocess output '{channel}')"
+        )
+    path = directory / filename
+    if not path.is_file():
+        raise InputError(f"channel '{channel}': {path} not found (expected the file {filename})")
+    return path
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not readable JSON ({exc})") from None
+
+
+def read_artifacts(directory: Path) -> tuple[list[str], dict[str, Any]]:
+    """Load and check classes.json and transformer.json from the artifacts channel."""
+    classes = _read_json(_channel_file(directory, "classes.json", "artifacts"))
+    if (
+        not isinstance(classes, list)
+        or len(classes) < 2
+        or not all(isinstance(c, str) for c in classes)
+    ):
+        raise InputError(f"{directory / 'classes.json'}: expected a list of >= 2 class names")
+    transformer = _read_json(_channel_file(directory, "transformer.json", "artifacts"))
+    kind = transformer.get("kind") if isinstance(transformer, dict) else None
+    if kind not in KINDS:
+        raise InputError(
+            f"{directory / 'transformer.json'}: 'kind' must be one of {list(KINDS)}, got {kind!r}"
+        )
+    features = transformer.get("features")
+    if not isinstance(features, list) or not features:
+        raise InputError(f"{directory / 'transformer.json'}: 'features' must be a non-empty list")
+    if kind == "image":
+        side = transformer.get("side")
+        if not isinstance(side, int) or side * side != len(features):
+            raise InputError(
+                f"{directory / 'transformer.json'}: 'side' ({side!r}) squared must equal "
+                f"the number of features ({len(features)})"
+            )
+    return classes, transformer
+
+
+def read_split(
+    directory: Path, channel: str, features: list[str], n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read `<channel>.csv` (header `label,<features...>`) as float32 features and int64 labels."""
+    path = _channel_file(directory, f"{channel}.csv", channel)
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        expected = ["label", *features]
+        if header != expected:
+            raise InputError(
+                f"{path}: header must be 'label' then the {len(features)} features of "
+                f"transformer.json, got {(header or [])[:5]}..."
+            )
+        rows = list(reader)
+    if not rows:
+        raise InputError(f"{path}: no rows")
+    try:
+        table = np.asarray(rows, dtype=np.float64)
+    except ValueError:
+        raise InputError(f"{path}: every cell must be a number (is it preprocessed?)") from None
+    if table.ndim != 2 or table.shape[1] != len(expected):
+        raise InputError(f"{path}: every row must have {len(expected)} cells")
+    labels = table[:, 0]
+    if not np.all(np.isfinite(table)):
+        raise InputError(f"{path}: empty, NaN or infinite values (is it preprocessed?)")
+    if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_classes:
+        raise InputError(
+            f"{path}: 'label' must be class indices 0..{n_classes - 1} (see classes.json)"
+        )
+    return table[:, 1:].astype(np.float32), labels.astype(np.int64)
+
+
+def load_data(paths: Paths) -> Data:
+    classes, transformer = read_artifacts(paths.artifacts)
+    features = [str(f) for f in transformer["features"]]
+    x_train, y_train = read_split(paths.train, "train", features, len(classes))
+    x_val, y_val = read_split(paths.validation, "validation", features, len(classes))
+    return Data(x_train, y_train, x_val, y_val, classes, transformer)
+
+
+def check_serving_code(framework: str) -> None:
+    """Fail before training, not after, when the inference code is not in the source dir."""
+    names = [HANDLERS[framework], "serving.py", "requirements.txt"]
+    missing = [n for n in names if not (INFERENCE_DIR / n).is_file()]
+    if missing:
+        raise InputError(
+            f"inference code missing: {', '.join(missing)} not in {INFERENCE_DIR} "
+            "(the training source dir must include components/inference/scripts/)"
+        )
+
+
+def copy_serving_code(framework: str, paths: Paths) -> None:
+    """Write `code/` beside the model: the handler, serving.py, requirements and artifacts."""
+    check_serving_code(framework)
+    code = paths.model_dir / "code"
+    (code / "artifacts").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(INFERENCE_DIR / HANDLERS[framework], code / "inference.py")
+    shutil.copyfile(INFERENCE_DIR / "serving.py", code / "serving.py")
+    shutil.copyfile(INFERENCE_DIR / "requirements.txt", code / "requirements.txt")
+    for name in ("classes.json", "transformer.json"):
+        shutil.copyfile(paths.artifacts / name, code / "artifacts" / name)
+
+
+def log_epoch(epoch: int, loss: float, val_accuracy: float) -> None:
+    """One line per epoch; the tuning job reads `val_accuracy: ([0-9\\.]+)`."""
+    print(f"epoch: {epoch} loss: {loss:.6f} val_accuracy: {val_accuracy:.6f}", flush=True)
+
+
+def run(
+    framework: str, train: Callable[[Args, Data, Paths], None], argv: Sequence[str] | None
+) -> int:
+    """Check everything cheap first, then train and save; input errors exit 2 in one line."""
+    prog = Path(sys.argv[0]).name or f"train_{framework}.py"
+    try:
+        args = parse_args(argv)
+        paths = channel_paths()
+        data = load_data(paths)
+        check_serving_code(framework)
+    except InputError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    print(
+        f"training {framework} {data.kind} model: {len(data.y_train)} train / "
+        f"{len(data.y_val)} validation samples, {data.n_features} features, "
+        f"{data.n_classes} classes; epochs={args.epochs} batch_size={args.batch_size} "
+        f"learning_rate={args.learning_rate} seed={args.seed}",
+        flush=True,
+    )
+    paths.model_dir.mkdir(parents=True, exist_ok=True)
+    train(args, data, paths)
+    copy_serving_code(framework, paths)
+    return 0

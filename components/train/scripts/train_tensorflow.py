@@ -1,0 +1,107 @@
+"""Train the project's classifier with TensorFlow/Keras and export it for TensorFlow Serving.
+
+Runs in the SageMaker TensorFlow training container (`tensorflow-training:2.19-cpu-py312`).
+Writes `SM_MODEL_DIR/1/` (a SavedModel whose `serving_default` maps the float32 input
+`features` `[batch, n_features]` to the output `probabilities` `[batch, n_classes]`) and
+`SM_MODEL_DIR/code/` (the serving code).
+See components/README.md for the contract.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Args, Data, Paths, log_epoch, run
+
+
+def build_model(tf: Any, data: Data) -> Any:
+    """A small dense net for tabular data, a small conv net for images; softmax output."""
+    keras = tf.keras
+    layers: list[Any] = [keras.Input(shape=(data.n_features,), name="features")]
+    if data.kind == "image":
+        layers += [
+            keras.layers.Reshape((data.side, data.side, 1)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dropout(0.25),
+        ]
+    else:
+        layers += [
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dense(16, activation="relu"),
+        ]
+    layers.append(keras.layers.Dense(data.n_classes, activation="softmax", name="probabilities"))
+    return keras.Sequential(layers)
+
+
+def export_model(tf: Any, model: Any, n_features: int, path: Path) -> None:
+    """Export a SavedModel with one explicit signature, so serving does not depend on Keras."""
+    archive = tf.keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        name="serving_default",
+        fn=lambda features: {"probabilities": model(features, training=False)},
+        input_signature=[tf.TensorSpec([None, n_features], tf.float32, name="features")],
+    )
+    # `verbose` arrived in a later Keras 3 release than some containers ship.
+    if "verbose" in inspect.signature(archive.write_out).parameters:
+        archive.write_out(str(path), verbose=False)
+    else:
+        archive.write_out(str(path))
+
+
+def train(args: Args, data: Data, paths: Paths) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    # One thread per pool: these networks are too small to gain from more, a busy machine makes
+    # extra threads spin, and a fixed count keeps the floating-point sums in the same order.
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    tf.keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    model = build_model(tf, data)
+    # Cosine decay to zero over the run: large steps early, a settled model at the end.
+    steps = args.epochs * -(-len(data.y_train) // args.batch_size)
+    schedule = tf.keras.optimizers.schedules.CosineDecay(args.learning_rate, decay_steps=steps)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=schedule),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+
+    class EpochLog(tf.keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            log_epoch(epoch + 1, float(logs["loss"]), float(logs["val_accuracy"]))
+
+    model.fit(
+        data.x_train,
+        data.y_train,
+        validation_data=(data.x_val, data.y_val),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        shuffle=True,
+        verbose=0,
+        callbacks=[EpochLog()],
+    )
+    export_model(tf, model, data.n_features, paths.model_dir / "1")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run("tensorflow", train, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

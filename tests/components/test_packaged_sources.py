@@ -1,0 +1,77 @@
+"""What assets.json promises is what runs: package the training source dir, run it from there."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from compiler.compile import compile_overrides
+from compiler.context import REPO
+from compiler.package import StaleBundleError, package_asset
+from tests.components.runner import run_script
+
+
+def assets_of(*overrides: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    bundle = compile_overrides(list(overrides))
+    return {a["name"]: a for a in json.loads(bundle.assets_json)["assets"]}
+
+
+def test_training_runs_from_the_packaged_source_dir(
+    tmp_path: Path, penguins_processed: Path
+) -> None:
+    asset = assets_of("project=penguins", "framework=pytorch")["training-sourcedir"]
+    archive = package_asset(asset, tmp_path / "upload")
+    assert archive.name == "sourcedir.tar.gz"
+    code = tmp_path / "opt-ml-code"
+    with tarfile.open(archive) as tar:
+        tar.extractall(code, filter="data")
+    assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*.py")) == sorted(
+        f["path"] for f in asset["files"] if f["path"].endswith(".py")
+    )
+    model_dir = tmp_path / "model"
+    run_script(
+        code / "components/train/scripts/train_pytorch.py",
+        "--epochs",
+        "2",
+        "--batch_size",
+        "32",
+        "--learning_rate",
+        "0.01",
+        cwd=code,
+        env={
+            "SM_CHANNEL_TRAIN": str(penguins_processed / "train"),
+            "SM_CHANNEL_VALIDATION": str(penguins_processed / "validation"),
+            "SM_CHANNEL_ARTIFACTS": str(penguins_processed / "artifacts"),
+            "SM_MODEL_DIR": str(model_dir),
+        },
+    )
+    assert (model_dir / "model.pt").is_file()
+    assert (model_dir / "code/inference.py").read_bytes() == (
+        REPO / "components/inference/scripts/pytorch_handler.py"
+    ).read_bytes()
+
+
+def test_archives_are_byte_identical(tmp_path: Path) -> None:
+    asset = assets_of("framework=tensorflow")["training-sourcedir"]
+    first = package_asset(asset, tmp_path / "a").read_bytes()
+    second = package_asset(asset, tmp_path / "b").read_bytes()
+    assert first == second
+
+
+def test_a_changed_script_is_refused(tmp_path: Path) -> None:
+    asset = assets_of("project=digits")["preprocess-code"]
+    repo = tmp_path / "repo"
+    path = asset["files"][0]["path"]
+    (repo / path).parent.mkdir(parents=True)
+    shutil.copy(REPO / path, repo / path)
+    assert (
+        package_asset(asset, tmp_path / "ok", repo=repo).read_bytes() == (REPO / path).read_bytes()
+    )
+    with (repo / path).open("a") as f:
+        f.write("# edited after compiling\n")
+    with pytest.raises(StaleBundleError, match="preprocess_image.py changed since the bundle"):
+        package_asset(asset, tmp_path / "stale", repo=repo)
