@@ -73,5 +73,5 @@ def test_a_changed_script_is_refused(tmp_path: Path) -> None:
     )
     with (repo / path).open("a") as f:
         f.write("# edited after compiling\n")
-    with pytest.raises(StaleBundleError, match="preprocess_image.py changed since the bundle"):
+    with pytest.raises(StaleBundleError, match=r"preprocess_image\.py changed since the bundle"):
         package_asset(asset, tmp_path / "stale", repo=repo)

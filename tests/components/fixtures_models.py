@@ -1,0 +1,160 @@
+"""Trained models for the component tests: the real train scripts on the preprocessed fixtures.
+
+`trained_model(project, framework)` trains once per session and returns the model directory,
+the `model.tar.gz` SageMaker would upload, the training log, and the model's own probabilities
+on the test split (computed in a subprocess, so no framework is imported into pytest).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.components.runner import run_script
+
+__all__ = ["trained_model"]
+
+PROJECTS = ("penguins", "digits")
+FRAMEWORKS = ("tensorflow", "pytorch")
+TRAIN_SCRIPTS = {
+    "tensorflow": "components/train/scripts/train_tensorflow.py",
+    "pytorch": "components/train/scripts/train_pytorch.py",
+}
+# Short runs: the tests check the contract, bench/models checks the accuracy.
+TEST_HYPERPARAMETERS = {
+    "penguins": {"epochs": 5, "batch_size": 16, "learning_rate": 0.02},
+    "digits": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
+}
+
+# Loads a model the way the serving containers do and saves its test-set probabilities.
+_PREDICT = textwrap.dedent(
+    """
+    import csv, sys
+    from pathlib import Path
+    import numpy as np
+    model_dir, csv_path, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.reader(fh))[1:]
+    x = np.asarray(rows, dtype=np.float32)[:, 1:]
+    if (model_dir / "model.pt").is_file():
+        import torch
+        model = torch.jit.load(str(model_dir / "model.pt"))
+        with torch.no_grad():
+            probabilities = model(torch.from_numpy(x)).numpy()
+    else:
+        import tensorflow as tf
+        signature = tf.saved_model.load(str(model_dir / "1")).signatures["serving_default"]
+        (name,) = signature.structured_input_signature[1]
+        (value,) = signature(**{name: tf.constant(x)}).values()
+        probabilities = value.numpy()
+    np.save(out, probabilities)
+    """
+)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One training run of `train_<framework>.py` on `<project>_processed`."""
+
+    project: str
+    framework: str
+    data_dir: Path  # the preprocessed base dir: train/, validation/, test/, artifacts/
+    model_dir: Path  # SM_MODEL_DIR after training
+    tarball: Path  # model.tar.gz: the contents of model_dir at the archive root
+    stdout: str
+    hyperparameters: dict[str, float]
+    test_probabilities: np.ndarray  # the model's output on test/test.csv
+
+
+def hyperparameter_args(hyperparameters: dict[str, float], seed: int = 42) -> list[str]:
+    """`--epochs=5 --batch_size=16 ...` as SageMaker passes them, plus the `--model_dir` it adds."""
+    args = [f"--{name}={value}" for name, value in hyperparameters.items()]
+    return [*args, f"--seed={seed}", "--model_dir=s3://bucket/ignored"]
+
+
+def train_env(data_dir: Path, model_dir: Path) -> dict[str, str]:
+    """The SM_* variables of a training job whose channels are the preprocess outputs."""
+    return {
+        "SM_CHANNEL_TRAIN": str(data_dir / "train"),
+        "SM_CHANNEL_VALIDATION": str(data_dir / "validation"),
+        "SM_CHANNEL_ARTIFACTS": str(data_dir / "artifacts"),
+        "SM_MODEL_DIR": str(model_dir),
+    }
+
+
+def package_model(model_dir: Path, tarball: Path) -> Path:
+    """Pack the model dir's contents at the archive root, as SageMaker does for model.tar.gz."""
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "w:gz") as tar:
+        for path in sorted(model_dir.iterdir()):
+            tar.add(path, arcname=path.name)
+    return tarball
+
+
+def predict_test_split(model_dir: Path, test_csv: Path, work_dir: Path) -> np.ndarray:
+    """The model's probabilities on `test_csv`, computed in a separate process."""
+    script = work_dir / "predict.py"
+    script.write_text(_PREDICT)
+    out = work_dir / "probabilities.npy"
+    run_script(script, str(model_dir), str(test_csv), str(out))
+    return np.load(out)
+
+
+def train_model(
+    project: str,
+    framework: str,
+    data_dir: Path,
+    work_dir: Path,
+    hyperparameters: dict[str, float] | None = None,
+) -> TrainedModel:
+    """Run the real train script in `work_dir`, package and score what it wrote."""
+    hyperparameters = hyperparameters or TEST_HYPERPARAMETERS[project]
+    model_dir = work_dir / "model"
+    proc = run_script(
+        TRAIN_SCRIPTS[framework],
+        *hyperparameter_args(hyperparameters),
+        env=train_env(data_dir, model_dir),
+    )
+    tarball = package_model(model_dir, work_dir / "output" / "model.tar.gz")
+    probabilities = predict_test_split(model_dir, data_dir / "test" / "test.csv", work_dir)
+    return TrainedModel(
+        project,
+        framework,
+        data_dir,
+        model_dir,
+        tarball,
+        proc.stdout,
+        hyperparameters,
+        probabilities,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_model(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], TrainedModel]:
+    """Factory: `trained_model("digits", "pytorch")` -> TrainedModel, trained once per session."""
+    cache: dict[tuple[str, str], TrainedModel] = {}
+
+    def get(project: str, framework: str) -> TrainedModel:
+        assert project in PROJECTS and framework in FRAMEWORKS, (project, framework)
+        if (project, framework) not in cache:
+            data_dir = request.getfixturevalue(f"{project}_processed")
+            work_dir = tmp_path_factory.mktemp(f"trained-{project}-{framework}")
+            cache[project, framework] = train_model(project, framework, Path(data_dir), work_dir)
+        return cache[project, framework]
+
+    return get
+
+
+def copy_processed(data_dir: Path, target: Path) -> Path:
+    """A writable copy of a preprocessed base dir, for tests that break it on purpose."""
+    shutil.copytree(data_dir, target)
+    return target

@@ -1,0 +1,203 @@
+"""The evaluate script on real trained models, and its report against the declared schema."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import re
+import shutil
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from tests.components.fixtures_models import FRAMEWORKS, PROJECTS, TrainedModel
+from tests.components.runner import REPO, run_script
+
+EVALUATE = REPO / "components/evaluate/scripts/evaluate.py"
+SCHEMA = json.loads((REPO / "components/evaluate/report.schema.json").read_text())
+CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in PROJECTS for f in FRAMEWORKS]
+SCORES = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}
+
+TrainedModelFactory = Callable[[str, str], TrainedModel]
+
+
+def processing_dir(base: Path, tarball: Path | None, test_csv: Path | None) -> Path:
+    """A processing base_dir with `model/model.tar.gz` and `test/test.csv` where given."""
+    for name, source, target in (
+        ("model", tarball, "model.tar.gz"),
+        ("test", test_csv, "test.csv"),
+    ):
+        (base / name).mkdir(parents=True, exist_ok=True)
+        if source is not None:
+            shutil.copyfile(source, base / name / target)
+    return base
+
+
+def load_evaluate_module() -> ModuleType:
+    """evaluate.py imports only numpy at module level, so its functions can be called here."""
+    spec = importlib.util.spec_from_file_location("evaluate_script", EVALUATE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_matches_sklearn(
+    report: dict[str, Any], y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]
+) -> None:
+    labels = list(range(len(classes)))
+    metrics = report["metrics"]
+    assert metrics["confusion_matrix"]["labels"] == classes
+    np.testing.assert_array_equal(
+        metrics["confusion_matrix"]["matrix"], skm.confusion_matrix(y_true, y_pred, labels=labels)
+    )
+    assert metrics["accuracy"]["value"] == pytest.approx(skm.accuracy_score(y_true, y_pred))
+    assert metrics["support"]["per_class"] == dict(
+        zip(classes, np.bincount(y_true, minlength=len(classes)).tolist(), strict=True)
+    )
+    for name, score in SCORES.items():
+        for average in ("macro", "weighted"):
+            expected = score(y_true, y_pred, labels=labels, average=average, zero_division=0)
+            assert metrics[name][average] == pytest.approx(expected), (name, average)
+        per_class = score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+        assert metrics[name]["per_class"] == pytest.approx(
+            dict(zip(classes, per_class.tolist(), strict=True))
+        ), name
+
+
+@pytest.mark.parametrize(("project", "framework"), CASES)
+def test_report_follows_schema_and_agrees_with_sklearn(
+    trained_model: TrainedModelFactory, tmp_path: Path, project: str, framework: str
+) -> None:
+    model = trained_model(project, framework)
+    test_csv = model.data_dir / "test/test.csv"
+    base = processing_dir(tmp_path, model.tarball, test_csv)
+    proc = run_script(EVALUATE, "--base_dir", str(base))
+    assert f"evaluated {framework} model" in proc.stdout
+
+    report = json.loads((base / "evaluation/evaluation.json").read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    metrics = report["metrics"]
+    y_true = np.loadtxt(test_csv, delimiter=",", skiprows=1, usecols=0).astype(np.int64)
+    matrix = np.asarray(metrics["confusion_matrix"]["matrix"])
+    assert metrics["support"]["value"] == len(y_true)
+    assert matrix.sum() == len(y_true)
+    assert metrics["accuracy"]["value"] == pytest.approx(np.trace(matrix) / len(y_true))
+    classes = json.loads((model.data_dir / "artifacts/classes.json").read_text())
+    assert_matches_sklearn(report, y_true, model.test_probabilities.argmax(axis=1), classes)
+
+
+def test_metrics_handle_unpredicted_and_absent_classes() -> None:
+    # Class "c" is never predicted (precision 0/0) and class "d" never occurs (recall 0/0).
+    classes = ["a", "b", "c", "d"]
+    y_true = np.array([0, 0, 1, 1, 1, 2, 2, 0, 1, 2])
+    y_pred = np.array([0, 1, 1, 1, 0, 0, 1, 0, 3, 1])
+    report = load_evaluate_module().compute_metrics(y_true, y_pred, classes)
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["metrics"]["support"]["value"] == 10
+    assert_matches_sklearn(report, y_true, y_pred, classes)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("metrics.accuracy.value", id="accuracy"),
+        pytest.param("metrics.precision.macro", id="precision-macro"),
+        pytest.param("metrics.recall.weighted", id="recall-weighted"),
+        pytest.param("metrics.f1.macro", id="f1-macro"),
+        pytest.param("metrics.support.value", id="support"),
+    ],
+)
+def test_schema_declares_condition_paths(path: str) -> None:
+    # The compiler checks a condition's JSON path by walking `properties`; no $ref on the way.
+    node = SCHEMA
+    for key in path.split("."):
+        assert key in node["properties"], path
+        assert node.get("additionalProperties") is False, path
+        node = node["properties"][key]
+    assert node["type"] in ("number", "integer")
+
+
+def test_schema_rejects_unknown_keys() -> None:
+    report = load_evaluate_module().compute_metrics(np.array([0, 1]), np.array([0, 1]), ["a", "b"])
+    report["metrics"]["accuracy"]["values"] = 1.0
+    with pytest.raises(jsonschema.ValidationError, match="'values' was unexpected"):
+        jsonschema.Draft202012Validator(SCHEMA).validate(report)
+
+
+def _tarball(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return path
+
+
+def _garbage(path: Path) -> Path:
+    path.write_bytes(b"not gzip")
+    return path
+
+
+BAD_INPUTS = [
+    pytest.param(
+        lambda tmp: None,
+        True,
+        r"\S+/model/model\.tar\.gz not found \(the training job's model\.tar\.gz\)",
+        id="missing-model",
+    ),
+    pytest.param(
+        lambda tmp: _tarball(tmp / "m.tar.gz", {"code/inference.py": b"# handler\n"}),
+        True,
+        r"model\.tar\.gz holds neither 1/saved_model\.pb \(TensorFlow\) nor model\.pt \(PyTorch\)",
+        id="no-model-in-archive",
+    ),
+    pytest.param(
+        lambda tmp: _tarball(tmp / "m.tar.gz", {"../model.pt": b"x"}),
+        True,
+        r"\S+/model\.tar\.gz: unsafe member '\.\./model\.pt'",
+        id="unsafe-archive-member",
+    ),
+    pytest.param(
+        lambda tmp: _garbage(tmp / "m.tar.gz"),
+        True,
+        r"\S+/model\.tar\.gz: not a readable tar\.gz \(.+\)",
+        id="not-a-tarball",
+    ),
+    pytest.param(
+        lambda tmp: _tarball(tmp / "m.tar.gz", {"model.pt": b"x"}),
+        False,
+        r"\S+/test/test\.csv not found \(the preprocess output 'test'\)",
+        id="missing-test-csv",
+    ),
+]
+
+
+@pytest.mark.parametrize(("make_tarball", "with_test", "message"), BAD_INPUTS)
+def test_bad_input_exits_2_with_one_line(
+    penguins_processed: Path,
+    tmp_path: Path,
+    make_tarball: Callable[[Path], Path | None],
+    with_test: bool,
+    message: str,
+) -> None:
+    test_csv = penguins_processed / "test/test.csv" if with_test else None
+    base = processing_dir(tmp_path / "processing", make_tarball(tmp_path), test_csv)
+    proc = run_script(EVALUATE, "--base_dir", str(base), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(rf"evaluate\.py: error: {message}\n", proc.stderr), proc.stderr
+    assert not (base / "evaluation").exists()
+
+
+def test_unknown_argument_exits_2(tmp_path: Path) -> None:
+    proc = run_script(EVALUATE, "--base_dir", str(tmp_path), "--model", "x", check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == "evaluate.py: error: bad argument: unrecognized arguments: --model x\n"

@@ -1,0 +1,235 @@
+"""The train scripts, run as SageMaker runs them, against the contract in components/README.md."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.components.fixtures_models import (
+    FRAMEWORKS,
+    PROJECTS,
+    TRAIN_SCRIPTS,
+    TrainedModel,
+    copy_processed,
+    hyperparameter_args,
+    train_env,
+    train_model,
+)
+from tests.components.runner import REPO, run_script
+
+TUNING_REGEX = re.compile(r"val_accuracy: ([0-9\.]+)")  # the tuning job's metric definition
+EPOCH_LINE = re.compile(r"epoch: (\d+) loss: (\d+\.\d+) val_accuracy: (\d+\.\d+)")
+INFERENCE = REPO / "components" / "inference" / "scripts"
+HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
+CODE_FILES = {
+    "code/inference.py",
+    "code/serving.py",
+    "code/requirements.txt",
+    "code/artifacts/classes.json",
+    "code/artifacts/transformer.json",
+}
+CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in PROJECTS for f in FRAMEWORKS]
+
+TrainedModelFactory = Callable[[str, str], TrainedModel]
+
+
+def epoch_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("epoch:")]
+
+
+def relative_files(directory: Path) -> set[str]:
+    return {p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize(("project", "framework"), CASES)
+def test_prints_one_parseable_line_per_epoch(
+    trained_model: TrainedModelFactory, project: str, framework: str
+) -> None:
+    model = trained_model(project, framework)
+    lines = epoch_lines(model.stdout)
+    assert len(lines) == model.hyperparameters["epochs"]
+    for number, line in enumerate(lines, start=1):
+        match = EPOCH_LINE.fullmatch(line)
+        assert match, line
+        assert int(match[1]) == number
+        (value,) = TUNING_REGEX.findall(line)
+        assert 0.0 <= float(value) <= 1.0
+        assert float(value) == float(match[3])
+
+
+@pytest.mark.parametrize(("project", "framework"), CASES)
+def test_writes_the_contract_layout(
+    trained_model: TrainedModelFactory, project: str, framework: str
+) -> None:
+    model = trained_model(project, framework)
+    files = relative_files(model.model_dir)
+    code = {f for f in files if f.startswith("code/")}
+    assert code == CODE_FILES
+    if framework == "tensorflow":
+        assert {p.name for p in model.model_dir.iterdir()} == {"1", "code"}
+        assert {"1/saved_model.pb", "1/variables/variables.index"} <= files
+    else:
+        assert files - code == {"model.pt"}
+    assert (model.model_dir / "code/inference.py").read_bytes() == (
+        INFERENCE / HANDLERS[framework]
+    ).read_bytes()
+    for name in ("serving.py", "requirements.txt"):
+        assert (model.model_dir / "code" / name).read_bytes() == (INFERENCE / name).read_bytes()
+    for name in ("classes.json", "transformer.json"):
+        assert (model.model_dir / "code/artifacts" / name).read_bytes() == (
+            model.data_dir / "artifacts" / name
+        ).read_bytes()
+    with tarfile.open(model.tarball) as tar:
+        assert {m.name for m in tar.getmembers() if m.isfile()} == files
+
+
+@pytest.mark.parametrize(("project", "framework"), CASES)
+def test_model_returns_class_probabilities(
+    trained_model: TrainedModelFactory, project: str, framework: str
+) -> None:
+    model = trained_model(project, framework)
+    classes = json.loads((model.data_dir / "artifacts/classes.json").read_text())
+    n_test = len((model.data_dir / "test/test.csv").read_text().splitlines()) - 1
+    probabilities = model.test_probabilities
+    assert probabilities.shape == (n_test, len(classes))
+    assert probabilities.dtype == np.float32
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_seeded_rerun_reproduces_the_model(
+    trained_model: TrainedModelFactory, tmp_path: Path
+) -> None:
+    first = trained_model("penguins", "pytorch")
+    again = train_model("penguins", "pytorch", first.data_dir, tmp_path, first.hyperparameters)
+    assert epoch_lines(again.stdout) == epoch_lines(first.stdout)
+    np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
+
+
+def _remove(relative: str) -> Callable[[Path], None]:
+    def apply(base: Path) -> None:
+        target = base / relative
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+
+    return apply
+
+
+def _edit_csv(transform: Callable[[list[str]], list[str]]) -> Callable[[Path], None]:
+    def apply(base: Path) -> None:
+        path = base / "train/train.csv"
+        path.write_text("\n".join(transform(path.read_text().splitlines())) + "\n")
+
+    return apply
+
+
+def _set_kind(base: Path) -> None:
+    path = base / "artifacts/transformer.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "kind": "audio"}))
+
+
+def _keep(_: Path) -> None:
+    pass
+
+
+BAD_INPUTS = [
+    pytest.param(
+        _remove("train"), [], r"channel 'train': directory \S+ not found", id="missing-train-dir"
+    ),
+    pytest.param(
+        _remove("validation/validation.csv"),
+        [],
+        r"channel 'validation': \S+/validation\.csv not found",
+        id="missing-validation-file",
+    ),
+    pytest.param(
+        _remove("artifacts/transformer.json"),
+        [],
+        r"channel 'artifacts': \S+/transformer\.json not found",
+        id="missing-transformer",
+    ),
+    pytest.param(_set_kind, [], r"'kind' must be one of \['tabular', 'image'\]", id="unknown-kind"),
+    pytest.param(
+        _edit_csv(lambda lines: [lines[0], "7" + lines[1][lines[1].index(",") :], *lines[2:]]),
+        [],
+        r"'label' must be class indices 0\.\.2",
+        id="label-out-of-range",
+    ),
+    pytest.param(
+        _edit_csv(lambda lines: [line.rsplit(",", 1)[0] for line in lines]),
+        [],
+        r"header must be 'label' then the \d+ features of transformer\.json",
+        id="missing-feature-column",
+    ),
+    pytest.param(
+        _keep, ["--epochs=0"], r"--epochs must be a positive integer, got 0", id="epochs-zero"
+    ),
+    pytest.param(
+        _keep,
+        ["--batch_size=-4"],
+        r"--batch_size must be a positive integer, got -4",
+        id="negative-batch-size",
+    ),
+    pytest.param(
+        _keep,
+        ["--learning_rate=fast"],
+        r"bad argument: argument --learning_rate: invalid float value: 'fast'",
+        id="learning-rate-not-a-number",
+    ),
+]
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize(("corrupt", "args", "message"), BAD_INPUTS)
+def test_bad_input_exits_2_with_one_line(
+    penguins_processed: Path,
+    tmp_path: Path,
+    framework: str,
+    corrupt: Callable[[Path], None],
+    args: list[str],
+    message: str,
+) -> None:
+    base = copy_processed(penguins_processed, tmp_path / "data")
+    corrupt(base)
+    hyperparameters = {"epochs": 1, "batch_size": 16, "learning_rate": 0.01}
+    proc = run_script(
+        TRAIN_SCRIPTS[framework],
+        *hyperparameter_args(hyperparameters),
+        *args,
+        env=train_env(base, tmp_path / "model"),
+        check=False,
+    )
+    script = Path(TRAIN_SCRIPTS[framework]).name
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(rf"{script}: error: .*{message}.*\n", proc.stderr), proc.stderr
+    assert epoch_lines(proc.stdout) == []
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_missing_inference_code_exits_2_before_training(
+    penguins_processed: Path, tmp_path: Path, framework: str
+) -> None:
+    # A source dir with the train scripts but without components/inference/scripts/.
+    scripts = tmp_path / "src/components/train/scripts"
+    shutil.copytree(REPO / "components/train/scripts", scripts)
+    script = scripts / Path(TRAIN_SCRIPTS[framework]).name
+    proc = run_script(
+        script,
+        "--epochs=1",
+        env=train_env(penguins_processed, tmp_path / "model"),
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert re.fullmatch(
+        rf"{script.name}: error: inference code missing: .*{HANDLERS[framework]}.* not in "
+        r"\S+/components/inference/scripts \(the training source dir must include "
+        r"components/inference/scripts/\)\n",
+        proc.stderr,
+    ), proc.stderr
+    assert epoch_lines(proc.stdout) == []
