@@ -36,7 +36,7 @@ def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
                 f"{entry['path']} changed since the bundle was compiled; recompile it"
             )
         contents[entry["path"]] = data
-    name = asset["s3_uri"].rsplit("/", 1)[-1]
+    name: str = asset["s3_uri"].rsplit("/", 1)[-1]
     if asset["kind"] == "file":
         (dest / name).write_bytes(next(iter(contents.values())))
         return dest / name
