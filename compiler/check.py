@@ -20,6 +20,13 @@ PROPERTIES = {
         r"|PropertyFiles\.(?P<file>\w+)"
     ),
     "Training": re.compile(r"ModelArtifacts\.S3ModelArtifacts|TrainingJobName"),
+    "Model": re.compile(r"ModelName"),
+    "Transform": re.compile(r"TransformOutput\.S3OutputPath"),
+    "RegisterModel": re.compile(r"ModelPackageArn"),
+    "QualityCheck": re.compile(
+        r"(CalculatedBaseline|BaselineUsedForDriftCheck)(Statistics|Constraints)"
+    ),
+    "Lambda": re.compile(r"OutputParameters\['(?P<parameter>[^']+)'\]"),
     "Tuning": re.compile(
         r"TrainingJobSummaries\[\d+\]\.TrainingJobName|BestTrainingJob\.TrainingJobName"
     ),
@@ -104,6 +111,10 @@ def _check_get(ref: str, steps: dict[str, Any], parameters: set[str]) -> str | N
         ]
         if groups["output"] not in outputs:
             return f"{ref}: {match['step']} has outputs {outputs}"
+    if groups.get("parameter"):
+        names = [o["OutputName"] for o in target.get("OutputParameters", [])]
+        if groups["parameter"] not in names:
+            return f"{ref}: {match['step']} has output parameters {names}"
     if groups.get("file"):
         files = [f["PropertyFileName"] for f in target.get("PropertyFiles", [])]
         if groups["file"] not in files:

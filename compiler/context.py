@@ -20,7 +20,8 @@ class Asset:
 
     Attributes:
         name: what it is for (e.g. "preprocess-code").
-        kind: "file" (uploaded as is) or "sourcedir" (uploaded as sourcedir.tar.gz).
+        kind: "file" (uploaded as is), "sourcedir" (uploaded as sourcedir.tar.gz) or "lambda"
+            (a Lambda deployment package: <script>.zip with the script at its root).
         files: (path inside the upload, sha256) of every file, sorted; paths mirror the repo.
         sha256: of the file, or of the sorted "path\\0sha256\\n" lines of a source dir.
         s3_uri: where publishing puts it: <bucket>/<prefix>/assets/<sha256>/<filename>.
@@ -83,6 +84,12 @@ class BuildContext:
         filename = Path(path).name
         uri = self.s3(self.config.aws.prefix, "assets", digest, filename)
         return self._add(Asset(name, "file", ((path, digest),), digest, uri))
+
+    def lambda_asset(self, name: str, path: str) -> Asset:
+        """A single-file Lambda handler, uploaded as a zip that publishing deploys."""
+        digest = _sha256((REPO / path).read_bytes())
+        uri = self.s3(self.config.aws.prefix, "assets", digest, f"{Path(path).stem}.zip")
+        return self._add(Asset(name, "lambda", ((path, digest),), digest, uri))
 
     def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
         """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""

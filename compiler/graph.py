@@ -127,6 +127,11 @@ class Pipeline:
 _PROPERTIES = {
     "Processing": [r"ProcessingOutputConfig\.Outputs\['(?P<output>[^']+)'\]\.S3Output\.S3Uri"],
     "Training": [r"ModelArtifacts\.S3ModelArtifacts", r"TrainingJobName"],
+    "Model": [r"ModelName"],
+    "Transform": [r"TransformOutput\.S3OutputPath"],
+    "RegisterModel": [r"ModelPackageArn"],
+    "QualityCheck": [r"(CalculatedBaseline|BaselineUsedForDriftCheck)(Statistics|Constraints)"],
+    "Lambda": [r"OutputParameters\['(?P<output>[^']+)'\]"],
     "Tuning": [
         r"TrainingJobSummaries\[(?P<rank>\d+)\]\.TrainingJobName",
         r"BestTrainingJob\.TrainingJobName",
@@ -188,7 +193,7 @@ def check_pipeline(pipeline: Pipeline) -> list[str]:
             )
     edges: dict[str, set[str]] = {name: set(s.depends_on) for name, s in steps.items()}
     for step in steps.values():
-        for ref in references(step.arguments):
+        for ref in references((step.arguments, step.extra)):
             problem = _check_reference(step, ref, steps, parameters)
             if problem:
                 problems.append(problem)
@@ -266,7 +271,9 @@ def _check_reference(
     )
 
 
-def json_path_problem(schema: Mapping[str, Any], path: str) -> str | None:
+def json_path_problem(
+    schema: Mapping[str, Any], path: str, types: tuple[str, ...] = ("number", "integer")
+) -> str | None:
     """Why a dotted JSON path is not guaranteed by a JSON schema, or None when it is.
 
     A condition that reads a path the report may lack fails only at run time, after training,
@@ -279,13 +286,14 @@ def json_path_problem(schema: Mapping[str, Any], path: str) -> str | None:
         if part not in props:
             known = sorted(props)
             at = ".".join(walked) or "the top level"
-            return f"the report has no '{part}' under {at} (it has {known})"
+            return f"the contract has no '{part}' under {at} (it has {known})"
         if part not in node.get("required", []):
             return f"'{'.'.join([*walked, part])}' is optional in the report contract"
         node = props[part]
         walked.append(part)
-    if node.get("type") not in ("number", "integer"):
-        return f"'{path}' is not a number in the report contract, so it cannot be compared"
+    if node.get("type") not in types:
+        wanted = "a number" if types == ("number", "integer") else " or ".join(types)
+        return f"'{path}' is not {wanted} in the contract, so it cannot be compared"
     return None
 
 

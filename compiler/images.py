@@ -88,6 +88,19 @@ def image_uri(
     return f"{account}.dkr.{hostname}/{entry['repository']}:{tag}"
 
 
+def monitor_image(region: str) -> str:
+    """The Model Monitor analyzer image that QualityCheck steps and schedules run.
+
+    Raises:
+        ValueError: the region has no analyzer image.
+    """
+    entry = _table()["model-monitor"]
+    account = entry["registries"].get(region)
+    if account is None:
+        raise ValueError(f"no Model Monitor image in region {region!r}")
+    return f"{account}.dkr.{_table()['ecr_hostnames'][region]}/{entry['repository']}"
+
+
 def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
     """Rebuild images.json from the installed SageMaker SDK's own tables."""
     import sagemaker
@@ -112,9 +125,19 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
                     "py_versions": py,
                     "tag_py": bool(py),
                 }
-    regions = {
-        r for fw in out.values() for sc in fw.values() for e in sc.values() for r in e["registries"]
+    monitor = json.loads((sdk / "model-monitor.json").read_text())["versions"][""]
+    out["model-monitor"] = {
+        "repository": monitor["repository"],
+        "registries": dict(sorted(monitor["registries"].items())),
     }
+    regions = {
+        r
+        for fw in SUPPORTED
+        for sc in out[fw].values()
+        for e in sc.values()
+        for r in e["registries"]
+    }
+    regions |= set(monitor["registries"])
     resolver = utils._botocore_resolver()  # type: ignore[no-untyped-call]
     out["ecr_hostnames"] = {
         r: (resolver.construct_endpoint("ecr", r) or {"hostname": f"ecr.{r}.amazonaws.com"})[

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import tarfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,21 @@ def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
     if asset["kind"] == "file":
         (dest / name).write_bytes(next(iter(contents.values())))
         return dest / name
+    if asset["kind"] == "lambda":
+        (dest / name).write_bytes(_zip({Path(p).name: data for p, data in contents.items()}))
+        return dest / name
     (dest / name).write_bytes(_tar_gz(contents))
     return dest / name
+
+
+def _zip(contents: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(contents):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, contents[path], zipfile.ZIP_DEFLATED)
+    return raw.getvalue()
 
 
 def _tar_gz(contents: dict[str, bytes]) -> bytes:

@@ -13,8 +13,11 @@ from compiler.base import Settings
 from compiler.errors import CompileError, Problem, did_you_mean, one_of
 from compiler.graph import json_path_problem
 from compiler.load import LoadedConfig
+from components.deploy.config import Deployment
 from components.evaluate.config import report_contract
 from components.gate.config import Gate
+from components.inference.contract import record_contract
+from components.monitor.config import Monitoring
 from components.preprocess.config import SKLEARN_VERSION, ImageData, Split, TabularData
 from components.train.config import Hyperparameters
 from components.tune.config import Tuning
@@ -203,6 +206,8 @@ class PipelineConfig(Settings):
     training: Training
     gate: Gate
     aws: Aws
+    monitoring: Monitoring
+    deployment: Deployment
     output_dir: str
 
 
@@ -303,6 +308,7 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                 "e.g. 'metrics.accuracy.value'",
             )
         )
+    problems += _monitoring_checks(loaded, config)
     tuning = config.training.tuning
     if config.training.mode in ("tune", "train_and_tune") and tuning is None:
         loc = ("training", "tuning")
@@ -380,6 +386,98 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                 "use a CPU instance type such as ml.m5.xlarge",
             )
         )
+    return problems
+
+
+def _monitoring_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]:
+    """Monitoring and deployment settings that can never work, or that name bad resources."""
+    problems = []
+    loc: tuple[str, ...]
+    monitoring, deployment = config.monitoring, config.deployment
+    instances: list[tuple[tuple[str, ...], str, InstanceKind]] = [
+        (("monitoring", "instance_type"), monitoring.instance_type, "Processing"),
+        (("monitoring", "instance_type"), monitoring.instance_type, "Transform"),
+        (("deployment", "instance_type"), deployment.instance_type, "ProductionVariant"),
+    ]
+    checks = (
+        ("data_quality", monitoring.data_quality),
+        ("model_quality", monitoring.model_quality),
+    )
+    for name, check in checks:
+        instances.append(
+            (
+                ("monitoring", name, "schedule", "instance_type"),
+                check.schedule.instance_type,
+                "Processing",
+            )
+        )
+        if not check.enabled:
+            continue
+        if monitoring.first_run and not check.skip_check:
+            loc = ("monitoring", name, "skip_check")
+            problems.append(
+                Problem(
+                    loaded.source_of(loc),
+                    f"monitoring.{name}.skip_check = false",
+                    "on a first run (monitoring.first_run) no baseline is registered yet, so the "
+                    "check has nothing to check against and can never succeed",
+                    f"keep monitoring.{name}.skip_check=true for the first run; after a run has "
+                    "registered a baseline, set monitoring.first_run=false",
+                )
+            )
+    for name, check in checks:
+        if check.schedule.enabled and (not check.enabled or not deployment.enabled):
+            loc = ("monitoring", name, "schedule", "enabled")
+            needs = "deployment.enabled" if not deployment.enabled else f"monitoring.{name}.enabled"
+            problems.append(
+                Problem(
+                    loaded.source_of(loc),
+                    f"monitoring.{name}.schedule.enabled = true",
+                    "a schedule watches the deployed endpoint against the "
+                    f"{name.replace('_', ' ')} baseline, but {needs} is false",
+                    f"set {needs}=true, or monitoring.{name}.schedule.enabled=false",
+                )
+            )
+    for loc, value, kind in instances:
+        if value not in instance_types(kind) and not any(
+            p.what.startswith(f"{'.'.join(loc)} =") for p in problems
+        ):
+            problems.append(
+                Problem(
+                    loaded.source_of(loc),
+                    f"{'.'.join(loc)} = '{value}'",
+                    f"'{value}' is not a SageMaker {INSTANCE_USE[kind]} instance type",
+                    f"use e.g. 'ml.m5.xlarge'{did_you_mean(value, instance_types(kind))}",
+                )
+            )
+    if monitoring.model_quality.enabled:
+        for key in ("inference_attribute", "probability_attribute", "ground_truth_attribute"):
+            path = getattr(monitoring.model_quality, key)
+            why = json_path_problem(record_contract(), path, ("string", "integer", "number"))
+            if why:
+                loc = ("monitoring", "model_quality", key)
+                problems.append(
+                    Problem(
+                        loaded.source_of(loc),
+                        f"monitoring.model_quality.{key} = {path!r}",
+                        f"the batch transform's joined records may not have it: {why}",
+                        "use a path that components/inference/record.schema.json requires, e.g. "
+                        "'SageMakerOutput.label' or 'ground_truth'",
+                    )
+                )
+    if monitoring.data_quality.enabled or monitoring.model_quality.enabled:
+        try:
+            images.monitor_image(config.aws.region)
+        except ValueError as exc:
+            loc = ("aws", "region")
+            problems.append(
+                Problem(
+                    loaded.source_of(loc),
+                    f"aws.region = '{config.aws.region}'",
+                    str(exc),
+                    "use another region, or switch monitoring off",
+                )
+            )
     return problems
 
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from compiler.context import BuildContext
 from compiler.graph import Join, JsonGet, ParameterRef, Step
+from components.deploy import step as deploy
 from components.evaluate.step import REPORT
+from components.monitor import step as monitor
 from components.register import step as register
 
 
@@ -22,6 +24,7 @@ class Candidate:
     label: str
     model_uri: Any
     evaluation: str
+    model_quality: str | None = None  # its ModelQualityBaseline step, when monitoring is on
 
 
 def _metric(ctx: BuildContext, candidate: Candidate) -> JsonGet:
@@ -43,8 +46,13 @@ def _condition(
     )
 
 
-def gate_for(ctx: BuildContext, candidate: Candidate, suffix: str) -> Step:
-    """The three-way gate of one candidate; `suffix` keeps step names unique."""
+def gate_for(
+    ctx: BuildContext, candidate: Candidate, suffix: str, data_quality: str | None = None
+) -> Step:
+    """The three-way gate of one candidate; `suffix` keeps step names unique.
+
+    An Approved model is deployed and monitored; a pending one waits for a person.
+    """
     gate = ctx.config.gate
     approve = ctx.parameter("ApproveThreshold", "Float", gate.approve)
     pending = ctx.parameter("PendingThreshold", "Float", gate.pending)
@@ -65,25 +73,37 @@ def gate_for(ctx: BuildContext, candidate: Candidate, suffix: str) -> Step:
                 "PendingManualApproval",
                 candidate.model_uri,
                 candidate.evaluation,
+                data_quality,
+                candidate.model_quality,
             )
         ],
         [reject],
     )
-    return _condition(
-        f"CheckApprove{suffix}",
-        metric,
-        approve,
-        [
-            register.build(
-                ctx,
-                f"RegisterApproved{suffix}",
-                "Approved",
-                candidate.model_uri,
-                candidate.evaluation,
-            )
-        ],
-        [pending_gate],
+    approved = register.build(
+        ctx,
+        f"RegisterApproved{suffix}",
+        "Approved",
+        candidate.model_uri,
+        candidate.evaluation,
+        data_quality,
+        candidate.model_quality,
     )
+    approve_branch = [approved]
+    if ctx.config.deployment.enabled:
+        deployed = deploy.build(ctx, f"Deploy{suffix}", approved.name)
+        schedules = monitor.schedule_steps(
+            ctx,
+            suffix,
+            deploy.endpoint(deployed.name),
+            data_quality,
+            candidate.model_quality,
+            deployed.name,
+        )
+        after_deploy: list[Step] = list(schedules)
+        if schedules:
+            after_deploy.append(deploy.succeeded(schedules, f"Monitoring{suffix}", []))
+        approve_branch += [deployed, deploy.succeeded([deployed], f"Deploy{suffix}", after_deploy)]
+    return _condition(f"CheckApprove{suffix}", metric, approve, approve_branch, [pending_gate])
 
 
 def _reject_message(ctx: BuildContext, metric: JsonGet, pending: ParameterRef) -> Join:
@@ -99,15 +119,15 @@ def _reject_message(ctx: BuildContext, metric: JsonGet, pending: ParameterRef) -
     )
 
 
-def build(ctx: BuildContext, candidates: list[Candidate]) -> Step:
+def build(ctx: BuildContext, candidates: list[Candidate], data_quality: str | None = None) -> Step:
     """The gate for one candidate, or a choice of the better of two, then its gate."""
     if len(candidates) == 1:
-        return gate_for(ctx, candidates[0], "")
+        return gate_for(ctx, candidates[0], "", data_quality)
     first, second = candidates
     return _condition(
         "SelectBestModel",
         _metric(ctx, first),
         _metric(ctx, second),
-        [gate_for(ctx, first, first.label)],
-        [gate_for(ctx, second, second.label)],
+        [gate_for(ctx, first, first.label, data_quality)],
+        [gate_for(ctx, second, second.label, data_quality)],
     )

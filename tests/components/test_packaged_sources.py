@@ -75,3 +75,20 @@ def test_a_changed_script_is_refused(tmp_path: Path) -> None:
         f.write("# edited after compiling\n")
     with pytest.raises(StaleBundleError, match=r"preprocess_image\.py changed since the bundle"):
         package_asset(asset, tmp_path / "stale", repo=repo)
+
+
+def test_lambda_handlers_are_packaged_as_deployable_zips(tmp_path: Path) -> None:
+    import zipfile
+
+    assets = assets_of("project=penguins")
+    for name, module in (("deploy-function", "deploy"), ("schedule-function", "schedule")):
+        assert assets[name]["kind"] == "lambda"
+        archive = package_asset(assets[name], tmp_path / name)
+        assert archive.name == f"{module}.zip"
+        with zipfile.ZipFile(archive) as bundle:
+            assert bundle.namelist() == [f"{module}.py"]
+            source = bundle.read(f"{module}.py").decode()
+        assert "def lambda_handler(event" in source
+        assert package_asset(assets[name], tmp_path / f"{name}-again").read_bytes() == (
+            archive.read_bytes()
+        )

@@ -51,3 +51,37 @@ def test_errors_from_a_config_file_name_the_file_and_what_selected_it() -> None:
         "manual approval\n"
         "  fix: lower gate.pending or raise gate.approve"
     )
+
+
+@pytest.mark.parametrize(
+    ("cron", "accepted"),
+    [
+        ("hourly", "cron(0 * ? * * *)"),
+        ("daily", "cron(0 0 ? * * *)"),
+        ("cron(0 */6 ? * * *)", "cron(0 */6 ? * * *)"),
+        ("cron(0 3 ? * * *)", "cron(0 3 ? * * *)"),
+        ("cron(*/5 * ? * * *)", None),
+        ("cron(0 0 1 * ? *)", None),
+        ("rate(1 hour)", None),
+    ],
+    ids=["hourly", "daily", "every-6-hours", "at-3", "every-5-minutes", "monthly", "rate"],
+)
+def test_monitoring_schedule_forms(cron: str, accepted: str | None) -> None:
+    loaded = load_config([])
+    data = copy.deepcopy(loaded.data)
+    data["monitoring"]["data_quality"]["schedule"]["cron"] = cron
+    if accepted is not None:
+        config = validate_config(LoadedConfig(data, loaded.choices, loaded.overrides))
+        assert config.monitoring.data_quality.schedule.cron == accepted
+        return
+    with pytest.raises(CompileError) as raised:
+        validate_config(LoadedConfig(data, loaded.choices, loaded.overrides))
+    assert raised.value.render() == (
+        "error: 1 problem in the pipeline configuration\n\n"
+        "conf/monitoring/default.yaml (selected by monitoring=default)\n"
+        f"  monitoring.data_quality.schedule.cron = {cron!r}\n"
+        "  why: SageMaker monitoring schedules run at most hourly, on the hour; "
+        f"'{cron}' is not one of its forms\n"
+        "  fix: use 'hourly', 'daily', 'cron(0 * ? * * *)', 'cron(0 3 ? * * *)' or "
+        "'cron(0 */6 ? * * *)'"
+    )

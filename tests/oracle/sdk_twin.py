@@ -5,8 +5,9 @@ URIs of our assets, never our step builders, so the SDK's rendering is an indepe
 what the definition should say. Every literal below (paths, names, channel lists) restates a
 choice of `components/*/step.py`; when one of those changes on purpose, change it here too.
 
-Runs offline: fake credentials, a session whose default bucket is preset (no S3 check), and code
-that already sits at S3 URIs (nothing to upload).
+Runs offline: fake credentials, a session whose default bucket is preset (no S3 check), code
+that already sits at S3 URIs (nothing to upload), and Lambda functions given by ARN alone
+(nothing to create or update).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,29 +24,47 @@ os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 import boto3
 import sagemaker.utils
 from sagemaker import image_uris
+from sagemaker.drift_check_baselines import DriftCheckBaselines
 from sagemaker.estimator import Framework
+from sagemaker.lambda_helper import Lambda
 from sagemaker.model import Model
 from sagemaker.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.model_monitor import DatasetFormat
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.pytorch import PyTorch
 from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.tensorflow import TensorFlow
+from sagemaker.transformer import Transformer
 from sagemaker.tuner import (
     ContinuousParameter,
     HyperparameterTuner,
     IntegerParameter,
 )
+from sagemaker.workflow.check_job_config import CheckJobConfig
 from sagemaker.workflow.condition_step import ConditionStep
-from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
 from sagemaker.workflow.execution_variables import ExecutionVariables
 from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
-from sagemaker.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.parameters import (
+    Parameter,
+    ParameterBoolean,
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
 from sagemaker.workflow.pipeline import Pipeline
 from sagemaker.workflow.pipeline_context import PipelineSession
 from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.quality_check_step import (
+    DataQualityCheckConfig,
+    ModelQualityCheckConfig,
+    QualityCheckStep,
+)
 from sagemaker.workflow.step_collections import RegisterModel
-from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TuningStep
+from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TransformStep, TuningStep
 
 if TYPE_CHECKING:  # the twin needs no compiler code, so bench/compile can time the SDK alone
     from compiler.schema import PipelineConfig
@@ -56,6 +76,16 @@ CHANNELS = ("train", "validation", "artifacts")
 METRIC_DEFINITIONS = [{"Name": "validation:accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}]
 INTEGER_HYPERPARAMETERS = {"epochs", "batch_size"}
 CONTENT_TYPES = ["application/json", "application/jsonlines"]
+JSON = "application/json"
+JSONLINES = "application/jsonlines"
+PROBLEM_TYPE = "MulticlassClassification"
+# Every Lambda handler returns these besides its own output, and never raises.
+STATUS_OUTPUTS = [
+    ("statusCode", LambdaOutputTypeEnum.Integer),
+    ("error", LambdaOutputTypeEnum.String),
+]
+# What the model-quality schedule reads from each captured response (a list of predictions).
+SCHEDULE_ATTRIBUTES = {"inference_attribute": "0.label", "probability_attribute": "0.confidence"}
 ESTIMATORS: dict[str, type[Framework]] = {"tensorflow": TensorFlow, "pytorch": PyTorch}
 SDK_CONFIG = {
     "SchemaVersion": "1.0",
@@ -98,6 +128,8 @@ def pipeline_session(region: str, bucket: str) -> PipelineSession:
 def sdk_image(cfg: PipelineConfig, scope: str) -> str:
     """The SDK's image for the framework and literal instance type of `scope`."""
     fw = cfg.framework
+    if scope == "model-monitor":
+        return str(image_uris.retrieve("model-monitor", cfg.aws.region))
     if scope == "sklearn":
         return str(
             image_uris.retrieve(
@@ -120,6 +152,16 @@ def sdk_image(cfg: PipelineConfig, scope: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    """A model that was evaluated: its label, artifact, Evaluate step, ModelQualityBaseline."""
+
+    label: str
+    model_uri: Any
+    evaluation: ProcessingStep
+    model_quality: QualityCheckStep | None
+
+
 class _Twin:
     """Builds the SDK steps one component at a time, like `compiler/pipeline.py`."""
 
@@ -132,14 +174,25 @@ class _Twin:
         self.models_prefix = f"{self.project_prefix}/models"
         self.training_image = fw.training_image or sdk_image(cfg, "training")
         self.inference_image = fw.inference_image or sdk_image(cfg, "inference")
-        self.input_data = ParameterString("InputDataUri", cfg.project.input_data_uri)
-        self.processing_instance = ParameterString(
-            "ProcessingInstanceType", fw.processing_instance_type
+        self.parameters: dict[str, Parameter] = {}  # those the steps use, like ours
+        self.input_data = self.parameter(
+            ParameterString, "InputDataUri", cfg.project.input_data_uri
         )
-        self.training_instance = ParameterString("TrainingInstanceType", fw.training_instance_type)
-        self.approve = ParameterFloat("ApproveThreshold", cfg.gate.approve)
-        self.pending = ParameterFloat("PendingThreshold", cfg.gate.pending)
+        self.processing_instance = self.parameter(
+            ParameterString, "ProcessingInstanceType", fw.processing_instance_type
+        )
+        self.training_instance = self.parameter(
+            ParameterString, "TrainingInstanceType", fw.training_instance_type
+        )
+        self.approve = self.parameter(ParameterFloat, "ApproveThreshold", cfg.gate.approve)
+        self.pending = self.parameter(ParameterFloat, "PendingThreshold", cfg.gate.pending)
         self.report = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
+
+    def parameter(self, kind: type[Parameter], name: str, default: Any) -> Any:
+        """The pipeline parameter `name`, declared on first use."""
+        if name not in self.parameters:
+            self.parameters[name] = kind(name=name, default_value=default)
+        return self.parameters[name]
 
     def _code(self, asset: str, script: str) -> str:
         """The S3 URI of a processing script; the SDK names the entry point after its basename."""
@@ -147,8 +200,9 @@ class _Twin:
         assert uri.endswith(f"/{script}"), f"asset {asset} is {uri}, expected a {script}"
         return uri
 
-    def output(self, step: str, name: str) -> ProcessingOutput:
-        destination = Join(
+    def run_output(self, step: str, name: str) -> Join:
+        """Where step `step` writes its output `name` in this execution."""
+        return Join(
             on="/",
             values=[
                 f"s3://{self.cfg.aws.bucket}/{self.project_prefix}",
@@ -157,8 +211,12 @@ class _Twin:
                 name,
             ],
         )
+
+    def output(self, step: str, name: str) -> ProcessingOutput:
         return ProcessingOutput(
-            output_name=name, source=f"/opt/ml/processing/{name}", destination=destination
+            output_name=name,
+            source=f"/opt/ml/processing/{name}",
+            destination=self.run_output(step, name),
         )
 
     def preprocess(self) -> ProcessingStep:
@@ -271,38 +329,248 @@ class _Twin:
         )
         return ProcessingStep(name=name, step_args=args, property_files=[self.report])
 
+    def baseline(self, preprocess: ProcessingStep, file: str) -> Join:
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        return Join(on="/", values=[outputs["baseline"].S3Output.S3Uri, file])
+
+    def check_job(self) -> CheckJobConfig:
+        return CheckJobConfig(
+            role=self.cfg.aws.role_arn,
+            instance_count=1,
+            instance_type=self.cfg.monitoring.instance_type,
+            sagemaker_session=self.session,
+        )
+
+    def data_quality(self, preprocess: ProcessingStep) -> QualityCheckStep:
+        settings = self.cfg.monitoring.data_quality
+        name = "DataQualityBaseline"
+        return QualityCheckStep(
+            name=name,
+            quality_check_config=DataQualityCheckConfig(
+                baseline_dataset=self.baseline(preprocess, "train.jsonl"),
+                dataset_format=DatasetFormat.json(lines=True),
+                output_s3_uri=self.run_output(name, "quality_check_output"),
+            ),
+            check_job_config=self.check_job(),
+            skip_check=self.parameter(
+                ParameterBoolean, "SkipDataQualityCheck", settings.skip_check
+            ),
+            register_new_baseline=self.parameter(
+                ParameterBoolean, "RegisterNewDataQualityBaseline", settings.register_new_baseline
+            ),
+            fail_on_violation=settings.fail_on_violation,
+            model_package_group_name=self.cfg.project.model_package_group,
+        )
+
+    def model_quality(self, suffix: str, model_uri: Any, preprocess: ProcessingStep) -> list[Any]:
+        """CreateModel -> TransformTestSet -> ModelQualityBaseline for one candidate."""
+        settings, instance = self.cfg.monitoring.model_quality, self.cfg.monitoring.instance_type
+        model = ModelStep(
+            name=f"CreateModel{suffix}",
+            step_args=self.model(model_uri).create(instance_type=instance),
+        )
+        transform_name = f"TransformTestSet{suffix}"
+        transformer = Transformer(
+            model_name=model.properties.ModelName,
+            instance_count=1,
+            instance_type=instance,
+            accept=JSONLINES,
+            assemble_with="Line",
+            output_path=self.run_output(transform_name, "predictions"),
+            sagemaker_session=self.session,
+        )
+        transform = TransformStep(
+            name=transform_name,
+            step_args=transformer.transform(
+                data=self.baseline(preprocess, "test.jsonl"),
+                content_type=JSONLINES,
+                split_type="Line",
+                join_source="Input",
+                input_filter="$",
+                output_filter="$",
+            ),
+        )
+        name = f"ModelQualityBaseline{suffix}"
+        check = QualityCheckStep(
+            name=name,
+            quality_check_config=ModelQualityCheckConfig(
+                baseline_dataset=transform.properties.TransformOutput.S3OutputPath,
+                dataset_format=DatasetFormat.json(lines=True),
+                output_s3_uri=self.run_output(name, "quality_check_output"),
+                problem_type=PROBLEM_TYPE,
+                inference_attribute=settings.inference_attribute,
+                probability_attribute=settings.probability_attribute,
+                ground_truth_attribute=settings.ground_truth_attribute,
+            ),
+            check_job_config=self.check_job(),
+            skip_check=self.parameter(
+                ParameterBoolean, "SkipModelQualityCheck", settings.skip_check
+            ),
+            register_new_baseline=self.parameter(
+                ParameterBoolean, "RegisterNewModelQualityBaseline", settings.register_new_baseline
+            ),
+            fail_on_violation=settings.fail_on_violation,
+            model_package_group_name=self.cfg.project.model_package_group,
+        )
+        return [model, transform, check]
+
+    def model(self, model_uri: Any) -> Model:
+        return Model(
+            image_uri=self.inference_image,
+            model_data=model_uri,
+            role=self.cfg.aws.role_arn,
+            sagemaker_session=self.session,
+        )
+
     def register(
-        self, name: str, status: str, model_uri: Any, evaluation: ProcessingStep
+        self,
+        name: str,
+        status: str,
+        candidate: _Candidate,
+        data_quality: QualityCheckStep | None,
     ) -> RegisterModel:
         fw = self.cfg.framework
-        outputs = evaluation.properties.ProcessingOutputConfig.Outputs
+        outputs = candidate.evaluation.properties.ProcessingOutputConfig.Outputs
         report = Join(on="/", values=[outputs["evaluation"].S3Output.S3Uri, "evaluation.json"])
+        metrics: dict[str, Any] = {"model_statistics": MetricsSource(JSON, report)}
+        drift: dict[str, Any] = {}
+        if data_quality is not None:
+            dq = data_quality.properties
+            metrics["model_data_statistics"] = MetricsSource(JSON, dq.CalculatedBaselineStatistics)
+            metrics["model_data_constraints"] = MetricsSource(
+                JSON, dq.CalculatedBaselineConstraints
+            )
+            drift["model_data_statistics"] = MetricsSource(
+                JSON, dq.BaselineUsedForDriftCheckStatistics
+            )
+            drift["model_data_constraints"] = MetricsSource(
+                JSON, dq.BaselineUsedForDriftCheckConstraints
+            )
+        if candidate.model_quality is not None:
+            mq = candidate.model_quality.properties
+            metrics["model_constraints"] = MetricsSource(JSON, mq.CalculatedBaselineConstraints)
+            drift["model_statistics"] = MetricsSource(JSON, mq.BaselineUsedForDriftCheckStatistics)
+            drift["model_constraints"] = MetricsSource(
+                JSON, mq.BaselineUsedForDriftCheckConstraints
+            )
         return RegisterModel(
             name=name,
-            model=Model(
-                image_uri=self.inference_image,
-                model_data=model_uri,
-                role=self.cfg.aws.role_arn,
-                sagemaker_session=self.session,
-            ),
+            model=self.model(candidate.model_uri),
             content_types=CONTENT_TYPES,
             response_types=CONTENT_TYPES,
             inference_instances=[fw.inference_instance_type],
             transform_instances=[fw.inference_instance_type],
             model_package_group_name=self.cfg.project.model_package_group,
             approval_status=status,
-            model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(content_type="application/json", s3_uri=report)
-            ),
+            model_metrics=ModelMetrics(**metrics),
+            drift_check_baselines=DriftCheckBaselines(**drift) if drift else None,
         )
+
+    def deploy(self, name: str, registered: RegisterModel) -> LambdaStep:
+        deployment = self.cfg.deployment
+        event = {
+            "model_package_arn": registered.properties.ModelPackageArn,
+            "endpoint_name": deployment.endpoint_name,
+            "role_arn": self.cfg.aws.role_arn,
+            "instance_type": deployment.instance_type,
+            "instance_count": deployment.instance_count,
+            "data_capture_percentage": self.parameter(
+                ParameterInteger, "DataCapturePercentage", deployment.data_capture_percentage
+            ),
+            "data_capture_destination": self.parameter(
+                ParameterString, "DataCaptureUri", deployment.data_capture_uri
+            ),
+        }
+        return self.lambda_step(
+            name, deployment.deploy_function_arn, event, "endpoint_name", registered
+        )
+
+    def lambda_step(
+        self, name: str, function_arn: str, event: dict[str, Any], output: str, after: Any
+    ) -> LambdaStep:
+        """A Lambda step whose handler reports statusCode and error instead of raising."""
+        outputs = [LambdaOutput(output, LambdaOutputTypeEnum.String)]
+        outputs += [LambdaOutput(name, kind) for name, kind in STATUS_OUTPUTS]
+        return LambdaStep(
+            name=name,
+            lambda_func=Lambda(function_arn=function_arn, session=self.session),
+            inputs=event,
+            outputs=outputs,
+            depends_on=[after],
+        )
+
+    def succeeded(self, steps: list[LambdaStep], name: str, then: list[Any]) -> ConditionStep:
+        """Go on with `then` when every Lambda step answered 200, else fail with their errors."""
+        errors: list[Any] = []
+        for step in steps:
+            errors += [f"{step.name}:", step.properties.Outputs["error"]]
+        return ConditionStep(
+            name=f"{name}Succeeded",
+            conditions=[
+                ConditionEquals(left=step.properties.Outputs["statusCode"], right=200)
+                for step in steps
+            ],
+            if_steps=then,
+            else_steps=[FailStep(name=f"{name}Failed", error_message=Join(on=" ", values=errors))],
+        )
+
+    def schedules(
+        self,
+        suffix: str,
+        deploy: LambdaStep,
+        data_quality: QualityCheckStep | None,
+        model_quality: QualityCheckStep | None,
+    ) -> list[LambdaStep]:
+        monitoring, deployment = self.cfg.monitoring, self.cfg.deployment
+        steps = []
+        for kind, check, settings in (
+            ("data_quality", data_quality, monitoring.data_quality),
+            ("model_quality", model_quality, monitoring.model_quality),
+        ):
+            if check is None or not settings.schedule.enabled:
+                continue
+            dashed = kind.replace("_", "-")
+            event: dict[str, Any] = {
+                "monitor_type": kind,
+                "endpoint_name": deploy.properties.Outputs["endpoint_name"],
+                "schedule_name": f"{deployment.endpoint_name}-{dashed}",
+                "role_arn": self.cfg.aws.role_arn,
+                "cron": settings.schedule.cron,
+                "instance_type": settings.schedule.instance_type,
+                "instance_count": 1,
+                "max_runtime_seconds": settings.schedule.max_runtime_seconds,
+                "baseline_statistics_uri": check.properties.BaselineUsedForDriftCheckStatistics,
+                "baseline_constraints_uri": check.properties.BaselineUsedForDriftCheckConstraints,
+                "output_uri": f"s3://{self.cfg.aws.bucket}/{self.project_prefix}/monitoring/"
+                f"{dashed}",
+                "image_uri": sdk_image(self.cfg, "model-monitor"),
+                "record_preprocessor_uri": self._code(
+                    "record-preprocessor", "record_preprocessor.py"
+                ),
+            }
+            if kind == "model_quality":
+                event |= {
+                    "ground_truth_uri": monitoring.model_quality.schedule.ground_truth_uri,
+                    "problem_type": PROBLEM_TYPE,
+                    **SCHEDULE_ATTRIBUTES,
+                }
+            name = f"Schedule{kind.title().replace('_', '')}Monitor{suffix}"
+            steps.append(
+                self.lambda_step(
+                    name, deployment.schedule_function_arn, event, "schedule_name", deploy
+                )
+            )
+        return steps
 
     def metric(self, evaluation: ProcessingStep) -> JsonGet:
         return JsonGet(
             step_name=evaluation.name, property_file=self.report, json_path=self.cfg.gate.metric
         )
 
-    def gate(self, label: str, model_uri: Any, evaluation: ProcessingStep) -> ConditionStep:
-        metric = self.metric(evaluation)
+    def gate(
+        self, label: str, candidate: _Candidate, data_quality: QualityCheckStep | None
+    ) -> ConditionStep:
+        metric = self.metric(candidate.evaluation)
         message = Join(
             on=" ",
             values=[
@@ -318,20 +586,29 @@ class _Twin:
             conditions=[ConditionGreaterThanOrEqualTo(left=metric, right=self.pending)],
             if_steps=[
                 self.register(
-                    f"RegisterPending{label}", "PendingManualApproval", model_uri, evaluation
+                    f"RegisterPending{label}", "PendingManualApproval", candidate, data_quality
                 )
             ],
             else_steps=[FailStep(name=f"Reject{label}", error_message=message)],
         )
+        approved = self.register(f"RegisterApproved{label}", "Approved", candidate, data_quality)
+        approve_branch: list[Any] = [approved]
+        if self.cfg.deployment.enabled:
+            deploy = self.deploy(f"Deploy{label}", approved)
+            schedules = self.schedules(label, deploy, data_quality, candidate.model_quality)
+            after_deploy: list[Any] = list(schedules)
+            if schedules:
+                after_deploy.append(self.succeeded(schedules, f"Monitoring{label}", []))
+            approve_branch += [deploy, self.succeeded([deploy], f"Deploy{label}", after_deploy)]
         return ConditionStep(
             name=f"CheckApprove{label}",
             conditions=[ConditionGreaterThanOrEqualTo(left=metric, right=self.approve)],
-            if_steps=[self.register(f"RegisterApproved{label}", "Approved", model_uri, evaluation)],
+            if_steps=approve_branch,
             else_steps=[pending],
         )
 
     def pipeline(self) -> Pipeline:
-        training = self.cfg.training
+        training, monitoring = self.cfg.training, self.cfg.monitoring
         preprocess = self.preprocess()
         steps: list[Any] = [preprocess]
         models: list[tuple[str, Any]] = []
@@ -352,37 +629,40 @@ class _Twin:
                 ["Tune"] if training.top_k == 1 else [f"Top{k + 1}" for k in range(training.top_k)]
             )
             models += zip(labels, tops, strict=True)
-        evaluations = []
+        data_quality = None
+        if monitoring.data_quality.enabled:
+            data_quality = self.data_quality(preprocess)
+            steps.append(data_quality)
+        candidates = []
         for label, uri in models:
-            name = "Evaluate" if len(models) == 1 else f"Evaluate{label}"
-            evaluations.append(self.evaluate(name, uri, preprocess))
-        steps += evaluations
-        if len(models) == 1:
-            steps.append(self.gate("", models[0][1], evaluations[0]))
+            suffix = "" if len(models) == 1 else label
+            evaluation = self.evaluate(f"Evaluate{suffix}", uri, preprocess)
+            steps.append(evaluation)
+            model_quality = None
+            if monitoring.model_quality.enabled:
+                quality_steps = self.model_quality(suffix, uri, preprocess)
+                steps += quality_steps
+                model_quality = quality_steps[-1]
+            candidates.append(_Candidate(label, uri, evaluation, model_quality))
+        if len(candidates) == 1:
+            steps.append(self.gate("", candidates[0], data_quality))
         else:
-            (first, first_uri), (second, second_uri) = models
+            first, second = candidates
             steps.append(
                 ConditionStep(
                     name="SelectBestModel",
                     conditions=[
                         ConditionGreaterThanOrEqualTo(
-                            left=self.metric(evaluations[0]), right=self.metric(evaluations[1])
+                            left=self.metric(first.evaluation), right=self.metric(second.evaluation)
                         )
                     ],
-                    if_steps=[self.gate(first, first_uri, evaluations[0])],
-                    else_steps=[self.gate(second, second_uri, evaluations[1])],
+                    if_steps=[self.gate(first.label, first, data_quality)],
+                    else_steps=[self.gate(second.label, second, data_quality)],
                 )
             )
-        parameters = [
-            self.approve,
-            self.input_data,
-            self.pending,
-            self.processing_instance,
-            self.training_instance,
-        ]
         return Pipeline(
             name=self.cfg.project.pipeline_name,
-            parameters=parameters,
+            parameters=[self.parameters[name] for name in sorted(self.parameters)],
             steps=steps,
             sagemaker_session=self.session,
         )

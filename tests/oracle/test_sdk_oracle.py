@@ -1,13 +1,20 @@
 """Our emitter against the SageMaker SDK 2.x: the same pipeline, built both ways, step by step.
 
 `sdk_twin.py` builds, with the SDK's own classes, the pipeline our compiler emits for each
-configuration of the matrix (ids project-framework-training) and for three configurations beyond
-it; each of our steps must equal the SDK's step of the same name.
+configuration of the matrix (ids project-framework-training; monitoring and deployment on, the
+default) and for configurations beyond it (tuning and region settings; monitoring, deployment,
+model quality, data quality or the schedules switched off; non-default monitoring and deployment
+settings); each of our steps must equal the SDK's step of the same name, the QualityCheck, Model,
+Transform and Lambda steps included.
 
 Normalization (applied to the SDK's side only; everything else must match exactly):
 1. Condition branches are flattened: steps are compared one by one, matched by name, and a
    Condition step's IfSteps/ElseSteps are compared as the lists of their step names.
-2. The SDK names a RegisterModel step `<name>-RegisterModel`: the suffix is stripped.
+2. The SDK names the step a RegisterModel collection holds `<name>-RegisterModel`, and the one a
+   ModelStep (Model.create) holds `<name>-CreateModel`: the suffix is stripped wherever the name
+   appears, i.e. a step's Name, its DependsOn entries (a Deploy step depends on its register
+   step), and the step named in a `Steps.<name>.` property reference (`ModelPackageArn`,
+   `ModelName`).
 3. The SDK writes a tuning job's instances as TrainingJobDefinition's
    HyperParameterTuningResourceConfig; we write ResourceConfig, which the API equally accepts and
    the published definition schema alone allows. The key is renamed.
@@ -19,13 +26,15 @@ Normalization (applied to the SDK's side only; everything else must match exactl
 Image URIs are checked separately against `sagemaker.image_uris.retrieve` for the config's
 literal instance types, since the twin cannot resolve an image for a parameterized one, and then
 for every instance type SageMaker accepts: we must resolve the SDK's image or, where the SDK has
-none, refuse too.
+none, refuse too. The Model Monitor analyzer image (QualityCheck steps, schedule events) is
+checked likewise, for every region either side knows.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import re
 from typing import Any
 
 import pytest
@@ -36,15 +45,25 @@ from compiler.emit import canonical_json
 from compiler.schema import InstanceKind, instance_types
 from tests.oracle import sdk_twin
 
-# What the SDK warns while building the twin: PipelineSession's "No Wait, No Logs" notice, and
-# RegisterModel's deprecation (the brief's oracle is RegisterModel, which ModelStep wraps).
+# What the SDK warns while building the twin: PipelineSession's "No Wait, No Logs" notice,
+# RegisterModel's deprecation (the brief's oracle is RegisterModel, which ModelStep wraps), the
+# CreateModelStep deprecation that ModelStep itself triggers (it builds one inside), and
+# LambdaStep's notice that a function given by ARN alone is not updated (we deploy none).
 pytestmark = [
+    pytest.mark.filterwarnings(
+        "ignore:We are deprecating the use of CreateModelStep:DeprecationWarning"
+    ),
     pytest.mark.filterwarnings("ignore:Running within a PipelineSession:UserWarning"),
     pytest.mark.filterwarnings(
         "ignore:We are deprecating the use of RegisterModel:DeprecationWarning"
     ),
+    pytest.mark.filterwarnings("ignore:Lambda function won't be updated:UserWarning"),
 ]
 
+NO_SCHEDULES = (
+    "monitoring.data_quality.schedule.enabled=false",
+    "monitoring.model_quality.schedule.enabled=false",
+)
 PROJECTS = ("penguins", "digits")
 FRAMEWORKS = ("tensorflow", "pytorch")
 TRAININGS = ("train", "tune", "train_and_tune", "tune_top2")
@@ -83,7 +102,62 @@ CASES = [
         ["project=digits", "aws.region=ap-southeast-2", "aws.prefix=team/ml"],
         id="digits-ap-southeast-2-nested-prefix",
     ),
+    # Monitoring and deployment switched off, in part or whole (a schedule needs its check and
+    # the deployment, so each switch also turns off the schedules that depend on it).
+    pytest.param(
+        [
+            "framework=pytorch",
+            "monitoring.data_quality.enabled=false",
+            "monitoring.model_quality.enabled=false",
+            *NO_SCHEDULES,
+        ],
+        id="monitoring-off",
+    ),
+    pytest.param(
+        ["project=digits", "training=train_and_tune", "deployment.enabled=false", *NO_SCHEDULES],
+        id="deployment-off",
+    ),
+    pytest.param(
+        [
+            "training=tune",
+            "monitoring.model_quality.enabled=false",
+            "monitoring.model_quality.schedule.enabled=false",
+        ],
+        id="model-quality-off",
+    ),
+    pytest.param(
+        [
+            "training=tune_top2",
+            "monitoring.data_quality.enabled=false",
+            "monitoring.data_quality.schedule.enabled=false",
+        ],
+        id="data-quality-off-top2",
+    ),
+    pytest.param(["training=train_and_tune", *NO_SCHEDULES], id="schedules-off"),
+    # Non-default monitoring and deployment settings.
+    pytest.param(
+        [
+            "monitoring.first_run=false",
+            "monitoring.data_quality.skip_check=false",
+            "monitoring.model_quality.skip_check=false",
+            "monitoring.data_quality.register_new_baseline=false",
+            "monitoring.data_quality.fail_on_violation=false",
+            "monitoring.model_quality.fail_on_violation=false",
+            "monitoring.instance_type=ml.c5.2xlarge",
+            "monitoring.data_quality.schedule.cron=daily",
+            "monitoring.model_quality.schedule.instance_type=ml.c5.xlarge",
+            "monitoring.model_quality.schedule.max_runtime_seconds=600",
+            "deployment.instance_count=2",
+            "deployment.instance_type=ml.c5.large",
+            "deployment.data_capture_percentage=20",
+            "deployment.endpoint_name=penguins-prod",
+        ],
+        id="monitoring-deployment-settings",
+    ),
 ]
+SDK_SUFFIXES = "-RegisterModel|-CreateModel"
+SDK_SUFFIX = re.compile(f"({SDK_SUFFIXES})$")
+SDK_SUFFIX_IN_PATH = re.compile(rf"^(Steps\.[A-Za-z0-9]+)({SDK_SUFFIXES})\.")
 SDK_ONLY_HYPERPARAMETERS = (
     "sagemaker_job_name",
     "sagemaker_estimator_class_name",
@@ -109,10 +183,24 @@ def flatten(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 def normalize_sdk(definition: dict[str, Any]) -> dict[str, Any]:
     """The SDK's definition with the documented normalization (module docstring) applied."""
-    normalized: dict[str, Any] = json.loads(json.dumps(definition))
+    normalized: dict[str, Any] = _unsuffix(json.loads(json.dumps(definition)))
     for step in normalized["Steps"]:
         _normalize_step(step)
     return normalized
+
+
+def _unsuffix(value: Any, key: str | None = None) -> Any:
+    """Strips the SDK's step-collection suffixes from step names: a step's own, its DependsOn
+    entries, and the step named by a `Steps.<name>.` property reference."""
+    if isinstance(value, dict):
+        return {k: _unsuffix(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unsuffix(v, key) for v in value]
+    if isinstance(value, str) and key in ("Name", "DependsOn"):
+        return SDK_SUFFIX.sub("", value)
+    if isinstance(value, str) and key == "Get" and value.startswith("Steps."):
+        return SDK_SUFFIX_IN_PATH.sub(r"\1.", value)
+    return value
 
 
 def _normalize_step(step: dict[str, Any]) -> None:
@@ -120,8 +208,6 @@ def _normalize_step(step: dict[str, Any]) -> None:
     for branch in ("IfSteps", "ElseSteps"):
         for child in arguments.get(branch, []):
             _normalize_step(child)
-    if step["Type"] == "RegisterModel":
-        step["Name"] = step["Name"].removesuffix("-RegisterModel")
     if step["Type"] == "Tuning":
         definition = arguments["TrainingJobDefinition"]
         definition["ResourceConfig"] = definition.pop("HyperParameterTuningResourceConfig")
@@ -180,6 +266,7 @@ def test_images_match_sdk(framework: str) -> None:
         "sklearn": steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"],
         "training": steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"],
         "inference": container["Image"],
+        "model-monitor": steps["DataQualityBaseline"]["Arguments"]["AppSpecification"]["ImageUri"],
     }
     sdk = {scope: sdk_twin.sdk_image(bundle.config, scope) for scope in ours}
     assert ours == sdk
@@ -227,3 +314,23 @@ def test_images_agree_on_every_instance_type(
         if ours != sdk:
             differences.append(f"{instance}: ours {ours or 'refused'}, SDK {sdk or 'refused'}")
     assert not differences, f"{len(differences)} instance types differ:\n" + "\n".join(differences)
+
+
+def test_monitor_image_agrees_in_every_region() -> None:
+    """Our Model Monitor analyzer image equals the SDK's in each region either knows, or both
+    refuse the region."""
+    sdk_regions = sdk_twin.image_uris.config_for_framework("model-monitor")["versions"][""]
+    regions = set(sdk_regions["registries"]) | set(images._table()["ecr_hostnames"])
+    differences = []
+    for region in sorted(regions):
+        try:
+            sdk: str | None = sdk_twin.image_uris.retrieve("model-monitor", region)
+        except ValueError:
+            sdk = None
+        try:
+            ours: str | None = images.monitor_image(region)
+        except ValueError:
+            ours = None
+        if ours != sdk:
+            differences.append(f"{region}: ours {ours or 'refused'}, SDK {sdk or 'refused'}")
+    assert not differences, f"{len(differences)} regions differ:\n" + "\n".join(differences)

@@ -20,7 +20,7 @@ COMBINATIONS = [
 
 
 def test_groups_are_the_documented_ones() -> None:
-    assert GROUPS == ["aws", "framework", "gate", "project", "training"]
+    assert GROUPS == ["aws", "deployment", "framework", "gate", "monitoring", "project", "training"]
     assert group_options("training") == ["train", "train_and_tune", "tune", "tune_top2"]
 
 

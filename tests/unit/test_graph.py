@@ -112,12 +112,12 @@ def test_duplicate_and_invalid_step_names() -> None:
         ("metrics.accuracy.value", None),
         (
             "metrics.acc.value",
-            "the report has no 'acc' under metrics (it has ['accuracy', 'notes'])",
+            "the contract has no 'acc' under metrics (it has ['accuracy', 'notes'])",
         ),
         ("metrics.notes", "'metrics.notes' is optional in the report contract"),
         (
             "metrics.accuracy",
-            "'metrics.accuracy' is not a number in the report contract, so it cannot be compared",
+            "'metrics.accuracy' is not a number in the contract, so it cannot be compared",
         ),
     ],
     ids=["present", "missing", "optional", "not-a-number"],
