@@ -22,6 +22,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.aws_env import isolate_from_aws
 from tests.components.runner import REPO
 
 SCRIPT = REPO / "components" / "deploy" / "scripts" / "deploy.py"
@@ -67,14 +68,7 @@ def make_event(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials and region; no profile or config file of this machine is read."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    isolate_from_aws(monkeypatch, tmp_path, REGION)
 
 
 # --------------------------------------------------------------------------- moto

@@ -22,6 +22,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from tests.aws_env import isolate_from_aws
 from tests.components.runner import REPO
 
 SCRIPTS = REPO / "components" / "monitor" / "scripts"
@@ -87,14 +88,7 @@ def model_quality_event(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Fake credentials and region; no profile or config file of this machine is read."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    isolate_from_aws(monkeypatch, tmp_path, REGION)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,7 +45,8 @@ def test_compile_writes_the_bundle_and_nothing_else(tmp_path: Path) -> None:
         "build/digits-pytorch-train/pipeline.json",
     ]
     assert "-> build/digits-pytorch-train/pipeline.json" in proc.stdout
-    assert "Train             Training" in proc.stdout
+    assert re.search(r"^  Train +Training$", proc.stdout, re.MULTILINE)
+    assert re.search(r"^  Deploy +Lambda$", proc.stdout, re.MULTILINE)
     definition = json.loads((tmp_path / "build/digits-pytorch-train/pipeline.json").read_text())
     assert definition["Version"] == "2020-12-01"
 
