@@ -1,8 +1,9 @@
 """Monitor: quality baselines in the pipeline (QualityCheck) and schedules after deployment.
 
-Data quality is checked on the training baseline that preprocessing writes. Model quality needs
-predictions: a Model from the candidate's artifact, a batch Transform over the test baseline that
-joins each prediction to its record, then a QualityCheck reading prediction and ground truth.
+Data quality is checked on the training records as live requests carry them (no label). Model
+quality needs predictions: a Model from the candidate's artifact, a batch Transform over the test
+baseline that joins each prediction to its record, then a QualityCheck reading prediction and
+ground truth.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _check_step(
 def data_quality_check(ctx: BuildContext) -> Step:
     """Statistics and constraints of the training data, to check live requests against."""
     settings = ctx.config.monitoring.data_quality
-    dataset = Join("/", (step_output(preprocess.NAME, "baseline"), "train.jsonl"))
+    dataset = Join("/", (step_output(preprocess.NAME, "baseline"), "data-quality.jsonl"))
     return _check_step(
         ctx,
         DATA_QUALITY,

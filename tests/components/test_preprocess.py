@@ -501,3 +501,15 @@ def test_bad_arguments(tmp_path: Path, script: str, args: tuple[str, ...], expec
     assert proc.stderr.splitlines()[-1].endswith(f"error: {expected}")
     assert "Traceback" not in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("project", ["penguins", "digits"], ids=["penguins", "digits"])
+def test_data_quality_baseline_is_the_train_baseline_without_labels(
+    project: str, request: pytest.FixtureRequest
+) -> None:
+    """Live requests carry no label, so the data-quality baseline must not have one either."""
+    base = request.getfixturevalue(f"{project}_processed") / "baseline"
+    train = [json.loads(line) for line in (base / "train.jsonl").read_text().splitlines()]
+    quality = [json.loads(line) for line in (base / "data-quality.jsonl").read_text().splitlines()]
+    assert len(quality) == len(train) > 0
+    assert quality == [{k: v for k, v in r.items() if k != "ground_truth"} for r in train]

@@ -347,7 +347,7 @@ class _Twin:
         return QualityCheckStep(
             name=name,
             quality_check_config=DataQualityCheckConfig(
-                baseline_dataset=self.baseline(preprocess, "train.jsonl"),
+                baseline_dataset=self.baseline(preprocess, "data-quality.jsonl"),
                 dataset_format=DatasetFormat.json(lines=True),
                 output_s3_uri=self.run_output(name, "quality_check_output"),
             ),

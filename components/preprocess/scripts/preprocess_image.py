@@ -180,14 +180,17 @@ def write_split(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:
     frame.to_csv(path, index=False)
 
 
-def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
-    """One JSON object a line: the raw 0..255 pixels and the class name."""
+def write_baseline(
+    path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str], with_label: bool = True
+) -> None:
+    """One JSON object a line: the raw 0..255 pixels and (unless with_label is off) the class."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ints = pixels.astype(np.int64).tolist()
     names = [classes[label] for label in labels.tolist()]
     with path.open("w", encoding="utf-8") as handle:
         for i, row in enumerate(ints):
-            handle.write(json.dumps({"pixels": row, "ground_truth": names[i]}) + "\n")
+            record = {"pixels": row, "ground_truth": names[i]} if with_label else {"pixels": row}
+            handle.write(json.dumps(record) + "\n")
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -234,6 +237,14 @@ def run(args: argparse.Namespace) -> str:
         base / "baseline" / "train.jsonl", train_labels[train], train_pixels[train], args.classes
     )
     write_baseline(base / "baseline" / "test.jsonl", test_labels, test_pixels, args.classes)
+    # What live requests look like (no label): the data-quality baseline's input.
+    write_baseline(
+        base / "baseline" / "data-quality.jsonl",
+        train_labels[train],
+        train_pixels[train],
+        args.classes,
+        with_label=False,
+    )
     total = len(train_labels) + len(test_labels)
     return (
         f"{PROG}: {total} rows ({train_path.name} {len(train_labels)}, "

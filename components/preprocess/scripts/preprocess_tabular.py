@@ -348,6 +348,8 @@ def run(args: argparse.Namespace) -> str:
     for name, rows in (("train", train), ("test", test)):
         baseline = [{**records[i], "ground_truth": args.classes[labels[i]]} for i in rows.tolist()]
         write_jsonl(base / "baseline" / f"{name}.jsonl", baseline)
+    # What live requests look like (no label): the data-quality baseline's input.
+    write_jsonl(base / "baseline" / "data-quality.jsonl", [records[i] for i in train.tolist()])
     return (
         f"{PROG}: {len(frame)} rows from {path.name} -> train {len(train)}, "
         f"validation {len(validation)}, test {len(test)} "
