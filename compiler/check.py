@@ -10,27 +10,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-NAME = re.compile(r"^[A-Za-z0-9\-_]{1,64}$")
-PIPELINE_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$")
-MAX_CHARS = 1_048_576
+from compiler.emit import MAX_DEFINITION_CHARS
+from compiler.graph import STEP_NAME, STEP_PROPERTIES
+from compiler.schema import PIPELINE_NAME as PIPELINE_NAME_PATTERN
+
+PIPELINE_NAME = re.compile(PIPELINE_NAME_PATTERN)
 GET_STEP = re.compile(r"^Steps\.(?P<step>[^.\[]+)\.(?P<path>.+)$")
-PROPERTIES = {
-    "Processing": re.compile(
-        r"ProcessingOutputConfig\.Outputs\['(?P<output>[^']+)'\]\.S3Output\.S3Uri"
-        r"|PropertyFiles\.(?P<file>\w+)"
-    ),
-    "Training": re.compile(r"ModelArtifacts\.S3ModelArtifacts|TrainingJobName"),
-    "Model": re.compile(r"ModelName"),
-    "Transform": re.compile(r"TransformOutput\.S3OutputPath"),
-    "RegisterModel": re.compile(r"ModelPackageArn"),
-    "QualityCheck": re.compile(
-        r"(CalculatedBaseline|BaselineUsedForDriftCheck)(Statistics|Constraints)"
-    ),
-    "Lambda": re.compile(r"OutputParameters\['(?P<parameter>[^']+)'\]"),
-    "Tuning": re.compile(
-        r"TrainingJobSummaries\[\d+\]\.TrainingJobName|BestTrainingJob\.TrainingJobName"
-    ),
-}
+PROPERTY_FILE = re.compile(r"PropertyFiles\.(?P<file>\w+)")  # what a JsonGet reads
 EXECUTION = {
     "PipelineName",
     "PipelineExecutionId",
@@ -52,8 +38,10 @@ def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 def check_definition(definition: dict[str, Any], pipeline_name: str, text: str) -> list[str]:
     """Every rule broken by one definition, as readable sentences (empty when it is sound)."""
     problems = []
-    if len(text) > MAX_CHARS:
-        problems.append(f"definition has {len(text)} characters; CreatePipeline takes {MAX_CHARS}")
+    if len(text) > MAX_DEFINITION_CHARS:
+        problems.append(
+            f"definition has {len(text)} characters; CreatePipeline takes {MAX_DEFINITION_CHARS}"
+        )
     if not PIPELINE_NAME.match(pipeline_name):
         problems.append(f"pipeline name {pipeline_name!r} breaks {PIPELINE_NAME.pattern}")
     steps = {s["Name"]: s for s in all_steps(definition["Steps"])}
@@ -62,8 +50,8 @@ def check_definition(definition: dict[str, Any], pipeline_name: str, text: str) 
         problems.append("step names are not unique")
     parameters = {p["Name"] for p in definition.get("Parameters", [])}
     for name in [*steps, *parameters]:
-        if not NAME.match(name):
-            problems.append(f"name {name!r} breaks {NAME.pattern}")
+        if not STEP_NAME.match(name):
+            problems.append(f"name {name!r} breaks {STEP_NAME.pattern}")
     for step in steps.values():
         for ref in _gets(step.get("Arguments", {})):
             problem = _check_get(ref, steps, parameters)
@@ -100,23 +88,25 @@ def _check_get(ref: str, steps: dict[str, Any], parameters: set[str]) -> str | N
     target = steps.get(match["step"])
     if target is None:
         return f"{ref}: no step named {match['step']!r}"
-    pattern = PROPERTIES.get(target["Type"])
+    if target["Type"] == "Processing" and (prop := PROPERTY_FILE.fullmatch(match["path"])):
+        files = [f["PropertyFileName"] for f in target.get("PropertyFiles", [])]
+        if prop["file"] not in files:
+            return f"{ref}: {match['step']} declares property files {files}"
+        return None
+    pattern = STEP_PROPERTIES.get(target["Type"])
     prop = pattern.fullmatch(match["path"]) if pattern else None
     if prop is None:
         return f"{ref}: a {target['Type']} step has no such property"
-    groups = prop.groupdict()
-    if groups.get("output"):
-        outputs = [
-            o["OutputName"] for o in target["Arguments"]["ProcessingOutputConfig"]["Outputs"]
-        ]
-        if groups["output"] not in outputs:
+    output = prop.groupdict().get("output")
+    if output is not None:
+        outputs = _output_names(target)
+        if output not in outputs:
             return f"{ref}: {match['step']} has outputs {outputs}"
-    if groups.get("parameter"):
-        names = [o["OutputName"] for o in target.get("OutputParameters", [])]
-        if groups["parameter"] not in names:
-            return f"{ref}: {match['step']} has output parameters {names}"
-    if groups.get("file"):
-        files = [f["PropertyFileName"] for f in target.get("PropertyFiles", [])]
-        if groups["file"] not in files:
-            return f"{ref}: {match['step']} declares property files {files}"
     return None
+
+
+def _output_names(step: dict[str, Any]) -> list[str]:
+    """Names a step's `output` properties may use: Processing outputs or Lambda outputs."""
+    if step["Type"] == "Lambda":
+        return [o["OutputName"] for o in step.get("OutputParameters", [])]
+    return [o["OutputName"] for o in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]]

@@ -7,7 +7,6 @@ step and property, and find cycles.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -123,19 +122,23 @@ class Pipeline:
         return [s for top in self.steps for s in top.nested()]
 
 
-# Properties each step type exposes, as patterns of the path after Steps.<name>.
-_PROPERTIES = {
-    "Processing": [r"ProcessingOutputConfig\.Outputs\['(?P<output>[^']+)'\]\.S3Output\.S3Uri"],
-    "Training": [r"ModelArtifacts\.S3ModelArtifacts", r"TrainingJobName"],
-    "Model": [r"ModelName"],
-    "Transform": [r"TransformOutput\.S3OutputPath"],
-    "RegisterModel": [r"ModelPackageArn"],
-    "QualityCheck": [r"(CalculatedBaseline|BaselineUsedForDriftCheck)(Statistics|Constraints)"],
-    "Lambda": [r"OutputParameters\['(?P<output>[^']+)'\]"],
-    "Tuning": [
-        r"TrainingJobSummaries\[(?P<rank>\d+)\]\.TrainingJobName",
-        r"BestTrainingJob\.TrainingJobName",
-    ],
+# Properties each step type exposes: patterns of the path after Steps.<name>. A named group
+# `output` must name one of the step's outputs (Processing outputs, Lambda output parameters).
+STEP_PROPERTIES = {
+    step_type: re.compile("|".join(patterns))
+    for step_type, patterns in {
+        "Processing": [r"ProcessingOutputConfig\.Outputs\['(?P<output>[^']+)'\]\.S3Output\.S3Uri"],
+        "Training": [r"ModelArtifacts\.S3ModelArtifacts", r"TrainingJobName"],
+        "Model": [r"ModelName"],
+        "Transform": [r"TransformOutput\.S3OutputPath"],
+        "RegisterModel": [r"ModelPackageArn"],
+        "QualityCheck": [r"(CalculatedBaseline|BaselineUsedForDriftCheck)(Statistics|Constraints)"],
+        "Lambda": [r"OutputParameters\['(?P<output>[^']+)'\]"],
+        "Tuning": [
+            r"TrainingJobSummaries\[\d+\]\.TrainingJobName",
+            r"BestTrainingJob\.TrainingJobName",
+        ],
+    }.items()
 }
 
 
@@ -253,17 +256,17 @@ def _check_reference(
                 "use a path the report contract declares (components/evaluate/report.schema.json)",
             )
         return None
-    for pattern in _PROPERTIES.get(target.type, []):
-        match = re.fullmatch(pattern, ref.path)
-        if match:
-            output = match.groupdict().get("output")
-            if output is not None and output not in target.outputs:
-                return _graph_problem(
-                    f"step '{step.name}' reads output '{output}' of '{ref.step}'",
-                    f"'{ref.step}' has outputs {list(target.outputs)}",
-                    "read an existing output",
-                )
-            return None
+    pattern = STEP_PROPERTIES.get(target.type)
+    match = pattern.fullmatch(ref.path) if pattern else None
+    if match:
+        output = match.groupdict().get("output")
+        if output is not None and output not in target.outputs:
+            return _graph_problem(
+                f"step '{step.name}' reads output '{output}' of '{ref.step}'",
+                f"'{ref.step}' has outputs {list(target.outputs)}",
+                "read an existing output",
+            )
+        return None
     return _graph_problem(
         f"step '{step.name}' reads Steps.{ref.step}.{ref.path}",
         f"a {target.type} step has no such property",
@@ -334,8 +337,3 @@ def _graph_problem(what: str, why: str, fix: str) -> Problem:
     return Problem(
         where="pipeline graph (built from the selected configs)", what=what, why=why, fix=fix
     )
-
-
-def load_contract(text: str) -> dict[str, Any]:
-    contract: dict[str, Any] = json.loads(text)
-    return contract

@@ -25,7 +25,6 @@ from components.tune.config import Tuning
 # SageMaker's own name rules (CreatePipeline, model package groups, steps and parameters).
 PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
 GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-STEP_NAME = r"^[A-Za-z0-9\-_]{1,64}$"
 ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
 BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
 S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"

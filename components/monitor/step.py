@@ -15,7 +15,6 @@ from compiler import images
 from compiler.context import BuildContext
 from compiler.graph import Join, ParameterRef, Step, StepRef, step_output
 from components.deploy import step as deploy
-from components.inference.contract import record_contract
 from components.preprocess import step as preprocess
 from components.processing import processing_input, processing_output
 from components.register import step as register
@@ -155,21 +154,6 @@ def model_quality_steps(ctx: BuildContext, suffix: str, model_uri: Any) -> list[
         settings.fail_on_violation,
     )
     return [model, transform, check]
-
-
-def attribute_problems(ctx: BuildContext) -> list[tuple[str, str]]:
-    """(key, why) for each model-quality attribute path the joined records may not have."""
-    from compiler.graph import json_path_problem
-
-    settings = ctx.config.monitoring.model_quality
-    problems = []
-    for key in ("inference_attribute", "probability_attribute", "ground_truth_attribute"):
-        why = json_path_problem(
-            record_contract(), getattr(settings, key), ("string", "integer", "number")
-        )
-        if why:
-            problems.append((key, why))
-    return problems
 
 
 def schedule_steps(
