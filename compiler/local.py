@@ -16,8 +16,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from compiler.compile import Bundle, compile_overrides
 from compiler.context import REPO
 from compiler.errors import CompileError
 from compiler.graph import Step
+from compiler.package import pack_model_dir
 
 FRAMEWORK_MODULES = {"tensorflow": "tensorflow", "pytorch": "torch"}
 LOCAL_TYPES = {"Processing", "Training", "Tuning", "Condition", "Fail"}
@@ -56,16 +58,31 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         work = (args.workdir / bundle.pipeline.name).resolve()
-        decision = run_locally(bundle, args.data and args.data.resolve(), work)
+        run = run_locally(bundle, args.data and args.data.resolve(), work)
     except LocalRunError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(decision)
+    print(run.decision)
     return 0
 
 
-def run_locally(bundle: Bundle, data: Path | None, work: Path) -> str:
-    """Run the jobs; return the gate's decision as a sentence."""
+@dataclass(frozen=True)
+class LocalRun:
+    """What a local run produced: the evaluation report, job wall times, the gate's decision."""
+
+    report: dict[str, Any]
+    seconds: dict[str, float]
+    decision: str
+
+
+def run_locally(
+    bundle: Bundle,
+    data: Path | None,
+    work: Path,
+    train_args: tuple[str, ...] = (),
+    echo: Callable[[str], None] = print,
+) -> LocalRun:
+    """Run the jobs in `work`; `train_args` are added to the training script's command line."""
     config = bundle.config
     framework = config.framework.name
     if importlib.util.find_spec(FRAMEWORK_MODULES[framework]) is None:
@@ -75,12 +92,14 @@ def run_locally(bundle: Bundle, data: Path | None, work: Path) -> str:
     if work.exists():
         shutil.rmtree(work)
     steps = {s.name: s for s in bundle.pipeline.all_steps()}
+    seconds: dict[str, float] = {}
     assets = {a["name"]: a for a in json.loads(bundle.assets_json)["assets"]}
     processing = work / "processing"
     _raw_data(config.project.name, data, processing / "input")
 
     preprocess = steps["Preprocess"]
-    _run(
+    seconds["Preprocess"] = _run(
+        echo,
         "Preprocess",
         _code(assets, "preprocess-code"),
         "--base_dir",
@@ -90,13 +109,15 @@ def run_locally(bundle: Bundle, data: Path | None, work: Path) -> str:
 
     trainer = steps.get("Train") or steps["Tune"]
     if trainer.type == "Tuning":
-        print("Tune: not run locally; one training job with the configured hyperparameters")
+        echo("Tune: not run locally; one training job with the configured hyperparameters")
     model_dir = work / "model"
     hyperparameters = config.project.hyperparameters.model_dump()
-    _run(
+    seconds["Train"] = _run(
+        echo,
         "Train",
         REPO / _program(trainer),
         *[f"--{k}={v}" for k, v in sorted(hyperparameters.items())],
+        *train_args,
         env={
             **{
                 f"SM_CHANNEL_{c.upper()}": str(processing / c)
@@ -108,17 +129,19 @@ def run_locally(bundle: Bundle, data: Path | None, work: Path) -> str:
 
     evaluation = work / "evaluation"
     (evaluation / "model").mkdir(parents=True)
-    with tarfile.open(evaluation / "model" / "model.tar.gz", "w:gz") as tar:
-        for path in sorted(model_dir.iterdir()):
-            tar.add(path, arcname=path.name)
+    pack_model_dir(model_dir, evaluation / "model" / "model.tar.gz")
     shutil.copytree(processing / "test", evaluation / "test")
-    _run("Evaluate", _code(assets, "evaluate-code"), "--base_dir", str(evaluation))
+    seconds["Evaluate"] = _run(
+        echo, "Evaluate", _code(assets, "evaluate-code"), "--base_dir", str(evaluation)
+    )
 
     report = json.loads((evaluation / "evaluation" / "evaluation.json").read_text())
     skipped = sorted(n for n, s in steps.items() if s.type not in LOCAL_TYPES)
     if skipped:
-        print(f"needs AWS, not run: {', '.join(skipped)}")
-    return _decide(report, config.gate.metric, config.gate.approve, config.gate.pending, work)
+        echo(f"needs AWS, not run: {', '.join(skipped)}")
+    gate = config.gate
+    decision = _decide(report, gate.metric, gate.approve, gate.pending, work)
+    return LocalRun(report, seconds, decision)
 
 
 def _raw_data(project: str, data: Path | None, target: Path) -> None:
@@ -157,7 +180,14 @@ def _program(trainer: Step) -> str:
     return program
 
 
-def _run(step: str, script: Path, *args: str, env: dict[str, str] | None = None) -> None:
+def _run(
+    echo: Callable[[str], None],
+    step: str,
+    script: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+) -> float:
+    """Run one job's script as its own process; return its wall time."""
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(script), *args],
@@ -169,7 +199,9 @@ def _run(step: str, script: Path, *args: str, env: dict[str, str] | None = None)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
         raise LocalRunError(f"{step} ({script.name}) exited {proc.returncode}:\n{tail}")
-    print(f"{step}: ok in {time.monotonic() - started:.1f} s")
+    elapsed = time.monotonic() - started
+    echo(f"{step}: ok in {elapsed:.1f} s")
+    return elapsed
 
 
 def _decide(report: dict[str, Any], metric: str, approve: float, pending: float, work: Path) -> str:

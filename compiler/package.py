@@ -1,4 +1,4 @@
-"""Turn an assets.json entry into the exact bytes to upload (publishing is a later step).
+"""Archives: an assets.json entry as the exact bytes to upload, and a trained model.tar.gz.
 
 Archives are deterministic (sorted members, zero timestamps and owners), so the same sources
 always give the same tarball, and every file is checked against the hash the bundle recorded:
@@ -46,6 +46,15 @@ def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
         return dest / name
     (dest / name).write_bytes(_tar_gz(contents))
     return dest / name
+
+
+def pack_model_dir(model_dir: Path, tarball: Path) -> Path:
+    """model.tar.gz as a SageMaker training job uploads it: the model dir's contents at the root."""
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "w:gz") as tar:
+        for path in sorted(model_dir.iterdir()):
+            tar.add(path, arcname=path.name)
+    return tarball
 
 
 def _zip(contents: dict[str, bytes]) -> bytes:

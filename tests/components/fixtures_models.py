@@ -8,7 +8,6 @@ on the test split (computed in a subprocess, so no framework is imported into py
 from __future__ import annotations
 
 import shutil
-import tarfile
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from compiler.package import pack_model_dir
 from tests.components.runner import run_script
 
 __all__ = ["trained_model"]
@@ -91,11 +91,7 @@ def train_env(data_dir: Path, model_dir: Path) -> dict[str, str]:
 
 def package_model(model_dir: Path, tarball: Path) -> Path:
     """Pack the model dir's contents at the archive root, as SageMaker does for model.tar.gz."""
-    tarball.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(tarball, "w:gz") as tar:
-        for path in sorted(model_dir.iterdir()):
-            tar.add(path, arcname=path.name)
-    return tarball
+    return pack_model_dir(model_dir, tarball)
 
 
 def predict_test_split(model_dir: Path, test_csv: Path, work_dir: Path) -> np.ndarray:
