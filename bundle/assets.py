@@ -1,0 +1,151 @@
+"""assets.json entries as the exact bytes and S3 keys to upload, and trained model archives.
+
+The one place that turns a bundle's assets into objects: the local engine puts them in its
+folder-backed S3, publishing puts them in a real bucket, with the same bytes under the same keys.
+Archives are deterministic (sorted members, zero timestamps and owners), so the same sources
+always give the same bytes, and every file is checked against the hash the bundle recorded: a
+bundle compiled before a script changed cannot be uploaded with the new script by mistake.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent  # asset paths are relative to the source checkout
+
+
+class StaleBundleError(Exception):
+    """A file changed since the bundle was compiled; recompile before packaging."""
+
+
+@dataclass(frozen=True)
+class AssetObject:
+    """One asset as an S3 object: where it goes and what it holds."""
+
+    name: str
+    bucket: str
+    key: str
+    body: bytes
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """('bucket', 'key/of/object') of an s3:// URI."""
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    bucket, key = uri[5:].split("/", 1)
+    return bucket, key
+
+
+def asset_bytes(asset: dict[str, Any], repo: Path = REPO) -> bytes:
+    """The bytes to upload for one assets.json entry (a file, a source dir tarball, a Lambda zip).
+
+    Raises:
+        StaleBundleError: a file is missing or its content no longer matches the bundle's sha256.
+    """
+    contents = {}
+    for entry in asset["files"]:
+        path = repo / entry["path"]
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise StaleBundleError(
+                f"{entry['path']} (asset {asset['name']}) is gone since the bundle was compiled; "
+                "recompile it"
+            ) from None
+        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            raise StaleBundleError(
+                f"{entry['path']} (asset {asset['name']}) changed since the bundle was compiled; "
+                "recompile it"
+            )
+        contents[entry["path"]] = data
+    if asset["kind"] == "file":
+        return next(iter(contents.values()))
+    if asset["kind"] == "lambda":
+        return _zip({Path(p).name: data for p, data in contents.items()})
+    return _tar_gz(contents)
+
+
+def asset_objects(assets: Iterable[dict[str, Any]], repo: Path = REPO) -> list[AssetObject]:
+    """Every asset as the object publishing and the local engine put at its s3_uri.
+
+    Raises:
+        StaleBundleError: as asset_bytes.
+    """
+    objects = []
+    for asset in assets:
+        bucket, key = split_s3_uri(asset["s3_uri"])
+        objects.append(AssetObject(asset["name"], bucket, key, asset_bytes(asset, repo)))
+    return objects
+
+
+def put_assets(
+    objects: Iterable[AssetObject],
+    exists: Callable[[AssetObject], bool],
+    put: Callable[[AssetObject], None],
+) -> list[tuple[AssetObject, bool]]:
+    """Put each object that is not there yet; keys are content addresses, so present = same.
+
+    Returns:
+        (object, uploaded) pairs, in order.
+    """
+    done = []
+    for obj in objects:
+        present = exists(obj)
+        if not present:
+            put(obj)
+        done.append((obj, not present))
+    return done
+
+
+def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
+    """Write one asset into folder `dest` under its upload file name; return the file's path.
+
+    Raises:
+        StaleBundleError: as asset_bytes.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / asset["s3_uri"].rsplit("/", 1)[-1]
+    target.write_bytes(asset_bytes(asset, repo))
+    return target
+
+
+def pack_model_dir(model_dir: Path, tarball: Path) -> Path:
+    """model.tar.gz as a SageMaker training job uploads it: the model dir's contents at the root."""
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "w:gz") as tar:
+        for path in sorted(model_dir.iterdir()):
+            tar.add(path, arcname=path.name)
+    return tarball
+
+
+def _zip(contents: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(contents):
+            info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, contents[path], zipfile.ZIP_DEFLATED)
+    return raw.getvalue()
+
+
+def _tar_gz(contents: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in sorted(contents):
+            info = tarfile.TarInfo(path)
+            info.size = len(contents[path])
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(contents[path]))
+    return gzip.compress(raw.getvalue(), mtime=0)

@@ -1,0 +1,58 @@
+"""The contract between the engine's scheduler and the executor of each step type.
+
+The scheduler resolves every expression in a step (Get, Std:Join, Std:JsonGet) before calling
+its executor, so an executor sees plain values. It returns the step's properties shaped like the
+matching Describe* answer, which later steps read with `{"Get": "Steps.<name>.<path>"}`; maps
+that SageMaker addresses by name (Processing outputs, Lambda output parameters) are dicts keyed
+by that name, e.g. {"ProcessingOutputConfig": {"Outputs": {"train": {"S3Output": {...}}}}}.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from engine.s3 import S3
+
+
+class StepFailed(Exception):
+    """The step ends Failed; the message is its FailureReason (what, why, and how to fix it)."""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything an executor may use.
+
+    Attributes:
+        pipeline_name: from assets.json.
+        execution_id: this execution's id (also Execution.PipelineExecutionId).
+        step_name, step_type: the step's Name and Type.
+        arguments: the step's Arguments, every expression resolved.
+        definition: the whole step definition with every expression resolved (top-level keys
+            such as PropertyFiles, OutputParameters, CheckType, SkipCheck, CacheConfig).
+        s3: the folder-backed S3 of this engine root.
+        work: an empty scratch folder for this step in this execution.
+        log: appends a line to this step's log file.
+        log_path: that log file (a job's stdout and stderr go there too).
+        root: the engine's root folder (registry, endpoints, schedules live under it).
+        run_process: runs a child process the engine can stop on Ctrl-C; see engine/process.py.
+    """
+
+    pipeline_name: str
+    execution_id: str
+    step_name: str
+    step_type: str
+    arguments: dict[str, Any]
+    definition: dict[str, Any]
+    s3: S3
+    work: Path
+    log: Callable[[str], None]
+    log_path: Path
+    root: Path
+    run_process: Callable[..., int]
+
+
+class Executor(Protocol):
+    def __call__(self, ctx: StepContext) -> dict[str, Any]: ...

@@ -1,0 +1,68 @@
+"""S3 as a folder: s3://bucket/key is <root>/bucket/key, with S3Prefix semantics for copies."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from bundle.assets import split_s3_uri
+
+
+class S3:
+    """A folder that stands in for S3 during a local run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def path(self, uri: str) -> Path:
+        """The local path of an object or prefix.
+
+        Raises:
+            ValueError: not an s3://bucket/key URI, or a key that climbs out of its bucket.
+        """
+        bucket, key = split_s3_uri(uri) if uri.count("/") > 2 else (uri[5:].rstrip("/"), "")
+        target = (self.root / bucket / key).resolve()
+        if not target.is_relative_to((self.root / bucket).resolve()):
+            raise ValueError(f"{uri!r} leaves its bucket")
+        return target
+
+    def uri(self, path: Path) -> str:
+        relative = path.resolve().relative_to(self.root.resolve()).as_posix()
+        return f"s3://{relative}"
+
+    def exists(self, uri: str) -> bool:
+        return self.path(uri).exists()
+
+    def put_bytes(self, uri: str, body: bytes) -> None:
+        target = self.path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+
+    def get_bytes(self, uri: str) -> bytes:
+        return self.path(uri).read_bytes()
+
+    def download(self, uri: str, dest: Path) -> None:
+        """Copy an object, or every object under a prefix, into folder `dest` (S3Prefix).
+
+        An object lands as dest/<its file name>; a prefix's objects keep their relative paths.
+
+        Raises:
+            FileNotFoundError: nothing exists at the URI.
+        """
+        source = self.path(uri)
+        dest.mkdir(parents=True, exist_ok=True)
+        if source.is_file():
+            shutil.copy2(source, dest / source.name)
+        elif source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        else:
+            raise FileNotFoundError(f"no object or prefix at {uri}")
+
+    def upload(self, source: Path, uri: str) -> None:
+        """Copy a file, or a folder's contents, to the object or prefix at `uri`."""
+        target = self.path(uri)
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
