@@ -71,7 +71,8 @@ def asset_bytes(asset: dict[str, Any], repo: Path = REPO) -> bytes:
             )
         contents[entry["path"]] = data
     if asset["kind"] == "file":
-        return next(iter(contents.values()))
+        (only,) = contents.values()
+        return only
     if asset["kind"] == "lambda":
         return _zip({Path(p).name: data for p, data in contents.items()})
     return _tar_gz(contents)
@@ -116,7 +117,7 @@ def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
         StaleBundleError: as asset_bytes.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    target = dest / asset["s3_uri"].rsplit("/", 1)[-1]
+    target: Path = dest / str(asset["s3_uri"]).rsplit("/", 1)[-1]
     target.write_bytes(asset_bytes(asset, repo))
     return target
 
