@@ -54,7 +54,7 @@ def asset_bytes(asset: dict[str, Any], repo: Path = REPO) -> bytes:
     Raises:
         StaleBundleError: a file is missing or its content no longer matches the bundle's sha256.
     """
-    contents = {}
+    contents: dict[str, bytes] = {}
     for entry in asset["files"]:
         path = repo / entry["path"]
         try:
