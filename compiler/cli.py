@@ -23,8 +23,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from compiler.compile import Bundle, compile_loaded, compile_overrides, write_bundle
-from compiler.errors import CompileError
 from compiler.load import CONF_DIR, from_hydra
+from kernel.errors import CompileError
 
 MULTIRUN_FLAGS = {"-m", "--multirun"}
 PARALLEL_FROM = 4  # sweeps of at least this many jobs compile in two processes

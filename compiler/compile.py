@@ -9,14 +9,14 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.check import check_definition
-from compiler.context import BuildContext
-from compiler.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
-from compiler.errors import CompileError, Problem
-from compiler.graph import Pipeline, check_pipeline
 from compiler.load import LoadedConfig, load_config
-from compiler.pipeline import build_pipeline
 from compiler.schema import PipelineConfig, validate_config
+from compiler.topology import build_pipeline
+from kernel.check import check_definition
+from kernel.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
+from kernel.errors import CompileError, Problem
+from kernel.graph import check_pipeline
+from kernel.ir import Pipeline
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
         CompileError: every problem found, with where/what/why/fix.
     """
     config = validate_config(loaded)
-    ctx = BuildContext(config)
-    pipeline = build_pipeline(ctx)
+    pipeline, ctx = build_pipeline(config)
     order = check_pipeline(pipeline)
     text = canonical_json(pipeline_definition(pipeline))
     if len(text) > MAX_DEFINITION_CHARS:

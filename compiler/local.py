@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bundle.assets import pack_model_dir
 from compiler.compile import Bundle, compile_overrides
-from compiler.context import REPO
-from compiler.errors import CompileError
-from compiler.graph import Step
-from compiler.package import pack_model_dir
+from kernel.context import REPO
+from kernel.errors import CompileError
+from kernel.ir import Step
 
 FRAMEWORK_MODULES = {"tensorflow": "tensorflow", "pytorch": "torch"}
 LOCAL_TYPES = {"Processing", "Training", "Tuning", "Condition", "Fail"}

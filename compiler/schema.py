@@ -1,72 +1,55 @@
-"""Stage 2, validate: pydantic v2 models of the whole configuration. No I/O but cached tables."""
+"""Stage 2, validate: the configuration schema, composed from the components' settings.
+
+Rules within one component's settings sit beside them (components/<name>/config.py); the rules
+here span components or groups. No I/O but cached tables.
+"""
 
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from compiler import images
-from compiler.base import Settings
-from compiler.errors import CompileError, Problem, did_you_mean, one_of
-from compiler.graph import json_path_problem
 from compiler.load import LoadedConfig
 from components.deploy.config import Deployment
-from components.evaluate.config import report_contract
+from components.evaluate.contract import report_contract
 from components.gate.config import Gate
-from components.inference.contract import record_contract
-from components.monitor.config import Monitoring
-from components.preprocess.config import SKLEARN_VERSION, ImageData, Split, TabularData
+from components.model.contract import record_contract
+from components.preprocess.config import ImageData, Split, TabularData, data_problems
+from components.quality_check.config import Check, ModelQualityAttributes
+from components.schedule.config import ModelQualitySchedule, Schedule
 from components.train.config import Hyperparameters
 from components.tune.config import Tuning
-
-# SageMaker's own name rules (CreatePipeline, model package groups, steps and parameters).
-PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
-GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
-BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
-S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
-
-InstanceKind = Literal["Training", "Processing", "ProductionVariant", "Transform"]
-
-
-@cache
-def instance_types(kind: InstanceKind) -> tuple[str, ...]:
-    """The instance types SageMaker accepts for a job kind, from botocore's API model."""
-    from botocore.loaders import Loader
-
-    model = Loader().load_service_model("sagemaker", "service-2")
-    return tuple(model["shapes"][f"{kind}InstanceType"]["enum"])
-
-
-INSTANCE_USE = {
-    "Training": "training",
-    "Processing": "processing",
-    "ProductionVariant": "endpoint",
-    "Transform": "batch transform",
-}
+from kernel import images
+from kernel.errors import CompileError, Issue, Problem, did_you_mean, one_of
+from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
+from kernel.graph import json_path_problem
+from kernel.instances import USE, InstanceKind, instance_problem, instance_types
+from kernel.names import BUCKET, ECR_IMAGE, GROUP_NAME, PIPELINE_NAME, ROLE_ARN, S3_URI, check_name
+from kernel.settings import Settings
 
 
 def _check_instance(value: str, kind: InstanceKind) -> str:
-    known = instance_types(kind)
-    if value not in known:
-        raise ValueError(
-            f"'{value}' is not a SageMaker {INSTANCE_USE[kind]} instance type; "
-            f"fix: use e.g. 'ml.m5.xlarge'{did_you_mean(value, known)}"
-        )
+    why = instance_problem(value, kind)
+    if why:
+        raise ValueError(why)
     return value
 
 
-def _check_name(value: str, pattern: str, what: str) -> str:
-    if not re.match(pattern, value):
-        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-") or "my-pipeline"
-        raise ValueError(
-            f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
-            f"no leading or trailing '-'); fix: use e.g. '{suggestion}'"
-        )
-    return value
+class DataQuality(Check):
+    schedule: Schedule
+
+
+class ModelQuality(Check, ModelQualityAttributes):
+    schedule: ModelQualitySchedule
+
+
+class Monitoring(Settings):
+    first_run: bool = True
+    instance_type: str
+    data_quality: DataQuality
+    model_quality: ModelQuality
 
 
 class Project(Settings):
@@ -82,12 +65,24 @@ class Project(Settings):
     @field_validator("pipeline_name")
     @classmethod
     def _pipeline_name(cls, value: str) -> str:
-        return _check_name(value, PIPELINE_NAME, "pipeline names")
+        return check_name(value, PIPELINE_NAME, "pipeline names")
 
     @field_validator("name", "model_package_group")
     @classmethod
     def _group_name(cls, value: str) -> str:
-        return _check_name(value, GROUP_NAME, "model package group and project names")
+        return check_name(value, GROUP_NAME, "model package group and project names")
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _text(cls, classes: object) -> object:
+        # YAML reads `classes: [0, 1]` as numbers; one message instead of one per class.
+        if isinstance(classes, list) and any(not isinstance(c, str) for c in classes):
+            quoted = ", ".join(f"'{c}'" for c in classes)
+            raise ValueError(
+                "class names must be text, but YAML read some as numbers or other values; "
+                f"fix: quote every name, e.g. classes: [{quoted}]"
+            )
+        return classes
 
     @field_validator("classes")
     @classmethod
@@ -98,6 +93,9 @@ class Project(Settings):
         return classes
 
 
+ImageUri = Annotated[str, Field(pattern=ECR_IMAGE)]
+
+
 class Framework(Settings):
     name: Literal["tensorflow", "pytorch"]
     version: str
@@ -105,8 +103,8 @@ class Framework(Settings):
     training_instance_type: str
     processing_instance_type: str
     inference_instance_type: str
-    training_image: str | None = None
-    inference_image: str | None = None
+    training_image: ImageUri | None = None
+    inference_image: ImageUri | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -166,7 +164,7 @@ class Training(Settings):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _check_name(value, GROUP_NAME, "training mode names (part of pipeline names)")
+        return check_name(value, GROUP_NAME, "training mode names (part of pipeline names)")
 
 
 class Aws(Settings):
@@ -188,7 +186,7 @@ class Aws(Settings):
     @field_validator("region")
     @classmethod
     def _known_region(cls, region: str) -> str:
-        known = images.known_regions("tensorflow")
+        known = images.known_regions(next(iter(FRAMEWORKS)))
         if region not in known:
             raise ValueError(
                 f"no SageMaker framework containers are listed for region '{region}'; "
@@ -207,7 +205,7 @@ class PipelineConfig(Settings):
     aws: Aws
     monitoring: Monitoring
     deployment: Deployment
-    output_dir: str
+    output_dir: Annotated[str, Field(min_length=1, strict=True)]
 
 
 def validate_config(loaded: LoadedConfig) -> PipelineConfig:
@@ -260,139 +258,102 @@ def _problems(loaded: LoadedConfig, exc: ValidationError) -> list[Problem]:
 
 
 def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]:
-    """Rules across groups, with the exact key path that breaks them."""
-    problems = []
-    loc: tuple[str, ...]
-    project, framework, aws = config.project, config.framework, config.aws
-    if isinstance(project.data, TabularData) and project.split.test is None:
-        loc = ("project", "split", "test")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                "project.split.test = None",
-                "a tabular project has one file, so the test set must be split off",
-                "set project.split.test, e.g. 0.15",
-            )
-        )
-    if isinstance(project.data, ImageData) and project.split.test is not None:
-        loc = ("project", "split", "test")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"project.split.test = {project.split.test}",
-                f"an image project reads its test set from {project.data.test_file}",
-                "set project.split.test=null",
-            )
-        )
-    total = project.split.validation + (project.split.test or 0)
-    if total >= 1:
-        loc = ("project", "split", "validation")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"project.split = {total} held out",
-                "validation and test fractions leave nothing to train on",
-                "keep validation + test below 1, e.g. 0.15 each",
-            )
-        )
+    """Rules across components and groups, each at the exact key path that breaks it."""
+    project = config.project
+    issues = [
+        Issue(("project", *i.loc), i.what, i.why, i.fix)
+        for i in data_problems(project.data, project.split, "project")
+    ]
     why = json_path_problem(report_contract(), config.gate.metric)
     if why:
-        loc = ("gate", "metric")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
+        issues.append(
+            Issue(
+                ("gate", "metric"),
                 f"gate.metric = {config.gate.metric!r}",
                 f"the gate's conditions read this path from evaluation.json, but {why}",
                 "use a numeric path that components/evaluate/report.schema.json requires, "
                 "e.g. 'metrics.accuracy.value'",
             )
         )
-    problems += _monitoring_checks(loaded, config)
-    tuning = config.training.tuning
-    if config.training.mode in ("tune", "train_and_tune") and tuning is None:
-        loc = ("training", "tuning")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"training.mode = '{config.training.mode}'",
+    issues += _training_checks(config) + _image_checks(config) + _monitoring_checks(config)
+    return [Problem(loaded.source_of(i.loc), i.what, i.why, i.fix) for i in issues]
+
+
+def _training_checks(config: PipelineConfig) -> list[Issue]:
+    training, tuning = config.training, config.training.tuning
+    issues = []
+    if training.mode in ("tune", "train_and_tune") and tuning is None:
+        issues.append(
+            Issue(
+                ("training", "tuning"),
+                f"training.mode = '{training.mode}'",
                 "a tuning mode needs tuning settings",
                 "pick training=tune (which brings them) or set training.tuning",
             )
         )
-    if config.training.top_k > 1 and config.training.mode != "tune":
-        loc = ("training", "top_k")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"training.top_k = {config.training.top_k}",
+    if training.top_k > 1 and training.mode != "tune":
+        issues.append(
+            Issue(
+                ("training", "top_k"),
+                f"training.top_k = {training.top_k}",
                 "only a tuning job has several models to rank",
                 "use training=tune_top2, or training.top_k=1",
             )
         )
-    if tuning is not None and config.training.top_k > tuning.max_jobs:
-        loc = ("training", "top_k")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"training.top_k = {config.training.top_k}",
+    if tuning is not None and training.top_k > tuning.max_jobs:
+        issues.append(
+            Issue(
+                ("training", "top_k"),
+                f"training.top_k = {training.top_k}",
                 f"the tuning job trains only {tuning.max_jobs} models",
                 "raise training.tuning.max_jobs or lower training.top_k",
             )
         )
-    images_needed = [
-        ("training", "training_image", framework.training_instance_type),
-        ("inference", "inference_image", framework.inference_instance_type),
-    ]
-    for scope, key, instance in images_needed:
-        if getattr(framework, key) is None:
-            try:
-                images.image_uri(
-                    framework.name,
-                    scope,
-                    framework.version,
-                    framework.py_version,
-                    aws.region,
-                    instance,
+    return issues
+
+
+def _image_checks(config: PipelineConfig) -> list[Issue]:
+    """Every container the pipeline runs must exist for its instance type and region."""
+    framework, region = config.framework, config.aws.region
+    issues = []
+    for scope in ("training", "inference"):
+        key, instance = f"{scope}_image", getattr(framework, f"{scope}_instance_type")
+        if getattr(framework, key) is not None:
+            continue
+        try:
+            images.image_uri(
+                framework.name, scope, framework.version, framework.py_version, region, instance
+            )
+        except ValueError as exc:
+            issues.append(
+                Issue(
+                    ("framework", f"{scope}_instance_type"),
+                    f"framework = {framework.name} {framework.version} {framework.py_version} "
+                    f"on {instance} in {region}",
+                    f"no {scope} container: {exc}",
+                    f"pick another framework.{scope}_instance_type (e.g. ml.m5.xlarge), "
+                    f"or set framework.{key} to an image URI",
                 )
-            except ValueError as exc:
-                loc = ("framework", f"{scope}_instance_type")
-                problems.append(
-                    Problem(
-                        loaded.source_of(loc),
-                        f"framework = {framework.name} {framework.version} {framework.py_version} "
-                        f"on {instance} in {aws.region}",
-                        f"no {scope} container: {exc}",
-                        f"pick another framework.{scope}_instance_type (e.g. ml.m5.xlarge), "
-                        f"or set framework.{key} to an image URI",
-                    )
-                )
+            )
+    processing = framework.processing_instance_type
     try:
-        images.image_uri(
-            "sklearn",
-            "training",
-            SKLEARN_VERSION,
-            "py3",
-            aws.region,
-            framework.processing_instance_type,
-        )
+        images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, processing)
     except ValueError as exc:
-        loc = ("framework", "processing_instance_type")
-        problems.append(
-            Problem(
-                loaded.source_of(loc),
-                f"framework.processing_instance_type = '{framework.processing_instance_type}'",
+        issues.append(
+            Issue(
+                ("framework", "processing_instance_type"),
+                f"framework.processing_instance_type = '{processing}'",
                 f"preprocessing runs the scikit-learn container, and {exc}",
                 "use a CPU instance type such as ml.m5.xlarge",
             )
         )
-    return problems
+    return issues
 
 
-def _monitoring_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]:
+def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
     """Monitoring and deployment settings that can never work, or that name bad resources."""
-    problems = []
-    loc: tuple[str, ...]
     monitoring, deployment = config.monitoring, config.deployment
+    issues = []
     instances: list[tuple[tuple[str, ...], str, InstanceKind]] = [
         (("monitoring", "instance_type"), monitoring.instance_type, "Processing"),
         (("monitoring", "instance_type"), monitoring.instance_type, "Transform"),
@@ -403,20 +364,12 @@ def _monitoring_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Pro
         ("model_quality", monitoring.model_quality),
     )
     for name, check in checks:
-        instances.append(
-            (
-                ("monitoring", name, "schedule", "instance_type"),
-                check.schedule.instance_type,
-                "Processing",
-            )
-        )
-        if not check.enabled:
-            continue
-        if monitoring.first_run and not check.skip_check:
-            loc = ("monitoring", name, "skip_check")
-            problems.append(
-                Problem(
-                    loaded.source_of(loc),
+        schedule_key = ("monitoring", name, "schedule", "instance_type")
+        instances.append((schedule_key, check.schedule.instance_type, "Processing"))
+        if check.enabled and monitoring.first_run and not check.skip_check:
+            issues.append(
+                Issue(
+                    ("monitoring", name, "skip_check"),
                     f"monitoring.{name}.skip_check = false",
                     "on a first run (monitoring.first_run) no baseline is registered yet, so the "
                     "check has nothing to check against and can never succeed",
@@ -426,41 +379,39 @@ def _monitoring_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Pro
             )
     for name, check in checks:
         if check.schedule.enabled and (not check.enabled or not deployment.enabled):
-            loc = ("monitoring", name, "schedule", "enabled")
             needs = "deployment.enabled" if not deployment.enabled else f"monitoring.{name}.enabled"
-            problems.append(
-                Problem(
-                    loaded.source_of(loc),
+            issues.append(
+                Issue(
+                    ("monitoring", name, "schedule", "enabled"),
                     f"monitoring.{name}.schedule.enabled = true",
                     "a schedule watches the deployed endpoint against the "
                     f"{name.replace('_', ' ')} baseline, but {needs} is false",
                     f"set {needs}=true, or monitoring.{name}.schedule.enabled=false",
                 )
             )
+    reported = set()
     for loc, value, kind in instances:
-        if value not in instance_types(kind) and not any(
-            p.what.startswith(f"{'.'.join(loc)} =") for p in problems
-        ):
-            problems.append(
-                Problem(
-                    loaded.source_of(loc),
+        if value not in instance_types(kind) and loc not in reported:
+            reported.add(loc)
+            issues.append(
+                Issue(
+                    loc,
                     f"{'.'.join(loc)} = '{value}'",
-                    f"'{value}' is not a SageMaker {INSTANCE_USE[kind]} instance type",
+                    f"'{value}' is not a SageMaker {USE[kind]} instance type",
                     f"use e.g. 'ml.m5.xlarge'{did_you_mean(value, instance_types(kind))}",
                 )
             )
     if monitoring.model_quality.enabled:
-        for key in ("inference_attribute", "probability_attribute", "ground_truth_attribute"):
+        for key in ModelQualityAttributes.model_fields:
             path = getattr(monitoring.model_quality, key)
             why = json_path_problem(record_contract(), path, ("string", "integer", "number"))
             if why:
-                loc = ("monitoring", "model_quality", key)
-                problems.append(
-                    Problem(
-                        loaded.source_of(loc),
+                issues.append(
+                    Issue(
+                        ("monitoring", "model_quality", key),
                         f"monitoring.model_quality.{key} = {path!r}",
                         f"the batch transform's joined records may not have it: {why}",
-                        "use a path that components/inference/record.schema.json requires, e.g. "
+                        "use a path that components/model/record.schema.json requires, e.g. "
                         "'SageMakerOutput.label' or 'ground_truth'",
                     )
                 )
@@ -468,16 +419,15 @@ def _monitoring_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Pro
         try:
             images.monitor_image(config.aws.region)
         except ValueError as exc:
-            loc = ("aws", "region")
-            problems.append(
-                Problem(
-                    loaded.source_of(loc),
+            issues.append(
+                Issue(
+                    ("aws", "region"),
                     f"aws.region = '{config.aws.region}'",
                     str(exc),
                     "use another region, or switch monitoring off",
                 )
             )
-    return problems
+    return issues
 
 
 def _is_union_tag(part: object) -> bool:

@@ -23,8 +23,8 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from compiler.errors import CompileError, Problem
 from compiler.load import load_config
+from kernel.errors import CompileError, Problem
 
 JSON = "application/json"
 MAX_TEST_RECORDS = 1_000_000  # a bound on what a test set may hold, far above any real one

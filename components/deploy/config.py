@@ -7,26 +7,19 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from compiler.base import Settings
-
-LAMBDA_ARN = (
-    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:[0-9]{12}:function:[A-Za-z0-9\-_]{1,64}"
-    r"(:[A-Za-z0-9$_\-]+)?$"
-)
-ENDPOINT_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+from kernel.names import GROUP_NAME, LAMBDA_ARN, S3_URI
+from kernel.settings import Settings
 
 
 class Deployment(Settings):
     """Deploy an Approved model; schedules then watch the endpoint."""
 
     enabled: bool = True
-    endpoint_name: Annotated[str, Field(pattern=ENDPOINT_NAME)]
+    endpoint_name: Annotated[str, Field(pattern=GROUP_NAME)]
     instance_type: str
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     data_capture_percentage: Annotated[int, Field(ge=0, le=100)] = 100
-    data_capture_uri: Annotated[
-        str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
-    ]
+    data_capture_uri: Annotated[str, Field(pattern=S3_URI)]
     deploy_function_arn: str
     schedule_function_arn: str
 

@@ -4,37 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.context import BuildContext
-from compiler.graph import PropertyFile, Step, step_output
-from components.evaluate.config import Report, report_contract
-from components.preprocess import step as preprocess
-from components.processing import processing_arguments, processing_input
-from components.train import step as train
-
-REPORT = Report()
+from components.evaluate.config import Evaluate
+from components.evaluate.contract import FILE, OUTPUT, PROPERTY_FILE, report_contract
+from kernel.context import BuildContext
+from kernel.ir import PropertyFile, Step
+from kernel.jobs import processing_arguments, processing_input
 
 
-def build(ctx: BuildContext, name: str, model_uri: Any) -> Step:
-    """An Evaluate step for the model at `model_uri` (a Training or Tuning step's artifact)."""
+def build(
+    settings: Evaluate, ctx: BuildContext, *, name: str, model_uri: Any, test_data: Any
+) -> list[Step]:
+    """An Evaluate step `name` for the model at `model_uri` on the test split at `test_data`."""
     arguments = processing_arguments(
         ctx,
         step=name,
-        image=train.training_image(ctx),
-        code_path="components/evaluate/scripts/evaluate.py",
+        image=settings.image,
+        code_path=settings.script,
         code_asset="evaluate-code",
         inputs=[
             processing_input("model", model_uri, "/opt/ml/processing/model"),
-            processing_input(
-                "test", step_output(preprocess.NAME, "test"), "/opt/ml/processing/test"
-            ),
+            processing_input("test", test_data, "/opt/ml/processing/test"),
         ],
-        outputs=(REPORT.output,),
+        outputs=(OUTPUT,),
     )
-    report = PropertyFile(REPORT.property_file, REPORT.output, REPORT.file, report_contract())
-    return Step(
-        name=name,
-        type="Processing",
-        arguments=arguments,
-        outputs=(REPORT.output,),
-        property_files=(report,),
-    )
+    report = PropertyFile(PROPERTY_FILE, OUTPUT, FILE, report_contract())
+    return [
+        Step(
+            name=name,
+            type="Processing",
+            arguments=arguments,
+            outputs=(OUTPUT,),
+            property_files=(report,),
+        )
+    ]

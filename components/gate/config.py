@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import ValidationInfo, field_validator
 
-from compiler.base import Settings
+from kernel.settings import Settings
 
 
 class Gate(Settings):

@@ -1,4 +1,4 @@
-"""Settings of the preprocess step: the raw data layout and how it is split."""
+"""Settings of the preprocess step: the raw data layout, how it is split, and its checks."""
 
 from __future__ import annotations
 
@@ -6,13 +6,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from compiler.base import Settings
-
-# The scikit-learn processing container the preprocess scripts target (Python 3.9).
-SKLEARN_VERSION = "1.2-1"
+from kernel.errors import Issue
+from kernel.settings import Settings
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
-ColumnName = Annotated[str, Field(min_length=1, pattern=r"^[^,]+$")]
+ColumnName = Annotated[str, Field(min_length=1, pattern=r"^[^,\s-][^,]*$")]
+FileName = Annotated[str, Field(min_length=1, pattern=r"^[^/\\]+$")]
 
 
 class TabularData(Settings):
@@ -23,10 +22,18 @@ class TabularData(Settings):
     numeric: tuple[ColumnName, ...] = ()
     categorical: tuple[ColumnName, ...] = ()
 
+    @field_validator("numeric", "categorical")
+    @classmethod
+    def _listed_once(cls, columns: tuple[str, ...]) -> tuple[str, ...]:
+        repeated = sorted({c for c in columns if columns.count(c) > 1})
+        if repeated:
+            raise ValueError(f"{repeated} listed twice; fix: list each column once")
+        return columns
+
     @field_validator("categorical")
     @classmethod
     def _has_features(cls, categorical: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
-        numeric = info.data.get("numeric", [])
+        numeric = info.data.get("numeric", ())
         if not numeric and not categorical:
             raise ValueError(
                 "a tabular project needs at least one feature column; "
@@ -45,8 +52,8 @@ class ImageData(Settings):
 
     kind: Literal["image"]
     label: ColumnName = "label"
-    train_file: str = "mnist_train.csv"
-    test_file: str = "mnist_test.csv"
+    train_file: FileName = "mnist_train.csv"
+    test_file: FileName = "mnist_test.csv"
 
 
 class Split(Settings):
@@ -55,3 +62,69 @@ class Split(Settings):
     validation: Fraction
     test: Fraction | None = None
     seed: int = 42
+
+
+class Preprocess(Settings):
+    """What the step is built from: the data layout, the split, the classes and the container."""
+
+    data: TabularData | ImageData
+    split: Split
+    classes: tuple[str, ...]
+    image: str
+    script: str  # repository path of the script the job runs
+
+
+def data_problems(data: TabularData | ImageData, split: Split, key: str) -> list[Issue]:
+    """Rules across the data layout and the split, which sit at config key `key`."""
+    problems = []
+    if isinstance(data, TabularData):
+        features = (*data.numeric, *data.categorical)
+        if data.target in features:
+            listed = "numeric" if data.target in data.numeric else "categorical"
+            problems.append(
+                Issue(
+                    ("data", listed),
+                    f"{key}.data.{listed} lists the target column '{data.target}'",
+                    "the model would be given the answer it has to predict",
+                    f"remove '{data.target}' from {key}.data.{listed}",
+                )
+            )
+        if split.test is None:
+            problems.append(
+                Issue(
+                    ("split", "test"),
+                    f"{key}.split.test = None",
+                    "a tabular project has one file, so the test set must be split off",
+                    f"set {key}.split.test, e.g. 0.15",
+                )
+            )
+    if isinstance(data, ImageData):
+        if split.test is not None:
+            problems.append(
+                Issue(
+                    ("split", "test"),
+                    f"{key}.split.test = {split.test}",
+                    f"an image project reads its test set from {data.test_file}",
+                    f"set {key}.split.test=null",
+                )
+            )
+        if data.train_file == data.test_file:
+            problems.append(
+                Issue(
+                    ("data", "test_file"),
+                    f"{key}.data.test_file = {data.test_file!r}",
+                    "the test file is also the train file, so the test score would be meaningless",
+                    "name the file that holds the test images",
+                )
+            )
+    total = split.validation + (split.test or 0)
+    if total >= 1:
+        problems.append(
+            Issue(
+                ("split", "validation"),
+                f"{key}.split = {total} held out",
+                "validation and test fractions leave nothing to train on",
+                "keep validation + test below 1, e.g. 0.15 each",
+            )
+        )
+    return problems

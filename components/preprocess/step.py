@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from compiler import images
-from compiler.context import BuildContext
-from compiler.graph import Step
-from components.preprocess.config import SKLEARN_VERSION, ImageData, Split, TabularData
-from components.processing import processing_arguments, processing_input
-
-NAME = "Preprocess"
-OUTPUTS = ("train", "validation", "test", "artifacts", "baseline")
-SCRIPTS = {"tabular": "preprocess_tabular.py", "image": "preprocess_image.py"}
+from components.preprocess.config import Preprocess, TabularData
+from components.preprocess.contract import NAME, OUTPUTS
+from kernel.context import BuildContext
+from kernel.ir import Step
+from kernel.jobs import processing_arguments, processing_input
 
 
-def script_arguments(data: TabularData | ImageData, split: Split, classes: list[str]) -> list[str]:
+def script_arguments(settings: Preprocess) -> list[str]:
     """The preprocess script's command line (see components/preprocess/README.md)."""
+    data, split = settings.data, settings.split
     common = [
         "--classes",
-        ",".join(classes),
+        ",".join(settings.classes),
         "--validation",
         str(split.validation),
         "--seed",
@@ -46,25 +43,17 @@ def script_arguments(data: TabularData | ImageData, split: Split, classes: list[
     ]
 
 
-def build(ctx: BuildContext) -> Step:
-    project, aws = ctx.config.project, ctx.config.aws
-    image = images.image_uri(
-        "sklearn",
-        "training",
-        SKLEARN_VERSION,
-        "py3",
-        aws.region,
-        ctx.config.framework.processing_instance_type,
-    )
-    data_uri = ctx.parameter("InputDataUri", "String", project.input_data_uri)
+def build(settings: Preprocess, ctx: BuildContext) -> list[Step]:
     arguments = processing_arguments(
         ctx,
         step=NAME,
-        image=image,
-        code_path=f"components/preprocess/scripts/{SCRIPTS[project.data.kind]}",
+        image=settings.image,
+        code_path=settings.script,
         code_asset="preprocess-code",
-        inputs=[processing_input("input", data_uri, "/opt/ml/processing/input")],
+        inputs=[
+            processing_input("input", ctx.parameter("InputDataUri"), "/opt/ml/processing/input")
+        ],
         outputs=OUTPUTS,
-        arguments=script_arguments(project.data, project.split, project.classes),
+        arguments=script_arguments(settings),
     )
-    return Step(name=NAME, type="Processing", arguments=arguments, outputs=OUTPUTS)
+    return [Step(name=NAME, type="Processing", arguments=arguments, outputs=OUTPUTS)]

@@ -1,12 +1,16 @@
-"""Settings of the register step: what the model package promises its users."""
+"""Settings of the register step: the group, and the container the package serves with."""
 
 from __future__ import annotations
 
-from compiler.base import Settings
+from typing import Literal
+
+from kernel.settings import Settings
 
 
-class Registration(Settings):
-    """The serving contract recorded in the model package (see components/inference)."""
+class Register(Settings):
+    """What a model package version is built from."""
 
-    content_types: tuple[str, ...] = ("application/json", "application/jsonlines")
-    response_types: tuple[str, ...] = ("application/json", "application/jsonlines")
+    model_package_group: str
+    image: str  # the framework's inference image
+    instance_type: str  # the one listed for real-time and batch inference
+    status: Literal["Approved", "PendingManualApproval"]

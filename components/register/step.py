@@ -1,23 +1,19 @@
-"""Register: a model package version in the project's group, with its evaluation report."""
+"""Register: a model package version in the project's group, with its evaluation report.
+
+With quality checks, their calculated baselines become model metrics and the baselines they used
+become the drift-check baselines, which later checks and schedules compare against. The inference
+code travels inside the model artifact (code/inference.py), so the container needs no entry point
+and the SDK's repack step is not needed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from compiler import images
-from compiler.context import BuildContext
-from compiler.graph import Join, Step, StepRef, step_output
-from components.evaluate.step import REPORT
-from components.register.config import Registration
-
-REGISTRATION = Registration()
-
-
-def inference_image(ctx: BuildContext) -> str:
-    fw, aws = ctx.config.framework, ctx.config.aws
-    return fw.inference_image or images.image_uri(
-        fw.name, "inference", fw.version, fw.py_version, aws.region, fw.inference_instance_type
-    )
+from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES
+from components.register.config import Register
+from kernel.context import BuildContext
+from kernel.ir import Step, StepRef
 
 
 def _metrics(statistics: Any, constraints: Any) -> dict[str, Any]:
@@ -33,35 +29,25 @@ def _baseline(check: str, kind: str) -> dict[str, Any]:
 
 
 def build(
+    settings: Register,
     ctx: BuildContext,
+    *,
     name: str,
-    status: str,
     model_uri: Any,
-    evaluation: str,
+    report_uri: Any,
     data_quality: str | None = None,
     model_quality: str | None = None,
-) -> Step:
-    """Register the model at `model_uri` as `status`; `evaluation` names its Evaluate step.
-
-    With quality checks, their calculated baselines become model metrics and the baselines they
-    used become the drift-check baselines, which later checks and schedules compare against.
-
-    The inference code travels inside the model artifact (code/inference.py), so the container
-    needs no entry point and the SDK's repack step is not needed.
-    """
-    instance = ctx.config.framework.inference_instance_type
-    report_uri = Join("/", (step_output(evaluation, REPORT.output), REPORT.file))
+) -> list[Step]:
+    """Register the model at `model_uri`; the check arguments name QualityCheck steps."""
     arguments: dict[str, Any] = {
         "InferenceSpecification": {
-            "Containers": [
-                {"Environment": {}, "Image": inference_image(ctx), "ModelDataUrl": model_uri}
-            ],
-            "SupportedContentTypes": list(REGISTRATION.content_types),
-            "SupportedRealtimeInferenceInstanceTypes": [instance],
-            "SupportedResponseMIMETypes": list(REGISTRATION.response_types),
-            "SupportedTransformInstanceTypes": [instance],
+            "Containers": [{"Environment": {}, "Image": settings.image, "ModelDataUrl": model_uri}],
+            "SupportedContentTypes": list(CONTENT_TYPES),
+            "SupportedRealtimeInferenceInstanceTypes": [settings.instance_type],
+            "SupportedResponseMIMETypes": list(RESPONSE_TYPES),
+            "SupportedTransformInstanceTypes": [settings.instance_type],
         },
-        "ModelApprovalStatus": status,
+        "ModelApprovalStatus": settings.status,
         "ModelMetrics": {
             "Bias": {},
             "Explainability": {},
@@ -69,7 +55,7 @@ def build(
                 "Statistics": {"ContentType": "application/json", "S3Uri": report_uri}
             },
         },
-        "ModelPackageGroupName": ctx.config.project.model_package_group,
+        "ModelPackageGroupName": settings.model_package_group,
         "SkipModelValidation": "None",
     }
     metrics: dict[str, Any] = arguments["ModelMetrics"]
@@ -85,4 +71,8 @@ def build(
         drift["ModelQuality"] = _baseline(model_quality, "BaselineUsedForDriftCheck")
     if drift:
         arguments["DriftCheckBaselines"] = drift  # the SDK sends no empty Bias/Explainability
-    return Step(name=name, type="RegisterModel", arguments=arguments)
+    return [Step(name=name, type="RegisterModel", arguments=arguments)]
+
+
+def package_arn(step: str) -> StepRef:
+    return StepRef(step, "ModelPackageArn")

@@ -1,4 +1,4 @@
-"""Settings of the training step: the hyperparameters every training script accepts."""
+"""Settings of the training step: the hyperparameters every training script accepts, the job."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from compiler.base import Settings
-
-# The metric the training scripts print each epoch, as SageMaker parses it from the logs.
-METRIC_DEFINITIONS = (("validation:accuracy", r"val_accuracy: ([0-9\.]+)"),)
+from kernel.settings import Settings
 
 
 class Hyperparameters(Settings):
@@ -18,3 +15,12 @@ class Hyperparameters(Settings):
     epochs: Annotated[int, Field(gt=0, le=10_000)]
     batch_size: Annotated[int, Field(gt=0, le=100_000)]
     learning_rate: Annotated[float, Field(gt=0, le=1)]
+
+
+class Training(Settings):
+    """What a training job (alone, or inside a tuning job) is built from."""
+
+    image: str
+    program: str  # the entry point, a repository path inside the source dir
+    source_folders: tuple[str, ...]  # packed into the source dir, mirroring the repository
+    hyperparameters: Hyperparameters

@@ -6,8 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from compiler.base import Settings
-from components.train.config import METRIC_DEFINITIONS, Hyperparameters
+from components.train.config import Hyperparameters, Training
+from components.train.contract import METRIC_DEFINITIONS
+from kernel.settings import Settings
 
 INTEGER_HYPERPARAMETERS = {"epochs", "batch_size"}
 
@@ -73,3 +74,10 @@ class Tuning(Settings):
             ):
                 raise ValueError(f"{name} takes whole numbers; fix: use integer min and max")
         return ranges
+
+
+class Tune(Settings):
+    """What the tuning step is built from: the training job it repeats, and the search."""
+
+    training: Training
+    tuning: Tuning

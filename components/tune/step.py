@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from compiler.context import BuildContext
-from compiler.graph import Join, Step, tuning_job_name
-from components.train import step as train
-from components.tune.config import INTEGER_HYPERPARAMETERS, Tuning
+from components.train.contract import (
+    job_definition,
+    models_prefix,
+    resource_config,
+    script_hyperparameters,
+)
+from components.tune.config import INTEGER_HYPERPARAMETERS, Tune, Tuning
+from kernel.context import BuildContext
+from kernel.ir import Join, Step, tuning_job_name
 
 NAME = "Tune"
 
@@ -18,8 +24,8 @@ def top_model_uri(ctx: BuildContext, rank: int) -> Join:
         "/",
         (
             "s3:/",
-            ctx.config.aws.bucket,
-            train.models_prefix(ctx),
+            ctx.place.bucket,
+            models_prefix(ctx),
             tuning_job_name(NAME, rank),
             "output/model.tar.gz",
         ),
@@ -42,15 +48,16 @@ def parameter_ranges(tuning: Tuning) -> dict[str, list[dict[str, str]]]:
     return ranges
 
 
-def build(ctx: BuildContext) -> Step:
-    tuning = ctx.config.training.tuning
-    assert tuning is not None, "validated: tuning modes carry tuning settings"
-    definition: dict[str, Any] = train.job_definition(ctx)
+def build(settings: Tune, ctx: BuildContext, channels: Mapping[str, Any]) -> list[Step]:
+    tuning = settings.tuning
+    definition: dict[str, Any] = job_definition(settings.training, ctx, channels)
     definition |= {
         # The SDK writes HyperParameterTuningResourceConfig; the API accepts both, and the
         # published definition schema accepts only ResourceConfig.
-        "ResourceConfig": train.resource_config(ctx),
-        "StaticHyperParameters": train.script_hyperparameters(ctx, frozenset(tuning.ranges)),
+        "ResourceConfig": resource_config(ctx),
+        "StaticHyperParameters": script_hyperparameters(
+            settings.training, ctx, frozenset(tuning.ranges)
+        ),
     }
     arguments = {
         "HyperParameterTuningJobConfig": {
@@ -68,4 +75,4 @@ def build(ctx: BuildContext) -> Step:
         },
         "TrainingJobDefinition": definition,
     }
-    return Step(name=NAME, type="Tuning", arguments=arguments)
+    return [Step(name=NAME, type="Tuning", arguments=arguments)]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from compiler.package import pack_model_dir
+from bundle.assets import pack_model_dir
 from tests.components.runner import run_script
 
 __all__ = ["trained_model"]

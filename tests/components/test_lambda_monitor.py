@@ -1,4 +1,4 @@
-"""The monitoring Lambda handler and the record preprocessor (`components/monitor/scripts/`).
+"""The monitoring Lambda handler and the record preprocessor (`components/schedule/scripts/`).
 
 moto 5.2 implements the job-definition calls but not Create/Describe/UpdateMonitoringSchedule, so
 the handler runs against botocore's Stubber on a real client: every request is checked against
@@ -25,7 +25,7 @@ from botocore.stub import Stubber
 from tests.aws_env import isolate_from_aws
 from tests.components.runner import REPO
 
-SCRIPTS = REPO / "components" / "monitor" / "scripts"
+SCRIPTS = REPO / "components" / "schedule" / "scripts"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
@@ -436,7 +436,7 @@ def test_schedule_that_cannot_be_updated_is_409(
             "AccessDeniedException",
             "User is not authorized to perform: iam:PassRole",
             "allow sagemaker:CreateDataQualityJobDefinition (and iam:PassRole on role_arn) in "
-            "the Lambda function's execution role; components/monitor/README.md lists every "
+            "the Lambda function's execution role; components/schedule/README.md lists every "
             "permission",
             id="access-denied",
         ),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bundle.assets import StaleBundleError, package_asset
 from compiler.compile import compile_overrides
-from compiler.context import REPO
-from compiler.package import StaleBundleError, package_asset
+from kernel.context import REPO
 from tests.components.runner import run_script
 
 
@@ -51,7 +51,7 @@ def test_training_runs_from_the_packaged_source_dir(
     )
     assert (model_dir / "model.pt").is_file()
     assert (model_dir / "code/inference.py").read_bytes() == (
-        REPO / "components/inference/scripts/pytorch_handler.py"
+        REPO / "components/model/scripts/pytorch_handler.py"
     ).read_bytes()
 
 
@@ -73,7 +73,10 @@ def test_a_changed_script_is_refused(tmp_path: Path) -> None:
     )
     with (repo / path).open("a") as f:
         f.write("# edited after compiling\n")
-    with pytest.raises(StaleBundleError, match=r"preprocess_image\.py changed since the bundle"):
+    with pytest.raises(
+        StaleBundleError,
+        match=r"preprocess_image\.py \(asset preprocess-code\) changed since the bundle",
+    ):
         package_asset(asset, tmp_path / "stale", repo=repo)
 
 

@@ -12,10 +12,10 @@ from types import ModuleType
 import jsonschema
 import numpy as np
 
-from components.inference.contract import record_contract
+from components.model.contract import record_contract
 from tests.components.runner import REPO
 
-SCRIPTS = REPO / "components/inference/scripts"
+SCRIPTS = REPO / "components/model/scripts"
 
 
 def load_serving() -> ModuleType:

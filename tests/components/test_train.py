@@ -215,7 +215,7 @@ def test_bad_input_exits_2_with_one_line(
 def test_missing_inference_code_exits_2_before_training(
     penguins_processed: Path, tmp_path: Path, framework: str
 ) -> None:
-    # A source dir with the train scripts but without components/inference/scripts/.
+    # A source dir with the train scripts but without components/model/scripts/.
     scripts = tmp_path / "src/components/train/scripts"
     shutil.copytree(REPO / "components/train/scripts", scripts)
     script = scripts / Path(TRAIN_SCRIPTS[framework]).name
@@ -228,8 +228,8 @@ def test_missing_inference_code_exits_2_before_training(
     assert proc.returncode == 2, proc.stderr
     assert re.fullmatch(
         rf"{script.name}: error: inference code missing: .*{HANDLERS[framework]}.* not in "
-        r"\S+/components/inference/scripts \(the training source dir must include "
-        r"components/inference/scripts/\)\n",
+        r"\S+/components/model/scripts \(the training source dir must include "
+        r"components/model/scripts/\)\n",
         proc.stderr,
     ), proc.stderr
     assert epoch_lines(proc.stdout) == []

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from compiler.compile import compile_overrides
-from compiler.errors import CompileError
 from compiler.load import LoadedConfig, load_config
 from compiler.schema import validate_config
+from kernel.errors import CompileError
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.txt"))
 

@@ -26,10 +26,10 @@ import pytest
 from moto import mock_aws
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from compiler.errors import CompileError
 from compiler.load import load_config
 from endpoint import accuracy, ground_truth, traffic
 from endpoint.common import Project
+from kernel.errors import CompileError
 from tests.endpoint.fake_runtime import CLASSES, COLUMNS, NUMERIC, FakeClock, FakeRuntime, predict
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from compiler.check import check_definition
 from compiler.compile import compile_overrides
+from kernel.check import check_definition
 
 HERE = Path(__file__).parent
 CASES = sorted(p.parent for p in HERE.glob("*/overrides.txt"))

@@ -39,10 +39,10 @@ from typing import Any
 
 import pytest
 
-from compiler import images
 from compiler.compile import Bundle, compile_overrides
-from compiler.emit import canonical_json
-from compiler.schema import InstanceKind, instance_types
+from kernel import images
+from kernel.emit import canonical_json
+from kernel.instances import InstanceKind, instance_types
 from tests.oracle import sdk_twin
 
 # What the SDK warns while building the twin: PipelineSession's "No Wait, No Logs" notice,

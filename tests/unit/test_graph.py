@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from compiler.errors import CompileError
-from compiler.graph import (
+from kernel.errors import CompileError
+from kernel.graph import check_pipeline, json_path_problem
+from kernel.ir import (
     JsonGet,
     Parameter,
     ParameterRef,
     Pipeline,
     PropertyFile,
     Step,
-    check_pipeline,
-    json_path_problem,
     model_artifacts,
     step_output,
 )

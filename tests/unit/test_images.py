@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from compiler import images
+from kernel import images
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),

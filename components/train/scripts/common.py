@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 # The inference code sits beside this component in the repository and in the packed source dir.
-INFERENCE_DIR = Path(__file__).resolve().parents[2] / "inference" / "scripts"
+INFERENCE_DIR = Path(__file__).resolve().parents[2] / "model" / "scripts"
 HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
 KINDS = ("tabular", "image")
 
@@ -205,7 +205,7 @@ def check_serving_code(framework: str) -> None:
     if missing:
         raise InputError(
             f"inference code missing: {', '.join(missing)} not in {INFERENCE_DIR} "
-            "(the training source dir must include components/inference/scripts/)"
+            "(the training source dir must include components/model/scripts/)"
         )
 
 

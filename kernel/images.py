@@ -1,7 +1,7 @@
 """Container image URIs, resolved offline from a table taken from the SageMaker SDK 2.x.
 
 The table (`images.json`) holds only the frameworks and versions this compiler supports. It is
-refreshed with `python -m compiler.images --refresh` (needs the dev extra), and a test checks that
+refreshed with `python -m kernel.images --refresh` (needs the dev extra), and a test checks that
 every URI we resolve equals what `sagemaker.image_uris.retrieve` resolves.
 """
 
@@ -13,10 +13,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
+
 TABLE = Path(__file__).with_name("images.json")
 
 # What we support: framework -> versions; "sklearn" runs preprocessing.
-SUPPORTED = {"tensorflow": ["2.19"], "pytorch": ["2.6"], "sklearn": ["1.2-1"]}
+SUPPORTED = {name: list(fw.versions) for name, fw in FRAMEWORKS.items()} | {
+    "sklearn": [SKLEARN_VERSION]
+}
 # Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
 GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
 
@@ -153,4 +157,4 @@ if __name__ == "__main__":  # pragma: no cover
     if sys.argv[1:] == ["--refresh"]:
         _refresh()
     else:
-        print("usage: python -m compiler.images --refresh")
+        print("usage: python -m kernel.images --refresh")

@@ -27,6 +27,19 @@ class Problem:
         return f"{self.where}\n  {self.what}\n  why: {self.why}\n  fix: {self.fix}"
 
 
+@dataclass(frozen=True)
+class Issue:
+    """A problem found by a component's cross check, at a key path relative to its settings.
+
+    The assembly turns it into a Problem: it knows the full key path and where it was set.
+    """
+
+    loc: tuple[str, ...]
+    what: str
+    why: str
+    fix: str
+
+
 class CompileError(Exception):
     """All problems found in one stage, raised together so a user fixes them in one go."""
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.graph import ExecutionVariable, Join, Parameter, ParameterRef
-from compiler.schema import PipelineConfig
+from kernel.ir import ExecutionVariable, Join, Parameter, ParameterRef
 
 REPO = Path(__file__).resolve().parent.parent
 SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -43,25 +43,38 @@ class Asset:
         }
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where one project's pipeline lives in AWS."""
+
+    region: str
+    role_arn: str
+    bucket: str
+    prefix: str
+    project: str
+
+
 @dataclass
 class BuildContext:
-    """Collects parameters and assets while components build their steps."""
+    """Hands out parameters from the assembly's table and collects the assets steps need."""
 
-    config: PipelineConfig
-    parameters: dict[str, Parameter] = field(default_factory=dict)
+    place: Place
+    declared: Mapping[str, Parameter]
+    used: dict[str, Parameter] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
+    repo: Path = REPO
 
     @property
     def role(self) -> str:
-        return self.config.aws.role_arn
+        return self.place.role_arn
 
     @property
     def project_prefix(self) -> str:
         """Key prefix of this project's objects in the bucket."""
-        return f"{self.config.aws.prefix}/{self.config.project.name}"
+        return f"{self.place.prefix}/{self.place.project}"
 
     def s3(self, *parts: str) -> str:
-        return "/".join([f"s3://{self.config.aws.bucket}", *parts])
+        return "/".join([f"s3://{self.place.bucket}", *parts])
 
     def run_output(self, step: str, output: str) -> Join:
         """A per-execution S3 location, so runs never overwrite each other's outputs."""
@@ -70,38 +83,45 @@ class BuildContext:
             (self.s3(self.project_prefix), ExecutionVariable("PipelineExecutionId"), step, output),
         )
 
-    def parameter(self, name: str, type_: str, default: str | float | int | bool) -> ParameterRef:
-        """Declare (once) a pipeline parameter and reference it."""
-        existing = self.parameters.get(name)
-        if existing is not None and existing != Parameter(name, type_, default):
-            raise ValueError(f"parameter {name} declared twice with different settings")
-        self.parameters[name] = Parameter(name, type_, default)
+    def parameter(self, name: str) -> ParameterRef:
+        """A reference to a pipeline parameter of the table; the definition lists those used.
+
+        Raises:
+            KeyError: the table does not declare it (a compiler bug, not a user error).
+        """
+        if name not in self.declared:
+            raise KeyError(f"parameter {name} is not declared in the parameter table")
+        self.used[name] = self.declared[name]
         return ParameterRef(name)
+
+    def parameters(self) -> tuple[Parameter, ...]:
+        return tuple(self.used[name] for name in sorted(self.used))
 
     def file_asset(self, name: str, path: str) -> Asset:
         """A single script uploaded as is (Processing code)."""
-        digest = _sha256((REPO / path).read_bytes())
-        filename = Path(path).name
-        uri = self.s3(self.config.aws.prefix, "assets", digest, filename)
+        digest = _sha256((self.repo / path).read_bytes())
+        uri = self.s3(self.place.prefix, "assets", digest, Path(path).name)
         return self._add(Asset(name, "file", ((path, digest),), digest, uri))
 
     def lambda_asset(self, name: str, path: str) -> Asset:
         """A single-file Lambda handler, uploaded as a zip that publishing deploys."""
-        digest = _sha256((REPO / path).read_bytes())
-        uri = self.s3(self.config.aws.prefix, "assets", digest, f"{Path(path).stem}.zip")
+        digest = _sha256((self.repo / path).read_bytes())
+        uri = self.s3(self.place.prefix, "assets", digest, f"{Path(path).stem}.zip")
         return self._add(Asset(name, "lambda", ((path, digest),), digest, uri))
 
     def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
         """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
         files = sorted(
-            (p.relative_to(REPO).as_posix(), _sha256(p.read_bytes()))
+            (p.relative_to(self.repo).as_posix(), _sha256(p.read_bytes()))
             for folder in folders
-            for p in (REPO / folder).rglob("*")
-            if p.is_file() and not SKIPPED & set(p.relative_to(REPO).parts) and p.suffix != ".pyc"
+            for p in (self.repo / folder).rglob("*")
+            if p.is_file()
+            and not SKIPPED & set(p.relative_to(self.repo).parts)
+            and p.suffix != ".pyc"
         )
         manifest = "".join(f"{path}\0{digest}\n" for path, digest in files)
         digest = _sha256(manifest.encode())
-        uri = self.s3(self.config.aws.prefix, "assets", digest, "sourcedir.tar.gz")
+        uri = self.s3(self.place.prefix, "assets", digest, "sourcedir.tar.gz")
         return self._add(Asset(name, "sourcedir", tuple(files), digest, uri))
 
     def _add(self, asset: Asset) -> Asset:

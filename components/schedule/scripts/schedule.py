@@ -55,7 +55,7 @@ TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 PROBLEM_TYPES = ("MulticlassClassification", "BinaryClassification", "Regression")
 INPUT_PATH = "/opt/ml/processing/input/endpoint"
 OUTPUT_PATH = "/opt/ml/processing/output"
-# Read by components/monitor/scripts/record_preprocessor.py inside the analyzer container.
+# Read by components/schedule/scripts/record_preprocessor.py inside the analyzer container.
 NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
 
@@ -513,7 +513,7 @@ def _aws_failure(error: ClientError) -> Failure:
     if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
         fix = (
             f"allow sagemaker:{operation} (and iam:PassRole on role_arn) in the Lambda "
-            "function's execution role; components/monitor/README.md lists every permission"
+            "function's execution role; components/schedule/README.md lists every permission"
         )
     elif code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
         fix = "re-run the step; SageMaker throttled the request"

@@ -1,13 +1,14 @@
-"""Settings of the quality baselines (QualityCheck steps) and the monitoring schedules."""
+"""Settings of the monitoring schedules created on the endpoint after deployment."""
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from compiler.base import Settings
+from kernel.names import S3_URI
+from kernel.settings import Settings
 
 # Schedule expressions SageMaker Model Monitor accepts, and the SDK's shorthands for them.
 CRON_SHORTHANDS = {"hourly": "cron(0 * ? * * *)", "daily": "cron(0 0 ? * * *)"}
@@ -38,33 +39,15 @@ class Schedule(Settings):
 
 
 class ModelQualitySchedule(Schedule):
-    ground_truth_uri: Annotated[
-        str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
-    ]
+    ground_truth_uri: Annotated[str, Field(pattern=S3_URI)]
 
 
-class Check(Settings):
-    """A QualityCheck step; skip_check and register_new_baseline are parameter defaults."""
+class MonitorSchedule(Settings):
+    """What one schedule Lambda step is built from."""
 
-    enabled: bool = True
-    skip_check: bool = True
-    register_new_baseline: bool = True
-    fail_on_violation: bool = True
-
-
-class DataQuality(Check):
+    kind: Literal["data_quality", "model_quality"]
     schedule: Schedule
-
-
-class ModelQuality(Check):
-    inference_attribute: str = "SageMakerOutput.label"
-    probability_attribute: str = "SageMakerOutput.confidence"
-    ground_truth_attribute: str = "ground_truth"
-    schedule: ModelQualitySchedule
-
-
-class Monitoring(Settings):
-    first_run: bool = True
-    instance_type: str
-    data_quality: DataQuality
-    model_quality: ModelQuality
+    schedule_name: str
+    function_arn: str
+    image: str  # the Model Monitor analyzer of the region
+    ground_truth_uri: str | None = None  # model_quality only

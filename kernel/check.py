@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from compiler.emit import MAX_DEFINITION_CHARS
-from compiler.graph import STEP_NAME, STEP_PROPERTIES
-from compiler.schema import PIPELINE_NAME as PIPELINE_NAME_PATTERN
+from kernel.emit import MAX_DEFINITION_CHARS
+from kernel.ir import STEP_NAME, STEP_PROPERTIES
+from kernel.names import PIPELINE_NAME as PIPELINE_NAME_PATTERN
 
 PIPELINE_NAME = re.compile(PIPELINE_NAME_PATTERN)
 GET_STEP = re.compile(r"^Steps\.(?P<step>[^.\[]+)\.(?P<path>.+)$")

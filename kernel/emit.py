@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from compiler.graph import (
+from kernel.ir import (
     ExecutionVariable,
     Join,
     JsonGet,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from compiler.context import BuildContext
+from kernel.context import BuildContext
 
 CODE_DIR = "/opt/ml/processing/input/code"
 VOLUME_GB = 30
@@ -66,11 +66,7 @@ def processing_arguments(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": ctx.parameter(
-                    "ProcessingInstanceType",
-                    "String",
-                    ctx.config.framework.processing_instance_type,
-                ),
+                "InstanceType": ctx.parameter("ProcessingInstanceType"),
                 "VolumeSizeInGB": VOLUME_GB,
             }
         },

@@ -1,0 +1,292 @@
+"""The pipeline's topology: which step feeds which, for every training mode and stage switch.
+
+The one module that wires components together. Each component builds its steps from its own
+settings and the references handed to it here; this module maps the validated config to those
+settings and passes each step's outputs to the steps that read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from compiler.parameters import declare_parameters
+from compiler.schema import PipelineConfig
+from components.deploy import step as deploy
+from components.deploy.contract import OUTPUT as ENDPOINT_OUTPUT
+from components.evaluate import contract as report
+from components.evaluate import step as evaluate
+from components.evaluate.config import Evaluate
+from components.gate import step as gate
+from components.lambda_step import step as lambda_step
+from components.lambda_step.config import Succeeded
+from components.lambda_step.contract import output
+from components.model import step as model
+from components.model.config import Model
+from components.model.contract import SCRIPTS as SERVING_SCRIPTS
+from components.preprocess import contract as preprocessed
+from components.preprocess import step as preprocess
+from components.preprocess.config import Preprocess
+from components.quality_check import step as quality_check
+from components.quality_check.config import ModelQualityAttributes, QualityCheck
+from components.register import step as register
+from components.register.config import Register
+from components.schedule import step as schedule
+from components.schedule.config import MonitorSchedule
+from components.train import step as train
+from components.train.config import Training
+from components.train.contract import CHANNELS
+from components.transform import step as transform
+from components.transform.config import Transform
+from components.tune import step as tune
+from components.tune.config import Tune
+from kernel import images
+from kernel.context import BuildContext, Place
+from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
+from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
+
+DATA_QUALITY = "DataQualityBaseline"
+
+
+@dataclass(frozen=True)
+class Images:
+    """The containers of one pipeline, resolved once for its framework, region and instances."""
+
+    preprocess: str
+    training: str
+    evaluate: str  # the training image for the CPU processing instance: it can load the model
+    inference: str
+    monitor: str | None
+
+
+def resolve_images(config: PipelineConfig) -> Images:
+    fw, region = config.framework, config.aws.region
+
+    def framework_image(scope: str, instance_type: str) -> str:
+        return images.image_uri(fw.name, scope, fw.version, fw.py_version, region, instance_type)
+
+    monitoring = config.monitoring
+    monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled
+    return Images(
+        preprocess=images.image_uri(
+            "sklearn", "training", SKLEARN_VERSION, "py3", region, fw.processing_instance_type
+        ),
+        training=fw.training_image or framework_image("training", fw.training_instance_type),
+        evaluate=fw.training_image or framework_image("training", fw.training_instance_type),
+        inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
+        monitor=images.monitor_image(region) if monitored else None,
+    )
+
+
+def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
+    """Preprocess -> Train and/or Tune -> Evaluate each candidate -> Gate -> Register | Fail.
+
+    With monitoring on: a data-quality baseline after Preprocess, a model-quality baseline per
+    candidate; with deployment on: Approved models are deployed and their schedules created.
+    """
+    aws = config.aws
+    place = Place(aws.region, aws.role_arn, aws.bucket, aws.prefix, config.project.name)
+    ctx = BuildContext(place, declare_parameters(config))
+    image = resolve_images(config)
+    project, monitoring = config.project, config.monitoring
+
+    steps = preprocess.build(
+        Preprocess(
+            data=project.data,
+            split=project.split,
+            classes=tuple(project.classes),
+            image=image.preprocess,
+            script=preprocessed.SCRIPTS[project.data.kind],
+        ),
+        ctx,
+    )
+    channels = {c: step_output(preprocessed.NAME, c) for c in CHANNELS}
+    training = Training(
+        image=image.training,
+        program=FRAMEWORKS[config.framework.name].training_script,
+        source_folders=("components/train/scripts", SERVING_SCRIPTS),
+        hyperparameters=project.hyperparameters,
+    )
+    models: list[tuple[str, Any]] = []  # (label, model URI)
+    if config.training.mode in ("train", "train_and_tune"):
+        steps += train.build(training, ctx, channels)
+        models.append((train.NAME, model_artifacts(train.NAME)))
+    if config.training.mode in ("tune", "train_and_tune"):
+        assert config.training.tuning is not None, "validated: tuning modes carry tuning settings"
+        steps += tune.build(Tune(training=training, tuning=config.training.tuning), ctx, channels)
+        top_k = config.training.top_k
+        labels = [tune.NAME] if top_k == 1 else [f"Top{k + 1}" for k in range(top_k)]
+        models += [(label, tune.top_model_uri(ctx, k)) for k, label in enumerate(labels)]
+
+    data_quality = None
+    if monitoring.data_quality.enabled:
+        assert image.monitor is not None
+        settings = QualityCheck(
+            kind="DATA_QUALITY",
+            image=image.monitor,
+            instance_type=monitoring.instance_type,
+            model_package_group=project.model_package_group,
+            fail_on_violation=monitoring.data_quality.fail_on_violation,
+        )
+        records = Join(
+            "/", (step_output(preprocessed.NAME, "baseline"), preprocessed.DATA_QUALITY_RECORDS)
+        )
+        steps += quality_check.build(settings, ctx, name=DATA_QUALITY, dataset=records)
+        data_quality = DATA_QUALITY
+
+    candidates = []
+    for label, uri in models:
+        suffix = "" if len(models) == 1 else label
+        evaluation = f"Evaluate{suffix}"
+        steps += evaluate.build(
+            Evaluate(image=image.evaluate, script=report.SCRIPT),
+            ctx,
+            name=evaluation,
+            model_uri=uri,
+            test_data=step_output(preprocessed.NAME, "test"),
+        )
+        model_quality = None
+        if monitoring.model_quality.enabled:
+            model_quality = f"ModelQualityBaseline{suffix}"
+            steps += _model_quality_steps(config, ctx, image, suffix, uri, model_quality)
+        candidates.append(
+            gate.Candidate(
+                suffix=suffix,
+                metric=JsonGet(evaluation, report.PROPERTY_FILE, config.gate.metric),
+                approved=tuple(
+                    _approved_steps(config, ctx, image, suffix, uri, data_quality, model_quality)
+                ),
+                pending=tuple(
+                    _register(
+                        config,
+                        ctx,
+                        image,
+                        f"RegisterPending{suffix}",
+                        "PendingManualApproval",
+                        uri,
+                        evaluation,
+                        data_quality,
+                        model_quality,
+                    )
+                ),
+            )
+        )
+    steps += gate.build(config.gate, ctx, candidates)
+    return Pipeline(project.pipeline_name, ctx.parameters(), tuple(steps)), ctx
+
+
+def _model_quality_steps(
+    config: PipelineConfig, ctx: BuildContext, image: Images, suffix: str, uri: Any, check: str
+) -> list[Step]:
+    """CreateModel -> TransformTestSet -> ModelQualityBaseline for one candidate model."""
+    monitoring = config.monitoring
+    model_step, transform_step = f"CreateModel{suffix}", f"TransformTestSet{suffix}"
+    records = Join("/", (step_output(preprocessed.NAME, "baseline"), preprocessed.TEST_RECORDS))
+    assert image.monitor is not None
+    attributes = ModelQualityAttributes(
+        **{k: getattr(monitoring.model_quality, k) for k in ModelQualityAttributes.model_fields}
+    )
+    settings = QualityCheck(
+        kind="MODEL_QUALITY",
+        image=image.monitor,
+        instance_type=monitoring.instance_type,
+        model_package_group=config.project.model_package_group,
+        fail_on_violation=monitoring.model_quality.fail_on_violation,
+        attributes=attributes,
+    )
+    return [
+        *model.build(Model(image=image.inference), ctx, name=model_step, model_uri=uri),
+        *transform.build(
+            Transform(instance_type=monitoring.instance_type),
+            ctx,
+            name=transform_step,
+            model_name=model.model_name(model_step),
+            records=records,
+        ),
+        *quality_check.build(
+            settings, ctx, name=check, dataset=transform.predictions(transform_step)
+        ),
+    ]
+
+
+def _register(
+    config: PipelineConfig,
+    ctx: BuildContext,
+    image: Images,
+    name: str,
+    status: Any,
+    uri: Any,
+    evaluation: str,
+    data_quality: str | None,
+    model_quality: str | None,
+) -> list[Step]:
+    settings = Register(
+        model_package_group=config.project.model_package_group,
+        image=image.inference,
+        instance_type=config.framework.inference_instance_type,
+        status=status,
+    )
+    report_uri = Join("/", (step_output(evaluation, report.OUTPUT), report.FILE))
+    return register.build(
+        settings,
+        ctx,
+        name=name,
+        model_uri=uri,
+        report_uri=report_uri,
+        data_quality=data_quality,
+        model_quality=model_quality,
+    )
+
+
+def _approved_steps(
+    config: PipelineConfig,
+    ctx: BuildContext,
+    image: Images,
+    suffix: str,
+    uri: Any,
+    data_quality: str | None,
+    model_quality: str | None,
+) -> list[Step]:
+    """RegisterApproved, then (with deployment) Deploy -> schedules -> their checks."""
+    approved = f"RegisterApproved{suffix}"
+    evaluation = f"Evaluate{suffix}"
+    steps = _register(
+        config, ctx, image, approved, "Approved", uri, evaluation, data_quality, model_quality
+    )
+    deployment, monitoring = config.deployment, config.monitoring
+    if not deployment.enabled:
+        return steps
+    deployed = f"Deploy{suffix}"
+    deploy_steps = deploy.build(
+        deployment, ctx, name=deployed, package_arn=register.package_arn(approved), after=approved
+    )
+    schedules: list[Step] = []
+    for kind, check in (("data_quality", data_quality), ("model_quality", model_quality)):
+        settings = getattr(monitoring, kind)
+        if check is None or not settings.schedule.enabled:
+            continue
+        assert image.monitor is not None
+        schedules += schedule.build(
+            MonitorSchedule(
+                kind=kind,
+                schedule=settings.schedule,
+                schedule_name=f"{deployment.endpoint_name}-{kind.replace('_', '-')}",
+                function_arn=deployment.schedule_function_arn,
+                image=image.monitor,
+                ground_truth_uri=getattr(settings.schedule, "ground_truth_uri", None),
+            ),
+            ctx,
+            name=f"Schedule{''.join(w.title() for w in kind.split('_'))}Monitor{suffix}",
+            endpoint=output(deployed, ENDPOINT_OUTPUT),
+            check=check,
+            after=deployed,
+        )
+    after_deploy = list(schedules)
+    if schedules:
+        after_deploy += lambda_step.build(
+            Succeeded(name=f"Monitoring{suffix}"), ctx, calls=schedules, then=[]
+        )
+    checked = lambda_step.build(
+        Succeeded(name=f"Deploy{suffix}"), ctx, calls=deploy_steps, then=after_deploy
+    )
+    return [*steps, *deploy_steps, *checked]

@@ -1,0 +1,38 @@
+"""Settings of the quality baselines (QualityCheck steps)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from kernel.settings import Settings
+
+
+class Check(Settings):
+    """A QualityCheck step; skip_check and register_new_baseline are parameter defaults."""
+
+    enabled: bool = True
+    skip_check: bool = True
+    register_new_baseline: bool = True
+    fail_on_violation: bool = True
+
+
+class ModelQualityAttributes(Settings):
+    """Where the joined transform records hold the prediction, its probability and the truth."""
+
+    inference_attribute: str = "SageMakerOutput.label"
+    probability_attribute: str = "SageMakerOutput.confidence"
+    ground_truth_attribute: str = "ground_truth"
+
+
+class QualityCheck(Settings):
+    """What one QualityCheck step is built from."""
+
+    kind: Literal["DATA_QUALITY", "MODEL_QUALITY"]
+    image: str  # the Model Monitor analyzer of the region
+    instance_type: str
+    model_package_group: str
+    fail_on_violation: bool
+    problem_type: Literal["MulticlassClassification", "BinaryClassification"] = (
+        "MulticlassClassification"
+    )
+    attributes: ModelQualityAttributes | None = None  # MODEL_QUALITY only

@@ -1,0 +1,74 @@
+"""QualityCheck: baseline statistics and constraints of the data, or of the model's predictions.
+
+Data quality is computed on the training records as live requests carry them (no label); model
+quality on the batch transform's joined records (prediction beside ground truth). Whether a run
+checks against the registered baseline, and whether it registers a new one, are pipeline
+parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from components.quality_check.config import QualityCheck
+from kernel.context import BuildContext
+from kernel.ir import Step
+from kernel.jobs import processing_input, processing_output
+
+DATASET_FORMAT = json.dumps({"json": {"lines": True}})  # the jsonl baselines and transform output
+INPUT_DIR = "/opt/ml/processing/input/baseline_dataset_input"
+OUTPUT = "quality_check_output"
+PARAMETERS = {  # (skip the check, register a new baseline), per check type
+    "DATA_QUALITY": ("SkipDataQualityCheck", "RegisterNewDataQualityBaseline"),
+    "MODEL_QUALITY": ("SkipModelQualityCheck", "RegisterNewModelQualityBaseline"),
+}
+
+
+def _environment(settings: QualityCheck) -> dict[str, str]:
+    env = {
+        "dataset_format": DATASET_FORMAT,
+        "dataset_source": INPUT_DIR,
+        "output_path": "/opt/ml/processing/output",
+        "publish_cloudwatch_metrics": "Disabled",
+    }
+    if settings.attributes is not None:
+        env |= {
+            "analysis_type": "MODEL_QUALITY",
+            "ground_truth_attribute": settings.attributes.ground_truth_attribute,
+            "inference_attribute": settings.attributes.inference_attribute,
+            "probability_attribute": settings.attributes.probability_attribute,
+            "problem_type": settings.problem_type,
+        }
+    return env
+
+
+def build(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any) -> list[Step]:
+    """A QualityCheck step `name` over the records at `dataset`."""
+    output = processing_output(ctx, name, OUTPUT)
+    output["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
+    arguments = {
+        "AppSpecification": {"ImageUri": settings.image},
+        "Environment": _environment(settings),
+        "ProcessingInputs": [processing_input("baseline_dataset_input", dataset, INPUT_DIR)],
+        "ProcessingOutputConfig": {"Outputs": [output]},
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": settings.instance_type,
+                "VolumeSizeInGB": 30,
+            }
+        },
+        "RoleArn": ctx.role,
+    }
+    skip, register_new = PARAMETERS[settings.kind]
+    extra = {
+        "CheckType": settings.kind,
+        "FailOnViolation": settings.fail_on_violation,
+        "ModelPackageGroupName": settings.model_package_group,
+        "RegisterNewBaseline": ctx.parameter(register_new),
+        "SkipCheck": ctx.parameter(skip),
+        "SuppliedBaselineConstraints": None,
+        "SuppliedBaselineStatistics": None,
+    }
+    return [Step(name=name, type="QualityCheck", arguments=arguments, extra=extra)]

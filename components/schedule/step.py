@@ -1,0 +1,49 @@
+"""Schedule*Monitor: Lambda steps that create (or update) monitoring schedules on the endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.lambda_step.contract import lambda_call
+from components.schedule.config import MonitorSchedule
+from components.schedule.contract import HANDLER, OUTPUT, RECORD_PREPROCESSOR
+from kernel.context import BuildContext
+from kernel.ir import Step, StepRef
+
+
+def build(
+    settings: MonitorSchedule,
+    ctx: BuildContext,
+    *,
+    name: str,
+    endpoint: Any,
+    check: str,
+    after: str,
+) -> list[Step]:
+    """Watch `endpoint` against the baseline that QualityCheck step `check` used."""
+    ctx.lambda_asset("schedule-function", HANDLER)
+    preprocessor = ctx.file_asset("record-preprocessor", RECORD_PREPROCESSOR)
+    schedule = settings.schedule
+    event: dict[str, Any] = {
+        "monitor_type": settings.kind,
+        "endpoint_name": endpoint,
+        "schedule_name": settings.schedule_name,
+        "role_arn": ctx.role,
+        "cron": schedule.cron,
+        "instance_type": schedule.instance_type,
+        "instance_count": 1,
+        "max_runtime_seconds": schedule.max_runtime_seconds,
+        "baseline_statistics_uri": StepRef(check, "BaselineUsedForDriftCheckStatistics"),
+        "baseline_constraints_uri": StepRef(check, "BaselineUsedForDriftCheckConstraints"),
+        "output_uri": ctx.s3(ctx.project_prefix, "monitoring", settings.kind.replace("_", "-")),
+        "image_uri": settings.image,
+        "record_preprocessor_uri": preprocessor.s3_uri,
+    }
+    if settings.kind == "model_quality":
+        event |= {
+            "ground_truth_uri": settings.ground_truth_uri,
+            "problem_type": "MulticlassClassification",
+            "inference_attribute": "0.label",
+            "probability_attribute": "0.confidence",
+        }
+    return [lambda_call(name, settings.function_arn, event, (OUTPUT,), after)]

@@ -1,0 +1,31 @@
+"""SageMaker's and AWS's own rules for names, ARNs and URIs, and one checker for them."""
+
+from __future__ import annotations
+
+import re
+
+PIPELINE_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}$"
+GROUP_NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # model package groups, endpoints
+ROLE_ARN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]{1,512}$"
+LAMBDA_ARN = (
+    r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:[0-9]{12}:function:[A-Za-z0-9\-_]{1,64}"
+    r"(:[A-Za-z0-9$_\-]+)?$"
+)
+BUCKET = r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$"
+S3_URI = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+# An ECR image URI: <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@digest].
+ECR_IMAGE = (
+    r"^[0-9]{12}\.dkr\.ecr\.[a-z0-9\-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/\-]*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}|@sha256:[a-f0-9]{64})?$"
+)
+
+
+def check_name(value: str, pattern: str, what: str) -> str:
+    """`value` when it matches; else a ValueError whose message ends in a suggested fix."""
+    if not re.match(pattern, value):
+        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-") or "my-pipeline"
+        raise ValueError(
+            f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
+            f"no leading or trailing '-'); fix: use e.g. '{suggestion}'"
+        )
+    return value
