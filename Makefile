@@ -11,12 +11,13 @@ compile: $(VENV)/.core
 
 # Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, linters) and run every check.
 test: $(VENV)/.dev lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Rewrite the golden definitions after an intended change; then read `git diff tests/golden`.
 goldens: $(VENV)/.dev

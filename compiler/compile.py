@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from compiler.load import LoadedConfig, load_config
 from compiler.schema import PipelineConfig, validate_config
@@ -58,10 +59,31 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     definition_problems = check_definition(json.loads(text), pipeline.name, text)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
-    assets = canonical_json(
-        {"pipeline": pipeline.name, "assets": [a.to_json() for _, a in sorted(ctx.assets.items())]}
-    )
+    manifest = {
+        "pipeline": pipeline.name,
+        "assets": [a.to_json() for _, a in sorted(ctx.assets.items())],
+        "project": project_facts(config),
+    }
+    assets = canonical_json(manifest)
     return Bundle(config, pipeline, tuple(order), text, assets)
+
+
+def project_facts(config: PipelineConfig) -> dict[str, Any]:
+    """What runtime tools need to know of the project beyond the definition (assets.json)."""
+    project, deployment = config.project, config.deployment
+    data = project.data
+    return {
+        "name": project.name,
+        "classes": list(project.classes),
+        "kind": data.kind,
+        "numeric": list(getattr(data, "numeric", ())),
+        "categorical": list(getattr(data, "categorical", ())),
+        "region": config.aws.region,
+        "model_package_group": project.model_package_group,
+        "endpoint_name": deployment.endpoint_name if deployment.enabled else None,
+        "data_capture_uri": deployment.data_capture_uri if deployment.enabled else None,
+        "ground_truth_uri": config.monitoring.model_quality.schedule.ground_truth_uri,
+    }
 
 
 def compile_overrides(overrides: list[str]) -> Bundle:

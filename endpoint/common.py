@@ -1,7 +1,8 @@
 """What the endpoint tools share: command line and config, AWS clients, files, test set, pacing.
 
-The tools read the same Hydra configs as the compiler, so `project=digits` means the same thing
-everywhere and a bad override fails with the compiler's where/what/why/fix message (exit 2).
+The tools read a compiled bundle (`--bundle build/<pipeline-name>`): its assets.json says which
+project it is (classes, features, region, endpoint), so the tools never read the Hydra config,
+and a missing or broken bundle fails with a where/what/why/fix message (exit 2).
 Everything that talks to AWS goes through the two client factories here; `--endpoint-url` points
 the SageMaker runtime client elsewhere (a local endpoint, a test server).
 """
@@ -23,12 +24,12 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from compiler.load import load_config
-from kernel.errors import CompileError, Problem
+from bundle.read import BundleError, read_bundle
+from kernel.errors import Problem
 
 JSON = "application/json"
 MAX_TEST_RECORDS = 1_000_000  # a bound on what a test set may hold, far above any real one
-OVERRIDES_HELP = "Hydra overrides selecting the project, as for the compiler (e.g. project=digits)"
+BUNDLE_HELP = "the compiled bundle of the project (e.g. build/penguins-tensorflow-train)"
 
 
 class ToolError(Exception):
@@ -52,27 +53,28 @@ class Project:
     kind: str  # "tabular" or "image"
     numeric: tuple[str, ...]  # tabular numeric feature columns
     region: str
+    endpoint: str | None  # the endpoint the pipeline deploys to (None: deployment is off)
 
 
 # --------------------------------------------------------------------------- command line
 
 
 def make_parser(tool: str, description: str) -> argparse.ArgumentParser:
-    """A parser for `python -m endpoint.<tool>` with the config overrides as positionals."""
+    """A parser for `python -m endpoint.<tool>`, which reads the project from `--bundle`."""
     parser = argparse.ArgumentParser(
         prog=f"python -m endpoint.{tool}",
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("overrides", nargs="*", metavar="OVERRIDE", help=OVERRIDES_HELP)
-    parser.add_argument("--region", help="AWS region (default: the config's aws.region)")
+    parser.add_argument("--bundle", type=Path, required=True, metavar="DIR", help=BUNDLE_HELP)
+    parser.add_argument("--region", help="AWS region (default: the bundle's region)")
     return parser
 
 
 def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     """Options naming the endpoint and how to reach it."""
     parser.add_argument(
-        "--endpoint-name", help="the SageMaker endpoint (default: <project name>-endpoint)"
+        "--endpoint-name", help="the SageMaker endpoint (default: the bundle's deployment endpoint)"
     )
     parser.add_argument(
         "--endpoint-url",
@@ -114,21 +116,26 @@ def fraction(text: str) -> float:
 def parse_arguments(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None
 ) -> tuple[argparse.Namespace, Project]:
-    """Parse options and overrides (in any order) and compose the project's config.
+    """Parse the options and read the project from the bundle.
 
     Raises:
-        CompileError: a bad override (`run_tool` prints it and returns 2).
+        BundleError: a missing or broken bundle (`run_tool` prints it and returns 2).
     """
-    args = parser.parse_intermixed_args(None if argv is None else list(argv))
-    data = load_config(list(args.overrides)).data
-    project = data["project"]
-    data_spec = project.get("data", {})
+    args = parser.parse_args(None if argv is None else list(argv))
+    facts = read_bundle(args.bundle).manifest.get("project")
+    if not isinstance(facts, dict):
+        raise BundleError(
+            f"{args.bundle / 'assets.json'}\n  has no 'project' section\n"
+            "  why: the bundle was compiled before the endpoint tools read bundles\n"
+            "  fix: recompile it with `python -m compiler ...`"
+        )
     return args, Project(
-        name=str(project["name"]),
-        classes=tuple(str(c) for c in project["classes"]),
-        kind=str(data_spec.get("kind", "tabular")),
-        numeric=tuple(str(c) for c in data_spec.get("numeric", [])),
-        region=str(args.region or data.get("aws", {}).get("region", "us-east-1")),
+        name=str(facts["name"]),
+        classes=tuple(str(c) for c in facts["classes"]),
+        kind=str(facts["kind"]),
+        numeric=tuple(str(c) for c in facts["numeric"]),
+        region=str(args.region or facts["region"]),
+        endpoint=facts.get("endpoint_name"),
     )
 
 
@@ -136,8 +143,8 @@ def run_tool(body: Callable[[], int]) -> int:
     """Run a tool's body; print a ToolError or a config error alone and return its status."""
     try:
         return body()
-    except CompileError as exc:
-        print(exc.render(), file=sys.stderr)
+    except BundleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     except ToolError as exc:
         print(exc.render(), file=sys.stderr)
@@ -145,7 +152,7 @@ def run_tool(body: Callable[[], int]) -> int:
 
 
 def endpoint_name(args: argparse.Namespace, project: Project) -> str:
-    return str(args.endpoint_name or f"{project.name}-endpoint")
+    return str(args.endpoint_name or project.endpoint or f"{project.name}-endpoint")
 
 
 # --------------------------------------------------------------------------- AWS clients
@@ -312,7 +319,7 @@ def read_test_set(location: str, project: Project, max_records: int) -> list[dic
                 f"ground_truth = {truth!r}",
                 f"the {project.name} project's classes are {', '.join(project.classes)}",
                 "pass the preprocess step's baseline/test.jsonl of this project "
-                "(or select the right project=...)",
+                "(or pass the bundle of that project)",
             )
         records.append(record)
         if len(records) >= max_records:

@@ -7,13 +7,17 @@ that). Time is a fake clock wherever a bound or a rate is asserted.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import json
 import random
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,10 +30,9 @@ import pytest
 from moto import mock_aws
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from compiler.load import load_config
+from compiler.compile import compile_overrides, write_bundle
 from endpoint import accuracy, ground_truth, traffic
 from endpoint.common import Project
-from kernel.errors import CompileError
 from tests.endpoint.fake_runtime import CLASSES, COLUMNS, NUMERIC, FakeClock, FakeRuntime, predict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +50,15 @@ def features(record: dict[str, Any]) -> dict[str, Any]:
 
 def at(runtime: FakeRuntime) -> list[str]:
     return ["--endpoint-url", runtime.url]
+
+
+@functools.cache
+def bundle_args() -> list[str]:
+    """`--bundle` of a compiled penguins bundle, as the tools read the project from one."""
+    folder = Path(tempfile.mkdtemp(prefix="endpoint-tools-"))
+    atexit.register(shutil.rmtree, folder, True)
+    write_bundle(compile_overrides(["project=penguins", f"output_dir={folder}/bundle"]))
+    return ["--bundle", str(folder / "bundle")]
 
 
 @pytest.fixture
@@ -76,15 +88,18 @@ def objects(s3: Any, prefix: str) -> dict[str, bytes]:
     ],
     ids=["accuracy", "traffic", "ground_truth"],
 )
-def test_a_bad_override_exits_2_with_the_compilers_message(
-    tool: Any, options: list[str], capsys: pytest.CaptureFixture[str]
+def test_a_missing_bundle_exits_2_with_where_what_why_fix(
+    tool: Any, options: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(CompileError) as expected:
-        load_config(["project=pengiuns"])
-    assert tool.main([*options, "project=pengiuns"]) == 2
+    missing = tmp_path / "build" / "penguins-tensorflow-train"
+    assert tool.main([*options, "--bundle", str(missing)]) == 2
     captured = capsys.readouterr()
-    assert captured.err == expected.value.render() + "\n"
-    assert "(did you mean 'penguins'?)" in captured.err
+    assert captured.err == (
+        f"error: {missing}\n  no such bundle folder\n"
+        "  why: a bundle is the folder `python -m compiler` writes (pipeline.json, assets.json)\n"
+        "  fix: compile first, e.g. `python -m compiler project=digits`, and pass its "
+        "build/<pipeline-name> folder\n"
+    )
     assert captured.out == ""
 
 
@@ -99,7 +114,7 @@ def test_each_tool_runs_as_a_module(tool: str) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert f"usage: python -m endpoint.{tool}" in proc.stdout
-    assert "OVERRIDE" in proc.stdout
+    assert "--bundle DIR" in proc.stdout
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -116,7 +131,7 @@ def test_accuracy_figures_equal_a_direct_computation(
     report_path = tmp_path / "report.json"
     options = ["--test-set", str(test_set), "--batch-size", str(batch_size)]
     status = accuracy.main(
-        [*at(runtime), *options, "--report", str(report_path)], clock=FakeClock()
+        [*bundle_args(), *at(runtime), *options, "--report", str(report_path)], clock=FakeClock()
     )
     assert status == 0
     records = read_jsonl(test_set)
@@ -165,7 +180,7 @@ def test_accuracy_scores_a_class_never_predicted_as_zero() -> None:
 
 def test_accuracy_stops_at_max_records(runtime: FakeRuntime, test_set: Path) -> None:
     options = ["--test-set", str(test_set), "--batch-size", "4", "--max-records", "10"]
-    assert accuracy.main([*at(runtime), *options], clock=FakeClock()) == 0
+    assert accuracy.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
     assert [len(seen.body) for seen in runtime.requests] == [4, 4, 2]
 
 
@@ -174,7 +189,10 @@ def test_accuracy_stops_at_max_seconds_and_says_so(
 ) -> None:
     clock = FakeClock()
     options = ["--test-set", str(test_set), "--batch-size", "4", "--rate", "2"]
-    assert accuracy.main([*at(runtime), *options, "--max-seconds", "2"], clock=clock) == 0
+    assert (
+        accuracy.main([*bundle_args(), *at(runtime), *options, "--max-seconds", "2"], clock=clock)
+        == 0
+    )
     assert len(runtime.requests) == 4  # due at 0, 0.5, 1.0, 1.5 s
     assert clock.sleeps == pytest.approx([0.5, 0.5, 0.5])
     assert "on 16 records in 4 requests (stopped early: --max-seconds 2)" in capsys.readouterr().out
@@ -199,7 +217,7 @@ def test_accuracy_stops_at_a_bad_answer_with_a_clear_error(
 ) -> None:
     runtime.fault = fault
     options = ["--test-set", str(test_set), "--batch-size", "16"]
-    assert accuracy.main([*at(runtime), *options], clock=FakeClock()) == 1
+    assert accuracy.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 1
     assert len(runtime.requests) == 1
     captured = capsys.readouterr()
     head = "error: endpoint penguins-endpoint, request 1 (records 1-16 of the test set)\n  "
@@ -214,7 +232,10 @@ def test_accuracy_reports_the_models_refusal(
 ) -> None:
     path = tmp_path / "test.jsonl"
     path.write_text(json.dumps({"colour": "blue", "ground_truth": "Adelie"}) + "\n")
-    assert accuracy.main([*at(runtime), "--test-set", str(path)], clock=FakeClock()) == 1
+    assert (
+        accuracy.main([*bundle_args(), *at(runtime), "--test-set", str(path)], clock=FakeClock())
+        == 1
+    )
     err = capsys.readouterr().err
     assert f"the endpoint answered {MODEL_400}" in err
     assert "none of the feature columns is present" in err
@@ -227,7 +248,7 @@ def test_accuracy_reports_an_unreachable_endpoint(
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     options = ["--endpoint-url", f"http://127.0.0.1:{port}", "--test-set", str(test_set)]
-    assert accuracy.main([*options, "--timeout", "2"], clock=FakeClock()) == 1
+    assert accuracy.main([*bundle_args(), *options, "--timeout", "2"], clock=FakeClock()) == 1
     assert "the endpoint answered EndpointConnectionError" in capsys.readouterr().err
 
 
@@ -236,12 +257,15 @@ def test_accuracy_refuses_a_test_set_of_another_project(
 ) -> None:
     path = tmp_path / "test.jsonl"
     path.write_text('{"pixels": [0, 1], "ground_truth": "7"}\n')
-    assert accuracy.main([*at(runtime), "--test-set", str(path)], clock=FakeClock()) == 1
+    assert (
+        accuracy.main([*bundle_args(), *at(runtime), "--test-set", str(path)], clock=FakeClock())
+        == 1
+    )
     assert capsys.readouterr().err == (
         f"error: {path}:1\n  ground_truth = '7'\n"
         "  why: the penguins project's classes are Adelie, Chinstrap, Gentoo\n"
         "  fix: pass the preprocess step's baseline/test.jsonl of this project "
-        "(or select the right project=...)\n"
+        "(or pass the bundle of that project)\n"
     )
     assert runtime.requests == []
 
@@ -251,7 +275,7 @@ def test_accuracy_reads_the_test_set_from_s3_while_moto_is_on(
 ) -> None:
     s3.put_object(Bucket=BUCKET, Key="baseline/test.jsonl", Body=test_set.read_bytes())
     options = ["--test-set", f"s3://{BUCKET}/baseline/test.jsonl", "--batch-size", "26"]
-    assert accuracy.main([*at(runtime), *options], clock=FakeClock()) == 0
+    assert accuracy.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
     assert [len(seen.body) for seen in runtime.requests] == [26, 26]  # moto let them through
 
 
@@ -266,7 +290,12 @@ def test_traffic_sends_one_record_a_request_with_paced_deterministic_ids(
     runtime.on_request = lambda: sent_at.append(clock.now())
     ids_out = tmp_path / "ids.jsonl"
     options = ["--test-set", str(test_set), "--rate", "4", "--max-requests", "7", "--seed", "3"]
-    assert traffic.main([*at(runtime), *options, "--ids-out", str(ids_out)], clock=clock) == 0
+    assert (
+        traffic.main(
+            [*bundle_args(), *at(runtime), *options, "--ids-out", str(ids_out)], clock=clock
+        )
+        == 0
+    )
 
     expected_ids = [f"traffic-3-{index:06d}" for index in range(7)]
     assert [seen.inference_id for seen in runtime.requests] == expected_ids
@@ -297,7 +326,12 @@ def test_traffic_stops_at_max_seconds(
     runtime: FakeRuntime, test_set: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     options = ["--test-set", str(test_set), "--rate", "10", "--max-seconds", "2"]
-    assert traffic.main([*at(runtime), *options, "--max-requests", "1000"], clock=FakeClock()) == 0
+    assert (
+        traffic.main(
+            [*bundle_args(), *at(runtime), *options, "--max-requests", "1000"], clock=FakeClock()
+        )
+        == 0
+    )
     assert len(runtime.requests) == 20
     assert "(stopped by --max-seconds 2)" in capsys.readouterr().out
 
@@ -308,7 +342,7 @@ def test_traffic_stops_at_max_seconds_when_answers_are_slow(
     clock = FakeClock()
     runtime.on_request = lambda: clock.advance(0.5)  # each answer takes half a second
     options = ["--test-set", str(test_set), "--rate", "100", "--max-seconds", "2"]
-    assert traffic.main([*at(runtime), *options], clock=clock) == 0
+    assert traffic.main([*bundle_args(), *at(runtime), *options], clock=clock) == 0
     assert len(runtime.requests) == 4
     assert clock.sleeps == []  # always behind schedule: never waits
 
@@ -316,7 +350,7 @@ def test_traffic_stops_at_max_seconds_when_answers_are_slow(
 def test_traffic_paces_in_real_time(runtime: FakeRuntime, test_set: Path) -> None:
     options = ["--test-set", str(test_set), "--rate", "50", "--max-requests", "6"]
     start = time.monotonic()
-    assert traffic.main([*at(runtime), *options]) == 0
+    assert traffic.main([*bundle_args(), *at(runtime), *options]) == 0
     assert len(runtime.requests) == 6
     assert 0.1 <= time.monotonic() - start < 10  # five gaps of 20 ms at least
 
@@ -327,7 +361,7 @@ def test_traffic_is_reproducible(runtime: FakeRuntime, test_set: Path, tmp_path:
         ids_out = tmp_path / name
         options = ["--test-set", str(test_set), "--max-requests", "25", "--seed", str(seed)]
         options += ["--perturb", "0.2", "--malformed", "0.2", "--ids-out", str(ids_out)]
-        traffic.main([*at(runtime), *options], clock=FakeClock())
+        traffic.main([*bundle_args(), *at(runtime), *options], clock=FakeClock())
         return [(s.inference_id, s.body) for s in runtime.requests], ids_out.read_text()
 
     first, again, other = run(7, "a.jsonl"), run(7, "b.jsonl"), run(8, "c.jsonl")
@@ -342,7 +376,9 @@ def test_traffic_perturbs_and_malforms_requests(
     ids_out = tmp_path / "ids.jsonl"
     options = ["--test-set", str(test_set), "--max-requests", "60", "--seed", "1"]
     options += ["--perturb", "0.25", "--malformed", "0.25", "--ids-out", str(ids_out)]
-    assert traffic.main([*at(runtime), *options], clock=FakeClock()) == 0  # refusals expected
+    assert (
+        traffic.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
+    )  # refusals expected
     rows = read_jsonl(ids_out)
     variants = Counter(row["variant"] for row in rows)
     assert set(variants) == {"clean", "perturbed", "malformed"}
@@ -368,12 +404,12 @@ def test_traffic_fails_when_well_formed_requests_fail(
 ) -> None:
     runtime.fault = "server-error"
     options = ["--test-set", str(test_set), "--max-requests", "5"]
-    assert traffic.main([*at(runtime), *options], clock=FakeClock()) == 1
+    assert traffic.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 1
     assert "by status: 500 InternalFailure: 5\n" in capsys.readouterr().out
 
 
 def test_traffic_alters_images_within_what_the_endpoint_accepts() -> None:
-    digits = Project("digits", tuple("0123456789"), "image", (), "us-east-1")
+    digits = Project("digits", tuple("0123456789"), "image", (), "us-east-1", None)
     assert traffic.perturb_features({"pixels": [0, 10, 255]}, digits) == {"pixels": [255, 245, 0]}
     rng = random.Random(0)
     shapes = {json.dumps(traffic.malform({"pixels": [1, 2]}, digits, rng)) for _ in range(20)}
@@ -387,7 +423,7 @@ def test_traffic_alters_images_within_what_the_endpoint_accepts() -> None:
 )
 def test_traffic_refuses_bad_options(options: list[str], test_set: Path) -> None:
     with pytest.raises(SystemExit) as exited:
-        traffic.main(["--test-set", str(test_set), *options], clock=FakeClock())
+        traffic.main([*bundle_args(), "--test-set", str(test_set), *options], clock=FakeClock())
     assert exited.value.code == 2
 
 
@@ -455,8 +491,8 @@ def test_ground_truth_from_traffic_ids(
     ids_out = tmp_path / "ids.jsonl"
     options = ["--test-set", str(test_set), "--max-requests", "30", "--seed", "5"]
     options += ["--malformed", "0.3", "--ids-out", str(ids_out)]
-    assert traffic.main([*at(runtime), *options], clock=FakeClock()) == 0
-    assert ground_truth.main(["--ids", str(ids_out), *GT]) == 0
+    assert traffic.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
+    assert ground_truth.main([*bundle_args(), "--ids", str(ids_out), *GT]) == 0
 
     files = objects(s3, "gt/")
     assert len(files) == 1
@@ -487,7 +523,9 @@ def test_ground_truth_fakes_labels_from_captured_predictions(
     s3: Any, chance: str, matches: str
 ) -> None:
     predictions = write_capture(s3)
-    assert ground_truth.main([*CAPTURE, *GT, "--accuracy", chance, "--seed", "2"]) == 0
+    assert (
+        ground_truth.main([*bundle_args(), *CAPTURE, *GT, "--accuracy", chance, "--seed", "2"]) == 0
+    )
     labels = labels_written(s3)
     assert list(labels) == sorted(predictions)  # capture order, ids only, each once
     assert set(labels.values()) <= set(CLASSES)
@@ -501,7 +539,7 @@ def test_ground_truth_is_byte_identical_for_the_same_inputs_and_seed(s3: Any) ->
     runs = {}
     for name, seed in (("gt-a", "4"), ("gt-b", "4"), ("gt-c", "5")):
         options = ["--ground-truth-uri", f"s3://{BUCKET}/{name}", "--hour", "2024-05-01T13:00"]
-        assert ground_truth.main([*CAPTURE, *options, "--seed", seed]) == 0
+        assert ground_truth.main([*bundle_args(), *CAPTURE, *options, "--seed", seed]) == 0
         ((key, body),) = objects(s3, f"{name}/").items()
         runs[name] = (key.removeprefix(name), body)
     assert runs["gt-a"] == runs["gt-b"]
@@ -517,7 +555,10 @@ def test_ground_truth_prefers_known_classes_to_fake_ones(s3: Any, tmp_path: Path
         {"inferenceId": "refused", "ground_truth": "Adelie", "status": MODEL_400},
     ]
     ids.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    assert ground_truth.main(["--ids", str(ids), *CAPTURE, *GT, "--accuracy", "1"]) == 0
+    assert (
+        ground_truth.main([*bundle_args(), "--ids", str(ids), *CAPTURE, *GT, "--accuracy", "1"])
+        == 0
+    )
     expected = {"captured-001": "Gentoo", "sent-only": "Adelie"}
     expected |= {i: label for i, label in predictions.items() if i != "captured-001"}
     assert labels_written(s3) == expected
@@ -529,7 +570,7 @@ def test_ground_truth_partitions_by_the_current_utc_hour_by_default(s3: Any) -> 
     eastern = timezone(timedelta(hours=-5))
     now = datetime(2024, 12, 31, 23, 59, 59, tzinfo=eastern)
     options = ["--ground-truth-uri", f"s3://{BUCKET}/gt/"]
-    assert ground_truth.main([*CAPTURE, *options], now=lambda: now) == 0
+    assert ground_truth.main([*bundle_args(), *CAPTURE, *options], now=lambda: now) == 0
     (key,) = objects(s3, "gt/")
     assert key.startswith("gt/2025/01/01/04/groundtruth-")
 
@@ -549,7 +590,7 @@ def test_partition_hour(text: str, hour: datetime) -> None:
 
 def test_ground_truth_stops_at_max_records(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
     write_capture(s3)
-    assert ground_truth.main([*CAPTURE, *GT, "--max-records", "5"]) == 0
+    assert ground_truth.main([*bundle_args(), *CAPTURE, *GT, "--max-records", "5"]) == 0
     assert list(labels_written(s3)) == [f"captured-{n:03d}" for n in range(5)]
     assert "; stopped at --max-records 5\n" in capsys.readouterr().out
 
@@ -563,7 +604,10 @@ def test_ground_truth_stops_reading_capture_at_max_seconds(
             return self.time
 
     write_capture(s3)
-    assert ground_truth.main([*CAPTURE, *GT, "--max-seconds", "1.5"], clock=Ticking()) == 0
+    assert (
+        ground_truth.main([*bundle_args(), *CAPTURE, *GT, "--max-seconds", "1.5"], clock=Ticking())
+        == 0
+    )
     assert len(labels_written(s3)) == 18  # the first file's ids only
     assert "; stopped reading capture after 1.5 s\n" in capsys.readouterr().out
 
@@ -573,7 +617,7 @@ def test_ground_truth_with_nothing_to_label_exits_1(
 ) -> None:
     record = capture_record(None, "Adelie", 0)
     s3.put_object(Bucket=BUCKET, Key="capture/a.jsonl", Body=json.dumps(record) + "\n")
-    assert ground_truth.main([*CAPTURE, *GT]) == 1
+    assert ground_truth.main([*bundle_args(), *CAPTURE, *GT]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"error: s3://{BUCKET}/capture/\n  no ground truth to write\n")
     assert "1 captures without an inference id" in err
