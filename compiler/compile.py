@@ -13,11 +13,12 @@ from typing import Any
 from compiler.load import LoadedConfig, load_config
 from compiler.schema import PipelineConfig, validate_config
 from compiler.topology import build_pipeline
-from kernel.check import check_definition
+from kernel.check import all_steps, check_definition
 from kernel.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
 from kernel.errors import CompileError, Problem
 from kernel.graph import check_pipeline
 from kernel.ir import Pipeline
+from kernel.limits import OPERATIONS, limit_problems
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,22 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
                 )
             ]
         )
-    definition_problems = check_definition(json.loads(text), pipeline.name, text)
+    definition = json.loads(text)
+    refused = [
+        Problem(
+            f"compiled definition, step {step['Name']} ({step['Type']})",
+            f"Arguments.{problem}",
+            f"SageMaker's {OPERATIONS[step['Type']]} refuses it, so the step would fail when "
+            "it starts",
+            "shorten the config values this argument is made from (the README's config "
+            "reference says which keys feed each step)",
+        )
+        for step in all_steps(definition["Steps"])
+        for problem in limit_problems(step["Type"], step["Arguments"])
+    ]
+    if refused:
+        raise CompileError(refused)
+    definition_problems = check_definition(definition, pipeline.name, text)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
     manifest = {

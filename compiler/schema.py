@@ -7,6 +7,7 @@ here span components or groups. No I/O but cached tables.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -22,6 +23,7 @@ from components.schedule.config import ModelQualitySchedule, Schedule
 from components.train.config import Hyperparameters
 from components.tune.config import Tuning
 from kernel import images
+from kernel.context import REPO
 from kernel.errors import CompileError, Issue, Problem, did_you_mean, one_of
 from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
 from kernel.graph import json_path_problem
@@ -52,6 +54,15 @@ class Monitoring(Settings):
     model_quality: ModelQuality
 
 
+class ProjectScripts(Settings):
+    """A project's own job scripts (repository paths under projects/<name>/); None: the shipped."""
+
+    preprocess: str | None = None
+    train: str | None = None
+    evaluate: str | None = None
+    inference: str | None = None
+
+
 class Project(Settings):
     name: str
     pipeline_name: str
@@ -61,6 +72,7 @@ class Project(Settings):
     data: Annotated[TabularData | ImageData, Field(discriminator="kind")]
     split: Split
     hyperparameters: Hyperparameters
+    scripts: ProjectScripts = ProjectScripts()
 
     @field_validator("pipeline_name")
     @classmethod
@@ -93,9 +105,6 @@ class Project(Settings):
         return classes
 
 
-ImageUri = Annotated[str, Field(pattern=ECR_IMAGE)]
-
-
 class Framework(Settings):
     name: Literal["tensorflow", "pytorch"]
     version: str
@@ -103,8 +112,19 @@ class Framework(Settings):
     training_instance_type: str
     processing_instance_type: str
     inference_instance_type: str
-    training_image: ImageUri | None = None
-    inference_image: ImageUri | None = None
+    training_image: str | None = None
+    inference_image: str | None = None
+
+    @field_validator("training_image", "inference_image")
+    @classmethod
+    def _ecr_image(cls, image: str | None) -> str | None:
+        if image is not None and not re.match(ECR_IMAGE, image):
+            raise ValueError(
+                "SageMaker pulls job and serving containers from Amazon ECR only; "
+                "fix: use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>, "
+                "or null for the AWS Deep Learning Container"
+            )
+        return image
 
     @field_validator("version", mode="before")
     @classmethod
@@ -170,8 +190,20 @@ class Training(Settings):
 class Aws(Settings):
     region: str
     role_arn: str
-    bucket: Annotated[str, Field(pattern=BUCKET)]
+    bucket: str
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!\-_.*'()/]*[A-Za-z0-9!\-_.*'()]$")]
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not re.match(BUCKET, value):
+            suggestion = re.sub(r"[^a-z0-9.\-]+", "-", value.lower()).strip("-.")[:63]
+            raise ValueError(
+                "S3 bucket names have 3 to 63 lowercase letters, digits, dots and hyphens, "
+                "beginning and ending with a letter or digit; "
+                f"fix: use e.g. '{suggestion or 'my-bucket'}'"
+            )
+        return value
 
     @field_validator("role_arn")
     @classmethod
@@ -205,7 +237,17 @@ class PipelineConfig(Settings):
     aws: Aws
     monitoring: Monitoring
     deployment: Deployment
-    output_dir: Annotated[str, Field(min_length=1, strict=True)]
+    output_dir: str
+
+    @field_validator("output_dir", mode="before")
+    @classmethod
+    def _folder(cls, folder: object) -> object:
+        if not isinstance(folder, str) or not folder.strip() or "\n" in folder:
+            raise ValueError(
+                "output_dir is the folder the bundle is written to, one path; "
+                "fix: e.g. output_dir=build/my-pipeline"
+            )
+        return folder
 
 
 def validate_config(loaded: LoadedConfig) -> PipelineConfig:
@@ -225,9 +267,10 @@ def validate_config(loaded: LoadedConfig) -> PipelineConfig:
 
 
 def _problems(loaded: LoadedConfig, exc: ValidationError) -> list[Problem]:
+    errors = [(_key_path(e), e) for e in exc.errors(include_url=False)]
+    failing = {".".join(map(str, loc)) for loc, _ in errors}
     problems = []
-    for error in exc.errors(include_url=False):
-        loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
+    for loc, error in errors:
         path = ".".join(str(p) for p in loc)
         why, _, fix = _split_message(error["msg"])
         if error["type"] == "extra_forbidden":
@@ -246,15 +289,29 @@ def _problems(loaded: LoadedConfig, exc: ValidationError) -> list[Problem]:
             why, fix = "this key is required", f"set {path} (see README's config reference)"
         elif not fix:
             fix = _default_fix(error)
-        problems.append(
-            Problem(
-                where=loaded.source_of(loc),
-                what=f"{path} = {error['input']!r}" if error["type"] != "missing" else path,
-                why=why,
-                fix=fix,
+        what = f"{path} = {error['input']!r}" if error["type"] != "missing" else path
+        where = loaded.source_of(loc)
+        sources = loaded.derived_from(loc)
+        if any(source in failing for source in sources):
+            continue  # the key it is made from is reported, and fixing that fixes this one
+        if sources:
+            # A derived value: name the keys the user sets, and where the one they set was set.
+            what += f", made from {', '.join(sources)}"
+            where = next(
+                (loaded.source_of(tuple(s.split("."))) for s in sources if _overridden(loaded, s)),
+                where,
             )
-        )
+            fix = f"{fix}: change {' or '.join(sources)}, or set {path} itself"
+        problems.append(Problem(where=where, what=what, why=why, fix=fix))
     return problems
+
+
+def _key_path(error: Any) -> tuple[Any, ...]:
+    return tuple(p for p in error["loc"] if not _is_union_tag(p))
+
+
+def _overridden(loaded: LoadedConfig, key: str) -> bool:
+    return loaded.source_of(tuple(key.split("."))).startswith("command line")
 
 
 def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]:
@@ -275,8 +332,36 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
                 "e.g. 'metrics.accuracy.value'",
             )
         )
+    issues += _script_checks(config)
     issues += _training_checks(config) + _image_checks(config) + _monitoring_checks(config)
     return [Problem(loaded.source_of(i.loc), i.what, i.why, i.fix) for i in issues]
+
+
+def _script_checks(config: PipelineConfig) -> list[Issue]:
+    """A project's own scripts must be Python files in its folder (they are packed from there)."""
+    folder = f"projects/{config.project.name}/"
+    issues = []
+    for job, path in config.project.scripts.model_dump().items():
+        if path is None:
+            continue
+        why = None
+        if not path.startswith(folder) or ".." in Path(path).parts:
+            why = f"a project's scripts live in its own folder, {folder}"
+        elif not path.endswith(".py"):
+            why = "the job runs it with python, so it must be a .py file"
+        elif not (REPO / path).is_file():
+            why = f"there is no file {path} in the repository"
+        if why:
+            issues.append(
+                Issue(
+                    ("project", "scripts", job),
+                    f"project.scripts.{job} = {path!r}",
+                    why,
+                    f"put the script at {folder}<name>.py and name it here, or set null for "
+                    f"the shipped {job} script",
+                )
+            )
+    return issues
 
 
 def _training_checks(config: PipelineConfig) -> list[Issue]:

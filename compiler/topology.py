@@ -96,16 +96,22 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
             split=project.split,
             classes=tuple(project.classes),
             image=image.preprocess,
-            script=preprocessed.SCRIPTS[project.data.kind],
+            script=project.scripts.preprocess or preprocessed.SCRIPTS[project.data.kind],
         ),
         ctx,
     )
     channels = {c: step_output(preprocessed.NAME, c) for c in CHANNELS}
+    own = project.scripts
     training = Training(
         image=image.training,
-        program=FRAMEWORKS[config.framework.name].training_script,
-        source_folders=("components/train/scripts", SERVING_SCRIPTS),
+        program=own.train or FRAMEWORKS[config.framework.name].training_script,
+        source_folders=(
+            "components/train/scripts",
+            SERVING_SCRIPTS,
+            *([f"projects/{project.name}"] if own.train or own.inference else []),
+        ),
         hyperparameters=project.hyperparameters,
+        inference_handler=own.inference,
     )
     models: list[tuple[str, Any]] = []  # (label, model URI)
     if config.training.mode in ("train", "train_and_tune"):
@@ -139,7 +145,7 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         suffix = "" if len(models) == 1 else label
         evaluation = f"Evaluate{suffix}"
         steps += evaluate.build(
-            Evaluate(image=image.evaluate, script=report.SCRIPT),
+            Evaluate(image=image.evaluate, script=project.scripts.evaluate or report.SCRIPT),
             ctx,
             name=evaluation,
             model_uri=uri,

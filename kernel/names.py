@@ -20,12 +20,17 @@ ECR_IMAGE = (
 )
 
 
+MAX_LENGTH = {PIPELINE_NAME: 256, GROUP_NAME: 63}
+
+
 def check_name(value: str, pattern: str, what: str) -> str:
     """`value` when it matches; else a ValueError whose message ends in a suggested fix."""
     if not re.match(pattern, value):
-        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-") or "my-pipeline"
+        limit = MAX_LENGTH[pattern]
+        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:limit] or "my-pipeline"
         raise ValueError(
             f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
-            f"no leading or trailing '-'); fix: use e.g. '{suggestion}'"
+            f"no leading or trailing '-'), at most {limit} characters; "
+            f"fix: use e.g. '{suggestion.strip('-')}'"
         )
     return value

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from kernel.names import GROUP_NAME, LAMBDA_ARN, S3_URI
+from kernel.names import GROUP_NAME, LAMBDA_ARN, S3_URI, check_name
 from kernel.settings import Settings
 
 
@@ -15,7 +15,7 @@ class Deployment(Settings):
     """Deploy an Approved model; schedules then watch the endpoint."""
 
     enabled: bool = True
-    endpoint_name: Annotated[str, Field(pattern=GROUP_NAME)]
+    endpoint_name: str
     instance_type: str
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     data_capture_percentage: Annotated[int, Field(ge=0, le=100)] = 100
@@ -23,12 +23,24 @@ class Deployment(Settings):
     deploy_function_arn: str
     schedule_function_arn: str
 
+    @field_validator("endpoint_name")
+    @classmethod
+    def _endpoint_name(cls, value: str) -> str:
+        return check_name(value, GROUP_NAME, "endpoint names")
+
     @field_validator("deploy_function_arn", "schedule_function_arn")
     @classmethod
     def _function_arn(cls, value: str) -> str:
-        if not re.match(LAMBDA_ARN, value):
+        if re.match(LAMBDA_ARN, value):
+            return value
+        named = re.match(r"^arn:aws[a-z\-]*:lambda:[a-z0-9\-]+:[0-9]{12}:function:([^:]*)", value)
+        if named:
             raise ValueError(
-                "the pipeline's Lambda steps need the full ARN of a function; "
-                "fix: use arn:aws:lambda:<region>:<12-digit account id>:function:<name>"
+                f"Lambda function names have 1 to 64 letters, digits, hyphens and underscores; "
+                f"'{named.group(1)}' has {len(named.group(1))} characters; "
+                "fix: set a shorter function name in the ARN"
             )
-        return value
+        raise ValueError(
+            "the pipeline's Lambda steps need the full ARN of a function; "
+            "fix: use arn:aws:lambda:<region>:<12-digit account id>:function:<name>"
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -11,7 +12,7 @@ from kernel.settings import Settings
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 ColumnName = Annotated[str, Field(min_length=1, pattern=r"^[^,\s-][^,]*$")]
-FileName = Annotated[str, Field(min_length=1, pattern=r"^[^/\\]+$")]
+FILE_NAME = r"^[^/\\]+$"
 
 
 class TabularData(Settings):
@@ -52,8 +53,18 @@ class ImageData(Settings):
 
     kind: Literal["image"]
     label: ColumnName = "label"
-    train_file: FileName = "mnist_train.csv"
-    test_file: FileName = "mnist_test.csv"
+    train_file: str = "mnist_train.csv"
+    test_file: str = "mnist_test.csv"
+
+    @field_validator("train_file", "test_file")
+    @classmethod
+    def _file_name(cls, name: str) -> str:
+        if not re.match(FILE_NAME, name):
+            raise ValueError(
+                f"{name!r} is not a file name: the job reads it from its input folder, so it has "
+                "no '/' and is not empty; fix: name the CSV file, e.g. 'mnist_train.csv'"
+            )
+        return name
 
 
 class Split(Settings):

@@ -12,26 +12,23 @@ from kernel.jobs import processing_arguments, processing_input
 def script_arguments(settings: Preprocess) -> list[str]:
     """The preprocess script's command line (see components/preprocess/README.md)."""
     data, split = settings.data, settings.split
+    # One argument an item: CreateProcessingJob caps each argument at 256 characters.
     common = [
         "--classes",
-        ",".join(settings.classes),
+        *settings.classes,
         "--validation",
         str(split.validation),
         "--seed",
         str(split.seed),
     ]
     if isinstance(data, TabularData):
-        return [
-            "--target",
-            data.target,
-            "--numeric",
-            ",".join(data.numeric),
-            "--categorical",
-            ",".join(data.categorical),
-            "--test",
-            str(split.test),
-            *common,
+        columns = [
+            arg
+            for flag, names in (("--numeric", data.numeric), ("--categorical", data.categorical))
+            if names
+            for arg in (flag, *names)
         ]
+        return ["--target", data.target, *columns, "--test", str(split.test), *common]
     return [
         "--train_file",
         data.train_file,

@@ -24,3 +24,4 @@ class Training(Settings):
     program: str  # the entry point, a repository path inside the source dir
     source_folders: tuple[str, ...]  # packed into the source dir, mirroring the repository
     hyperparameters: Hyperparameters
+    inference_handler: str | None = None  # a project's own handler (a source dir path)

@@ -28,6 +28,8 @@ def script_hyperparameters(
     values: dict[str, Any] = {
         k: v for k, v in settings.hyperparameters.model_dump().items() if k not in exclude
     }
+    if settings.inference_handler:
+        values["inference_handler"] = settings.inference_handler
     values |= {
         "sagemaker_program": settings.program,
         "sagemaker_submit_directory": source.s3_uri,

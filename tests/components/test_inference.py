@@ -36,7 +36,7 @@ from PIL import Image
 from tests.components.fixtures_models import TrainedModel
 from tests.components.runner import REPO
 
-SCRIPTS = REPO / "components" / "inference" / "scripts"
+SCRIPTS = REPO / "components" / "model" / "scripts"
 # The contract's model is TorchScript; torch 2.13 here (not 2.6 in the container) deprecates
 # loading it. Only that one message is let through.
 pytestmark = pytest.mark.filterwarnings(

@@ -26,7 +26,7 @@ from tests.components.runner import REPO, run_script
 
 TUNING_REGEX = re.compile(r"val_accuracy: ([0-9\.]+)")  # the tuning job's metric definition
 EPOCH_LINE = re.compile(r"epoch: (\d+) loss: (\d+\.\d+) val_accuracy: (\d+\.\d+)")
-INFERENCE = REPO / "components" / "inference" / "scripts"
+INFERENCE = REPO / "components" / "model" / "scripts"
 HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
 CODE_FILES = {
     "code/inference.py",

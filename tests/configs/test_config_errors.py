@@ -6,20 +6,26 @@ A case file `cases/<error>.txt` holds `overrides: ...`, a `---` line, then the w
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
 
 from compiler.compile import compile_overrides
-from compiler.load import LoadedConfig, load_config
+from compiler.load import CONF_DIR, LoadedConfig, group_options, load_config
 from compiler.schema import validate_config
-from kernel.errors import CompileError
+from kernel.errors import CompileError, one_of
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.txt"))
 
 
-def read_case(path: Path) -> tuple[list[str], str]:
+def read_case(path: Path, conf_dir: Path = CONF_DIR) -> tuple[list[str], str]:
+    """The overrides and the expected message; `{options:<group>}` stands for the group's
+    options as the message lists them, so no case names the projects or options of today."""
     head, expected = path.read_text().split("\n---\n", 1)
+    expected = re.sub(
+        r"\{options:(\w+)\}", lambda m: one_of(group_options(m[1], conf_dir)), expected
+    )
     return head.removeprefix("overrides: ").split(), expected.rstrip("\n")
 
 

@@ -231,11 +231,14 @@ class _Twin:
         )
         processor.instance_type = self.processing_instance
         data = project.data
-        common = ["--classes", ",".join(project.classes)]
+        # The scripts take one argument a list item (CreateProcessingJob caps each at 256).
+        common = ["--classes", *project.classes]
         common += ["--validation", str(split.validation), "--seed", str(split.seed)]
         if data.kind == "tabular":
-            arguments = ["--target", data.target, "--numeric", ",".join(data.numeric)]
-            arguments += ["--categorical", ",".join(data.categorical), "--test", str(split.test)]
+            arguments = ["--target", data.target]
+            arguments += ["--numeric", *data.numeric] if data.numeric else []
+            arguments += ["--categorical", *data.categorical] if data.categorical else []
+            arguments += ["--test", str(split.test)]
         else:
             arguments = ["--train_file", data.train_file, "--test_file", data.test_file]
             arguments += ["--label", data.label]

@@ -1,8 +1,14 @@
-"""Every combination of config groups composes, validates and compiles."""
+"""Every combination of config group options composes, validates and compiles.
+
+Nothing here names a project or an option: the groups and options are read from conf/, so a new
+conf/<group>/<option>.yaml is tested as soon as it exists (tests/configs/test_new_project.py adds
+one to a copy of conf/ to show it).
+"""
 
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -12,25 +18,40 @@ from omegaconf import OmegaConf
 from compiler.compile import compile_loaded
 from compiler.load import CONF_DIR, config_groups, group_options, load_config
 
-GROUPS = [g for g in config_groups() if group_options(g)]
-COMBINATIONS = [
-    [f"{group}={option}" for group, option in zip(GROUPS, choice, strict=True)]
-    for choice in itertools.product(*(group_options(g) for g in GROUPS))
-]
+
+def options(group: str, conf_dir: Path) -> list[str | None]:
+    """A group's options, and None where the root config leaves the group off by default."""
+    defaults = OmegaConf.to_container(OmegaConf.load(conf_dir / "config.yaml"))["defaults"]  # type: ignore[index]
+    optional = any(isinstance(d, dict) and d.get(group, "") is None for d in defaults)
+    return [*group_options(group, conf_dir), *([None] if optional else [])]
 
 
-def test_groups_are_the_documented_ones() -> None:
-    assert GROUPS == ["aws", "deployment", "framework", "gate", "monitoring", "project", "training"]
-    assert group_options("training") == ["train", "train_and_tune", "tune", "tune_top2"]
+def combinations(conf_dir: Path) -> list[list[str]]:
+    """One override list per combination of every group's options."""
+    groups = [g for g in config_groups(conf_dir) if group_options(g, conf_dir)]
+    return [
+        [f"{group}={option}" for group, option in zip(groups, choice, strict=True) if option]
+        for choice in itertools.product(*(options(g, conf_dir) for g in groups))
+    ]
+
+
+COMBINATIONS = combinations(CONF_DIR)
+
+
+def test_every_group_folder_is_a_group_with_options() -> None:
+    folders = sorted(p.name for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "hydra")
+    assert config_groups() == folders
+    assert all(group_options(g) for g in folders)
+    assert not any(o.startswith("_") for g in folders for o in group_options(g))
 
 
 @pytest.mark.parametrize("overrides", COMBINATIONS, ids=[" ".join(c) for c in COMBINATIONS])
 def test_combination_compiles(overrides: list[str]) -> None:
     loaded = load_config(overrides)
     bundle = compile_loaded(loaded)
-    assert bundle.config.project.name == loaded.choices["project"]
+    assert bundle.config.project.name == loaded.data["project"]["name"]
     assert bundle.config.framework.name == loaded.choices["framework"]
-    assert bundle.pipeline.name.startswith(f"{bundle.config.project.name}-")
+    assert bundle.pipeline.name == bundle.config.project.pipeline_name
 
 
 def test_shared_file_cache_composes_exactly_what_hydra_composes() -> None:

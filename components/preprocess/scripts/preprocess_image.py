@@ -42,11 +42,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--train_file", default="mnist_train.csv")
     parser.add_argument("--test_file", default="mnist_test.csv")
     parser.add_argument("--label", default="label", help="label column")
-    parser.add_argument("--classes", required=True, help="comma-separated class names, in order")
+    # One argument a class (an API limit caps each argument at 256 characters); commas also
+    # separate classes.
+    parser.add_argument("--classes", nargs="+", required=True, help="class names, in order")
     parser.add_argument("--validation", type=float, default=0.2)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
-    args.classes = [item.strip() for item in args.classes.split(",") if item.strip()]
+    args.classes = [c.strip() for value in args.classes for c in value.split(",") if c.strip()]
     if not args.classes or len(set(args.classes)) != len(args.classes):
         parser.error(f"--classes must list distinct class names, got {args.classes}")
     if not 0.0 < args.validation < 1.0:

@@ -43,9 +43,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="CSV file name inside <base_dir>/input/ (default: the only *.csv there)",
     )
     parser.add_argument("--target", required=True, help="label column, e.g. species")
-    parser.add_argument("--numeric", default="", help="comma-separated numeric feature columns")
-    parser.add_argument("--categorical", default="", help="comma-separated categorical columns")
-    parser.add_argument("--classes", required=True, help="comma-separated class names, in order")
+    # Lists take one argument an item (an API limit caps each argument at 256 characters);
+    # commas also separate items.
+    parser.add_argument("--numeric", nargs="*", default=[], help="numeric feature columns")
+    parser.add_argument("--categorical", nargs="*", default=[], help="categorical columns")
+    parser.add_argument("--classes", nargs="+", required=True, help="class names, in order")
     parser.add_argument("--validation", type=float, default=0.15)
     parser.add_argument("--test", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
@@ -68,9 +70,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def parse_list(text: str) -> list[str]:
-    """'a, b,c' -> ['a', 'b', 'c']; empty items are dropped."""
-    return [item.strip() for item in text.split(",") if item.strip()]
+def parse_list(values: Sequence[str]) -> list[str]:
+    """['a, b', 'c'] -> ['a', 'b', 'c']; empty items are dropped."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
 def find_input(input_dir: Path, name: str | None) -> Path:

@@ -20,7 +20,8 @@ from typing import Any, NoReturn
 import numpy as np
 
 # The inference code sits beside this component in the repository and in the packed source dir.
-INFERENCE_DIR = Path(__file__).resolve().parents[2] / "model" / "scripts"
+SOURCE_ROOT = Path(__file__).resolve().parents[3]
+INFERENCE_DIR = SOURCE_ROOT / "components" / "model" / "scripts"
 HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
 KINDS = ("tabular", "image")
 
@@ -40,6 +41,7 @@ class Args:
     batch_size: int
     learning_rate: float
     seed: int
+    inference_handler: str | None = None  # a project's own handler, relative to the source dir
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--inference_handler", default=None)
     ns, _unknown = parser.parse_known_args(argv)
     if ns.epochs <= 0:
         raise InputError(f"bad argument: --epochs must be a positive integer, got {ns.epochs}")
@@ -96,7 +99,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         raise InputError(f"bad argument: --learning_rate must be in (0, 1], got {ns.learning_rate}")
     if ns.seed < 0:
         raise InputError(f"bad argument: --seed must be >= 0, got {ns.seed}")
-    return Args(ns.epochs, ns.batch_size, ns.learning_rate, ns.seed)
+    return Args(ns.epochs, ns.batch_size, ns.learning_rate, ns.seed, ns.inference_handler)
 
 
 def channel_paths() -> Paths:
@@ -198,10 +201,16 @@ def load_data(paths: Paths) -> Data:
     return Data(x_train, y_train, x_val, y_val, classes, transformer)
 
 
-def check_serving_code(framework: str) -> None:
+def handler_path(framework: str, handler: str | None) -> Path:
+    """The handler copied as code/inference.py: the project's own, or the framework's."""
+    return SOURCE_ROOT / handler if handler else INFERENCE_DIR / HANDLERS[framework]
+
+
+def check_serving_code(framework: str, handler: str | None = None) -> None:
     """Fail before training, not after, when the inference code is not in the source dir."""
-    names = [HANDLERS[framework], "serving.py", "requirements.txt"]
-    missing = [n for n in names if not (INFERENCE_DIR / n).is_file()]
+    paths = [handler_path(framework, handler), INFERENCE_DIR / "serving.py"]
+    paths.append(INFERENCE_DIR / "requirements.txt")
+    missing = [str(p.relative_to(SOURCE_ROOT)) for p in paths if not p.is_file()]
     if missing:
         raise InputError(
             f"inference code missing: {', '.join(missing)} not in {INFERENCE_DIR} "
@@ -209,12 +218,12 @@ def check_serving_code(framework: str) -> None:
         )
 
 
-def copy_serving_code(framework: str, paths: Paths) -> None:
+def copy_serving_code(framework: str, paths: Paths, handler: str | None = None) -> None:
     """Write `code/` beside the model: the handler, serving.py, requirements and artifacts."""
-    check_serving_code(framework)
+    check_serving_code(framework, handler)
     code = paths.model_dir / "code"
     (code / "artifacts").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(INFERENCE_DIR / HANDLERS[framework], code / "inference.py")
+    shutil.copyfile(handler_path(framework, handler), code / "inference.py")
     shutil.copyfile(INFERENCE_DIR / "serving.py", code / "serving.py")
     shutil.copyfile(INFERENCE_DIR / "requirements.txt", code / "requirements.txt")
     for name in ("classes.json", "transformer.json"):
@@ -235,7 +244,7 @@ def run(
         args = parse_args(argv)
         paths = channel_paths()
         data = load_data(paths)
-        check_serving_code(framework)
+        check_serving_code(framework, args.inference_handler)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
         return 2
@@ -248,5 +257,5 @@ def run(
     )
     paths.model_dir.mkdir(parents=True, exist_ok=True)
     train(args, data, paths)
-    copy_serving_code(framework, paths)
+    copy_serving_code(framework, paths, args.inference_handler)
     return 0
