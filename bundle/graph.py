@@ -37,7 +37,9 @@ def svg(dot_text: str, where: str) -> bytes:
             f"{where}\n  --format svg needs Graphviz's `dot` program\n"
             f"  why: `dot` is not on PATH\n  fix: {INSTALL_GRAPHVIZ}"
         )
-    done = subprocess.run([program, "-Tsvg"], input=dot_text.encode(), capture_output=True, check=False)
+    done = subprocess.run(
+        [program, "-Tsvg"], input=dot_text.encode(), capture_output=True, check=False
+    )
     if done.returncode != 0:
         raise GraphError(
             f"{where}\n  `dot -Tsvg` failed (exit {done.returncode})\n"

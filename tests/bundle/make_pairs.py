@@ -22,7 +22,10 @@ from compiler.compile import compile_overrides
 PAIRS = Path(__file__).parent / "pairs"
 REPO = Path(__file__).resolve().parents[2]
 BASE = ["project=penguins", "framework=pytorch", "training=train"]
-NO_DATA_QUALITY = ["monitoring.data_quality.enabled=false", "monitoring.data_quality.schedule.enabled=false"]
+NO_DATA_QUALITY = [
+    "monitoring.data_quality.enabled=false",
+    "monitoring.data_quality.schedule.enabled=false",
+]
 EDITED_ASSET = "evaluate-code"
 EDIT = b"\n# an edit: the changed-script pair\n"
 
