@@ -11,17 +11,18 @@ cache key rules (bundle/cache.py).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bundle.cache import (
     cache_key_fields,
+    cache_key_values,
     caching_enabled,
     changed_key_fields,
     field_name,
     is_cacheable,
 )
-from kernel.notation import all_steps, gets, is_expression, own_content
+from kernel.notation import all_steps, gets, is_expression, own_content, referenced_steps
 
 
 class Absent:
@@ -101,6 +102,7 @@ class Diff:
     steps_added: tuple[StepChange, ...] = ()
     steps_removed: tuple[StepChange, ...] = ()
     steps_changed: tuple[StepChange, ...] = ()
+    steps_rerun: tuple[StepChange, ...] = ()  # unchanged, cached, but their key reads a re-run
     parameters_added: tuple[ParameterChange, ...] = ()
     parameters_removed: tuple[ParameterChange, ...] = ()
     parameters_changed: tuple[ParameterChange, ...] = ()
@@ -203,8 +205,9 @@ def cache_verdict(step: dict[str, Any], paths: list[str]) -> CacheVerdict:
             return CacheVerdict(True, True, touched, True, f"re-runs: its {key}")
         text = f"can be reused from the cache: {key} (key: {short(kind, cache_key_fields(kind))})"
         return CacheVerdict(True, True, touched, False, text)
-    would = "re-run" if touched else "be reused"
-    text = f"runs on every execution (no CacheConfig); with caching on it would {would}: {key}"
+    would = "would" if touched else "would not"
+    text = "runs on every execution (no CacheConfig); "
+    text += f"with caching on, this change {would} re-run it: {key}"
     return CacheVerdict(True, False, touched, True, text)
 
 
@@ -231,6 +234,52 @@ def diff_steps(
             verdict = cache_verdict(placed.step, [f.path for f in fields])
             changed.append(StepChange(name, placed.type, placed.placement, tuple(fields), verdict))
     return added, removed, changed
+
+
+def key_reads(step: dict[str, Any]) -> set[str]:
+    """The steps whose properties the step's cache key reads."""
+    return set().union(*map(referenced_steps, cache_key_values(step).values()))
+
+
+def follow_reruns(
+    new: dict[str, Any], added: list[StepChange], changed: list[StepChange]
+) -> tuple[list[StepChange], list[StepChange]]:
+    """Cached steps re-run when their cache key reads a step that runs again (its job name and
+    output locations are new): correct the verdicts of changed steps, and list the unchanged
+    cached steps that the change makes run again.
+
+    Returns:
+        (changed with corrected verdicts, unchanged cached steps the change re-runs)
+    """
+    steps = all_steps(new)
+    always = {p.name for p in steps if not caching_enabled(p.step)}
+    by_change = {s.name for s in added} | {c.name for c in changed if c.cache and c.cache.reruns}
+    verdicts = {c.name: c for c in changed}
+    knock_on: dict[str, StepChange] = {}
+    grew = True
+    while grew:
+        grew = False
+        for placed in steps:
+            if placed.name in by_change | always or not caching_enabled(placed.step):
+                continue
+            upstream = sorted(key_reads(placed.step) & (by_change | always))
+            if not upstream or (placed.name not in verdicts and not set(upstream) & by_change):
+                continue  # unchanged, and whatever it reads runs regardless of this change
+            verb = "runs" if len(upstream) == 1 else "run"
+            text = f"re-runs: its cache key reads {', '.join(upstream)}, which {verb} again"
+            verdict = CacheVerdict(True, True, (), True, text)
+            if placed.name in verdicts:
+                verdicts[placed.name] = replace(verdicts[placed.name], cache=verdict)
+            else:
+                knock_on[placed.name] = StepChange(
+                    placed.name, placed.type, placed.placement, (), verdict
+                )
+            by_change.add(placed.name)
+            grew = True
+    order = [p.name for p in steps]
+    return [verdicts[c.name] for c in changed], sorted(
+        knock_on.values(), key=lambda s: order.index(s.name)
+    )
 
 
 def parameter_change(
@@ -322,6 +371,7 @@ def diff_definitions(
 ) -> Diff:
     """Compare two definitions (and their assets.json lists, when both sides have one)."""
     steps_added, steps_removed, steps_changed = diff_steps(old, new)
+    steps_changed, steps_rerun = follow_reruns(new, steps_added, steps_changed)
     parameters_added, parameters_removed, parameters_changed = diff_parameters(old, new)
     rest_old = {k: v for k, v in old.items() if k not in ("Steps", "Parameters")}
     rest_new = {k: v for k, v in new.items() if k not in ("Steps", "Parameters")}
@@ -336,6 +386,7 @@ def diff_definitions(
         steps_added=tuple(steps_added),
         steps_removed=tuple(steps_removed),
         steps_changed=tuple(steps_changed),
+        steps_rerun=tuple(steps_rerun),
         parameters_added=tuple(parameters_added),
         parameters_removed=tuple(parameters_removed),
         parameters_changed=tuple(parameters_changed),

@@ -1,5 +1,8 @@
 """A pipeline comparison (bundle.compare.Diff) as text, Markdown (a pull-request comment) or JSON.
 
+Marks: `+` added, `-` removed, `~` changed, `=` unchanged but re-run (a cached step whose cache
+key reads a step that the change makes run again).
+
 Values are shown as written in the definition: expressions by name (`Parameters.X`,
 `join("/", ...)`, `jsonget(Evaluate.EvaluationReport, metrics.accuracy.value)`), literals as
 JSON; an S3 URI that is a bundle asset is followed by the asset's name.
@@ -101,6 +104,7 @@ def as_json(diff: Diff) -> str:
             "added": [step(s) for s in diff.steps_added],
             "removed": [step(s) for s in diff.steps_removed],
             "changed": [step(s) for s in diff.steps_changed],
+            "rerun": [step(s) for s in diff.steps_rerun],
         },
         "assets": {
             "compared": diff.assets_compared,
@@ -144,7 +148,7 @@ def as_text(diff: Diff) -> str:
                 lines += [f"      read by {s}: {v.text}" for s, v in parameter.read_by]
     steps = (diff.steps_added, diff.steps_removed, diff.steps_changed)
     lines.append(f"steps: {counts(*map(len, steps))}")
-    for mark, step_group in zip("+-~", steps, strict=True):
+    for mark, step_group in zip("+-~=", (*steps, diff.steps_rerun), strict=True):
         for step in step_group:
             lines.append(f"  {mark} {step.name} ({step.type}, {step.placement})")
             lines += [f"      {field_line(f, diff)}" for f in step.fields]
@@ -215,7 +219,7 @@ def as_markdown(diff: Diff) -> str:
     steps = (diff.steps_added, diff.steps_removed, diff.steps_changed)
     lines += [f"**Steps**: {counts(*map(len, steps))}", ""]
     rows = []
-    for mark, step_group in zip("+-~", steps, strict=True):
+    for mark, step_group in zip("+-~=", (*steps, diff.steps_rerun), strict=True):
         for s in step_group:
             cache = s.cache.text if s.cache else {"+": "new step", "-": "removed"}[mark]
             rows.append([mark, code(s.name), s.type, s.placement, cache])

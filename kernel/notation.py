@@ -90,14 +90,19 @@ def gets(value: Any) -> Iterator[str]:
             yield from gets(item)
 
 
-def step_references(step: dict[str, Any]) -> set[str]:
-    """The names of the steps whose properties this step reads (not its branches' reads)."""
+def referenced_steps(value: Any) -> set[str]:
+    """The names of the steps whose properties the value reads."""
     names = set()
-    for path in gets(own_content(step)):
+    for path in gets(value):
         parts = path.split(".")
         if len(parts) > 1 and parts[0] == "Steps":
             names.add(parts[1].split("[")[0])
     return names
+
+
+def step_references(step: dict[str, Any]) -> set[str]:
+    """The names of the steps whose properties this step reads (not its branches' reads)."""
+    return referenced_steps(own_content(step))
 
 
 def property_file_text(reference: Any) -> str:

@@ -22,6 +22,7 @@ from bundle.compare import ABSENT, Diff, FieldChange, diff_definitions, field_ch
 from bundle.deployed import DeployedError, deployed_definition
 from bundle.diff import main
 from bundle.read import read_bundle
+from bundle.report import RENDERERS
 from kernel.notation import show
 from tests.aws_env import isolate_from_aws
 from tests.goldens import check_golden
@@ -129,7 +130,8 @@ def test_instance_type_reruns_the_checks_but_not_the_transform() -> None:
     assert transform is not None and transform.key_fields == ()
     assert transform.reruns  # it has no CacheConfig, so it runs on every execution anyway
     assert transform.text == (
-        "runs on every execution (no CacheConfig); with caching on it would be reused: "
+        "runs on every execution (no CacheConfig); with caching on, this change would not "
+        "re-run it: "
         "no cache key field changed"
     )
 
@@ -145,17 +147,64 @@ def test_with_caching_on_only_key_changes_rerun() -> None:
     a, b = (read_bundle(PAIRS / "instance-type" / side).definition for side in "ab")
     diff = diff_definitions(with_caching(a), with_caching(b), old_name="a", new_name="b")
     verdicts = {s.name: s.cache for s in diff.steps_changed}
-    transform, check = verdicts["TransformTestSet"], verdicts["DataQualityBaseline"]
-    assert transform is not None and check is not None
-    assert (transform.enabled, transform.reruns) == (True, False)
-    assert transform.text == (
+    check, transform = verdicts["DataQualityBaseline"], verdicts["TransformTestSet"]
+    assert check is not None and transform is not None
+    assert (check.enabled, check.reruns) == (True, True)
+    assert (
+        check.text
+        == "re-runs: its cache key changed (QualityCheckConfig/CheckJobConfig (Arguments))"
+    )
+    # Its key is unchanged, but ModelName reads CreateModel, a Model step: never cached, so a
+    # new model name on every execution.
+    assert (transform.enabled, transform.reruns, transform.key_fields) == (True, True, ())
+    assert transform.text == "re-runs: its cache key reads CreateModel, which runs again"
+
+
+def job(name: str, kind: str, **arguments: Any) -> dict[str, Any]:
+    cache = {"Enabled": True, "ExpireAfter": "P30D"}
+    return {"Name": name, "Type": kind, "Arguments": arguments, "CacheConfig": cache}
+
+
+def test_a_cached_step_with_an_unchanged_key_is_reused() -> None:
+    old = {
+        "Steps": [job("T", "Transform", ModelName="m", TransformResources={"InstanceType": "a"})]
+    }
+    new = {
+        "Steps": [job("T", "Transform", ModelName="m", TransformResources={"InstanceType": "b"})]
+    }
+    (step,) = diff_definitions(old, new, old_name="a", new_name="b").steps_changed
+    assert step.cache is not None and step.cache.reruns is False
+    assert step.cache.text == (
         "can be reused from the cache: no cache key field changed "
         "(key: DataProcessing, Environment, ModelName, TransformInput)"
     )
-    assert (check.enabled, check.reruns) == (True, True)
-    assert check.text == (
-        "re-runs: its cache key changed (QualityCheckConfig/CheckJobConfig (Arguments))"
-    )
+
+
+def test_a_change_reruns_the_cached_steps_whose_key_reads_it() -> None:
+    output = {"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"}
+    model = {"Name": "Model", "Type": "Model", "Arguments": {}}
+
+    def pipeline(script: str) -> dict[str, Any]:
+        return {
+            "Steps": [
+                job(
+                    "Prep", "Processing", ProcessingInputs=[{"InputName": "code", "S3Uri": script}]
+                ),
+                job(
+                    "Train", "Training", InputDataConfig=[{"ChannelName": "train", "S3Uri": output}]
+                ),
+                job("Alone", "Processing", AppSpecification={"ImageUri": "i"}),
+                model,
+                job("Score", "Transform", ModelName={"Get": "Steps.Model.ModelName"}),
+            ]
+        }
+
+    diff = diff_definitions(pipeline("s3://a"), pipeline("s3://b"), old_name="a", new_name="b")
+    assert [s.name for s in diff.steps_changed] == ["Prep"]
+    (rerun,) = diff.steps_rerun  # not Alone (reads nothing), not Score (re-runs regardless)
+    assert rerun.name == "Train" and rerun.cache is not None
+    assert rerun.cache.text == "re-runs: its cache key reads Prep, which runs again"
+    assert "  = Train (Training, top level)\n      cache: re-runs" in RENDERERS["text"](diff)
 
 
 def test_expressions_are_shown_as_written() -> None:
