@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bundle.read import BundleError, read_bundle
@@ -60,15 +59,15 @@ def picture(bundle_dir: Path, kind: str) -> bytes:
 
 
 def write_whole(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file beside it, then rename."""
+    """Write `data` to `path` through a file beside it, then rename (the umask sets the mode)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as out:
+        with staging.open("xb") as out:
             out.write(data)
         os.replace(staging, path)
     except BaseException:
-        Path(staging).unlink(missing_ok=True)
+        staging.unlink(missing_ok=True)
         raise
 
 
