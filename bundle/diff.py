@@ -1,0 +1,88 @@
+"""`python -m bundle.diff A B` or `python -m bundle.diff A --deployed`: what a change does.
+
+Compares two bundle folders (old A -> new B), or the pipeline SageMaker holds (old) with
+bundle A (new): steps added, removed and changed with the fields that changed and whether
+SageMaker re-runs each changed step, assets whose content changed, parameters added, removed
+or with new defaults. `--exit-code` exits 1 when anything changed (as `git diff --exit-code`);
+bad bundles and AWS errors exit 2 with where/what/why/fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bundle.compare import Diff, diff_definitions
+from bundle.deployed import DeployedError, deployed_definition
+from bundle.read import BundleError, read_bundle
+from bundle.report import RENDERERS
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bundle.diff",
+        description="Compare two compiled bundles, or a bundle with the pipeline deployed on AWS.",
+    )
+    parser.add_argument("old", type=Path, metavar="A", help="bundle folder (the old side)")
+    parser.add_argument(
+        "new", type=Path, metavar="B", nargs="?", help="bundle folder (the new side)"
+    )
+    parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="default: text")
+    parser.add_argument("--exit-code", action="store_true", help="exit 1 when anything changed")
+    parser.add_argument(
+        "--deployed",
+        action="store_true",
+        help="compare the pipeline on AWS (old) with bundle A (new) instead of with B",
+    )
+    parser.add_argument("--region", help="with --deployed: AWS region (default: the environment's)")
+    parser.add_argument(
+        "--pipeline-name", help="with --deployed: pipeline name (default: the bundle's)"
+    )
+    args = parser.parse_args(argv)
+    if args.deployed and args.new is not None:
+        parser.error("give either a second bundle B or --deployed, not both")
+    if not args.deployed and args.new is None:
+        parser.error("give a second bundle B to compare with, or --deployed")
+    if not args.deployed and (args.region or args.pipeline_name):
+        parser.error("--region and --pipeline-name go with --deployed")
+    return args
+
+
+def compare(args: argparse.Namespace) -> Diff:
+    """Read both sides and compare them (old -> new)."""
+    first = read_bundle(args.old)
+    if not args.deployed:
+        second = read_bundle(args.new)
+        return diff_definitions(
+            first.definition,
+            second.definition,
+            old_name=str(args.old),
+            new_name=str(args.new),
+            old_assets=list(first.assets),
+            new_assets=list(second.assets),
+        )
+    name = args.pipeline_name or first.name
+    deployed = deployed_definition(name, args.region)
+    return diff_definitions(
+        deployed,
+        first.definition,
+        old_name=f"deployed pipeline {name}",
+        new_name=str(args.old),
+        new_assets=list(first.assets),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        diff = compare(args)
+    except (BundleError, DeployedError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(RENDERERS[args.format](diff))
+    return 1 if args.exit_code and diff.changed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
