@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -78,9 +79,9 @@ def check_parameters(
         kind = declared[name].get("Type", "String")
         if not _fits(kind, value):
             problems.append(
-                f"{where} {name}={value}\n  {value!r} is not a{_article(kind)} {kind}\n"
+                f"{where} {name}={value}\n  {value!r} is not {_article(kind)}\n"
                 f"  why: parameter {name} is declared {kind} "
-                f"(default {declared[name].get('DefaultValue')!r})\n"
+                f"(default {json.dumps(declared[name].get('DefaultValue'))})\n"
                 f"  fix: give {_example(kind)}"
             )
     if problems:
@@ -105,7 +106,7 @@ def _fits(kind: str, value: str) -> bool:
 
 
 def _article(kind: str) -> str:
-    return "n " + kind if kind[0] in "AEIOU" else " " + kind
+    return ("an " if kind[0] in "AEIOU" else "a ") + kind
 
 
 def _example(kind: str) -> str:
@@ -157,16 +158,21 @@ def watch_execution(
 ) -> Outcome:
     """Poll the execution and its steps, showing them live, until it ends or `timeout` passes."""
     deadline = None if timeout is None else clock() + timeout
+    seen: dict[str, str] = {}
     with Live(console=console, auto_refresh=False, transient=False) as live:
         while True:
             execution = aws.execution(arn)
-            steps = aws.execution_steps(arn)
+            # SageMaker lists the latest step first; keep them in the order they started.
+            steps = list(reversed(aws.execution_steps(arn)))
             status = str(execution.get("PipelineExecutionStatus", "Unknown"))
+            _log_transitions(steps, seen, console)  # one line per change: readable in CI logs
             live.update(_view(arn, status, steps), refresh=True)
             timed_out = deadline is not None and clock() >= deadline
             if status in TERMINAL or timed_out:
                 break
             sleep(poll_seconds)
+    if not console.is_terminal:
+        console.line()  # a file gets the final table without its last newline
     failed = [
         (str(s["StepName"]), str(s.get("FailureReason", "(no reason given)")))
         for s in steps
@@ -185,8 +191,7 @@ def _view(arn: str, status: str, steps: list[dict[str, Any]]) -> Group:
     table = Table(title=None, show_lines=False)
     for column in ("step", "status", "started", "ended"):
         table.add_column(column)
-    # SageMaker lists the latest step first; show them in the order they started.
-    for step in reversed(steps):
+    for step in steps:
         table.add_row(
             str(step.get("StepName")),
             str(step.get("StepStatus")),
@@ -194,6 +199,14 @@ def _view(arn: str, status: str, steps: list[dict[str, Any]]) -> Group:
             _time(step.get("EndTime")),
         )
     return Group(Text(f"execution {arn}: {status}"), table)
+
+
+def _log_transitions(steps: list[dict[str, Any]], seen: dict[str, str], console: Console) -> None:
+    for step in steps:
+        name, status = str(step.get("StepName")), str(step.get("StepStatus"))
+        if seen.get(name) != status:
+            seen[name] = status
+            console.print(f"{name}: {status}", markup=False, highlight=False)
 
 
 def _time(value: Any) -> str:
