@@ -66,6 +66,7 @@ class Action:
     name: str
     verb: str  # upload, present, create, update ..., unchanged, none
     detail: str = ""
+    resource: str = ""  # the S3 URI or ARN acted on, for the receipt
 
     @property
     def key(self) -> str:
@@ -301,11 +302,11 @@ def _plan_asset(aws: Aws, obj: AssetObject) -> tuple[Action, AssetObject]:
     stored = aws.object_checksum(obj.bucket, obj.key)
     size = f"{len(obj.body):,} bytes"
     if stored is None:
-        return Action("asset", obj.name, "upload", f"{size} -> {obj.uri}"), obj
-    if stored and stored != sha256_b64(obj.body):
-        detail = f"{obj.uri} holds other bytes (checksum {stored}); {size}"
-        return Action("asset", obj.name, "replace", detail), obj
-    return Action("asset", obj.name, "present", obj.uri), obj
+        return Action("asset", obj.name, "upload", size, obj.uri), obj
+    if stored and stored != sha256_b64(obj.body):  # only a corrupted upload leaves this
+        detail = f"{size}; the object there has other bytes (checksum {stored})"
+        return Action("asset", obj.name, "replace", detail, obj.uri), obj
+    return Action("asset", obj.name, "present", "", obj.uri), obj
 
 
 def function_config(function: Mapping[str, Any]) -> dict[str, Any]:
@@ -325,10 +326,11 @@ def _plan_function(
     aws: Aws, function: Mapping[str, Any], zip_bytes: bytes
 ) -> tuple[Action, dict[str, Any], bytes]:
     config = function_config(function)
-    name = config["FunctionName"]
+    name, arn = config["FunctionName"], function["function_arn"]
     current = aws.function(name)
     if current is None:
-        return Action("function", name, "create", f"from {function['asset']}"), config, zip_bytes
+        action = Action("function", name, "create", f"from {function['asset']}", arn)
+        return action, config, zip_bytes
     current = {**current, "Environment": {"Variables": _variables(current)}}
     fields = [k for k in FUNCTION_FIELDS if current.get(k) != config[k]]
     code = current.get("CodeSha256") != sha256_b64(zip_bytes)
@@ -339,7 +341,7 @@ def _plan_function(
         (False, False): "unchanged",
     }[(code, bool(fields))]
     detail = ", ".join(([f"code of {function['asset']}"] if code else []) + fields)
-    return Action("function", name, verb, detail), config, zip_bytes
+    return Action("function", name, verb, detail, arn), config, zip_bytes
 
 
 def _variables(configuration: Mapping[str, Any]) -> dict[str, str]:
@@ -381,7 +383,7 @@ def _plan_pipeline(
     else:
         verb = "unchanged"
     detail = "; ".join(changed + ([f"tags {', '.join(sorted(tags))}"] if tags else []))
-    return Action("pipeline", name, verb, detail), request, tags, arn
+    return Action("pipeline", name, verb, detail, arn), request, tags, arn
 
 
 def _definition_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
@@ -423,7 +425,8 @@ def _plan_schedule(
     }
     current = aws.schedule(schedule["name"])
     if current is None:
-        return Action("schedule", schedule["name"], "create", schedule["cron"]), request, False
+        action = Action("schedule", schedule["name"], "create", schedule["cron"])
+        return action, request, False
     stored_target = current.get("Target", {})
     stored = {
         "cron": current.get("ScheduleExpression"),
@@ -507,7 +510,8 @@ def _upload(
         return
     columns = (TextColumn("uploading assets"), BarColumn(), DownloadColumn())
     first_error: AwsError | None = None
-    with Progress(*columns, console=console, transient=True) as progress:
+    quiet = not console.is_terminal  # a log gets the one line per upload below instead
+    with Progress(*columns, console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task("upload", total=sum(len(o.body) for _, o in uploads))
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
             futures = {
@@ -589,6 +593,7 @@ class Receipt:
                 "name": a.name,
                 "action": a.verb,
                 "detail": a.detail,
+                "resource": a.resource,
                 "result": results.get(a.key, "not attempted"),
             }
             for a in plan.actions

@@ -112,6 +112,11 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
         "create: done",
     }, results(receipt)
     assert len(receipt["actions"]) == len(bundle.assets) + 4
+    resources = {f"{a['kind']} {a['name']}": a["resource"] for a in receipt["actions"]}
+    for asset in bundle.assets:
+        assert resources[f"asset {asset['name']}"] == asset["s3_uri"]
+    for function in bundle.manifest["functions"]:
+        assert resources[f"function {function['function_name']}"] == function["function_arn"]
 
 
 def test_second_publish_changes_nothing_and_says_so(
@@ -249,3 +254,15 @@ def test_receipt_goes_where_asked(bundle_dir: Path, tmp_path: Path) -> None:
     assert main([str(bundle_dir), "--yes", "--receipt", str(receipt)]) == 0
     assert json.loads(receipt.read_text())["status"] == "published"
     assert not (bundle_dir / "receipt.json").exists()
+
+
+def test_an_object_with_other_bytes_under_its_address_is_replaced(bundle_dir: Path) -> None:
+    asset = read_bundle(bundle_dir).assets[0]
+    bucket, key = asset["s3_uri"][5:].split("/", 1)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.put_object(Bucket=bucket, Key=key, Body=b"cut short", ChecksumAlgorithm="SHA256")
+
+    assert main([str(bundle_dir), "--yes"]) == 0
+
+    assert results(receipt_of(bundle_dir))[f"asset {asset['name']}"] == "replace: done"
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == asset_bytes(asset)
