@@ -56,8 +56,13 @@ _REASONS: dict[str, tuple[str, str]] = {
         "aws.bucket to an existing bucket and recompile",
     ),
 }
-for _code in ("AccessDeniedException", "UnauthorizedOperation", "Forbidden", "403"):
+for _code in ("AccessDeniedException", "UnauthorizedOperation", "Forbidden"):
     _REASONS[_code] = _REASONS["AccessDenied"]
+_REASONS["403"] = (  # what S3's HeadObject answers, with no body to say more
+    "the caller may not read the object, or (without s3:ListBucket) it is not there yet",
+    f"attach the policy for this command from {POLICIES} (s3:GetObject and s3:ListBucket), "
+    "then run it again",
+)
 for _code in ("Throttling", "TooManyRequestsException", "SlowDown"):
     _REASONS[_code] = _REASONS["ThrottlingException"]
 _REASONS["ExpiredTokenException"] = _REASONS["ExpiredToken"]
@@ -310,11 +315,11 @@ class Aws:
         )
 
     def execution_steps(self, arn: str) -> list[dict[str, Any]]:
-        """Every step of the execution (all pages), in the order SageMaker lists them."""
+        """Every step of the execution (all pages), in the order they started."""
         return list(self._execution_step_pages(arn))
 
     def _execution_step_pages(self, arn: str) -> Iterator[dict[str, Any]]:
-        kwargs: dict[str, Any] = {"PipelineExecutionArn": arn}
+        kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "SortOrder": "Ascending"}
         while True:
             page = call(
                 f"AWS SageMaker ListPipelineExecutionSteps ({arn})",
@@ -336,7 +341,7 @@ class Aws:
         )
         return None if answer is None else dict(answer)
 
-    def put_schedule(self, request: dict[str, Any], *, exists: bool) -> None:
+    def put_schedule(self, request: dict[str, Any], exists: bool) -> None:
         operation = "UpdateSchedule" if exists else "CreateSchedule"
         fn = self.scheduler.update_schedule if exists else self.scheduler.create_schedule
         call(f"AWS Scheduler {operation} (schedule {request['Name']})", fn, **request)

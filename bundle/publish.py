@@ -16,13 +16,14 @@ import datetime
 import hashlib
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
@@ -43,6 +44,21 @@ from bundle.watch import (
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
 UPLOAD_THREADS = 8
+DEFAULT_POLL = 10.0  # seconds between --watch polls
+T = TypeVar("T")
+# The keys of assets.json's publish and functions sections that publishing reads, and their types.
+PUBLISH_KEYS = {
+    "region": str,
+    "account": str,
+    "pipeline_name": str,
+    "role_arn": str,
+    "description": str,
+    "tags": dict,
+}
+SCHEDULE_KEYS = {"name": str, "cron": str, "role_arn": str, "parameters": dict}
+FUNCTION_KEYS = dict.fromkeys(
+    ("asset", "function_name", "function_arn", "handler", "runtime", "role_arn"), str
+)
 FUNCTION_FIELDS = ("Role", "Handler", "Runtime", "Timeout", "MemorySize", "Environment")
 
 
@@ -136,22 +152,12 @@ def read_target(bundle: Bundle) -> Target:
             "bundle, and this bundle was compiled without them\n"
             "  fix: recompile the bundle with the current compiler (`python -m compiler ...`)"
         )
-    problems = [
-        f"publish.{key}"
-        for key, kind in (
-            ("region", str),
-            ("account", str),
-            ("pipeline_name", str),
-            ("role_arn", str),
-            ("description", str),
-            ("tags", dict),
-        )
-        if not isinstance(publish.get(key), kind)
-    ]
+    problems = _mistyped(publish, "publish", PUBLISH_KEYS)
     problems += [f"publish.{k}" for k in ("parallelism", "schedule") if k not in publish]
-    keys = ("asset", "function_name", "function_arn", "handler", "runtime", "role_arn")
+    if isinstance(publish.get("schedule"), dict):
+        problems += _mistyped(publish["schedule"], "publish.schedule", SCHEDULE_KEYS)
     for i, function in enumerate(functions):
-        problems += [f"functions[{i}].{k}" for k in keys if not isinstance(function.get(k), str)]
+        problems += _mistyped(function, f"functions[{i}]", FUNCTION_KEYS)
     if problems:
         raise PublishError(
             f"{where}\n  missing or mistyped: {', '.join(problems)}\n"
@@ -170,6 +176,10 @@ def read_target(bundle: Bundle) -> Target:
         schedule=publish["schedule"],
         functions=tuple(functions),
     )
+
+
+def _mistyped(section: Mapping[str, Any], prefix: str, keys: Mapping[str, type]) -> list[str]:
+    return [f"{prefix}.{k}" for k, kind in keys.items() if not isinstance(section.get(k), kind)]
 
 
 def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str, AssetObject]:
@@ -198,6 +208,13 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
         )
         objects = {}
     problems += _function_problems(bundle, target)
+    if target.schedule is not None:
+        values = {k: as_parameter_value(v) for k, v in target.schedule["parameters"].items()}
+        where = f"{bundle.root / 'assets.json'} publish.schedule.parameters"
+        try:
+            check_parameters(bundle.definition, values, where)
+        except ParameterError as exc:
+            problems.append(str(exc).split("\n\n", 1)[1])  # its problems, without the count
     if problems:
         noun = "problem" if len(problems) == 1 else "problems"
         raise PublishError(f"{len(problems)} {noun} in the bundle\n\n" + "\n\n".join(problems))
@@ -372,7 +389,9 @@ def _plan_pipeline(
         changed.append("role")
     if current.get("PipelineDescription", "") != target.description:
         changed.append("description")
-    if current.get("ParallelismConfiguration") != target.parallelism:
+    # UpdatePipeline without ParallelismConfiguration keeps the stored one: compare only if set
+    parallelism = target.parallelism
+    if parallelism is not None and current.get("ParallelismConfiguration") != parallelism:
         changed.append("parallelism")
     stored_tags = aws.tags(arn)
     tags = {k: v for k, v in target.tags.items() if stored_tags.get(k) != v}
@@ -480,36 +499,58 @@ def apply_plan(plan: Plan, aws: Aws, console: Console) -> tuple[dict[str, str], 
     try:
         _upload(aws, [(a, o) for a, o in plan.uploads if a.pending], results, console)
         for action, config, zip_bytes in plan.functions:
-            if not action.pending:
-                continue
-            if action.verb == "create":
-                aws.create_function(config, zip_bytes)
-            if "code" in action.verb:
-                aws.update_function_code(config["FunctionName"], zip_bytes)
-            if "config" in action.verb:
-                aws.update_function_configuration(config)
-            _done(action, results, console)
-        arn = _apply_pipeline(plan, aws, results, console)
+            if action.pending:
+                _attempt(action, results, console, _apply_function, aws, action, config, zip_bytes)
+        arn = _attempt(plan.pipeline, results, console, _apply_pipeline, aws, plan)
         if plan.schedule.pending and plan.schedule_request is not None:
             request = plan.schedule_request
             request = {**request, "Target": {**request["Target"], "Arn": arn}}
-            aws.put_schedule(request, exists=plan.schedule_exists)
-            _done(plan.schedule, results, console)
-    except AwsError as exc:
-        failed = next(a for a in plan.actions if results[a.key] == "not attempted")
-        results[failed.key] = "failed"
-        raise ApplyError(_stopped_message(plan, failed, exc, results), results) from None
+            _attempt(
+                plan.schedule, results, console, aws.put_schedule, request, plan.schedule_exists
+            )
+    except _Refused as refused:
+        message = _stopped_message(plan, refused.action, refused.error, results)
+        raise ApplyError(message, results) from None
     return results, arn
+
+
+class _Refused(Exception):
+    def __init__(self, action: Action, error: AwsError) -> None:
+        super().__init__(str(error))
+        self.action, self.error = action, error
+
+
+def _attempt(
+    action: Action, results: dict[str, str], console: Console, fn: Callable[..., T], *args: Any
+) -> T:
+    """fn(*args), recording the action's result; an AwsError stops the publish at `action`."""
+    try:
+        value = fn(*args)
+    except AwsError as exc:
+        results[action.key] = "failed"
+        raise _Refused(action, exc) from None
+    if action.pending:
+        _done(action, results, console)
+    return value
+
+
+def _apply_function(aws: Aws, action: Action, config: dict[str, Any], zip_bytes: bytes) -> None:
+    if action.verb == "create":
+        aws.create_function(config, zip_bytes)
+    if "code" in action.verb:
+        aws.update_function_code(config["FunctionName"], zip_bytes)
+    if "config" in action.verb:
+        aws.update_function_configuration(config)
 
 
 def _upload(
     aws: Aws, uploads: list[tuple[Action, AssetObject]], results: dict[str, str], console: Console
 ) -> None:
-    """Upload in parallel; a failure lets the others finish, then stops the publish."""
+    """Upload in parallel; a refused upload lets the others finish, then stops the publish."""
     if not uploads:
         return
     columns = (TextColumn("uploading assets"), BarColumn(), DownloadColumn())
-    first_error: AwsError | None = None
+    refused: _Refused | None = None
     quiet = not console.is_terminal  # a log gets the one line per upload below instead
     with Progress(*columns, console=console, transient=True, disable=quiet) as progress:
         task = progress.add_task("upload", total=sum(len(o.body) for _, o in uploads))
@@ -520,30 +561,26 @@ def _upload(
             for future in as_completed(futures):
                 action, obj = futures[future]
                 try:
-                    future.result()
-                except AwsError as exc:
-                    first_error = first_error or exc
+                    _attempt(action, results, console, future.result)
+                except _Refused as exc:
+                    refused = refused or exc
                     continue
                 progress.advance(task, len(obj.body))
-                _done(action, results, console)
-    if first_error is not None:
-        raise first_error
+    if refused is not None:
+        raise refused
 
 
-def _apply_pipeline(plan: Plan, aws: Aws, results: dict[str, str], console: Console) -> str:
+def _apply_pipeline(aws: Aws, plan: Plan) -> str:
+    """Create or update the pipeline as planned; its ARN."""
     action = plan.pipeline
     if action.verb == "create":
-        arn = aws.create_pipeline(plan.pipeline_request, plan.target.tags)
-    else:
-        assert plan.pipeline_arn is not None  # the pipeline exists unless the verb is create
-        arn = plan.pipeline_arn
-        if action.verb == "update":
-            aws.update_pipeline(plan.pipeline_request)
-        if plan.tags_to_add:
-            aws.add_tags(arn, plan.tags_to_add)
-    if action.pending:
-        _done(action, results, console)
-    return arn
+        return aws.create_pipeline(plan.pipeline_request, plan.target.tags)
+    assert plan.pipeline_arn is not None  # the pipeline exists unless the verb is create
+    if action.verb == "update":
+        aws.update_pipeline(plan.pipeline_request)
+    if plan.tags_to_add:
+        aws.add_tags(plan.pipeline_arn, plan.tags_to_add)
+    return plan.pipeline_arn
 
 
 def _done(action: Action, results: dict[str, str], console: Console) -> None:
@@ -552,17 +589,22 @@ def _done(action: Action, results: dict[str, str], console: Console) -> None:
 
 
 def _stopped_message(plan: Plan, failed: Action, exc: AwsError, results: dict[str, str]) -> str:
-    done = [f"  {a.key}: {a.verb}" for a in plan.actions if results[a.key] == "done"]
-    left = [f"  {a.key}: {a.verb}" for a in plan.actions if results[a.key] == "not attempted"]
+    def listed(*states: str) -> list[str]:
+        return [
+            f"  {a.key}: {a.verb}" + (" (refused too)" if results[a.key] == "failed" else "")
+            for a in plan.actions
+            if results[a.key] in states and a != failed
+        ]
+
     return "\n".join(
         [
             f"publish stopped at {failed.key} ({failed.verb})",
             str(exc),
             "",
             "already applied (kept; a rerun skips them):",
-            *(done or ["  nothing"]),
+            *(listed("done") or ["  nothing"]),
             "not applied yet:",
-            *(left or ["  nothing else"]),
+            *(listed("failed", "not attempted") or ["  nothing else"]),
             "",
             "fix the cause above, then run the same command again: it finishes the job",
         ]
@@ -639,7 +681,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--watch", action="store_true", help="follow the execution to its end")
     parser.add_argument("--timeout", type=float, default=None, help="seconds --watch waits")
-    parser.add_argument("--poll", type=float, default=10.0, help="seconds between --watch polls")
+    parser.add_argument(
+        "--poll", type=float, default=DEFAULT_POLL, help="seconds between --watch polls"
+    )
     parser.add_argument("--receipt", type=Path, default=None, help="default BUNDLE/receipt.json")
     parser.add_argument(
         "--region", default=None, help="default: the AWS config's region, else the bundle's"
@@ -675,11 +719,10 @@ def main(
         what = f"{len(pending)} change(s)" if pending else "nothing to change"
         extra = " and start an execution" if args.start else ""
         console.print(
-            f"plan only ({what}); nothing applied. To apply{extra}, run: "
-            f"python -m bundle.publish {args.bundle_dir} --yes"
-            + (" --start" if args.start else ""),
+            f"plan only ({what}); nothing applied. To apply{extra}, run:\n  {_apply_command(args)}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         return 0
     receipt = Receipt(str(bundle.root), target.pipeline_name, target.region, target.account)
@@ -702,6 +745,21 @@ def main(
     receipt.write(receipt_path)
     console.print(f"receipt: {receipt_path}", markup=False, highlight=False)
     return code
+
+
+def _apply_command(args: argparse.Namespace) -> str:
+    """The command line that applies what this one planned."""
+    words = ["python", "-m", "bundle.publish", str(args.bundle_dir), "--yes"]
+    if args.start:
+        words.append("--start")
+        for assignment in args.parameter:
+            words += ["-p", assignment]
+    words += ["--watch"] if args.watch else []
+    for flag in ("timeout", "poll", "receipt", "region"):
+        value = getattr(args, flag)
+        if value is not None and not (flag == "poll" and value == DEFAULT_POLL):
+            words += [f"--{flag}", str(value)]
+    return shlex.join(words)
 
 
 def _start(

@@ -162,8 +162,7 @@ def watch_execution(
     with Live(console=console, auto_refresh=False, transient=False) as live:
         while True:
             execution = aws.execution(arn)
-            # SageMaker lists the latest step first; keep them in the order they started.
-            steps = list(reversed(aws.execution_steps(arn)))
+            steps = aws.execution_steps(arn)
             status = str(execution.get("PipelineExecutionStatus", "Unknown"))
             _log_transitions(steps, seen, console)  # one line per change: readable in CI logs
             live.update(_view(arn, status, steps), refresh=True)

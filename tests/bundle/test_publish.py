@@ -52,8 +52,10 @@ def test_plan_alone_applies_nothing(bundle_dir: Path, capsys: pytest.CaptureFixt
     assert "│ pipeline │ penguins-pytorch-train " in out
     assert out.count("│ create ") == 4  # two functions, the pipeline, the schedule
     assert out.count("│ upload ") == len(bundle.assets)
-    assert f"plan only ({len(bundle.assets) + 4} change(s)); nothing applied." in out
-    assert f"python -m bundle.publish {bundle_dir} --yes" in out
+    assert out.endswith(
+        f"plan only ({len(bundle.assets) + 4} change(s)); nothing applied. To apply, run:\n"
+        f"  python -m bundle.publish {bundle_dir} --yes\n"
+    )
     assert stored_keys(bucket_of(bundle_dir)) == set()
     assert boto3.client("sagemaker", region_name=REGION).list_pipelines()["PipelineSummaries"] == []
     assert boto3.client("lambda", region_name=REGION).list_functions()["Functions"] == []
@@ -247,6 +249,18 @@ def test_start_passes_the_checked_parameter_values(bundle_dir: Path) -> None:
         "ApproveThreshold": "0.9",
         "SkipDataQualityCheck": "false",
     }
+
+
+def test_plan_names_the_command_that_applies_it(
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["--start", "-p", "InputDataUri=s3://my data/", "--watch", "--timeout", "60"]
+    assert main([str(bundle_dir), *args]) == 0
+    assert capsys.readouterr().out.endswith(
+        "nothing applied. To apply and start an execution, run:\n"
+        f"  python -m bundle.publish {bundle_dir} --yes --start -p 'InputDataUri=s3://my data/' "
+        "--watch --timeout 60.0\n"
+    )
 
 
 def test_receipt_goes_where_asked(bundle_dir: Path, tmp_path: Path) -> None:

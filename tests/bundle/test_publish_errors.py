@@ -249,3 +249,57 @@ def test_watch_needs_start(bundle_dir: Path, capsys: pytest.CaptureFixture[str])
         main([str(bundle_dir), "--watch"])
     assert exit_info.value.code == 2
     assert "error: --watch and -p go with --start" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_bucket_that_does_not_exist(bundle_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    boto3.client("s3", region_name=REGION).delete_bucket(Bucket=bucket_of(bundle_dir))
+    assert main([str(bundle_dir), "--yes"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: AWS S3 GetBucketLocation (bucket {bucket_of(bundle_dir)})\n"
+        "  NoSuchBucket: The specified bucket does not exist\n"
+        "  why: the bucket the bundle's assets go to does not exist\n"
+        "  fix: create it in the bundle's region (`aws s3 mb s3://BUCKET --region REGION`) or "
+        "set aws.bucket to an existing bucket and recompile\n"
+        "\nnothing was applied\n"
+    )
+    assert boto3.client("lambda", region_name=REGION).list_functions()["Functions"] == []
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_schedule_with_bad_parameter_values(
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = json.loads((bundle_dir / "assets.json").read_text())
+    schedule = {**manifest["publish"]["schedule"], "parameters": {"PendingThreshhold": 0.4}}
+    add_publish_sections(bundle_dir, **{**manifest["publish"], "schedule": schedule})
+    assert main([str(bundle_dir), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: 1 problem in the bundle\n\n"
+        f"{bundle_dir / 'assets.json'} publish.schedule.parameters PendingThreshhold=0.4\n"
+        "  unknown parameter 'PendingThreshhold'\n"
+    )
+    assert err.endswith(
+        "  fix: use one of them (did you mean 'PendingThreshold'?)\n\nnothing was applied\n"
+    )
+    nothing_on_aws(bundle_dir)
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_publish_section_with_missing_keys(
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = json.loads((bundle_dir / "assets.json").read_text())
+    del manifest["publish"]["role_arn"], manifest["publish"]["schedule"]["cron"]
+    manifest["functions"][1]["handler"] = None
+    (bundle_dir / "assets.json").write_text(json.dumps(manifest))
+    assert main([str(bundle_dir), "--yes"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {bundle_dir / 'assets.json'}\n"
+        "  missing or mistyped: publish.role_arn, publish.schedule.cron, functions[1].handler\n"
+        "  why: these are settings the compiler writes; the file was edited by hand or comes from "
+        "another compiler version\n"
+        "  fix: recompile the bundle with `python -m compiler ...`\n"
+        "\nnothing was applied\n"
+    )

@@ -184,11 +184,11 @@ def test_start_and_watch_after_publishing(
             "list_pipeline_execution_steps",
             {
                 "PipelineExecutionSteps": [
-                    {"StepName": "Train", "StepStatus": "Failed", "FailureReason": "OOM"},
                     {"StepName": "Preprocess", "StepStatus": "Succeeded"},
+                    {"StepName": "Train", "StepStatus": "Failed", "FailureReason": "OOM"},
                 ]
             },
-            {"PipelineExecutionArn": execution},
+            {"PipelineExecutionArn": execution, "SortOrder": "Ascending"},
         )
         args = ["--yes", "--start", "-p", "ApproveThreshold=0.9"]
         args += ["-p", "TrainingInstanceType=ml.m5.2xlarge", "--watch", "--poll", "0"]

@@ -58,8 +58,8 @@ def poll(stub: Stubber, status: str, steps: list[dict[str, Any]], **execution: A
     )
     stub.add_response(
         "list_pipeline_execution_steps",
-        {"PipelineExecutionSteps": list(reversed(steps))},  # SageMaker lists the newest first
-        {"PipelineExecutionArn": ARN},
+        {"PipelineExecutionSteps": steps},
+        {"PipelineExecutionArn": ARN, "SortOrder": "Ascending"},
     )
 
 
@@ -128,12 +128,12 @@ def test_reads_every_page_of_steps(aws: Aws, stub: Stubber) -> None:
     stub.add_response(
         "list_pipeline_execution_steps",
         {"PipelineExecutionSteps": [step("Train", "Succeeded", 2)], "NextToken": "page-2"},
-        {"PipelineExecutionArn": ARN},
+        {"PipelineExecutionArn": ARN, "SortOrder": "Ascending"},
     )
     stub.add_response(
         "list_pipeline_execution_steps",
         {"PipelineExecutionSteps": [step("Preprocess", "Failed", 0, FailureReason="boom")]},
-        {"PipelineExecutionArn": ARN, "NextToken": "page-2"},
+        {"PipelineExecutionArn": ARN, "SortOrder": "Ascending", "NextToken": "page-2"},
     )
     outcome = watch_execution(aws, ARN, timeout=None, poll_seconds=0, console=Console())
     assert (outcome.status, outcome.failed_steps) == ("Succeeded", [("Preprocess", "boom")])
