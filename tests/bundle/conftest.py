@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -14,16 +15,10 @@ from moto import mock_aws
 
 from compiler.compile import compile_overrides, write_bundle
 from tests.aws_env import isolate_from_aws
-from tests.bundle.publish_sections import (
-    ACCOUNT,
-    LAMBDA_ROLE,
-    PIPELINE_ROLE,
-    REGION,
-    SCHEDULER_ROLE,
-    add_publish_sections,
-)
+from tests.bundle.publish_sections import add_publish_sections
 
 REPO = Path(__file__).resolve().parents[2]
+REGION, ACCOUNT = "us-east-1", "111122223333"  # those of the default aws config
 TRUST = json.dumps(
     {
         "Version": "2012-10-17",
@@ -38,20 +33,27 @@ TRUST = json.dumps(
 )
 
 
+def compile_bundle(*overrides: str) -> Path:
+    """penguins x pytorch (it has both Lambda functions), compiled with `overrides` (which set
+    output_dir), ready to publish."""
+    bundle = compile_overrides(["project=penguins", "framework=pytorch", *overrides])
+    target = write_bundle(bundle)
+    add_publish_sections(target)  # until the compiler writes these sections itself
+    return target
+
+
 @pytest.fixture(scope="session")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """penguins x pytorch (it has both Lambda functions), compiled once per session."""
+    """The bundle, compiled once per session; tests publish copies of it."""
     out = tmp_path_factory.mktemp("compiled") / "penguins-pytorch-train"
-    bundle = compile_overrides(["project=penguins", "framework=pytorch", f"output_dir={out}"])
-    return write_bundle(bundle)
+    return compile_bundle(f"output_dir={out}")
 
 
 @pytest.fixture
 def bundle_dir(compiled: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the compiled bundle with the publish sections added."""
+    """A fresh copy of the compiled bundle."""
     target = tmp_path / "bundle"
     shutil.copytree(compiled, target)
-    add_publish_sections(target)
     return target
 
 
@@ -65,14 +67,16 @@ def bucket_of(bundle_dir: Path) -> str:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, compiled: Path) -> Iterator[None]:
-    """moto as the bundle's account (bucket and roles created), far from any real account."""
+    """moto as the bundle's account, with its bucket and roles, far from any real account."""
     isolate_from_aws(monkeypatch, tmp_path, REGION)
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
     monkeypatch.setenv("COLUMNS", "200")  # the plan table on one line per row
+    manifest = json.loads((compiled / "assets.json").read_text())
+    roles = {f["role_arn"] for f in manifest["functions"]} | {manifest["publish"]["role_arn"]}
     with mock_aws():
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket_of(compiled))
         iam = boto3.client("iam", region_name=REGION)
-        for role in (LAMBDA_ROLE, PIPELINE_ROLE, SCHEDULER_ROLE):
+        for role in sorted(roles):  # moto's CreateFunction checks that the role exists
             iam.create_role(RoleName=role.rsplit("/", 1)[-1], AssumeRolePolicyDocument=TRUST)
         yield
 
@@ -104,8 +108,16 @@ def change_asset(bundle_dir: Path, repo: Path, name: str) -> str:
     old_uri = asset["s3_uri"]
     asset["s3_uri"] = old_uri.replace(asset["sha256"], digest)
     asset["sha256"] = entry["sha256"] = digest
-    assets_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     pipeline_path.write_text(pipeline_path.read_text().replace(old_uri, asset["s3_uri"]))
-    publish = manifest["publish"]
-    add_publish_sections(bundle_dir, functions=manifest["functions"], **publish)
+    manifest["definition_sha256"] = hashlib.sha256(pipeline_path.read_bytes()).hexdigest()
+    assets_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return str(asset["s3_uri"])
+
+
+def edit_manifest(bundle_dir: Path, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Apply `edit` to assets.json in place (as a recompile with other settings would)."""
+    path = bundle_dir / "assets.json"
+    manifest: dict[str, Any] = json.loads(path.read_text())
+    edit(manifest)
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest

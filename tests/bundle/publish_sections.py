@@ -1,9 +1,9 @@
 """Add the `functions` and `publish` sections to a compiled bundle's assets.json.
 
-A stand-in for the compiler until it emits these sections itself (then this file goes): the
-values are those the compiler will write for the default aws/deployment configs, so publish's
-tests code against exactly the contract. Also adds `definition_sha256`, the sha256 of
-pipeline.json's bytes.
+A stand-in for the compiler until it emits these sections itself; then this file goes, with its
+one call in tests/bundle/conftest.py (`compile_bundle`). The values are those the compiler will
+write for the default aws/deployment configs, so publish's tests code against exactly the
+contract. Also adds `definition_sha256`: the sha256 (hex) of pipeline.json's bytes.
 """
 
 from __future__ import annotations

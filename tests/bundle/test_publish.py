@@ -18,14 +18,7 @@ from bundle.assets import asset_bytes
 from bundle.aws import sha256_b64
 from bundle.publish import main
 from bundle.read import read_bundle
-from tests.bundle.conftest import bucket_of, change_asset
-from tests.bundle.publish_sections import (
-    ACCOUNT,
-    LAMBDA_ROLE,
-    PIPELINE_ROLE,
-    REGION,
-    add_publish_sections,
-)
+from tests.bundle.conftest import ACCOUNT, REGION, bucket_of, change_asset, edit_manifest
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -80,15 +73,18 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
         assert config["CodeSha256"] == sha256_b64(asset_bytes(bundle.asset(function["asset"])))
         assert (config["Handler"], config["Role"], config["Runtime"]) == (
             function["handler"],
-            LAMBDA_ROLE,
-            "python3.12",
+            function["role_arn"],
+            function["runtime"],
         )
-        assert (config["Timeout"], config["MemorySize"]) == (300, 256)
+        assert (config["Timeout"], config["MemorySize"]) == (
+            function["timeout_seconds"],
+            function["memory_mb"],
+        )
 
     sm = boto3.client("sagemaker", region_name=REGION)
     pipeline = sm.describe_pipeline(PipelineName="penguins-pytorch-train")
     assert json.loads(pipeline["PipelineDefinition"]) == bundle.definition
-    assert pipeline["RoleArn"] == PIPELINE_ROLE
+    assert pipeline["RoleArn"] == bundle.manifest["publish"]["role_arn"]
     assert pipeline["PipelineDescription"] == bundle.manifest["publish"]["description"]
     assert pipeline["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 10}
     tags = sm.list_tags(ResourceArn=pipeline["PipelineArn"])["Tags"]
@@ -191,14 +187,15 @@ def test_changed_settings_update_function_config_pipeline_schedule_and_tags(
     bundle_dir: Path,
 ) -> None:
     assert main([str(bundle_dir), "--yes"]) == 0
-    manifest = json.loads((bundle_dir / "assets.json").read_text())
-    functions = manifest["functions"]
-    functions[0] = {**functions[0], "memory_mb": 512, "environment": {"LOG_LEVEL": "DEBUG"}}
-    publish = manifest["publish"]
-    publish["schedule"] = {**publish["schedule"], "cron": "cron(0 7 * * ? *)"}
-    publish["tags"] = {**publish["tags"], "cost-center": "42"}
-    publish["parallelism"] = {"MaxParallelExecutionSteps": 4}
-    add_publish_sections(bundle_dir, functions=functions, **publish)
+
+    def edit(manifest: dict[str, Any]) -> None:
+        manifest["functions"][0].update(memory_mb=512, environment={"LOG_LEVEL": "DEBUG"})
+        publish = manifest["publish"]
+        publish["schedule"]["cron"] = "cron(0 7 * * ? *)"
+        publish["tags"]["cost-center"] = "42"
+        publish["parallelism"] = {"MaxParallelExecutionSteps": 4}
+
+    functions = edit_manifest(bundle_dir, edit)["functions"]
 
     assert main([str(bundle_dir), "--yes"]) == 0
 
@@ -230,8 +227,7 @@ def test_changed_settings_update_function_config_pipeline_schedule_and_tags(
 
 
 def test_no_schedule_in_the_config_plans_none(bundle_dir: Path) -> None:
-    manifest = json.loads((bundle_dir / "assets.json").read_text())
-    add_publish_sections(bundle_dir, **{**manifest["publish"], "schedule": None})
+    edit_manifest(bundle_dir, lambda manifest: manifest["publish"].update(schedule=None))
     assert main([str(bundle_dir), "--yes"]) == 0
     assert results(receipt_of(bundle_dir))["schedule -"] == "none: skipped"
     schedules = boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"]

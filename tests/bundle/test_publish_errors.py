@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
 
 from bundle.publish import main
 from tests.aws_env import isolate_from_aws
-from tests.bundle.conftest import bucket_of
-from tests.bundle.publish_sections import REGION, add_publish_sections
+from tests.bundle.conftest import REGION, bucket_of, compile_bundle, edit_manifest
 
 
 def nothing_on_aws(bundle_dir: Path) -> None:
@@ -51,18 +51,9 @@ def test_no_credentials(
 
 
 @pytest.mark.usefixtures("aws_env")
-def test_bucket_in_another_region(
-    compiled: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    bundle_dir = tmp_path / "elsewhere"
+def test_bucket_in_another_region(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bucket = "bucket-in-ireland"
-    text = {n: (compiled / n).read_text() for n in ("pipeline.json", "assets.json")}
-    bundle_dir.mkdir()
-    for name, content in text.items():
-        (bundle_dir / name).write_text(
-            content.replace(f"s3://{bucket_of(compiled)}/", f"s3://{bucket}/")
-        )
-    add_publish_sections(bundle_dir)
+    bundle_dir = compile_bundle(f"aws.bucket={bucket}", f"output_dir={tmp_path / 'elsewhere'}")
     eu = boto3.client("s3", region_name="eu-west-1")
     eu.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
@@ -84,8 +75,7 @@ def test_bucket_in_another_region(
 def test_function_arn_outside_the_publish_account(
     bundle_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifest = json.loads((bundle_dir / "assets.json").read_text())
-    add_publish_sections(bundle_dir, **{**manifest["publish"], "account": "999999999999"})
+    manifest = edit_manifest(bundle_dir, lambda m: m["publish"].update(account="999999999999"))
     assert main([str(bundle_dir), "--yes"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: 2 problems in the bundle\n\n")  # one per function
@@ -166,11 +156,15 @@ def test_script_changed_since_the_compile(
 
 @pytest.mark.usefixtures("aws_env")
 def test_bundle_without_publish_sections(
-    compiled: Path, capsys: pytest.CaptureFixture[str]
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([str(compiled), "--yes"]) == 2
+    def edit(manifest: dict[str, Any]) -> None:
+        del manifest["publish"], manifest["functions"]
+
+    edit_manifest(bundle_dir, edit)
+    assert main([str(bundle_dir), "--yes"]) == 2
     assert capsys.readouterr().err == (
-        f"error: {compiled / 'assets.json'}\n"
+        f"error: {bundle_dir / 'assets.json'}\n"
         "  no publish and no functions section\n"
         "  why: publishing takes the account, region, roles and Lambda settings from the bundle, "
         "and this bundle was compiled without them\n"
@@ -270,9 +264,8 @@ def test_bucket_that_does_not_exist(bundle_dir: Path, capsys: pytest.CaptureFixt
 def test_schedule_with_bad_parameter_values(
     bundle_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifest = json.loads((bundle_dir / "assets.json").read_text())
-    schedule = {**manifest["publish"]["schedule"], "parameters": {"PendingThreshhold": 0.4}}
-    add_publish_sections(bundle_dir, **{**manifest["publish"], "schedule": schedule})
+    bad = {"PendingThreshhold": 0.4}
+    edit_manifest(bundle_dir, lambda m: m["publish"]["schedule"].update(parameters=bad))
     assert main([str(bundle_dir), "--yes"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(
@@ -290,10 +283,12 @@ def test_schedule_with_bad_parameter_values(
 def test_publish_section_with_missing_keys(
     bundle_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    manifest = json.loads((bundle_dir / "assets.json").read_text())
-    del manifest["publish"]["role_arn"], manifest["publish"]["schedule"]["cron"]
-    manifest["functions"][1]["handler"] = None
-    (bundle_dir / "assets.json").write_text(json.dumps(manifest))
+
+    def edit(manifest: dict[str, Any]) -> None:
+        del manifest["publish"]["role_arn"], manifest["publish"]["schedule"]["cron"]
+        manifest["functions"][1]["handler"] = None
+
+    edit_manifest(bundle_dir, edit)
     assert main([str(bundle_dir), "--yes"]) == 2
     assert capsys.readouterr().err == (
         f"error: {bundle_dir / 'assets.json'}\n"

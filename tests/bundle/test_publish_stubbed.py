@@ -21,8 +21,7 @@ from bundle.assets import asset_bytes
 from bundle.aws import Aws, connect, sha256_b64
 from bundle.publish import main
 from bundle.read import read_bundle
-from tests.bundle.conftest import change_asset
-from tests.bundle.publish_sections import REGION
+from tests.bundle.conftest import REGION, change_asset
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 PIPELINE = "penguins-pytorch-train"
