@@ -122,14 +122,24 @@ def translate(where: str, exc: BotoCoreError | ClientError) -> AwsError:
         return AwsError(f"{where}\n  {code}: {message}\n  why: {why}\n  fix: {fix}")
     if isinstance(exc, WaiterError):
         return AwsError(
-            f"{where}\n  did not reach the expected state: {exc.last_response}\n"
-            "  why: the resource is still changing or its update failed\n"
-            "  fix: look at it in the AWS console; run the same command again when it is settled"
+            f"{where}\n  {_waited_state(exc)}\n"
+            "  why: the resource is still changing, or its creation or update failed\n"
+            "  fix: correct the cause AWS gives (often the function's role or settings), then "
+            "run the same command again"
         )
     return AwsError(
         f"{where}\n  {exc}\n  why: the request did not reach AWS or its answer was unreadable\n"
         "  fix: check the network and the region, then run the same command again"
     )
+
+
+def _waited_state(exc: WaiterError) -> str:
+    """What the waiter last saw: for Lambda, the function's state and its reasons."""
+    seen = (exc.last_response or {}).get("Configuration", {})
+    fields = ("State", "StateReason", "LastUpdateStatus", "LastUpdateStatusReason")
+    found = [f"{name} {seen[name]}" for name in fields if seen.get(name)]
+    reason = str(exc.kwargs.get("reason", exc))
+    return reason + (f": {'; '.join(found)}" if found else "")
 
 
 def _not_found(*codes: str) -> Callable[[str, str], bool]:

@@ -18,7 +18,7 @@ import pytest
 from botocore.stub import Stubber
 
 from bundle.assets import asset_bytes
-from bundle.aws import Aws, connect, sha256_b64
+from bundle.aws import Aws, AwsError, connect, sha256_b64
 from bundle.publish import main
 from bundle.read import read_bundle
 from tests.bundle.conftest import REGION, change_asset
@@ -207,3 +207,38 @@ def test_start_and_watch_after_publishing(
         "timed_out": False,
         "parameters": {"ApproveThreshold": "0.9", "TrainingInstanceType": "ml.m5.2xlarge"},
     }
+
+
+def test_a_function_that_fails_to_become_active(aws: Aws) -> None:
+    config = {
+        "FunctionName": "penguins-deploy",
+        "Role": "arn:aws:iam::111122223333:role/NotForLambda",
+        "Handler": "deploy.lambda_handler",
+        "Runtime": "python3.12",
+        "Timeout": 300,
+        "MemorySize": 256,
+        "Environment": {"Variables": {}},
+    }
+    reason = "The role defined for the function cannot be assumed by Lambda."
+    with Stubber(aws.lambda_) as stub:
+        stub.add_response(
+            "create_function",
+            {"FunctionName": "penguins-deploy", "State": "Pending"},
+            {**config, "Code": {"ZipFile": b"PK"}},
+        )
+        stub.add_response(
+            "get_function",
+            {"Configuration": {"State": "Failed", "StateReason": reason}},
+            {"FunctionName": "penguins-deploy"},
+        )
+        with pytest.raises(AwsError) as raised:
+            aws.create_function(config, b"PK")
+        stub.assert_no_pending_responses()
+    assert str(raised.value) == (
+        "AWS Lambda function penguins-deploy (waiting until Active)\n"
+        '  Waiter encountered a terminal failure state: For expression "Configuration.State" '
+        f'we matched expected path: "Failed": State Failed; StateReason {reason}\n'
+        "  why: the resource is still changing, or its creation or update failed\n"
+        "  fix: correct the cause AWS gives (often the function's role or settings), then run "
+        "the same command again"
+    )
