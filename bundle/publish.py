@@ -446,31 +446,26 @@ def _plan_schedule(
     if current is None:
         action = Action("schedule", schedule["name"], "create", schedule["cron"])
         return action, request, False
-    stored_target = current.get("Target", {})
-    stored = {
-        "cron": current.get("ScheduleExpression"),
-        "timezone": current.get("ScheduleExpressionTimezone", "UTC"),
-        "state": current.get("State"),
-        "target": stored_target.get("Arn"),
-        "role": stored_target.get("RoleArn"),
-        "parameters": stored_target.get("SageMakerPipelineParameters", {}).get(
-            "PipelineParameterList", []
-        ),
-        "window": current.get("FlexibleTimeWindow"),
-    }
-    wanted = {
-        "cron": request["ScheduleExpression"],
-        "timezone": request["ScheduleExpressionTimezone"],
-        "state": request["State"],
-        "target": pipeline_arn,
-        "role": schedule["role_arn"],
-        "parameters": parameters,
-        "window": request["FlexibleTimeWindow"],
-    }
-    stored["parameters"] = sorted(stored["parameters"], key=lambda p: str(p["Name"]))
+    planned = {**request, "Target": {**request["Target"], "Arn": pipeline_arn}}
+    stored, wanted = _schedule_fields(current), _schedule_fields(planned)
     changed = [k for k in wanted if stored[k] != wanted[k]]
     verb = "update" if changed else "unchanged"
     return Action("schedule", schedule["name"], verb, ", ".join(changed)), request, True
+
+
+def _schedule_fields(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """What publishing sets of a schedule, from a CreateSchedule request or a GetSchedule answer."""
+    target = schedule.get("Target", {})
+    parameters = target.get("SageMakerPipelineParameters", {}).get("PipelineParameterList", [])
+    return {
+        "cron": schedule.get("ScheduleExpression"),
+        "timezone": schedule.get("ScheduleExpressionTimezone", "UTC"),
+        "state": schedule.get("State"),
+        "window": schedule.get("FlexibleTimeWindow"),
+        "target": target.get("Arn"),
+        "role": target.get("RoleArn"),
+        "parameters": sorted(parameters, key=lambda p: str(p["Name"])),
+    }
 
 
 def plan_table(plan: Plan) -> Table:

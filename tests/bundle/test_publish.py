@@ -158,6 +158,11 @@ def test_a_changed_script_uploads_one_asset_and_updates_the_pipeline(
     )
     assert json.loads(stored["PipelineDefinition"]) == read_bundle(bundle_dir).definition
     assert new_uri in stored["PipelineDefinition"]
+    users = [
+        s["Name"] for s in read_bundle(bundle_dir).definition["Steps"] if new_uri in json.dumps(s)
+    ]
+    (pipeline_row,) = [a for a in receipt_of(bundle_dir)["actions"] if a["kind"] == "pipeline"]
+    assert users and pipeline_row["detail"] == f"definition: steps {', '.join(sorted(users))}"
 
 
 def test_a_changed_handler_updates_that_function_code(
