@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +26,11 @@ from rich.text import Text
 from bundle.aws import Aws, AwsError, connect
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
-BOOLEANS = ("true", "false")
+VALUE_PATTERNS = {  # the literals each parameter type takes; String takes any text
+    "Integer": re.compile(r"[+-]?[0-9]+"),
+    "Float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
+    "Boolean": re.compile(r"true|false"),
+}
 
 
 class ParameterError(Exception):
@@ -93,16 +98,10 @@ def check_parameters(
 
 
 def _fits(kind: str, value: str) -> bool:
-    if kind == "Boolean":
-        return value in BOOLEANS
-    convert: Callable[[str], object] | None = {"Integer": int, "Float": float}.get(kind)
-    if convert is None:
-        return True
-    try:
-        convert(value)
-    except ValueError:
-        return False
-    return True
+    """Whether `value` is a literal of the parameter type (Python's int() and float() would also
+    take '1_000', ' 5' or 'nan', which SageMaker does not)."""
+    pattern = VALUE_PATTERNS.get(kind)
+    return pattern is None or pattern.fullmatch(value) is not None
 
 
 def _article(kind: str) -> str:
