@@ -165,12 +165,22 @@ def test_a_changed_script_uploads_one_asset_and_updates_the_pipeline(
     assert users and pipeline_row["detail"] == f"definition: steps {', '.join(sorted(users))}"
 
 
-def test_a_changed_handler_updates_that_function_code(
-    bundle_dir: Path, repo_copy: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("timeout", "verb"),
+    [(300, "update code"), (600, "update code and config")],
+    ids=["code", "code-and-config"],
+)
+def test_a_changed_handler_updates_that_function(
+    bundle_dir: Path, repo_copy: Path, timeout: int, verb: str
 ) -> None:
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 0
     change_asset(bundle_dir, repo_copy, "deploy-function")
-    capsys.readouterr()
+
+    def edit(manifest: dict[str, Any]) -> None:
+        (deploy,) = [f for f in manifest["functions"] if f["asset"] == "deploy-function"]
+        deploy["timeout_seconds"] = timeout
+
+    edit_manifest(bundle_dir, edit)
 
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 0
 
@@ -178,7 +188,7 @@ def test_a_changed_handler_updates_that_function_code(
     done = {k: v for k, v in results(receipt_of(bundle_dir)).items() if v.endswith(": done")}
     assert done == {
         "asset deploy-function": "upload: done",
-        "function penguins-deploy": "update code: done",
+        "function penguins-deploy": f"{verb}: done",
     }
     config = boto3.client("lambda", region_name=REGION).get_function(
         FunctionName="penguins-deploy"
@@ -186,6 +196,7 @@ def test_a_changed_handler_updates_that_function_code(
     assert config["CodeSha256"] == sha256_b64(
         asset_bytes(bundle.asset("deploy-function"), repo_copy)
     )
+    assert config["Timeout"] == timeout
 
 
 def test_changed_settings_update_function_config_pipeline_schedule_and_tags(
