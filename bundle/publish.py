@@ -186,8 +186,9 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
     """Re-check the bundle against the files on disk and against itself; its objects by name.
 
     Raises:
-        PublishError: pipeline.json edited since the compile, a source file changed, or a
-            Lambda function that does not match the assets and the definition.
+        PublishError: pipeline.json edited since the compile, a source file changed, an asset
+            key that is not its content address, a Lambda function that does not match the
+            assets and the definition, or schedule parameter values the definition refuses.
     """
     problems = []
     expected = bundle.manifest.get("definition_sha256")
@@ -207,6 +208,14 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
             "bundle does not describe\n  fix: recompile the bundle with `python -m compiler ...`"
         )
         objects = {}
+    for i, asset in enumerate(bundle.assets):
+        if asset["sha256"] not in str(asset["s3_uri"]).split("/"):
+            problems.append(
+                f"{bundle.root / 'assets.json'} assets[{i}].s3_uri\n  {asset['s3_uri']} does "
+                f"not name the asset's sha256 {asset['sha256']}\n  why: publishing skips an "
+                "object already at its key, which is safe only for content-addressed keys\n"
+                "  fix: recompile the bundle with `python -m compiler ...`"
+            )
     problems += _function_problems(bundle, target)
     if target.schedule is not None:
         values = {k: as_parameter_value(v) for k, v in target.schedule["parameters"].items()}

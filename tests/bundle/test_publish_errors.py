@@ -134,6 +134,26 @@ def test_pipeline_json_edited_by_hand(bundle_dir: Path, capsys: pytest.CaptureFi
 
 
 @pytest.mark.usefixtures("aws_env")
+def test_asset_key_edited_by_hand(bundle_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def edit(manifest: dict[str, Any]) -> None:
+        asset = manifest["assets"][2]
+        asset["s3_uri"] = asset["s3_uri"].replace(f"/{asset['sha256']}/", "/latest/")
+
+    asset = edit_manifest(bundle_dir, edit)["assets"][2]
+    assert main([str(bundle_dir), "--yes"]) == 2
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the bundle\n\n"
+        f"{bundle_dir / 'assets.json'} assets[2].s3_uri\n"
+        f"  {asset['s3_uri']} does not name the asset's sha256 {asset['sha256']}\n"
+        "  why: publishing skips an object already at its key, which is safe only for "
+        "content-addressed keys\n"
+        "  fix: recompile the bundle with `python -m compiler ...`\n"
+        "\nnothing was applied\n"
+    )
+    nothing_on_aws(bundle_dir)
+
+
+@pytest.mark.usefixtures("aws_env")
 def test_script_changed_since_the_compile(
     bundle_dir: Path, repo_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
