@@ -626,7 +626,7 @@ class Receipt:
     pipeline: str
     region: str
     account: str
-    status: str = "planned"
+    status: str = "published"  # or "failed"
     actions: list[dict[str, str]] = field(default_factory=list)
     pipeline_arn: str | None = None
     execution: dict[str, Any] | None = None
@@ -742,7 +742,6 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return 1
     receipt.record(plan, results)
-    receipt.status = "published"
     code = 0
     if args.start:
         code = _start(aws, target, values, args, console, receipt)
