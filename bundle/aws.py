@@ -1,8 +1,9 @@
-"""The one module that talks to AWS: thin wrappers over boto3 clients, errors people can act on.
+"""The one module that talks to AWS: thin wrappers over botocore clients, errors people can act on.
 
 Every call that can fail goes through `call`, which turns botocore's exceptions into an `AwsError`
 whose message reads where (service, operation, resource) -> what (AWS's code and message) -> why
--> fix. Nothing else in `bundle/` imports boto3, so tests swap in moto or a Stubber here alone.
+-> fix. Nothing else in `bundle/` creates a client, so tests swap in moto or a Stubber here alone.
+botocore (a core dependency) is enough: boto3 adds nothing these calls use.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import boto3  # type: ignore[import-untyped]
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, WaiterError
 
 T = TypeVar("T")
 
 POLICIES = "bundle/PUBLISH.md"  # where the IAM policy of each command is written down
+_MODELS = botocore.loaders.create_loader()  # API models, read once per process, not per connect
 
 # AWS error codes -> (why, fix): the ones publishing runs into, the rest get a generic pair.
 _REASONS: dict[str, tuple[str, str]] = {
@@ -360,13 +363,15 @@ class Aws:
 def connect(region: str | None, default: str) -> Aws:
     """Clients for `region`, else the region the AWS config selects, else `default`.
 
-    Standard retry mode: throttling and transient faults are retried by botocore itself.
+    botocore alone (boto3 adds nothing these calls use); standard retry mode, so throttling and
+    transient faults are retried by botocore itself. Credentials are looked up afresh each time.
     """
-    session = boto3.session.Session(region_name=region)
-    chosen = str(session.region_name or default)
-    config = Config(region_name=chosen, retries={"mode": "standard", "max_attempts": 5})
+    core = botocore.session.Session()
+    core.register_component("data_loader", _MODELS)
+    chosen = str(region or core.get_config_variable("region") or default)
+    config = Config(retries={"mode": "standard", "max_attempts": 5})
     clients = {
-        service: session.client(service, region_name=chosen, config=config)
+        service: core.create_client(service, region_name=chosen, config=config)
         for service in ("s3", "lambda", "sagemaker", "scheduler", "sts")
     }
     return Aws(

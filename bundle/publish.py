@@ -284,7 +284,7 @@ def check_target(aws: Aws, target: Target, objects: Iterable[AssetObject]) -> No
         problems.append(
             f"AWS region {aws.region}\n  the bundle is for {target.region}\n"
             "  why: the pipeline, its functions and its assets must be in the configured region\n"
-            f"  fix: pass --region {target.region} (or set AWS_REGION), or recompile with "
+            f"  fix: pass --region {target.region} (or set AWS_DEFAULT_REGION), or recompile with "
             f"aws.region={aws.region}"
         )
     account = aws.account()

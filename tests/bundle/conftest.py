@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -65,6 +66,11 @@ def bucket_of(bundle_dir: Path) -> str:
     return bucket
 
 
+@functools.cache
+def _boto3_session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, compiled: Path) -> Iterator[None]:
     """moto as the bundle's account, with its bucket and roles, far from any real account."""
@@ -74,6 +80,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, compiled: Path) -> 
     manifest = json.loads((compiled / "assets.json").read_text())
     roles = {f["role_arn"] for f in manifest["functions"]} | {manifest["publish"]["role_arn"]}
     with mock_aws():
+        # one boto3 session for every test (moto resets it to None): API models read once
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", _boto3_session())
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=bucket_of(compiled))
         iam = boto3.client("iam", region_name=REGION)
         for role in sorted(roles):  # moto's CreateFunction checks that the role exists
