@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     else:
         bundle_dir = args.bundle
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the jobs the way Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops jobs as Ctrl-C does
     options = RunOptions(
         root=args.root.resolve(),
         parameters=tuple(args.parameter),
@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, EngineInputError) as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print_summary(console, result, str(options.root / "s3"))
     return EXIT[result.status]
 

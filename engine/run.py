@@ -366,41 +366,30 @@ def _logger(log_path: Path) -> Callable[[str], None]:
 
 
 def _selective(nodes: dict[str, Node], earlier: list[Execution], step: str) -> dict[str, dict[str, Any]]:
-    """Records to reuse for a run from `step`: every step it does not rerun, from the last run."""
+    """Records to reuse for a run from `step`: every step it does not rerun, taken from the
+    newest execution in which the steps it needs succeeded (SageMaker's selective execution)."""
     if step not in nodes:
         raise EngineInputError(
             f"--from {step}\n  no such step\n  why: --from names the step to rerun from\n"
             f"  fix: use one of {', '.join(nodes)}"
         )
-    if not earlier:
-        raise EngineInputError(
-            f"--from {step}\n  no earlier execution of this pipeline to reuse\n"
-            "  why: steps before it take their outputs from an earlier run\n"
-            "  fix: run the whole pipeline once first (without --from)"
-        )
-    source = earlier[-1]
-    arn = source.describe()["PipelineExecutionArn"]
     selected = descendants(nodes, step)
-    reused = {}
-    for node in nodes.values():
-        if node.name in selected:
-            continue
-        record = source.record(node.name)
-        if record is not None:
-            reused[node.name] = {**record, "SelectiveExecutionResult": {"SourcePipelineExecutionArn": arn}}
-    missing = sorted(
-        need for name in selected for need in nodes[name].needs
-        if need not in selected and reused.get(need, {}).get("StepStatus") != "Succeeded"
-    )  # fmt: skip
-    needed = [n for n in nodes[step].needs if n in missing]
-    if needed:
-        raise EngineInputError(
-            f"--from {step}\n  it needs {', '.join(needed)}, which did not succeed in the last "
-            f"execution {source.id} ({source.folder})\n  why: a selective run reuses the outputs "
-            "of the steps before the one it starts from\n  fix: run from an earlier step, or run "
-            "the whole pipeline"
-        )
-    return reused
+    needed = sorted({need for name in selected for need in nodes[name].needs} - selected)
+    for source in reversed(earlier):
+        records = {name: source.record(name) for name in nodes if name not in selected}
+        if all((records.get(n) or {}).get("StepStatus") == "Succeeded" for n in needed):
+            arn = source.describe()["PipelineExecutionArn"]
+            return {
+                name: {**record, "SelectiveExecutionResult": {"SourcePipelineExecutionArn": arn}}
+                for name, record in records.items()
+                if record is not None
+            }
+    raise EngineInputError(
+        f"--from {step}\n  no earlier execution of this pipeline in which "
+        f"{', '.join(needed) or 'its steps'} succeeded ({len(earlier)} executions looked at)\n"
+        "  why: a selective run reuses the outputs of the steps before the one it starts from\n"
+        "  fix: run the whole pipeline once (without --from), or run from an earlier step"
+    )
 
 
 def _put_assets(bundle: Bundle, s3: S3) -> None:
