@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except (BundleError, EngineInputError) as exc:
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    except KeyboardInterrupt:  # before the first step started: nothing to record
+        errors.print("stopped before any step ran", markup=False, highlight=False)
+        return EXIT["Stopped"]
     finally:
         signal.signal(signal.SIGTERM, previous)
     print_summary(console, result, str(options.root / "s3"))

@@ -232,7 +232,7 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
             values[name] = _PARSERS[types[name]](text)
         except (KeyError, ValueError):
             problems.append(
-                f"-p {override}\n  {text!r} is not a {types[name]}\n"
+                f"-p {override}\n  {text!r} is not of type {types[name]}\n"
                 f"  why: parameter {name} is declared with Type {types[name]} in pipeline.json\n"
                 f"  fix: give a {types[name]} value, e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
             )

@@ -53,7 +53,9 @@ def run_process(
     with _lock:
         _running.add(proc)
     try:
-        return proc.wait(timeout=timeout)
+        code = proc.wait(timeout=timeout)
+        _signal_group(proc.pid, signal.SIGKILL)  # a container ends with its entrypoint
+        return code
     except subprocess.TimeoutExpired:
         _stop(proc)
         raise StepFailed(

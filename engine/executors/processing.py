@@ -60,8 +60,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
     code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit)
     if code != 0:
-        script = PurePosixPath(str(entrypoint[-1])).name
-        raise process.job_failed(f"processing job {name}", script, code, ctx.log_path, offset)
+        raise process.job_failed(f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset)
     by_name = {}
     for output in outputs:
         s3_output = output["S3Output"]
@@ -81,3 +80,9 @@ def run(ctx: StepContext) -> dict[str, Any]:
 def _mapped(ctx: StepContext, container_path: str) -> Path:
     """Where a container path lives in the work folder (as process.container_path maps it)."""
     return ctx.work / container_path.lstrip("/")
+
+
+def _script(entrypoint: list[Any]) -> str:
+    """The script a job ran (its file name), or its command when it ran none."""
+    scripts = [PurePosixPath(str(a)).name for a in entrypoint if str(a).endswith(".py")]
+    return scripts[0] if scripts else " ".join(str(a) for a in entrypoint)[:60]
