@@ -234,7 +234,7 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
             problems.append(
                 f"-p {override}\n  {text!r} is not of type {types[name]}\n"
                 f"  why: parameter {name} is declared with Type {types[name]} in pipeline.json\n"
-                f"  fix: give a {types[name]} value, e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
+                f"  fix: give a value of type {types[name]}, e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
             )
     missing = sorted(n for n, v in values.items() if v is None)
     problems += [

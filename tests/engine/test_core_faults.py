@@ -195,8 +195,8 @@ def _rename(manifest: dict[str, Any]) -> None:
          "  fix: did you mean 'ApproveThreshold'?\n", id="unknown-parameter"),
         pytest.param(["-p", "ApproveThreshold=high"],
          "error: -p ApproveThreshold=high\n  'high' is not of type Float\n  why: parameter "
-         "ApproveThreshold is declared with Type Float in pipeline.json\n  fix: give a Float "
-         "value, e.g. -p ApproveThreshold=0.8\n", id="wrong-type"),
+         "ApproveThreshold is declared with Type Float in pipeline.json\n  fix: give a value "
+         "of type Float, e.g. -p ApproveThreshold=0.8\n", id="wrong-type"),
         pytest.param(["-p", "ApproveThreshold"], "error: -p ApproveThreshold\n  not Name=Value\n",
                      id="not-name-value"),
         pytest.param(["--data", "/no/such/folder"], "error: --data /no/such/folder\n  not a folder\n",
