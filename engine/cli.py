@@ -72,17 +72,35 @@ def _parser() -> argparse.ArgumentParser:
         help="compile with `python -m compiler OVERRIDES...`, then run the bundle it writes",
     )
     for command in (run, compile_run):
-        command.add_argument("-p", "--parameter", action="append", default=[],
-                             metavar="NAME=VALUE", help="set a pipeline parameter")  # fmt: skip
-        command.add_argument("--data", type=Path, help="folder of raw data files for "
-                             "InputDataUri (default: the project's sample data)")  # fmt: skip
-        command.add_argument("--from", dest="from_step", metavar="STEP",
-                             help="rerun from STEP, reusing the last execution's earlier steps")  # fmt: skip
+        command.add_argument(
+            "-p",
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="set a pipeline parameter",
+        )
+        command.add_argument(
+            "--data",
+            type=Path,
+            help="folder of raw data files for InputDataUri (default: the project's sample data)",
+        )
+        command.add_argument(
+            "--from",
+            dest="from_step",
+            metavar="STEP",
+            help="rerun from STEP, reusing the last execution's earlier steps",
+        )
         command.add_argument("--no-cache", action="store_true", help="ignore CacheConfig")
-        command.add_argument("--root", type=Path, default=DEFAULT_ROOT,
-                             help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})")  # fmt: skip
-        command.add_argument("--max-parallel", type=int, default=4, metavar="N",
-                             help="steps run at once (default 4)")  # fmt: skip
+        command.add_argument(
+            "--root",
+            type=Path,
+            default=DEFAULT_ROOT,
+            help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})",
+        )
+        command.add_argument(
+            "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"
+        )
     return parser
 
 

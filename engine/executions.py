@@ -1,4 +1,4 @@
-"""Execution folders: one per run, with a record of each step shaped like ListPipelineExecutionSteps.
+"""Execution folders: one per run, a record per step shaped like ListPipelineExecutionSteps.
 
 <root>/executions/<pipeline>/<execution-id>/
   execution.json           DescribePipelineExecution's fields, plus the parameters and bundle

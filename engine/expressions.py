@@ -234,11 +234,13 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
             problems.append(
                 f"-p {override}\n  {text!r} is not of type {types[name]}\n"
                 f"  why: parameter {name} is declared with Type {types[name]} in pipeline.json\n"
-                f"  fix: give a value of type {types[name]}, e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
+                f"  fix: give a value of type {types[name]}, "
+                f"e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
             )
     missing = sorted(n for n, v in values.items() if v is None)
     problems += [
-        f"parameter {n}\n  has no DefaultValue and no -p value\n  fix: pass -p {n}=..." for n in missing
+        f"parameter {n}\n  has no DefaultValue and no -p value\n  fix: pass -p {n}=..."
+        for n in missing
     ]
     if problems:
         raise ParameterError("\n".join(problems))

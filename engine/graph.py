@@ -15,7 +15,6 @@ from typing import Any
 
 from engine.expressions import ExpressionError, referenced_steps
 
-
 BRANCHES = ("IfSteps", "ElseSteps")
 
 
@@ -49,7 +48,9 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Node]:
     """
     raw = list(_flatten(definition.get("Steps", []), None, None))
     names = [step["Name"] for step, _, _ in raw]
-    problems = [f"step name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    problems = [
+        f"step name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
+    ]
     nodes: dict[str, Node] = {}
     for step, parent, branch in raw:
         name = str(step["Name"])
@@ -69,7 +70,9 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Node]:
                     + (f" (did you mean {hint[0]!r}?)" if hint else "")
                 )
         needs = (depends | reads | ({parent} if parent else set())) - {name}
-        nodes[name] = Node(name, str(step["Type"]), step, parent, branch, frozenset(needs & set(names)))
+        nodes[name] = Node(
+            name, str(step["Type"]), step, parent, branch, frozenset(needs & set(names))
+        )
     if not problems:
         problems += _cycles(nodes)
     if problems:

@@ -6,6 +6,7 @@ job's whole process group (a training script's data-loader workers included) wit
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -47,9 +48,13 @@ def run_process(
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
         proc = subprocess.Popen(
-            list(argv), stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
             start_new_session=True,
-        )  # fmt: skip
+        )
     with _lock:
         _running.add(proc)
     try:
@@ -87,19 +92,15 @@ def stopping() -> bool:
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     _signal_group(proc.pid, signal.SIGTERM)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=GRACE_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
     _signal_group(proc.pid, signal.SIGKILL)  # whatever is left of the group, grandchildren too
     proc.wait()
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def container_path(text: str, work: Path) -> str:

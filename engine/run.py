@@ -27,7 +27,14 @@ from typing import Any
 from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
 from bundle.read import Bundle
 from engine import cache, process
-from engine.executions import Execution, execution_arn, executions_dir, list_executions, new_execution_id, now
+from engine.executions import (
+    Execution,
+    execution_arn,
+    executions_dir,
+    list_executions,
+    new_execution_id,
+    now,
+)
 from engine.executors import executor_for
 from engine.executors.base import StepContext, StepFailed
 from engine.expressions import (
@@ -141,14 +148,16 @@ class _Run:
 
     def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
         process.reset()
-        describe = {
+        describe: dict[str, Any] = {
             "PipelineArn": self.variables["PipelineArn"],
             "PipelineName": self.bundle.name,
             "PipelineExecutionArn": self.arn,
             "PipelineExecutionId": self.execution.id,
             "PipelineExecutionStatus": "Executing",
             "CreationTime": now(),
-            "PipelineParameters": [{"Name": k, "Value": str(v)} for k, v in self.parameters.items()],
+            "PipelineParameters": [
+                {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
+            ],
             "Bundle": str(self.bundle.root.resolve()),
         }
         if self.options.from_step:
@@ -254,11 +263,15 @@ class _Run:
             return
         except Exception as exc:  # an engine bug must still end the step, with its traceback
             log(traceback.format_exc())
-            self._end(node, record, None, f"engine error in step {node.name}: {exc!r} (see {log_path})")
+            self._end(
+                node, record, None, f"engine error in step {node.name}: {exc!r} (see {log_path})"
+            )
             return
         self._end(node, record, properties, None)
 
-    def _cached(self, node: Node, definition: dict[str, Any], record: dict[str, Any]) -> dict[str, Any] | None:
+    def _cached(
+        self, node: Node, definition: dict[str, Any], record: dict[str, Any]
+    ) -> dict[str, Any] | None:
         config = definition.get("CacheConfig") or {}
         key = cache.cache_key(node.type, definition)
         if key is None:
@@ -271,7 +284,9 @@ class _Run:
         if found is None:
             return None
         source, earlier = found
-        record["CacheHitResult"] = {"SourcePipelineExecutionArn": source.describe()["PipelineExecutionArn"]}
+        record["CacheHitResult"] = {
+            "SourcePipelineExecutionArn": source.describe()["PipelineExecutionArn"]
+        }
         properties: dict[str, Any] = earlier["Properties"]
         return properties
 
@@ -284,7 +299,13 @@ class _Run:
         lines = [f"asset {a['name']}: {', '.join(f['path'] for f in a['files'])}" for a in used]
         return message + "".join(f"\n  code: {line}" for line in lines)
 
-    def _end(self, node: Node, record: dict[str, Any], properties: dict[str, Any] | None, failure: str | None) -> None:
+    def _end(
+        self,
+        node: Node,
+        record: dict[str, Any],
+        properties: dict[str, Any] | None,
+        failure: str | None,
+    ) -> None:
         record["EndTime"] = now()
         if failure is None:
             record["StepStatus"] = "Succeeded"
@@ -320,9 +341,15 @@ class _Run:
         spec = next((f for f in files if f.get("PropertyFileName") == ref.name), None)
         if spec is None:
             names = ", ".join(f.get("PropertyFileName", "?") for f in files) or "none"
-            raise ExpressionError(f"step {ref.step} declares no property file {ref.name!r} (it declares: {names})")
+            raise ExpressionError(
+                f"step {ref.step} declares no property file {ref.name!r} (it declares: {names})"
+            )
         outputs = self._properties(ref.step).get("ProcessingOutputConfig", {}).get("Outputs", {})
-        output = walk_path(outputs, [str(spec["OutputName"])], f"property file {ref.name} of step {ref.step}: OutputName")
+        output = walk_path(
+            outputs,
+            [str(spec["OutputName"])],
+            f"property file {ref.name} of step {ref.step}: OutputName",
+        )
         uri = f"{str(output['S3Output']['S3Uri']).rstrip('/')}/{spec['FilePath']}"
         path = self.s3.path(uri)
         try:
@@ -330,16 +357,25 @@ class _Run:
         except FileNotFoundError:
             raise ExpressionError(
                 f"property file {ref.name} of step {ref.step}: {uri} does not exist "
-                f"(FilePath {spec['FilePath']!r} in output {spec['OutputName']!r}; the job did not write it)"
+                f"(FilePath {spec['FilePath']!r} in output {spec['OutputName']!r}; "
+                "the job did not write it)"
             ) from None
         except ValueError as exc:
-            raise ExpressionError(f"property file {ref.name} of step {ref.step}: {uri} is not JSON ({exc})") from None
+            raise ExpressionError(
+                f"property file {ref.name} of step {ref.step}: {uri} is not JSON ({exc})"
+            ) from None
         self.reports[ref] = report
         return report
 
 
 def _record(node: Node, status: str) -> dict[str, Any]:
-    return {"StepName": node.name, "StepType": node.type, "StepStatus": status, "StartTime": now(), "AttemptCount": 1}
+    return {
+        "StepName": node.name,
+        "StepType": node.type,
+        "StepStatus": status,
+        "StartTime": now(),
+        "AttemptCount": 1,
+    }
 
 
 def _metadata(node: Node, record: dict[str, Any]) -> dict[str, Any]:
@@ -365,7 +401,9 @@ def _logger(log_path: Path) -> Callable[[str], None]:
     return log
 
 
-def _selective(nodes: dict[str, Node], earlier: list[Execution], step: str) -> dict[str, dict[str, Any]]:
+def _selective(
+    nodes: dict[str, Node], earlier: list[Execution], step: str
+) -> dict[str, dict[str, Any]]:
     """Records to reuse for a run from `step`: every step it does not rerun, taken from the
     newest execution in which the steps it needs succeeded (SageMaker's selective execution)."""
     if step not in nodes:
@@ -412,7 +450,8 @@ def _place_data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path |
     if data is not None and not data.is_dir():
         raise EngineInputError(
             f"--data {data}\n  not a folder\n  why: the files in it are placed at "
-            f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n  fix: pass the folder that holds the raw data files"
+            f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
+            "  fix: pass the folder that holds the raw data files"
         )
     project = bundle.name.split("-", 1)[0]
     sample = REPO / "projects" / project / "sample_data.py"
@@ -431,7 +470,9 @@ def _place_data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path |
                 shutil.copy2(path, target / path.name)
         return
     module = f"projects.{project}.sample_data"
-    done = subprocess.run([sys.executable, "-m", module, str(target)], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", module, str(target)], cwd=REPO, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise EngineInputError(
             f"{module}\n  writing the sample data failed (exit {done.returncode}):\n"
@@ -444,4 +485,7 @@ def _region_account(definition: dict[str, Any]) -> tuple[str, str]:
     text = repr(definition)
     account = re.search(r"arn:aws:iam::(\d{12}):role/", text)
     region = re.search(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", text)
-    return (region.group(1) if region else "us-east-1", account.group(1) if account else "111122223333")
+    return (
+        region.group(1) if region else "us-east-1",
+        account.group(1) if account else "111122223333",
+    )

@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from engine.graph import Node
 from engine.run import Result
 
 STYLES = {"Succeeded": "green", "Failed": "red", "Stopped": "yellow", "Executing": "cyan"}
@@ -62,14 +61,22 @@ class LiveView:
             table.add_column(column)
         for record in self.records.values():
             status = record["StepStatus"]
-            table.add_row(record["StepName"], record.get("StepType", ""),
-                          f"[{STYLES.get(status, 'white')}]{status}[/]", seconds(record))  # fmt: skip
+            table.add_row(
+                record["StepName"],
+                record.get("StepType", ""),
+                f"[{STYLES.get(status, 'white')}]{status}[/]",
+                seconds(record),
+            )
         return table
 
 
 def seconds(record: dict[str, Any]) -> str:
     start = datetime.fromisoformat(record["StartTime"]).timestamp()
-    end = datetime.fromisoformat(record["EndTime"]).timestamp() if "EndTime" in record else time.time()
+    end = (
+        datetime.fromisoformat(record["EndTime"]).timestamp()
+        if "EndTime" in record
+        else time.time()
+    )
     return f"{end - start:.1f} s"
 
 
@@ -82,12 +89,19 @@ def print_summary(console: Console, result: Result, s3_root: str) -> None:
         record = result.records.get(name)
         if record is None:
             continue
-        table.add_row(name, node.type, f"[{STYLES.get(record['StepStatus'], 'white')}]"
-                      f"{record['StepStatus']}[/]", seconds(record), _note(record))  # fmt: skip
+        table.add_row(
+            name,
+            node.type,
+            f"[{STYLES.get(record['StepStatus'], 'white')}]{record['StepStatus']}[/]",
+            seconds(record),
+            _note(record),
+        )
     console.print(table)
     for line in decision(result):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
-    console.print(f"execution: {result.execution.folder}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"execution: {result.execution.folder}", markup=False, highlight=False, soft_wrap=True
+    )
     console.print(
         f"logs: {result.execution.folder}/steps/<step>/log.txt; S3 folder: {s3_root}",
         markup=False,

@@ -54,13 +54,20 @@ def run(ctx: StepContext) -> dict[str, Any]:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
     argv = process.python_argv([str(a) for a in entrypoint] + container_args, ctx.work)
-    env = {**os.environ, **{k: process.container_path(str(v), ctx.work)
-                            for k, v in arguments.get("Environment", {}).items()}}  # fmt: skip
+    env = {
+        **os.environ,
+        **{
+            k: process.container_path(str(v), ctx.work)
+            for k, v in arguments.get("Environment", {}).items()
+        },
+    }
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
     code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit)
     if code != 0:
-        raise process.job_failed(f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset)
+        raise process.job_failed(
+            f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset
+        )
     by_name = {}
     for output in outputs:
         s3_output = output["S3Output"]

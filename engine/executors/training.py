@@ -131,8 +131,9 @@ def final_metrics(definitions: list[dict[str, Any]], lines: list[str]) -> list[d
         pattern = re.compile(str(definition["Regex"]))
         values = [m.group(1) for line in lines for m in pattern.finditer(line)]
         if values:
-            found.append({"MetricName": definition["Name"], "Value": float(values[-1]),
-                          "Timestamp": stamp})  # fmt: skip
+            found.append(
+                {"MetricName": definition["Name"], "Value": float(values[-1]), "Timestamp": stamp}
+            )
     return found
 
 

@@ -44,12 +44,20 @@ def run(ctx: StepContext) -> dict[str, Any]:
             f"MetricDefinitions ({', '.join(metric_names)})"
         )
     tuning_name = f"{ctx.execution_id}-{ctx.step_name}".lower()[:32].rstrip("-")
-    points = draw(config["ParameterRanges"], strategy, int(limits["MaxNumberOfTrainingJobs"]),
-                  seed=json.dumps(config, sort_keys=True))  # fmt: skip
-    trials = [(f"{tuning_name}-{i + 1:03d}-{_short_hash(tuning_name, i)}", p)
-              for i, p in enumerate(points)]  # fmt: skip
-    ctx.log(f"tuning job {tuning_name}: {len(trials)} trials, "
-            f"{limits['MaxParallelTrainingJobs']} at a time, strategy {strategy}")  # fmt: skip
+    points = draw(
+        config["ParameterRanges"],
+        strategy,
+        int(limits["MaxNumberOfTrainingJobs"]),
+        seed=json.dumps(config, sort_keys=True),
+    )
+    trials = [
+        (f"{tuning_name}-{i + 1:03d}-{_short_hash(tuning_name, i)}", p)
+        for i, p in enumerate(points)
+    ]
+    ctx.log(
+        f"tuning job {tuning_name}: {len(trials)} trials, "
+        f"{limits['MaxParallelTrainingJobs']} at a time, strategy {strategy}"
+    )
 
     def trial(job: str, tuned: dict[str, str]) -> dict[str, Any]:
         return _run_trial(ctx, definition, objective, job, tuned)
@@ -66,7 +74,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
     return {
         "HyperParameterTuningJobName": tuning_name,
         "HyperParameterTuningJobArn": ranked[0]["TrainingJobArn"].replace(
-            f"training-job/{ranked[0]['TrainingJobName']}", f"hyper-parameter-tuning-job/{tuning_name}"
+            f"training-job/{ranked[0]['TrainingJobName']}",
+            f"hyper-parameter-tuning-job/{tuning_name}",
         ),
         "HyperParameterTuningJobStatus": "Completed",
         "HyperParameterTuningJobConfig": config,
@@ -83,8 +92,9 @@ def draw(ranges: dict[str, Any], strategy: str, count: int, seed: str) -> list[d
     if strategy == "Grid":
         if ranges.get("ContinuousParameterRanges") or ranges.get("IntegerParameterRanges"):
             raise StepFailed("Grid strategy: only categorical ranges can be enumerated")
-        grid = itertools.product(*[[(r["Name"], v) for r in [r] for v in r["Values"]]
-                                   for r in categorical])  # fmt: skip
+        grid = itertools.product(
+            *[[(r["Name"], v) for r in [r] for v in r["Values"]] for r in categorical]
+        )
         return [dict(point) for point in itertools.islice(grid, count)]
     rng = random.Random(hashlib.sha256(seed.encode()).hexdigest())
     points = []
@@ -156,8 +166,12 @@ def _run_trial(
         if process.stopping():
             raise
         ctx.log(f"trial {job}: Failed: {exc}")
-        return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(exc),
-                "TrainingEndTime": datetime.now(UTC).isoformat()}  # fmt: skip
+        return {
+            **summary,
+            "TrainingJobStatus": "Failed",
+            "FailureReason": str(exc),
+            "TrainingEndTime": datetime.now(UTC).isoformat(),
+        }
     values = {m["MetricName"]: m["Value"] for m in described["FinalMetricDataList"]}
     summary["TrainingJobArn"] = described["TrainingJobArn"]
     summary["TrainingEndTime"] = described["TrainingEndTime"]

@@ -70,9 +70,7 @@ def _call(bundle: Path, root: Path, *args: str) -> tuple[int, Path | None]:
 RunEngine = Callable[..., Ran]
 
 
-def run_engine(
-    capsys: pytest.CaptureFixture[str], bundle: Path, root: Path, *args: str
-) -> Ran:
+def run_engine(capsys: pytest.CaptureFixture[str], bundle: Path, root: Path, *args: str) -> Ran:
     code, folder = _call(bundle, root, *args)
     captured = capsys.readouterr()
     return Ran(code, captured.out, captured.err, root, folder)
@@ -102,9 +100,7 @@ class Executed:
         return target
 
 
-def _execute(
-    factory: pytest.TempPathFactory, name: str, *overrides: str
-) -> Iterator[Executed]:
+def _execute(factory: pytest.TempPathFactory, name: str, *overrides: str) -> Iterator[Executed]:
     folder = factory.mktemp(name)
     bundle = compile_bundle(folder / "bundle", *overrides)
     code, execution = _call(bundle, folder / "root")
@@ -119,9 +115,13 @@ def penguins_train(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Execute
 @pytest.fixture(scope="session")
 def penguins_tune_top2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executed]:
     yield from _execute(
-        tmp_path_factory, "top2", "project=penguins", "framework=pytorch",
-        "training=tune_top2", *SMALL_TUNING,
-    )  # fmt: skip
+        tmp_path_factory,
+        "top2",
+        "project=penguins",
+        "framework=pytorch",
+        "training=tune_top2",
+        *SMALL_TUNING,
+    )
 
 
 def edit_bundle(source: Path, target: Path, edit: Callable[[dict[str, Any]], None]) -> Path:

@@ -16,7 +16,9 @@ PROCESSING: dict[str, Any] = {
     "Arguments": {
         "AppSpecification": {"ContainerEntrypoint": ["python3", "x.py"], "ImageUri": "i"},
         "ProcessingInputs": [{"InputName": "code", "S3Input": {"S3Uri": "s3://b/code/x.py"}}],
-        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": "s3://b/run1/o"}}]},
+        "ProcessingOutputConfig": {
+            "Outputs": [{"OutputName": "o", "S3Output": {"S3Uri": "s3://b/run1/o"}}]
+        },
         "ProcessingResources": {"ClusterConfig": {"InstanceType": "ml.m5.xlarge"}},
     }
 }
@@ -34,12 +36,18 @@ def edited(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        pytest.param(("Arguments", "ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
-                     "s3://b/run2/o", id="output-location"),
-        pytest.param(("Arguments", "ProcessingResources", "ClusterConfig", "InstanceType"),
-                     "ml.m5.large", id="instance-type"),
+        pytest.param(
+            ("Arguments", "ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+            "s3://b/run2/o",
+            id="output-location",
+        ),
+        pytest.param(
+            ("Arguments", "ProcessingResources", "ClusterConfig", "InstanceType"),
+            "ml.m5.large",
+            id="instance-type",
+        ),
     ],
-)  # fmt: skip
+)
 def test_fields_outside_the_key_do_not_change_it(path: tuple[str | int, ...], value: Any) -> None:
     assert cache_key("Processing", edited(path, value)) == cache_key("Processing", PROCESSING)
 
@@ -48,19 +56,28 @@ def test_fields_outside_the_key_do_not_change_it(path: tuple[str | int, ...], va
     ("path", "value"),
     [
         pytest.param(("Arguments", "AppSpecification", "ContainerEntrypoint", 1), "y.py", id="app"),
-        pytest.param(("Arguments", "ProcessingInputs", 0, "S3Input", "S3Uri"), "s3://b/code2/x.py",
-                     id="inputs"),
+        pytest.param(
+            ("Arguments", "ProcessingInputs", 0, "S3Input", "S3Uri"),
+            "s3://b/code2/x.py",
+            id="inputs",
+        ),
         pytest.param(("Arguments", "Environment"), {"A": "1"}, id="environment"),
     ],
-)  # fmt: skip
+)
 def test_fields_in_the_key_change_it(path: tuple[str | int, ...], value: Any) -> None:
     assert cache_key("Processing", edited(path, value)) != cache_key("Processing", PROCESSING)
 
 
 def test_tuning_keys_on_the_training_definition_but_not_its_output_path() -> None:
-    tuning = {"Arguments": {"HyperParameterTuningJobConfig": {"Strategy": "Random"},
-                            "TrainingJobDefinition": {"StaticHyperParameters": {"epochs": "2"},
-                                                      "OutputDataConfig": {"S3OutputPath": "s3://b/1"}}}}  # fmt: skip
+    tuning = {
+        "Arguments": {
+            "HyperParameterTuningJobConfig": {"Strategy": "Random"},
+            "TrainingJobDefinition": {
+                "StaticHyperParameters": {"epochs": "2"},
+                "OutputDataConfig": {"S3OutputPath": "s3://b/1"},
+            },
+        }
+    }
     moved = copy.deepcopy(tuning)
     moved["Arguments"]["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"] = "s3://b/2"
     longer = copy.deepcopy(tuning)
@@ -95,10 +112,19 @@ def test_expire_after_refuses_other_text(text: str) -> None:
         expire_after(text)
 
 
-def _execution(folder: Path, status: str, key: str, ended: datetime, hit: bool = False) -> Execution:
+def _execution(
+    folder: Path, status: str, key: str, ended: datetime, hit: bool = False
+) -> Execution:
     execution = Execution(folder)
-    execution.write_describe({"PipelineExecutionArn": f"arn:{folder.name}", "CreationTime": ended.isoformat()})
-    record = {"StepName": "Prep", "StepStatus": status, "CacheKey": key, "EndTime": ended.isoformat()}
+    execution.write_describe(
+        {"PipelineExecutionArn": f"arn:{folder.name}", "CreationTime": ended.isoformat()}
+    )
+    record = {
+        "StepName": "Prep",
+        "StepStatus": status,
+        "CacheKey": key,
+        "EndTime": ended.isoformat(),
+    }
     if hit:
         record["CacheHitResult"] = {"SourcePipelineExecutionArn": "arn:older"}
     execution.write_record(record)

@@ -36,13 +36,21 @@ def _report(ref: PropertyFileRef) -> Any:
     return REPORT
 
 
-SCOPE = Scope({"Threshold": 0.7, "Flag": True}, {"PipelineExecutionId": "abc123"}, _properties, _report)
+SCOPE = Scope(
+    {"Threshold": 0.7, "Flag": True}, {"PipelineExecutionId": "abc123"}, _properties, _report
+)
 
 
 def test_paths_split_into_names_indexes_and_keys() -> None:
     assert parse_path("Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri") == [
-        "Steps", "Prep", "ProcessingOutputConfig", "Outputs", "train", "S3Output", "S3Uri",
-    ]  # fmt: skip
+        "Steps",
+        "Prep",
+        "ProcessingOutputConfig",
+        "Outputs",
+        "train",
+        "S3Output",
+        "S3Uri",
+    ]
     assert parse_path("Steps.Tune.TrainingJobSummaries[1].TrainingJobName")[3] == 1
 
 
@@ -51,20 +59,52 @@ def test_paths_split_into_names_indexes_and_keys() -> None:
     [
         pytest.param({"Get": "Parameters.Threshold"}, 0.7, id="parameter"),
         pytest.param({"Get": "Execution.PipelineExecutionId"}, "abc123", id="execution"),
-        pytest.param({"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
-                     "s3://b/t", id="step-output"),  # fmt: skip
-        pytest.param({"Get": "Steps.Tune.TrainingJobSummaries[1].TrainingJobName"}, "t-002", id="index"),
-        pytest.param({"Std:Join": {"On": "/", "Values": ["s3:/", "b", {"Get": "Execution.PipelineExecutionId"}]}},
-                     "s3://b/abc123", id="join"),  # fmt: skip
-        pytest.param({"Std:Join": {"On": " ", "Values": ["x", {"Get": "Parameters.Flag"}, 0.7, 3]}},
-                     "x true 0.7 3", id="join-renders-json-scalars"),  # fmt: skip
-        pytest.param({"Std:JsonGet": {"Path": "metrics.accuracy.value",
-                                      "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"}}},
-                     0.91, id="json-get"),  # fmt: skip
-        pytest.param({"Std:JsonGet": {"Path": "per_class[0].f1",
-                                      "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"}}},
-                     0.5, id="json-get-index"),  # fmt: skip
-        pytest.param({"A": [{"Get": "Parameters.Threshold"}], "B": 1}, {"A": [0.7], "B": 1}, id="nested"),
+        pytest.param(
+            {"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"},
+            "s3://b/t",
+            id="step-output",
+        ),
+        pytest.param(
+            {"Get": "Steps.Tune.TrainingJobSummaries[1].TrainingJobName"}, "t-002", id="index"
+        ),
+        pytest.param(
+            {
+                "Std:Join": {
+                    "On": "/",
+                    "Values": ["s3:/", "b", {"Get": "Execution.PipelineExecutionId"}],
+                }
+            },
+            "s3://b/abc123",
+            id="join",
+        ),
+        pytest.param(
+            {"Std:Join": {"On": " ", "Values": ["x", {"Get": "Parameters.Flag"}, 0.7, 3]}},
+            "x true 0.7 3",
+            id="join-renders-json-scalars",
+        ),
+        pytest.param(
+            {
+                "Std:JsonGet": {
+                    "Path": "metrics.accuracy.value",
+                    "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"},
+                }
+            },
+            0.91,
+            id="json-get",
+        ),
+        pytest.param(
+            {
+                "Std:JsonGet": {
+                    "Path": "per_class[0].f1",
+                    "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"},
+                }
+            },
+            0.5,
+            id="json-get-index",
+        ),
+        pytest.param(
+            {"A": [{"Get": "Parameters.Threshold"}], "B": 1}, {"A": [0.7], "B": 1}, id="nested"
+        ),
     ],
 )
 def test_expressions_resolve(expression: Any, value: Any) -> None:
@@ -74,28 +114,54 @@ def test_expressions_resolve(expression: Any, value: Any) -> None:
 @pytest.mark.parametrize(
     ("expression", "message"),
     [
-        pytest.param({"Get": "Parameters.Treshold"},
-                     "Get Parameters.Treshold: no such parameter (there: Flag, Threshold)", id="parameter"),
-        pytest.param({"Get": "Execution.StartTime"},
-                     "Get Execution.StartTime: no such execution variable (there: PipelineExecutionId)",
-                     id="execution"),
-        pytest.param({"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"},
-                     "Get Steps.Prep.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri: step Prep: "
-                     "no 'test' at ProcessingOutputConfig.Outputs (there: train)", id="output"),
-        pytest.param({"Get": "Steps.Tune.TrainingJobSummaries[2].TrainingJobName"},
-                     "Get Steps.Tune.TrainingJobSummaries[2].TrainingJobName: step Tune: no index [2] "
-                     "at TrainingJobSummaries (length 2)", id="index"),
-        pytest.param({"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"},
-                     "step Train has no properties in this execution (not run)", id="step-not-run"),
-        pytest.param({"Std:JsonGet": {"Path": "metrics.acc.value",
-                                      "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"}}},
-                     "Std:JsonGet 'metrics.acc.value' in Eval's property file EvaluationReport: no 'acc' "
-                     "at metrics (there: accuracy)", id="json-get-path"),
-        pytest.param({"Std:JsonGet": {"Path": "x", "PropertyFile": "EvaluationReport"}},
-                     "Std:JsonGet: PropertyFile 'EvaluationReport' is no report", id="json-get-file"),
-        pytest.param({"Get": "Steps"}, "Get Steps: not a Parameters, Execution or Steps reference", id="bare"),
+        pytest.param(
+            {"Get": "Parameters.Treshold"},
+            "Get Parameters.Treshold: no such parameter (there: Flag, Threshold)",
+            id="parameter",
+        ),
+        pytest.param(
+            {"Get": "Execution.StartTime"},
+            "Get Execution.StartTime: no such execution variable (there: PipelineExecutionId)",
+            id="execution",
+        ),
+        pytest.param(
+            {"Get": "Steps.Prep.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"},
+            "Get Steps.Prep.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri: step Prep: "
+            "no 'test' at ProcessingOutputConfig.Outputs (there: train)",
+            id="output",
+        ),
+        pytest.param(
+            {"Get": "Steps.Tune.TrainingJobSummaries[2].TrainingJobName"},
+            "Get Steps.Tune.TrainingJobSummaries[2].TrainingJobName: step Tune: no index [2] "
+            "at TrainingJobSummaries (length 2)",
+            id="index",
+        ),
+        pytest.param(
+            {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"},
+            "step Train has no properties in this execution (not run)",
+            id="step-not-run",
+        ),
+        pytest.param(
+            {
+                "Std:JsonGet": {
+                    "Path": "metrics.acc.value",
+                    "PropertyFile": {"Get": "Steps.Eval.PropertyFiles.EvaluationReport"},
+                }
+            },
+            "Std:JsonGet 'metrics.acc.value' in Eval's property file EvaluationReport: no 'acc' "
+            "at metrics (there: accuracy)",
+            id="json-get-path",
+        ),
+        pytest.param(
+            {"Std:JsonGet": {"Path": "x", "PropertyFile": "EvaluationReport"}},
+            "Std:JsonGet: PropertyFile 'EvaluationReport' is no report",
+            id="json-get-file",
+        ),
+        pytest.param(
+            {"Get": "Steps"}, "Get Steps: not a Parameters, Execution or Steps reference", id="bare"
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_expressions_say_what_is_missing(expression: Any, message: str) -> None:
     with pytest.raises(ExpressionError) as caught:
         resolve(expression, SCOPE)
@@ -106,25 +172,45 @@ def test_bad_expressions_say_what_is_missing(expression: Any, message: str) -> N
     ("condition", "result"),
     [
         pytest.param({"Type": "Equals", "LeftValue": 200, "RightValue": 200}, True, id="equals"),
-        pytest.param({"Type": "Equals", "LeftValue": 200, "RightValue": 200.0}, True, id="equals-int-float"),
-        pytest.param({"Type": "GreaterThanOrEqualTo", "LeftValue": 0.7, "RightValue": 0.7}, True, id="ge"),
+        pytest.param(
+            {"Type": "Equals", "LeftValue": 200, "RightValue": 200.0}, True, id="equals-int-float"
+        ),
+        pytest.param(
+            {"Type": "GreaterThanOrEqualTo", "LeftValue": 0.7, "RightValue": 0.7}, True, id="ge"
+        ),
         pytest.param({"Type": "GreaterThan", "LeftValue": 0.7, "RightValue": 0.7}, False, id="gt"),
         pytest.param({"Type": "LessThan", "LeftValue": 1, "RightValue": 2}, True, id="lt"),
-        pytest.param({"Type": "LessThanOrEqualTo", "LeftValue": 3, "RightValue": 2}, False, id="le"),
+        pytest.param(
+            {"Type": "LessThanOrEqualTo", "LeftValue": 3, "RightValue": 2}, False, id="le"
+        ),
         pytest.param({"Type": "In", "QueryValue": "a", "Values": ["a", "b"]}, True, id="in"),
-        pytest.param({"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 1}},
-                     False, id="not"),
-        pytest.param({"Type": "Or", "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 2},
-                                                   {"Type": "LessThan", "LeftValue": 1, "RightValue": 2}]},
-                     True, id="or"),
+        pytest.param(
+            {"Type": "Not", "Condition": {"Type": "Equals", "LeftValue": 1, "RightValue": 1}},
+            False,
+            id="not",
+        ),
+        pytest.param(
+            {
+                "Type": "Or",
+                "Conditions": [
+                    {"Type": "Equals", "LeftValue": 1, "RightValue": 2},
+                    {"Type": "LessThan", "LeftValue": 1, "RightValue": 2},
+                ],
+            },
+            True,
+            id="or",
+        ),
     ],
-)  # fmt: skip
+)
 def test_conditions(condition: dict[str, Any], result: bool) -> None:
     assert evaluate(condition) is result
 
 
 def test_conditions_refuse_what_cannot_be_compared() -> None:
-    with pytest.raises(ExpressionError, match=r"^GreaterThanOrEqualTo: cannot compare 0\.9 \(float\) with '0\.7' \(str\)$"):
+    with pytest.raises(
+        ExpressionError,
+        match=r"^GreaterThanOrEqualTo: cannot compare 0\.9 \(float\) with '0\.7' \(str\)$",
+    ):
         evaluate({"Type": "GreaterThanOrEqualTo", "LeftValue": 0.9, "RightValue": "0.7"})
     with pytest.raises(ExpressionError, match=r"^unknown condition type 'Between'$"):
         evaluate({"Type": "Between"})
@@ -139,7 +225,9 @@ DECLARED = [
 
 
 def test_parameters_take_defaults_and_typed_overrides() -> None:
-    values = parse_parameters(DECLARED, ["Epochs=5", "SkipCheck=False", "ApproveThreshold=1", "Uri=a=b"])
+    values = parse_parameters(
+        DECLARED, ["Epochs=5", "SkipCheck=False", "ApproveThreshold=1", "Uri=a=b"]
+    )
     assert values == {"ApproveThreshold": 1.0, "Epochs": 5, "SkipCheck": False, "Uri": "a=b"}
 
 
@@ -150,7 +238,8 @@ def test_bad_parameters_are_all_listed() -> None:
         "-p Epochs=2.5\n  '2.5' is not of type Integer\n  why: parameter Epochs is declared with "
         "Type Integer in pipeline.json\n  fix: give a value of type Integer, e.g. -p Epochs=3\n"
         "-p SkipCheck=yes\n  'yes' is not of type Boolean\n  why: parameter SkipCheck is declared "
-        "with Type Boolean in pipeline.json\n  fix: give a value of type Boolean, e.g. -p SkipCheck=true"
+        "with Type Boolean in pipeline.json\n"
+        "  fix: give a value of type Boolean, e.g. -p SkipCheck=true"
     )
 
 
@@ -161,14 +250,21 @@ def _step(name: str, **fields: Any) -> dict[str, Any]:
 def test_graph_nests_branches_and_collects_dependencies() -> None:
     read = {"Get": "Steps.A.ProcessingJobName"}
     gate = {
-        "Name": "Gate", "Type": "Condition",
-        "Arguments": {"Conditions": [{"Type": "Equals", "LeftValue": read, "RightValue": "x"}],
-                      "IfSteps": [_step("Yes", Arguments={"X": {"Get": "Steps.B.ProcessingJobName"}})],
-                      "ElseSteps": [_step("No")]},
-    }  # fmt: skip
+        "Name": "Gate",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": read, "RightValue": "x"}],
+            "IfSteps": [_step("Yes", Arguments={"X": {"Get": "Steps.B.ProcessingJobName"}})],
+            "ElseSteps": [_step("No")],
+        },
+    }
     nodes = build_graph({"Steps": [_step("A"), _step("B", DependsOn=["A"]), gate]})
     assert nodes["Gate"].needs == {"A"}
-    assert (nodes["Yes"].parent, nodes["Yes"].branch, nodes["Yes"].needs) == ("Gate", True, {"Gate", "B"})
+    assert (nodes["Yes"].parent, nodes["Yes"].branch, nodes["Yes"].needs) == (
+        "Gate",
+        True,
+        {"Gate", "B"},
+    )
     assert (nodes["No"].branch, nodes["No"].needs) == (False, {"Gate"})
     assert descendants(nodes, "B") == {"B", "Yes"}
 
@@ -177,16 +273,27 @@ def test_graph_nests_branches_and_collects_dependencies() -> None:
     ("steps", "problem"),
     [
         pytest.param([_step("A"), _step("A")], "step name 'A' is used twice", id="duplicate"),
-        pytest.param([_step("Train"), _step("B", DependsOn=["Trian"])],
-                     "step B: DependsOn names step 'Trian', which is not in the definition "
-                     "(did you mean 'Train'?)", id="depends-on"),
-        pytest.param([_step("B", Arguments={"X": {"Get": "Steps.Nope.ProcessingJobName"}})],
-                     "step B: a Get reads step 'Nope', which is not in the definition", id="get"),
-        pytest.param([_step("A", DependsOn=["B"]), _step("B", DependsOn=["A"])],
-                     "these steps wait for each other: A -> B", id="cycle"),
+        pytest.param(
+            [_step("Train"), _step("B", DependsOn=["Trian"])],
+            "step B: DependsOn names step 'Trian', which is not in the definition "
+            "(did you mean 'Train'?)",
+            id="depends-on",
+        ),
+        pytest.param(
+            [_step("B", Arguments={"X": {"Get": "Steps.Nope.ProcessingJobName"}})],
+            "step B: a Get reads step 'Nope', which is not in the definition",
+            id="get",
+        ),
+        pytest.param(
+            [_step("A", DependsOn=["B"]), _step("B", DependsOn=["A"])],
+            "these steps wait for each other: A -> B",
+            id="cycle",
+        ),
     ],
-)  # fmt: skip
-def test_graph_refuses_definitions_sagemaker_rejects(steps: list[dict[str, Any]], problem: str) -> None:
+)
+def test_graph_refuses_definitions_sagemaker_rejects(
+    steps: list[dict[str, Any]], problem: str
+) -> None:
     with pytest.raises(DefinitionError) as caught:
         build_graph({"Steps": steps})
     assert str(caught.value).startswith(f"pipeline.json\n  {problem}\n  why: ")

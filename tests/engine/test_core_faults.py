@@ -1,4 +1,4 @@
-"""Faults and bad input: hung, killed and interrupted jobs, bad arguments, stale or dataless bundles.
+"""Faults and bad input: hung, killed, interrupted jobs; bad arguments; stale or dataless bundles.
 
 The job faults use small hand-written definitions whose Processing jobs are `python3 -c ...`
 one-liners, so each case costs a second or two.
@@ -41,7 +41,13 @@ def job_step(name: str, seconds: Any, pids: Path, **extra: Any) -> dict[str, Any
             "ImageUri": "x",
         },
         "ProcessingInputs": [],
-        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},  # fmt: skip
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 1,
+            }
+        },
         "RoleArn": "arn:aws:iam::111122223333:role/R",
     }
     arguments.update(extra)
@@ -98,14 +104,18 @@ def test_a_job_past_its_max_runtime_is_stopped_with_its_children(
     assert all_gone(pids)
 
 
-def test_a_killed_job_fails_its_step_and_names_the_signal(engine: RunEngine, tmp_path: Path) -> None:
+def test_a_killed_job_fails_its_step_and_names_the_signal(
+    engine: RunEngine, tmp_path: Path
+) -> None:
     bundle = write_bundle(tmp_path / "b", [job_step("Killed", "kill", tmp_path / "pids")])
     ran = engine(bundle, tmp_path / "root")
     reason = ran.records["Killed"]["FailureReason"]
     assert ran.code == 1
     assert reason.startswith("processing job pipelines-")
-    assert "-Killed (python3 -c import os, subprocess, sys, time; child = subproc) was " \
+    assert (
+        "-Killed (python3 -c import os, subprocess, sys, time; child = subproc) was "
         "killed by signal SIGKILL\n  last lines of its log:\n" in reason
+    )
     assert f"full log: {ran.folder / 'steps/Killed/log.txt'}" in reason
     assert all_gone(tmp_path / "pids")  # its child went too
 
@@ -119,8 +129,9 @@ def test_ctrl_c_stops_the_execution_and_its_jobs_and_keeps_earlier_ones(tmp_path
     (earlier,) = list_executions(root, PIPELINE)
     before = (earlier.folder / "execution.json").read_text()
     pids.unlink()
-    engine = subprocess.Popen([*command, "-p", "Seconds=60"], cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    engine = subprocess.Popen(
+        [*command, "-p", "Seconds=60"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -135,15 +146,19 @@ def test_ctrl_c_stops_the_execution_and_its_jobs_and_keeps_earlier_ones(tmp_path
     assert subprocess.run(command, cwd=REPO, capture_output=True).returncode == 0
 
 
-def test_independent_steps_run_in_parallel_up_to_the_limit(engine: RunEngine, tmp_path: Path) -> None:
+def test_independent_steps_run_in_parallel_up_to_the_limit(
+    engine: RunEngine, tmp_path: Path
+) -> None:
     steps = [job_step(n, "1", tmp_path / n) for n in ("A", "B")]
     steps.append({**job_step("C", "0", tmp_path / "C"), "DependsOn": ["A", "B"]})
     bundle = write_bundle(tmp_path / "b", steps)
 
     def windows(*args: str) -> dict[str, tuple[datetime, datetime]]:
         records = engine(bundle, tmp_path / "root", *args).records
-        return {n: (datetime.fromisoformat(r["StartTime"]), datetime.fromisoformat(r["EndTime"]))
-                for n, r in records.items()}  # fmt: skip
+        return {
+            n: (datetime.fromisoformat(r["StartTime"]), datetime.fromisoformat(r["EndTime"]))
+            for n, r in records.items()
+        }
 
     both = windows("--max-parallel", "2")
     assert max(both["A"][0], both["B"][0]) < min(both["A"][1], both["B"][1])
@@ -164,7 +179,9 @@ def test_a_step_type_without_an_executor_fails_its_step(engine: RunEngine, tmp_p
 
 @pytest.fixture(scope="module")
 def penguins_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return compile_bundle(tmp_path_factory.mktemp("bad") / "b", "project=penguins", "framework=pytorch")
+    return compile_bundle(
+        tmp_path_factory.mktemp("bad") / "b", "project=penguins", "framework=pytorch"
+    )
 
 
 def edit_json(bundle: Path, target: Path, name: str, edit: Any) -> Path:
@@ -188,26 +205,42 @@ def _rename(manifest: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["-p", "ApproveTreshold=0.9"],
-         "error: -p ApproveTreshold=0.9\n  no parameter 'ApproveTreshold' in this pipeline\n"
-         "  why: -p sets the pipeline's declared parameters: ApproveThreshold, InputDataUri, "
-         "PendingThreshold, ProcessingInstanceType, TrainingInstanceType\n"
-         "  fix: did you mean 'ApproveThreshold'?\n", id="unknown-parameter"),
-        pytest.param(["-p", "ApproveThreshold=high"],
-         "error: -p ApproveThreshold=high\n  'high' is not of type Float\n  why: parameter "
-         "ApproveThreshold is declared with Type Float in pipeline.json\n  fix: give a value "
-         "of type Float, e.g. -p ApproveThreshold=0.8\n", id="wrong-type"),
-        pytest.param(["-p", "ApproveThreshold"], "error: -p ApproveThreshold\n  not Name=Value\n",
-                     id="not-name-value"),
-        pytest.param(["--data", "/no/such/folder"], "error: --data /no/such/folder\n  not a folder\n",
-                     id="data-not-a-folder"),
-        pytest.param(["--from", "Trian"], "error: --from Trian\n  no such step\n",
-                     id="from-unknown-step"),
-        pytest.param(["--from", "Train"],
-         "error: --from Train\n  no earlier execution of this pipeline in which Preprocess "
-         "succeeded (0 executions looked at)\n", id="from-without-earlier-run"),
+        pytest.param(
+            ["-p", "ApproveTreshold=0.9"],
+            "error: -p ApproveTreshold=0.9\n  no parameter 'ApproveTreshold' in this pipeline\n"
+            "  why: -p sets the pipeline's declared parameters: ApproveThreshold, InputDataUri, "
+            "PendingThreshold, ProcessingInstanceType, TrainingInstanceType\n"
+            "  fix: did you mean 'ApproveThreshold'?\n",
+            id="unknown-parameter",
+        ),
+        pytest.param(
+            ["-p", "ApproveThreshold=high"],
+            "error: -p ApproveThreshold=high\n  'high' is not of type Float\n  why: parameter "
+            "ApproveThreshold is declared with Type Float in pipeline.json\n  fix: give a value "
+            "of type Float, e.g. -p ApproveThreshold=0.8\n",
+            id="wrong-type",
+        ),
+        pytest.param(
+            ["-p", "ApproveThreshold"],
+            "error: -p ApproveThreshold\n  not Name=Value\n",
+            id="not-name-value",
+        ),
+        pytest.param(
+            ["--data", "/no/such/folder"],
+            "error: --data /no/such/folder\n  not a folder\n",
+            id="data-not-a-folder",
+        ),
+        pytest.param(
+            ["--from", "Trian"], "error: --from Trian\n  no such step\n", id="from-unknown-step"
+        ),
+        pytest.param(
+            ["--from", "Train"],
+            "error: --from Train\n  no earlier execution of this pipeline in which Preprocess "
+            "succeeded (0 executions looked at)\n",
+            id="from-without-earlier-run",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_exit_2_and_run_nothing(
     args: list[str], message: str, penguins_bundle: Path, engine: RunEngine, tmp_path: Path
 ) -> None:
@@ -219,12 +252,15 @@ def test_bad_arguments_exit_2_and_run_nothing(
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (_stale, "changed since the bundle was compiled; recompile it\n  why: the engine runs "
-                 "exactly the code the bundle recorded"),
+        (
+            _stale,
+            "changed since the bundle was compiled; recompile it\n  why: the engine runs "
+            "exactly the code the bundle recorded",
+        ),
         (_rename, "no data: no --data folder, and project 'acme' has no sample data"),
     ],
     ids=["stale-assets", "no-sample-data"],
-)  # fmt: skip
+)
 def test_bad_bundles_exit_2(
     edit: Any, message: str, penguins_bundle: Path, engine: RunEngine, tmp_path: Path
 ) -> None:

@@ -30,7 +30,9 @@ JOBS = ("Preprocess", "Train", "Evaluate")
 
 def accuracy(root: Path, record: dict[str, Any]) -> float:
     """The accuracy in an Evaluate step's evaluation.json, read from the local S3."""
-    uri = record["Properties"]["ProcessingOutputConfig"]["Outputs"]["evaluation"]["S3Output"]["S3Uri"]
+    uri = record["Properties"]["ProcessingOutputConfig"]["Outputs"]["evaluation"]["S3Output"][
+        "S3Uri"
+    ]
     report = json.loads((S3(root / "s3").path(uri) / "evaluation.json").read_text())
     return float(report["metrics"]["accuracy"]["value"])
 
@@ -104,8 +106,16 @@ def test_reject_ends_failed_with_the_fail_message(
     penguins_train: Executed, engine: RunEngine, tmp_path: Path
 ) -> None:
     root = penguins_train.copy_root(tmp_path / "root")
-    ran = engine(penguins_train.bundle, root, "--from", "CheckApprove",
-                 "-p", "ApproveThreshold=1.01", "-p", "PendingThreshold=1.01")  # fmt: skip
+    ran = engine(
+        penguins_train.bundle,
+        root,
+        "--from",
+        "CheckApprove",
+        "-p",
+        "ApproveThreshold=1.01",
+        "-p",
+        "PendingThreshold=1.01",
+    )
     value = accuracy(root, ran.records["Evaluate"])
     message = (
         f"Model not registered: metrics.accuracy.value = {value} is below the pending threshold "
@@ -155,7 +165,9 @@ def test_train_tensorflow(engine: RunEngine, tmp_path: Path) -> None:
     assert records["CheckApprove"]["Metadata"]["Condition"]["Outcome"] == str(approved)
 
 
-def test_tune_top2_ranks_real_trials_and_evaluates_the_top_two(penguins_tune_top2: Executed) -> None:
+def test_tune_top2_ranks_real_trials_and_evaluates_the_top_two(
+    penguins_tune_top2: Executed,
+) -> None:
     run = penguins_tune_top2.first
     records = run.records
     tune = records["Tune"]["Properties"]
@@ -165,7 +177,13 @@ def test_tune_top2_ranks_real_trials_and_evaluates_the_top_two(penguins_tune_top
     assert values == sorted(values, reverse=True)  # Maximize: best first
     rates = [float(s["TunedHyperParameters"]["learning_rate"]) for s in summaries]
     assert all(0.01 <= r <= 0.03 for r in rates) and rates[0] != rates[1]
-    windows = [(datetime.fromisoformat(s["TrainingStartTime"]), datetime.fromisoformat(s["TrainingEndTime"])) for s in summaries]  # fmt: skip
+    windows = [
+        (
+            datetime.fromisoformat(s["TrainingStartTime"]),
+            datetime.fromisoformat(s["TrainingEndTime"]),
+        )
+        for s in summaries
+    ]
     assert max(w[0] for w in windows) < min(w[1] for w in windows)  # the two ran at once
     output = "s3://example-sagemaker-bucket/ml-pipelines/penguins/models"
     for rank, name in ((0, "EvaluateTop1"), (1, "EvaluateTop2")):
@@ -176,18 +194,31 @@ def test_tune_top2_ranks_real_trials_and_evaluates_the_top_two(penguins_tune_top
         assert records[name]["StepStatus"] == "Succeeded"
         trial_log = run.folder / "steps/Tune/jobs" / f"{summaries[rank]['TrainingJobName']}.log"
         assert "val_accuracy" in trial_log.read_text()
-    top1_wins = accuracy(run.root, records["EvaluateTop1"]) >= accuracy(run.root, records["EvaluateTop2"])
+    top1_wins = accuracy(run.root, records["EvaluateTop1"]) >= accuracy(
+        run.root, records["EvaluateTop2"]
+    )
     assert records["SelectBestModel"]["Metadata"]["Condition"]["Outcome"] == str(top1_wins)
 
 
 def test_train_and_tune_selects_the_better_of_the_two(engine: RunEngine, tmp_path: Path) -> None:
-    bundle = compile_bundle(tmp_path / "b", "project=penguins", "framework=pytorch",
-                            "training=train_and_tune", *SMALL_TUNING)  # fmt: skip
+    bundle = compile_bundle(
+        tmp_path / "b",
+        "project=penguins",
+        "framework=pytorch",
+        "training=train_and_tune",
+        *SMALL_TUNING,
+    )
     ran: Ran = engine(bundle, tmp_path / "root")
     records = ran.records
     for name in ("Preprocess", "Train", "Tune", "EvaluateTrain", "EvaluateTune"):
         assert records[name]["StepStatus"] == "Succeeded", records[name].get("FailureReason")
-    train_wins = accuracy(ran.root, records["EvaluateTrain"]) >= accuracy(ran.root, records["EvaluateTune"])
+    train_wins = accuracy(ran.root, records["EvaluateTrain"]) >= accuracy(
+        ran.root, records["EvaluateTune"]
+    )
     assert records["SelectBestModel"]["Metadata"]["Condition"]["Outcome"] == str(train_wins)
-    chosen, other = ("CheckApproveTrain", "CheckApproveTune") if train_wins else ("CheckApproveTune", "CheckApproveTrain")
+    chosen, other = (
+        ("CheckApproveTrain", "CheckApproveTune")
+        if train_wins
+        else ("CheckApproveTune", "CheckApproveTrain")
+    )
     assert chosen in records and other not in records

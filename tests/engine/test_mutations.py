@@ -63,61 +63,94 @@ def _string_threshold(definition: Definition) -> None:
 PREPROCESS_OUTPUTS = "(there: artifacts, baseline, test, train, validation)"
 CASES = {
     "get-of-wrong-output": Mutation(
-        set_get(("Train", "Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"),
-                {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri"}),
-        "Train", "Train",
+        set_get(
+            ("Train", "Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"),
+            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri"},
+        ),
+        "Train",
+        "Train",
         "Get Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri: step "
         f"Preprocess: no 'training' at ProcessingOutputConfig.Outputs {PREPROCESS_OUTPUTS}",
     ),
     "jsonget-path-typo": Mutation(
-        set_get(("CheckApprove", "Arguments", "Conditions", 0, "LeftValue", "Std:JsonGet", "Path"),
-                "metrics.acuracy.value"),
-        "CheckApprove", "CheckApprove",
+        set_get(
+            ("CheckApprove", "Arguments", "Conditions", 0, "LeftValue", "Std:JsonGet", "Path"),
+            "metrics.acuracy.value",
+        ),
+        "CheckApprove",
+        "CheckApprove",
         "Std:JsonGet 'metrics.acuracy.value' in Evaluate's property file EvaluationReport: no "
         "'acuracy' at metrics (there: accuracy,",
     ),
-    "swapped-channels": Mutation(
-        _swap_channels, "Train", "Train", "channel 'train': "
-    ),
+    "swapped-channels": Mutation(_swap_channels, "Train", "Train", "channel 'train': "),
     "missing-property-file": Mutation(
         set_get(("Evaluate", "PropertyFiles", 0, "FilePath"), "report.json"),
-        "CheckApprove", "CheckApprove",
+        "CheckApprove",
+        "CheckApprove",
         "property file EvaluationReport of step Evaluate: s3://example-sagemaker-bucket/",
     ),
     "wrong-top-k-index": Mutation(
-        set_get(("EvaluateTop2", "Arguments", "ProcessingInputs", 0, "S3Input", "S3Uri",
-                 "Std:Join", "Values", 3), {"Get": "Steps.Tune.TrainingJobSummaries[2].TrainingJobName"}),
-        "EvaluateTop2", "EvaluateTop2",
+        set_get(
+            (
+                "EvaluateTop2",
+                "Arguments",
+                "ProcessingInputs",
+                0,
+                "S3Input",
+                "S3Uri",
+                "Std:Join",
+                "Values",
+                3,
+            ),
+            {"Get": "Steps.Tune.TrainingJobSummaries[2].TrainingJobName"},
+        ),
+        "EvaluateTop2",
+        "EvaluateTop2",
         "Get Steps.Tune.TrainingJobSummaries[2].TrainingJobName: step Tune: no index [2] at "
         "TrainingJobSummaries (length 2)",
         base="penguins_tune_top2",
     ),
     "parameter-of-wrong-type": Mutation(
-        _string_threshold, "CheckApprove", "CheckApprove",
+        _string_threshold,
+        "CheckApprove",
+        "CheckApprove",
         "GreaterThanOrEqualTo: cannot compare",
     ),
     "wrong-std-join": Mutation(
-        _cut_join, "EvaluateTop1", "EvaluateTop1", "(evaluate.py) exited with code",
+        _cut_join,
+        "EvaluateTop1",
+        "EvaluateTop1",
+        "(evaluate.py) exited with code",
         base="penguins_tune_top2",
     ),
     "wrong-entrypoint": Mutation(
-        set_get(("Evaluate", "Arguments", "AppSpecification", "ContainerEntrypoint", 1),
-                "/opt/ml/processing/input/code/evaluat.py"),
-        "Evaluate", "Evaluate", "(evaluat.py) exited with code 2",
+        set_get(
+            ("Evaluate", "Arguments", "AppSpecification", "ContainerEntrypoint", 1),
+            "/opt/ml/processing/input/code/evaluat.py",
+        ),
+        "Evaluate",
+        "Evaluate",
+        "(evaluat.py) exited with code 2",
     ),
     "wrong-sagemaker-program": Mutation(
-        set_get(("Train", "Arguments", "HyperParameters", "sagemaker_program"),
-                '"components/train/scripts/train.py"'),
-        "Train", "Train",
+        set_get(
+            ("Train", "Arguments", "HyperParameters", "sagemaker_program"),
+            '"components/train/scripts/train.py"',
+        ),
+        "Train",
+        "Train",
         "sagemaker_program 'components/train/scripts/train.py' is not in the source dir",
     ),
     "get-of-missing-parameter": Mutation(
-        set_get(("CheckApprove", "Arguments", "Conditions", 0, "RightValue"),
-                {"Get": "Parameters.ApprovalThreshold"}),
-        "CheckApprove", "CheckApprove",
+        set_get(
+            ("CheckApprove", "Arguments", "Conditions", 0, "RightValue"),
+            {"Get": "Parameters.ApprovalThreshold"},
+        ),
+        "CheckApprove",
+        "CheckApprove",
         "Get Parameters.ApprovalThreshold: no such parameter (there: ApproveThreshold,",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
@@ -141,8 +174,9 @@ def test_broken_definition_fails_the_step_that_reads_it(
 def test_missing_depends_on_target_is_refused_before_running(
     penguins_train: Executed, engine: RunEngine, tmp_path: Path
 ) -> None:
-    bundle = edit_bundle(penguins_train.bundle, tmp_path / "bundle",
-                         set_get(("Evaluate", "DependsOn"), ["Trian"]))  # fmt: skip
+    bundle = edit_bundle(
+        penguins_train.bundle, tmp_path / "bundle", set_get(("Evaluate", "DependsOn"), ["Trian"])
+    )
     ran = engine(bundle, tmp_path / "root")
     assert ran.code == 2 and ran.folder is None
     assert (
@@ -153,19 +187,33 @@ def test_missing_depends_on_target_is_refused_before_running(
 
 
 def _accuracy(root: Path, record: dict[str, Any]) -> float:
-    uri = record["Properties"]["ProcessingOutputConfig"]["Outputs"]["evaluation"]["S3Output"]["S3Uri"]
-    return float(json.loads((S3(root / "s3").path(uri) / "evaluation.json").read_text())["metrics"]["accuracy"]["value"])  # fmt: skip
+    uri = record["Properties"]["ProcessingOutputConfig"]["Outputs"]["evaluation"]["S3Output"][
+        "S3Uri"
+    ]
+    return float(
+        json.loads((S3(root / "s3").path(uri) / "evaluation.json").read_text())["metrics"][
+            "accuracy"
+        ]["value"]
+    )
 
 
 @pytest.mark.parametrize(
     ("case", "edit"),
     [
-        ("comparison-reversed", set_get(("CheckApprove", "Arguments", "Conditions", 0, "Type"), "LessThan")),
-        ("threshold-swapped", set_get(("CheckApprove", "Arguments", "Conditions", 0, "RightValue"),
-                                      {"Get": "Parameters.PendingThreshold"})),
+        (
+            "comparison-reversed",
+            set_get(("CheckApprove", "Arguments", "Conditions", 0, "Type"), "LessThan"),
+        ),
+        (
+            "threshold-swapped",
+            set_get(
+                ("CheckApprove", "Arguments", "Conditions", 0, "RightValue"),
+                {"Get": "Parameters.PendingThreshold"},
+            ),
+        ),
     ],
     ids=["comparison-reversed", "threshold-swapped"],
-)  # fmt: skip
+)
 def test_broken_condition_decides_differently(
     case: str,
     edit: Callable[[Definition], None],
