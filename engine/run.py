@@ -420,7 +420,7 @@ def _selective(
             return {
                 name: {**record, "SelectiveExecutionResult": {"SourcePipelineExecutionArn": arn}}
                 for name, record in records.items()
-                if record is not None
+                if record is not None and record["StepStatus"] == "Succeeded"
             }
     raise EngineInputError(
         f"--from {step}\n  no earlier execution of this pipeline in which "

@@ -30,7 +30,9 @@ class LiveView:
 
     def __enter__(self) -> LiveView:
         if self.console.is_terminal:
-            self.live = Live(self._table(), console=self.console, refresh_per_second=4)
+            self.live = Live(
+                self._table(), console=self.console, refresh_per_second=4, transient=True
+            )
             self.live.__enter__()
         return self
 
@@ -83,8 +85,9 @@ def seconds(record: dict[str, Any]) -> str:
 def print_summary(console: Console, result: Result, s3_root: str) -> None:
     """The summary table, the gate's decision, and where the logs and outputs are."""
     table = Table(title=f"execution {result.execution.id}: {result.status}")
-    for column in ("Step", "Type", "Status", "Time", "Note"):
-        table.add_column(column)
+    for column in ("Step", "Type", "Status", "Time"):
+        table.add_column(column, no_wrap=True, min_width=len(column))
+    table.add_column("Note", no_wrap=True)
     for name, node in result.nodes.items():
         record = result.records.get(name)
         if record is None:
@@ -136,5 +139,4 @@ def _note(record: dict[str, Any]) -> str:
         return "reused"
     if "Outcome" in record.get("Properties", {}):
         return f"Outcome {record['Properties']['Outcome']}"
-    reason = str(record.get("FailureReason", ""))
-    return reason.splitlines()[0][:80] if reason else ""
+    return "reason below" if record.get("FailureReason") else ""
