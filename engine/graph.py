@@ -47,6 +47,14 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Node]:
         DefinitionError: duplicate names, a reference to no step, a malformed Get, a cycle.
     """
     raw = list(_flatten(definition.get("Steps", []), None, None))
+    malformed = [i for i, (s, _, _) in enumerate(raw) if not _well_formed(s)]
+    if malformed:
+        raise DefinitionError(
+            f"pipeline.json\n  {len(malformed)} step(s) without a string Name and Type (in "
+            "definition order, counting nested steps: "
+            f"{', '.join(str(i) for i in malformed)})\n  why: every step has both\n"
+            "  fix: recompile the bundle with `python -m compiler ...`"
+        )
     names = [step["Name"] for step, _, _ in raw]
     problems = [
         f"step name {n!r} is used twice" for n in sorted({n for n in names if names.count(n) > 1})
@@ -107,12 +115,20 @@ def own_definition(step: dict[str, Any]) -> dict[str, Any]:
     return {**step, "Arguments": arguments}
 
 
+def _well_formed(step: Any) -> bool:
+    return (
+        isinstance(step, dict)
+        and isinstance(step.get("Name"), str)
+        and isinstance(step.get("Type"), str)
+    )
+
+
 def _flatten(
     steps: list[dict[str, Any]], parent: str | None, branch: bool | None
 ) -> Iterator[tuple[dict[str, Any], str | None, bool | None]]:
     for step in steps:
         yield step, parent, branch
-        if step.get("Type") == "Condition":
+        if _well_formed(step) and step["Type"] == "Condition":
             arguments = step.get("Arguments", {})
             yield from _flatten(arguments.get("IfSteps", []), step["Name"], True)
             yield from _flatten(arguments.get("ElseSteps", []), step["Name"], False)

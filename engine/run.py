@@ -46,7 +46,7 @@ from engine.expressions import (
     resolve,
     walk_path,
 )
-from engine.graph import Node, build_graph, descendants, own_definition
+from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
 from engine.s3 import S3
 
 DATA_PARAMETER = "InputDataUri"
@@ -98,7 +98,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     """
     try:
         nodes = build_graph(bundle.definition)
-    except Exception as exc:  # DefinitionError, and malformed steps
+    except DefinitionError as exc:
         raise EngineInputError(str(exc)) from None
     try:
         parameters = parse_parameters(bundle.definition.get("Parameters", []), options.parameters)

@@ -16,8 +16,13 @@ def test_compile_run_compiles_then_runs_the_bundle(
     penguins_train: Executed, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     root = penguins_train.copy_root(tmp_path / "root")
-    overrides = ["project=penguins", "framework=pytorch", *STAGES_OFF, *SMALL,
-                 f"output_dir={tmp_path / 'bundle'}"]  # fmt: skip
+    overrides = [
+        "project=penguins",
+        "framework=pytorch",
+        *STAGES_OFF,
+        *SMALL,
+        f"output_dir={tmp_path / 'bundle'}",
+    ]
     args = ["--root", str(root), "--from", "CheckApprove", "-p", "ApproveThreshold=1.01"]
     code = main(["compile-run", *args, "-p", "PendingThreshold=1.01", *overrides])
     out = capsys.readouterr().out
@@ -56,25 +61,37 @@ def test_random_draws_stay_in_their_ranges_and_repeat_for_the_same_seed(strategy
 
 
 def test_grid_enumerates_categorical_ranges() -> None:
-    ranges = {"CategoricalParameterRanges": [{"Name": "a", "Values": ["1", "2"]},
-                                             {"Name": "b", "Values": ["x", "y"]}]}  # fmt: skip
+    ranges = {
+        "CategoricalParameterRanges": [
+            {"Name": "a", "Values": ["1", "2"]},
+            {"Name": "b", "Values": ["x", "y"]},
+        ]
+    }
     assert draw(ranges, "Grid", 10, seed="s") == [
-        {"a": "1", "b": "x"}, {"a": "1", "b": "y"}, {"a": "2", "b": "x"}, {"a": "2", "b": "y"},
-    ]  # fmt: skip
+        {"a": "1", "b": "x"},
+        {"a": "1", "b": "y"},
+        {"a": "2", "b": "x"},
+        {"a": "2", "b": "y"},
+    ]
 
 
 @pytest.mark.parametrize(
     ("direction", "order"),
-    [pytest.param("Maximize", ["b", "c", "a", "f"], id="maximize"),
-     pytest.param("Minimize", ["a", "c", "b", "f"], id="minimize")],
-)  # fmt: skip
+    [
+        pytest.param("Maximize", ["b", "c", "a", "f"], id="maximize"),
+        pytest.param("Minimize", ["a", "c", "b", "f"], id="minimize"),
+    ],
+)
 def test_trials_rank_by_objective_then_failed_last(direction: str, order: list[str]) -> None:
     def summary(name: str, value: float | None) -> dict[str, object]:
         if value is None:
             return {"TrainingJobName": name, "TrainingJobStatus": "Failed"}
         metric = {"MetricName": "m", "Value": value}
-        return {"TrainingJobName": name, "TrainingJobStatus": "Completed",
-                "FinalHyperParameterTuningJobObjectiveMetric": metric}  # fmt: skip
+        return {
+            "TrainingJobName": name,
+            "TrainingJobStatus": "Completed",
+            "FinalHyperParameterTuningJobObjectiveMetric": metric,
+        }
 
     trials = [summary("f", None), summary("a", 0.1), summary("b", 0.9), summary("c", 0.5)]
     assert [s["TrainingJobName"] for s in rank(trials, direction)] == order

@@ -297,3 +297,12 @@ def test_graph_refuses_definitions_sagemaker_rejects(
     with pytest.raises(DefinitionError) as caught:
         build_graph({"Steps": steps})
     assert str(caught.value).startswith(f"pipeline.json\n  {problem}\n  why: ")
+
+
+def test_graph_refuses_steps_without_name_or_type() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        build_graph({"Steps": [_step("A"), {"Name": "B"}, "C"]})
+    assert str(caught.value).startswith(
+        "pipeline.json\n  2 step(s) without a string Name and Type (in definition order, "
+        "counting nested steps: 1, 2)\n"
+    )

@@ -24,26 +24,49 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     data = tmp_path / "data"
     data.mkdir()
     (data / "raw.csv").write_text("a,b\n1,2\n")
-    output_uri = {"Std:Join": {"On": "/", "Values": ["s3://bucket/out",
-                                                     {"Get": "Execution.PipelineExecutionId"}]}}  # fmt: skip
+    output_uri = {
+        "Std:Join": {
+            "On": "/",
+            "Values": ["s3://bucket/out", {"Get": "Execution.PipelineExecutionId"}],
+        }
+    }
     step = {
         "Name": "Copy",
         "Type": "Processing",
         "Arguments": {
             "AppSpecification": {
                 "ContainerEntrypoint": ["python3", "-c", JOB],
-                "ContainerArguments": ["/opt/ml/processing/input/raw.csv", "/opt/ml/processing/result"],
+                "ContainerArguments": [
+                    "/opt/ml/processing/input/raw.csv",
+                    "/opt/ml/processing/result",
+                ],
                 "ImageUri": "x",
             },
             "Environment": {"GREETING": "hello"},
-            "ProcessingInputs": [{"InputName": "raw", "S3Input": {
-                "LocalPath": "/opt/ml/processing/input", "S3Uri": {"Get": "Parameters.InputDataUri"},
-                "S3DataType": "S3Prefix"}}],
-            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "result", "S3Output": {
-                "LocalPath": "/opt/ml/processing/result", "S3Uri": output_uri,
-                "S3UploadMode": "EndOfJob"}}]},
+            "ProcessingInputs": [
+                {
+                    "InputName": "raw",
+                    "S3Input": {
+                        "LocalPath": "/opt/ml/processing/input",
+                        "S3Uri": {"Get": "Parameters.InputDataUri"},
+                        "S3DataType": "S3Prefix",
+                    },
+                }
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "result",
+                        "S3Output": {
+                            "LocalPath": "/opt/ml/processing/result",
+                            "S3Uri": output_uri,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
         },
-    }  # fmt: skip
+    }
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
@@ -57,10 +80,16 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     seen = json.loads((S3(tmp_path / "root/s3").path(output["S3Uri"]) / "seen.json").read_text())
     work = ran.folder / "steps/Copy/work"  # type: ignore[operator]
     assert seen == {
-        "argv": [f"{work}/opt/ml/processing/input/raw.csv", f"{work}/opt/ml/processing/result",
-                 "--base_dir", f"{work}/opt/ml/processing"],
+        "argv": [
+            f"{work}/opt/ml/processing/input/raw.csv",
+            f"{work}/opt/ml/processing/result",
+            "--base_dir",
+            f"{work}/opt/ml/processing",
+        ],
         "text": "a,b\n1,2\n",
         "greeting": "hello",
         "cwd": str(work),
-    }  # fmt: skip
-    assert record["Metadata"] == {"ProcessingJob": {"Arn": record["Properties"]["ProcessingJobArn"]}}
+    }
+    assert record["Metadata"] == {
+        "ProcessingJob": {"Arn": record["Properties"]["ProcessingJobArn"]}
+    }
