@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command == "run" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.max_parallel < 1:
+        parser.error(f"--max-parallel {args.max_parallel}: give at least 1")
     console = Console(stderr=False)
     errors = Console(stderr=True)
     if args.command == "compile-run":

@@ -296,7 +296,7 @@ class _Run:
             return message
         text = repr(definition)
         used = [a for a in self.bundle.assets if str(a["s3_uri"]) in text]
-        lines = [f"asset {a['name']}: {', '.join(f['path'] for f in a['files'])}" for a in used]
+        lines = [f"asset {a['name']}: {_paths([f['path'] for f in a['files']])}" for a in used]
         return message + "".join(f"\n  code: {line}" for line in lines)
 
     def _end(
@@ -366,6 +366,11 @@ class _Run:
             ) from None
         self.reports[ref] = report
         return report
+
+
+def _paths(paths: list[str], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _record(node: Node, status: str) -> dict[str, Any]:
