@@ -114,6 +114,9 @@ def _compile(overrides: list[str], errors: Console) -> Path | None:
     if done.returncode != 0:
         errors.print(done.stderr.rstrip(), markup=False, highlight=False, soft_wrap=True)
         return None
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("output_dir=")]
+    if given:
+        return Path(given[-1])
     written = [
         line[len(BUNDLE_LINE) :].split("/pipeline.json")[0]
         for line in done.stdout.splitlines()

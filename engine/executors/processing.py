@@ -18,6 +18,7 @@ from typing import Any
 from engine import process
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.training import job_name
+from engine.expressions import render
 
 BASE_DIR_FLAG = "--base_dir"
 
@@ -49,7 +50,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     for output in outputs:
         local_paths.append(str(output["S3Output"]["LocalPath"]))
         _mapped(ctx, str(output["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
-    container_args = [str(a) for a in app.get("ContainerArguments") or []]
+    container_args = [render(a) for a in app.get("ContainerArguments") or []]
     if BASE_DIR_FLAG not in container_args and local_paths:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
