@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -108,7 +109,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
     _put_assets(bundle, s3)
-    _place_data(bundle, parameters, s3, options.data)
+    _place_data(bundle, parameters, s3, options.data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
     run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
@@ -447,7 +448,9 @@ def _put_assets(bundle: Bundle, s3: S3) -> None:
     put_assets(objects, lambda o: s3.exists(o.uri), lambda o: s3.put_bytes(o.uri, o.body))
 
 
-def _place_data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None) -> None:
+def _place_data(
+    bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None, root: Path
+) -> None:
     """The raw data at the InputDataUri parameter's value: --data's files, or sample data."""
     if DATA_PARAMETER not in parameters:
         return
@@ -466,24 +469,34 @@ def _place_data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path |
             f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
             "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
         )
+    source = data if data is not None else _sample_data(project, root / "sample_data" / project)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    if data is not None:
-        for path in sorted(data.iterdir()):
-            if path.is_file():
-                shutil.copy2(path, target / path.name)
-        return
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            shutil.copy2(path, target / path.name)
+
+
+def _sample_data(project: str, folder: Path) -> Path:
+    """The project's sample data, written once per engine root (they are seeded: always equal)."""
+    if folder.is_dir():
+        return folder
     module = f"projects.{project}.sample_data"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{project}."))
     done = subprocess.run(
-        [sys.executable, "-m", module, str(target)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, "-m", module, str(partial)], cwd=REPO, capture_output=True, text=True
     )
     if done.returncode != 0:
+        shutil.rmtree(partial)
         raise EngineInputError(
             f"{module}\n  writing the sample data failed (exit {done.returncode}):\n"
             f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts from\n"
             f"  fix: install the project's extras (pip install -e '.[scripts]') or pass --data DIR"
         )
+    partial.rename(folder)
+    return folder
 
 
 def _region_account(definition: dict[str, Any]) -> tuple[str, str]:
