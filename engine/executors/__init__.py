@@ -12,11 +12,13 @@ from typing import cast
 from engine.executors.base import Executor, StepFailed
 
 MODULES = {
+    # here: the job steps, conditions and Fail
     "Processing": "engine.executors.processing",
     "Training": "engine.executors.training",
     "Tuning": "engine.executors.tuning",
     "Condition": "engine.executors.condition",
     "Fail": "engine.executors.fail",
+    # their own modules (the analyzer, the registry and the loopback endpoint)
     "QualityCheck": "engine.executors.quality_check",
     "Model": "engine.executors.model",
     "Transform": "engine.executors.transform",
