@@ -1,0 +1,139 @@
+"""`python -m engine run BUNDLE_DIR ...` and `python -m engine compile-run OVERRIDES ...`.
+
+Exit status: 0 the execution Succeeded; 1 it Failed (a Fail step included: its ErrorMessage is
+printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), nothing ran.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import FrameType
+
+from rich.console import Console
+
+from bundle.read import BundleError, read_bundle
+from engine.run import EngineInputError, RunOptions, run_bundle
+from engine.view import LiveView, print_summary
+
+DEFAULT_ROOT = Path("build/engine")
+EXIT = {"Succeeded": 0, "Failed": 1, "Stopped": 130}
+BUNDLE_LINE = "  -> "  # how `python -m compiler` reports where it wrote a bundle
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "run" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.max_parallel < 1:
+        parser.error(f"--max-parallel {args.max_parallel}: give at least 1")
+    console = Console(stderr=False)
+    errors = Console(stderr=True)
+    if args.command == "compile-run":
+        bundle_dir = _compile(extra, errors)
+        if bundle_dir is None:
+            return 2
+    else:
+        bundle_dir = args.bundle
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops jobs as Ctrl-C does
+    options = RunOptions(
+        root=args.root.resolve(),
+        parameters=tuple(args.parameter),
+        data=args.data and args.data.resolve(),
+        from_step=args.from_step,
+        use_cache=not args.no_cache,
+        max_parallel=args.max_parallel,
+    )
+    try:
+        bundle = read_bundle(bundle_dir)
+        with LiveView(console, bundle.name) as view:
+            result = run_bundle(bundle, options, view.update)
+    except (BundleError, EngineInputError) as exc:
+        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:  # before the first step started: nothing to record
+        errors.print("stopped before any step ran", markup=False, highlight=False)
+        return EXIT["Stopped"]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print_summary(console, result, str(options.root / "s3"))
+    return EXIT[result.status]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run a compiled bundle (pipeline.json + assets.json)")
+    run.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
+    compile_run = commands.add_parser(
+        "compile-run",
+        help="compile with `python -m compiler OVERRIDES...`, then run the bundle it writes",
+    )
+    for command in (run, compile_run):
+        command.add_argument(
+            "-p",
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="set a pipeline parameter",
+        )
+        command.add_argument(
+            "--data",
+            type=Path,
+            help="folder of raw data files for InputDataUri (default: the project's sample data)",
+        )
+        command.add_argument(
+            "--from",
+            dest="from_step",
+            metavar="STEP",
+            help="rerun from STEP, reusing the last execution's earlier steps",
+        )
+        command.add_argument("--no-cache", action="store_true", help="ignore CacheConfig")
+        command.add_argument(
+            "--root",
+            type=Path,
+            default=DEFAULT_ROOT,
+            help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})",
+        )
+        command.add_argument(
+            "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"
+        )
+    return parser
+
+
+def _compile(overrides: list[str], errors: Console) -> Path | None:
+    """Run the compiler as its own process (the engine never imports it); the bundle it wrote."""
+    done = subprocess.run(
+        [sys.executable, "-m", "compiler", *overrides], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        errors.print(done.stderr.rstrip(), markup=False, highlight=False, soft_wrap=True)
+        return None
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("output_dir=")]
+    if given:
+        return Path(given[-1])
+    written = [
+        line[len(BUNDLE_LINE) :].split("/pipeline.json")[0]
+        for line in done.stdout.splitlines()
+        if line.startswith(BUNDLE_LINE)
+    ]
+    if len(written) != 1:
+        errors.print(
+            f"error: python -m compiler {' '.join(overrides)}\n  wrote {len(written)} bundles\n"
+            "  why: compile-run runs exactly one bundle\n  fix: drop -m (sweeps), or compile "
+            "first and use `python -m engine run BUNDLE_DIR`",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        return None
+    return Path(written[0])
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,509 @@
+"""The scheduler: runs a bundle's steps in dependency order, in parallel up to a limit.
+
+Before anything runs, the parameters are checked, the assets are put in the local S3 with the
+bytes and keys publishing uses, and the raw data are placed at InputDataUri. Then each step whose
+needs have succeeded (and whose Condition chose its branch) runs in a worker thread: its
+expressions are resolved, the cache is asked, its type's executor runs it, and its record is
+written. After a failure no new step starts, as on SageMaker; the running ones finish.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
+from bundle.read import Bundle
+from engine import cache, process
+from engine.executions import (
+    Execution,
+    execution_arn,
+    executions_dir,
+    list_executions,
+    new_execution_id,
+    now,
+)
+from engine.executors import executor_for
+from engine.executors.base import StepContext, StepFailed
+from engine.expressions import (
+    ExpressionError,
+    ParameterError,
+    PropertyFileRef,
+    Scope,
+    parse_parameters,
+    resolve,
+    walk_path,
+)
+from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
+from engine.s3 import S3
+
+DATA_PARAMETER = "InputDataUri"
+METADATA_KEYS = {
+    "Processing": ("ProcessingJob", "ProcessingJobArn"),
+    "Training": ("TrainingJob", "TrainingJobArn"),
+    "Tuning": ("TuningJob", "HyperParameterTuningJobArn"),
+    "Transform": ("TransformJob", "TransformJobArn"),
+    "Model": ("Model", "ModelArn"),
+    "RegisterModel": ("RegisterModel", "ModelPackageArn"),
+    "Lambda": ("Lambda", "FunctionArn"),
+}
+
+
+class EngineInputError(Exception):
+    """Bad input to a run (arguments, bundle, data); nothing ran. Reads where/what/why/fix."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    root: Path
+    parameters: tuple[str, ...] = ()
+    data: Path | None = None
+    from_step: str | None = None
+    use_cache: bool = True
+    max_parallel: int = 4
+
+
+@dataclass
+class Result:
+    """How an execution ended."""
+
+    execution: Execution
+    status: str
+    failure: str | None
+    nodes: dict[str, Node]
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda r: None) -> Result:
+    """Run one execution of the bundle.
+
+    Raises:
+        EngineInputError: bad parameters, stale assets, missing data, a bad --from, a definition
+            SageMaker would reject; no execution folder is created.
+    """
+    try:
+        nodes = build_graph(bundle.definition)
+    except DefinitionError as exc:
+        raise EngineInputError(str(exc)) from None
+    try:
+        parameters = parse_parameters(bundle.definition.get("Parameters", []), options.parameters)
+    except ParameterError as exc:
+        raise EngineInputError(str(exc)) from None
+    s3 = S3(options.root / "s3")
+    earlier = list_executions(options.root, bundle.name)
+    reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
+    _put_assets(bundle, s3)
+    _place_data(bundle, parameters, s3, options.data, options.root)
+    execution_id = new_execution_id()
+    folder = executions_dir(options.root, bundle.name) / execution_id
+    run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
+    return run.execute(reused)
+
+
+class _Run:
+    """The state of one execution while it runs."""
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        options: RunOptions,
+        nodes: dict[str, Node],
+        parameters: dict[str, Any],
+        s3: S3,
+        execution: Execution,
+        earlier: list[Execution],
+        on_record: Listener,
+    ) -> None:
+        self.bundle, self.options, self.nodes, self.s3 = bundle, options, nodes, s3
+        self.execution, self.earlier, self.on_record = execution, earlier, on_record
+        self.parameters = parameters
+        self.records: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        self.region, self.account = _region_account(bundle.definition)
+        self.arn = execution_arn(self.region, self.account, bundle.name, execution.id)
+        self.variables = {
+            "PipelineExecutionId": execution.id,
+            "PipelineExecutionArn": self.arn,
+            "PipelineName": bundle.name,
+            "PipelineArn": f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{bundle.name}",
+            "CurrentDateTime": now(),
+        }
+        self.scope = Scope(parameters, self.variables, self._properties, self._property_file)
+        self.reports: dict[PropertyFileRef, Any] = {}
+
+    def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
+        process.reset()
+        describe: dict[str, Any] = {
+            "PipelineArn": self.variables["PipelineArn"],
+            "PipelineName": self.bundle.name,
+            "PipelineExecutionArn": self.arn,
+            "PipelineExecutionId": self.execution.id,
+            "PipelineExecutionStatus": "Executing",
+            "CreationTime": now(),
+            "PipelineParameters": [
+                {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
+            ],
+            "Bundle": str(self.bundle.root.resolve()),
+        }
+        if self.options.from_step:
+            source = next(iter(reused.values()), {}).get("SelectiveExecutionResult", {})
+            describe["SelectiveExecutionConfig"] = {
+                "SourcePipelineExecutionArn": source.get("SourcePipelineExecutionArn"),
+                "SelectedSteps": [{"StepName": self.options.from_step}],
+            }
+        self.execution.write_describe(describe)
+        for record in reused.values():
+            self._save(record)
+        status, failure = self._schedule()
+        describe.update(PipelineExecutionStatus=status, LastModifiedTime=now())
+        if failure:
+            describe["FailureReason"] = failure
+        self.execution.write_describe(describe)
+        return Result(self.execution, status, failure, self.nodes, dict(self.records))
+
+    def _schedule(self) -> tuple[str, str | None]:
+        running: dict[Future[None], str] = {}
+        stopped = False
+        with ThreadPoolExecutor(max_workers=max(1, self.options.max_parallel)) as pool:
+            while True:
+                try:
+                    if not stopped and not self._failed():
+                        for name in self._ready(set(running.values()))[: self._slots(running)]:
+                            record = _record(self.nodes[name], "Executing")
+                            self._save(record)
+                            running[pool.submit(self._step, self.nodes[name], record)] = name
+                    if not running:
+                        break
+                    done, _ = wait(running, timeout=0.5, return_when=FIRST_COMPLETED)
+                except KeyboardInterrupt:
+                    stopped = True
+                    process.stop_all()
+                    continue
+                for future in done:
+                    del running[future]
+                    future.result()
+        if stopped:
+            return "Stopped", "the execution was stopped (Ctrl-C); its running jobs were stopped"
+        failed = [r for r in self.records.values() if r["StepStatus"] in ("Failed", "Stopped")]
+        if failed:
+            first = min(failed, key=lambda r: r.get("EndTime") or "")
+            return "Failed", f"step {first['StepName']} failed: {first.get('FailureReason', '')}"
+        return "Succeeded", None
+
+    def _slots(self, running: dict[Future[None], str]) -> int:
+        return max(1, self.options.max_parallel) - len(running)
+
+    def _failed(self) -> bool:
+        with self.lock:
+            return any(r["StepStatus"] in ("Failed", "Stopped") for r in self.records.values())
+
+    def _ready(self, running: set[str]) -> list[str]:
+        with self.lock:
+            status = {n: r["StepStatus"] for n, r in self.records.items()}
+            outcome = {n: r.get("Properties", {}).get("Outcome") for n, r in self.records.items()}
+        ready = []
+        for node in self.nodes.values():
+            if node.name in status or node.name in running:
+                continue
+            if not all(status.get(need) == "Succeeded" for need in node.needs):
+                continue
+            if node.parent and outcome.get(node.parent) != ("True" if node.branch else "False"):
+                continue
+            ready.append(node.name)
+        return ready
+
+    def _step(self, node: Node, record: dict[str, Any]) -> None:
+        step_dir = self.execution.step_dir(node.name)
+        log_path = step_dir / "log.txt"
+        work = step_dir / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        log = _logger(log_path)
+        definition: dict[str, Any] | None = None
+        try:
+            definition = resolve(own_definition(node.definition), self.scope)
+            hit = self._cached(node, definition, record)
+            if hit is not None:
+                properties = hit
+                log(f"cache hit: {record['CacheHitResult']['SourcePipelineExecutionArn']}")
+            else:
+                executor = executor_for(node.name, node.type)
+                ctx = StepContext(
+                    pipeline_name=self.bundle.name,
+                    execution_id=self.execution.id,
+                    step_name=node.name,
+                    step_type=node.type,
+                    arguments=definition.get("Arguments", {}),
+                    definition=definition,
+                    s3=self.s3,
+                    work=work,
+                    log=log,
+                    log_path=log_path,
+                    root=self.options.root,
+                    run_process=functools.partial(process.run_process, log_path=log_path),
+                )
+                properties = executor(ctx)
+        except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
+            self._end(node, record, None, self._reason(node, str(exc), definition))
+            log(f"Failed: {record['FailureReason']}")
+            return
+        except Exception as exc:  # an engine bug must still end the step, with its traceback
+            log(traceback.format_exc())
+            self._end(
+                node, record, None, f"engine error in step {node.name}: {exc!r} (see {log_path})"
+            )
+            return
+        self._end(node, record, properties, None)
+
+    def _cached(
+        self, node: Node, definition: dict[str, Any], record: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        config = definition.get("CacheConfig") or {}
+        key = cache.cache_key(node.type, definition)
+        if key is None:
+            return None
+        record["CacheKey"] = key
+        if not config.get("Enabled") or not self.options.use_cache:
+            return None
+        ttl = cache.expire_after(str(config.get("ExpireAfter", "")))
+        found = cache.find_cached(self.earlier, node.name, key, ttl, datetime.now(UTC))
+        if found is None:
+            return None
+        source, earlier = found
+        record["CacheHitResult"] = {
+            "SourcePipelineExecutionArn": source.describe()["PipelineExecutionArn"]
+        }
+        properties: dict[str, Any] = earlier["Properties"]
+        return properties
+
+    def _reason(self, node: Node, message: str, definition: dict[str, Any] | None) -> str:
+        """The failure with the bundle assets the step ran (which script, from where)."""
+        if node.type == "Fail" or definition is None:
+            return message
+        text = repr(definition)
+        used = [a for a in self.bundle.assets if str(a["s3_uri"]) in text]
+        lines = [f"asset {a['name']}: {_paths([f['path'] for f in a['files']])}" for a in used]
+        return message + "".join(f"\n  code: {line}" for line in lines)
+
+    def _end(
+        self,
+        node: Node,
+        record: dict[str, Any],
+        properties: dict[str, Any] | None,
+        failure: str | None,
+    ) -> None:
+        record["EndTime"] = now()
+        if failure is None:
+            record["StepStatus"] = "Succeeded"
+            record["Properties"] = properties or {}
+        else:
+            record["StepStatus"] = "Stopped" if process.stopping() else "Failed"
+            record["FailureReason"] = failure
+        record["Metadata"] = _metadata(node, record)
+        self._save(record)
+
+    def _save(self, record: dict[str, Any]) -> None:
+        with self.lock:
+            self.records[record["StepName"]] = record
+        self.execution.write_record(record)
+        self.on_record(record)
+
+    def _properties(self, step: str) -> dict[str, Any]:
+        with self.lock:
+            record = self.records.get(step)
+        if step not in self.nodes:
+            raise ExpressionError(f"no step named {step!r} in the definition")
+        if record is None or record["StepStatus"] != "Succeeded":
+            state = record["StepStatus"] if record else "not run"
+            raise ExpressionError(f"step {step} has no properties in this execution ({state})")
+        properties: dict[str, Any] = record.get("Properties", {})
+        return properties
+
+    def _property_file(self, ref: PropertyFileRef) -> Any:
+        if ref in self.reports:
+            return self.reports[ref]
+        node = self.nodes.get(ref.step)
+        files = (node.definition.get("PropertyFiles") or []) if node else []
+        spec = next((f for f in files if f.get("PropertyFileName") == ref.name), None)
+        if spec is None:
+            names = ", ".join(f.get("PropertyFileName", "?") for f in files) or "none"
+            raise ExpressionError(
+                f"step {ref.step} declares no property file {ref.name!r} (it declares: {names})"
+            )
+        outputs = self._properties(ref.step).get("ProcessingOutputConfig", {}).get("Outputs", {})
+        output = walk_path(
+            outputs,
+            [str(spec["OutputName"])],
+            f"property file {ref.name} of step {ref.step}: OutputName",
+        )
+        uri = f"{str(output['S3Output']['S3Uri']).rstrip('/')}/{spec['FilePath']}"
+        path = self.s3.path(uri)
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ExpressionError(
+                f"property file {ref.name} of step {ref.step}: {uri} does not exist "
+                f"(FilePath {spec['FilePath']!r} in output {spec['OutputName']!r}; "
+                "the job did not write it)"
+            ) from None
+        except ValueError as exc:
+            raise ExpressionError(
+                f"property file {ref.name} of step {ref.step}: {uri} is not JSON ({exc})"
+            ) from None
+        self.reports[ref] = report
+        return report
+
+
+def _paths(paths: list[str], shown: int = 3) -> str:
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
+
+
+def _record(node: Node, status: str) -> dict[str, Any]:
+    return {
+        "StepName": node.name,
+        "StepType": node.type,
+        "StepStatus": status,
+        "StartTime": now(),
+        "AttemptCount": 1,
+    }
+
+
+def _metadata(node: Node, record: dict[str, Any]) -> dict[str, Any]:
+    properties = record.get("Properties", {})
+    if node.type == "Condition" and "Outcome" in properties:
+        return {"Condition": {"Outcome": properties["Outcome"]}}
+    if node.type == "Fail":
+        return {"Fail": {"ErrorMessage": record.get("FailureReason", "")}}
+    if node.type in METADATA_KEYS and properties:
+        key, arn = METADATA_KEYS[node.type]
+        return {key: {"Arn": properties.get(arn)}}
+    return {}
+
+
+def _logger(log_path: Path) -> Callable[[str], None]:
+    lock = threading.Lock()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def log(line: str) -> None:
+        with lock, log_path.open("a", encoding="utf-8") as out:
+            out.write(f"[engine {datetime.now(UTC).strftime('%H:%M:%S')}] {line}\n")
+
+    return log
+
+
+def _selective(
+    nodes: dict[str, Node], earlier: list[Execution], step: str
+) -> dict[str, dict[str, Any]]:
+    """Records to reuse for a run from `step`: every step it does not rerun, taken from the
+    newest execution in which the steps it needs succeeded (SageMaker's selective execution)."""
+    if step not in nodes:
+        raise EngineInputError(
+            f"--from {step}\n  no such step\n  why: --from names the step to rerun from\n"
+            f"  fix: use one of {', '.join(nodes)}"
+        )
+    selected = descendants(nodes, step)
+    needed = sorted({need for name in selected for need in nodes[name].needs} - selected)
+    for source in reversed(earlier):
+        records = {name: source.record(name) for name in nodes if name not in selected}
+        if all((records.get(n) or {}).get("StepStatus") == "Succeeded" for n in needed):
+            arn = source.describe()["PipelineExecutionArn"]
+            return {
+                name: {**record, "SelectiveExecutionResult": {"SourcePipelineExecutionArn": arn}}
+                for name, record in records.items()
+                if record is not None and record["StepStatus"] == "Succeeded"
+            }
+    raise EngineInputError(
+        f"--from {step}\n  no earlier execution of this pipeline in which "
+        f"{', '.join(needed) or 'its steps'} succeeded ({len(earlier)} executions looked at)\n"
+        "  why: a selective run reuses the outputs of the steps before the one it starts from\n"
+        "  fix: run the whole pipeline once (without --from), or run from an earlier step"
+    )
+
+
+def _put_assets(bundle: Bundle, s3: S3) -> None:
+    try:
+        objects = asset_objects(bundle.assets)
+    except StaleBundleError as exc:
+        raise EngineInputError(
+            f"{bundle.root / 'assets.json'}\n  {exc}\n  why: the engine runs exactly the code "
+            "the bundle recorded, as publishing would upload it\n  fix: recompile the bundle "
+            "(python -m compiler ...) and run the new one"
+        ) from None
+    put_assets(objects, lambda o: s3.exists(o.uri), lambda o: s3.put_bytes(o.uri, o.body))
+
+
+def _place_data(
+    bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None, root: Path
+) -> None:
+    """The raw data at the InputDataUri parameter's value: --data's files, or sample data."""
+    if DATA_PARAMETER not in parameters:
+        return
+    target = s3.path(str(parameters[DATA_PARAMETER]))
+    if data is not None and not data.is_dir():
+        raise EngineInputError(
+            f"--data {data}\n  not a folder\n  why: the files in it are placed at "
+            f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
+            "  fix: pass the folder that holds the raw data files"
+        )
+    project = bundle.name.split("-", 1)[0]
+    sample = REPO / "projects" / project / "sample_data.py"
+    if data is None and not sample.is_file():
+        raise EngineInputError(
+            f"{DATA_PARAMETER} = {parameters[DATA_PARAMETER]}\n  no data: no --data folder, and "
+            f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
+            "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
+        )
+    source = data if data is not None else _sample_data(project, root / "sample_data" / project)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file():
+            shutil.copy2(path, target / path.name)
+
+
+def _sample_data(project: str, folder: Path) -> Path:
+    """The project's sample data, written once per engine root (they are seeded: always equal)."""
+    if folder.is_dir():
+        return folder
+    module = f"projects.{project}.sample_data"
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{project}."))
+    done = subprocess.run(
+        [sys.executable, "-m", module, str(partial)], cwd=REPO, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        shutil.rmtree(partial)
+        raise EngineInputError(
+            f"{module}\n  writing the sample data failed (exit {done.returncode}):\n"
+            f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts from\n"
+            f"  fix: install the project's extras (pip install -e '.[scripts]') or pass --data DIR"
+        )
+    partial.rename(folder)
+    return folder
+
+
+def _region_account(definition: dict[str, Any]) -> tuple[str, str]:
+    text = repr(definition)
+    account = re.search(r"arn:aws:iam::(\d{12}):role/", text)
+    region = re.search(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", text)
+    return (
+        region.group(1) if region else "us-east-1",
+        account.group(1) if account else "111122223333",
+    )
