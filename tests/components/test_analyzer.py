@@ -306,19 +306,17 @@ def load_serving() -> ModuleType:
     return module
 
 
-@pytest.fixture(scope="module")
-def penguins_transform_output(
-    penguins_processed: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """What TransformTestSet writes: each test record joined with the real handler's answer,
-    from a logistic regression trained on the real train split."""
-    train = pd.read_csv(penguins_processed / "train/train.csv")
+def transform_records(processed: Path) -> Records:
+    """What TransformTestSet writes for the preprocess output in `processed`: each test record
+    joined with the real inference handler's answer, from a logistic regression trained on the
+    real train split."""
+    train = pd.read_csv(processed / "train/train.csv")
     model = LogisticRegression(max_iter=1000).fit(train.iloc[:, 1:].to_numpy(), train["label"])
     serving = load_serving()
-    artifacts = serving.load_artifacts(penguins_processed / "artifacts")
+    artifacts = serving.load_artifacts(processed / "artifacts")
     validator = jsonschema.Draft202012Validator(record_contract())
     joined = []
-    for line in (penguins_processed / "baseline/test.jsonl").read_text().splitlines():
+    for line in (processed / "baseline/test.jsonl").read_text().splitlines():
         status, body, _ = serving.invoke(
             model.predict_proba, artifacts, line, "application/jsonlines", "application/jsonlines"
         )
@@ -326,7 +324,15 @@ def penguins_transform_output(
         record = {**json.loads(line), "SageMakerOutput": json.loads(body)}  # JoinSource=Input
         assert list(validator.iter_errors(record)) == []
         joined.append(record)
-    return write_jsonl(tmp_path_factory.mktemp("transform") / "test.jsonl.out", joined)
+    return joined
+
+
+@pytest.fixture(scope="module")
+def penguins_transform_output(
+    penguins_processed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp("transform") / "test.jsonl.out"
+    return write_jsonl(path, transform_records(penguins_processed))
 
 
 MODEL_QUALITY = {
