@@ -7,6 +7,7 @@ writes is validated against the committed schemas (components/quality_check/sche
 from __future__ import annotations
 
 import ast
+import base64
 import csv
 import functools
 import importlib.util
@@ -292,6 +293,95 @@ def test_cloudwatch_metric_records(
     assert {r["Timestamp"] for r in records.values()} == {"2026-12-01T10:00:00Z"}
 
 
+# --- data capture -----------------------------------------------------------------------------
+
+CAPTURE = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
+
+
+def capture_event(
+    index: int, body: str, content_type: str, base64_body: bool = False
+) -> dict[str, Any]:
+    """One line of an endpoint's data-capture file, as SageMaker writes it."""
+    data = base64.b64encode(body.encode()).decode() if base64_body else body
+    return {
+        "captureData": {
+            "endpointInput": {
+                "observedContentType": content_type,
+                "mode": "INPUT",
+                "data": data,
+                "encoding": "BASE64" if base64_body else "JSON",
+            },
+            "endpointOutput": {
+                "observedContentType": "application/json",
+                "mode": "OUTPUT",
+                "data": json.dumps([{"prediction": 0, "label": "Adelie", "confidence": 0.9}]),
+                "encoding": "JSON",
+            },
+        },
+        "eventMetadata": {
+            "eventId": f"event-{index}",
+            "inferenceId": f"id-{index}",
+            "inferenceTime": "2026-12-01T09:00:00Z",
+        },
+        "eventVersion": "0",
+    }
+
+
+def captured(records: Records) -> Records:
+    """Requests as clients send them: single objects, a base64 one, a JSON lines batch of 2."""
+    events = [capture_event(0, json.dumps(records[0]), "application/json", base64_body=True)]
+    events.append(
+        capture_event(1, "\n".join(json.dumps(r) for r in records[1:3]), "application/jsonlines")
+    )
+    events += [
+        capture_event(i, json.dumps(r), "application/json") for i, r in enumerate(records[3:], 3)
+    ]
+    return events
+
+
+def test_captured_requests_give_the_statistics_of_the_requests(
+    penguins_processed: Path, penguins_baseline: Path, tmp_path: Path
+) -> None:
+    requests = traffic(penguins_processed)
+    direct = analyze(write_jsonl(tmp_path / "requests.jsonl", requests), tmp_path / "direct")
+    capture = tmp_path / "capture/penguins/AllTraffic/2026/12/01/09"
+    capture.mkdir(parents=True)
+    write_jsonl(capture / "09-00-00-000-abc.jsonl", captured(requests))
+    written = analyze(
+        tmp_path / "capture",
+        tmp_path / "out",
+        dataset_format=CAPTURE,
+        baseline_statistics=str(penguins_baseline / "statistics.json"),
+        baseline_constraints=str(penguins_baseline / "constraints.json"),
+    )
+    assert written["statistics"] == direct["statistics"]
+    assert written["constraint_violations"] == {"violations": []}
+
+
+def test_record_preprocessor_keeps_the_baseline_features(
+    penguins_processed: Path, penguins_baseline: Path, tmp_path: Path
+) -> None:
+    [preprocessor] = REPO.glob("components/*/scripts/record_preprocessor.py")
+    requests = [{**r, "sex": "MALE", "id": i} for i, r in enumerate(traffic(penguins_processed))]
+    dataset = write_jsonl(tmp_path / "capture.jsonl", captured(requests))
+    check = {
+        "dataset_format": CAPTURE,
+        "baseline_statistics": str(penguins_baseline / "statistics.json"),
+        "baseline_constraints": str(penguins_baseline / "constraints.json"),
+    }
+    raw = analyze(dataset, tmp_path / "raw", **check)
+    extra = {v["feature_name"] for v in raw["constraint_violations"]["violations"]}
+    assert extra == {"sex", "id"}
+    kept = analyze(
+        dataset, tmp_path / "kept", **check, record_preprocessor_script=str(preprocessor)
+    )
+    assert kept["constraint_violations"] == {"violations": []}
+    baseline_names = json.loads((penguins_baseline / "statistics.json").read_text())["features"]
+    assert {f["name"] for f in kept["statistics"]["features"]} == {
+        f["name"] for f in baseline_names
+    }
+
+
 # --- model quality ----------------------------------------------------------------------------
 
 
@@ -554,8 +644,28 @@ def test_model_quality_check_against_a_baseline(
         pytest.param(
             [{"a": 1}],
             {"dataset_format": '{"parquet": {}}'},
-            "dataset_format='{\"parquet\": {}}': expected one key, json or csv",
+            "dataset_format='{\"parquet\": {}}': "
+            "expected one key, json, csv or sagemakerCaptureJson",
             id="bad-format",
+        ),
+        pytest.param(
+            [{"captureData": {}}],
+            {**MODEL_QUALITY, "dataset_format": CAPTURE},
+            "  why: model quality needs each captured prediction merged with its true label\n"
+            "  fix: merge them first and give the merged records as JSON lines",
+            id="model-quality-on-raw-capture",
+        ),
+        pytest.param(
+            [{"captureData": {}}],
+            {"dataset_format": CAPTURE},
+            "data.jsonl:1: no captureData.endpointInput\n  why: data-capture lines hold",
+            id="capture-without-input",
+        ),
+        pytest.param(
+            [{"a": 1}],
+            {"record_preprocessor_script": "pre.py"},
+            "setting record_preprocessor_script is given for a dataset that is not data capture",
+            id="preprocessor-without-capture",
         ),
         pytest.param(
             "pixels",

@@ -15,8 +15,13 @@ this one file: standard library and numpy only. Exit status: 0 when the files ar
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import csv
+import importlib.util
+import inspect
 import json
+import logging
 import math
 import os
 import re
@@ -111,8 +116,14 @@ DEFAULT_METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"
 INTEGRAL_RE = re.compile(r"^[+-]?\d+$")
 FRACTIONAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 MISSING = "missing"
+CAPTURE_FORMAT = "sagemakerCaptureJson"
 
 Record = tuple[str, dict[str, Any]]  # (file:line, the record)
+CAPTURE_FIX = (
+    "  why: data-capture lines hold captureData.endpointInput {observedContentType, encoding, "
+    "data}, the requests as the endpoint received them\n"
+    "  fix: give the endpoint's data-capture files, or a record_preprocessor_script that reads them"
+)
 
 
 class InputError(Exception):
@@ -139,6 +150,9 @@ SETTINGS = {
     "ground_truth_attribute": "MODEL_QUALITY: path of the true label in a record",
     "positive_label": "MODEL_QUALITY binary: the label that counts as positive (1); without it "
     "labels must be 0/1 or true/false (an extension: Model Monitor has no such setting)",
+    "record_preprocessor_script": "sagemakerCaptureJson: a Python file whose "
+    "preprocess_handler(inference_record[, logger]) turns a captured event into a record (a "
+    "dict), several (a list) or none ([])",
     "baseline_statistics": "check: the baseline's statistics.json (drift check)",
     "baseline_constraints": "check: the baseline's constraints.json; giving it asks for a check",
     "publish_cloudwatch_metrics": "Enabled or Disabled (default): write CloudWatch metric "
@@ -172,20 +186,26 @@ def parse_settings(argv: Sequence[str] | None) -> dict[str, str | None]:
 
 
 def parse_format(text: str | None) -> tuple[str, bool]:
-    """('json', lines) or ('csv', header) from dataset_format."""
+    """('json', lines), ('csv', header) or ('capture', True) from dataset_format."""
     if text is None:
         return "json", True
-    fix = '  fix: use {"json": {"lines": true}} or {"csv": {"header": true}}'
+    fix = (
+        '  fix: use {"json": {"lines": true}}, {"csv": {"header": true}} or '
+        '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}'
+    )
     try:
         spec = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"setting dataset_format={text!r} is not JSON ({exc})\n{fix}") from None
-    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("json", "csv"):
+    kinds = ("json", "csv", CAPTURE_FORMAT)
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in kinds:
         raise InputError(
-            f"setting dataset_format={text!r}: expected one key, json or csv\n"
-            f"  why: this analyzer reads JSON (lines) and CSV datasets\n{fix}"
+            f"setting dataset_format={text!r}: expected one key, json, csv or {CAPTURE_FORMAT}\n"
+            f"  why: this analyzer reads JSON (lines), CSV and data-capture datasets\n{fix}"
         )
     kind, options = next(iter(spec.items()))
+    if kind == CAPTURE_FORMAT:
+        return "capture", True
     option = "lines" if kind == "json" else "header"
     value = (options or {}).get(option, True) if isinstance(options, dict) else None
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -224,7 +244,7 @@ def read_records(files: list[Path], kind: str, option: bool) -> list[Record]:
     for path in files:
         if kind == "csv":
             records.extend(read_csv(path, header=option))
-        elif option:
+        elif kind == "capture" or option:
             records.extend(read_json_lines(path))
         else:
             records.extend(read_json_document(path))
@@ -294,6 +314,119 @@ def read_csv(path: Path, header: bool) -> Iterator[Record]:
                 f"{path}:{number}",
                 {names[i]: (row[i] if row[i].strip() else None) for i in range(len(row))},
             )
+
+
+# --- data capture -----------------------------------------------------------------------------
+
+
+class EventData:
+    """One captured payload, with the attributes Model Monitor's container gives a preprocessor."""
+
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.encoding = item.get("encoding")
+        self.data = item.get("data")
+        self.observedContentType = item.get("observedContentType")
+        self.observed_content_type = self.observedContentType  # the snake-case spelling too
+        self.mode = item.get("mode")
+
+
+class EventMetadata:
+    def __init__(self, item: dict[str, Any]) -> None:
+        self.event_id = item.get("eventId")
+        self.event_time = item.get("inferenceTime")
+        self.custom_attribute = item.get("customAttributes")
+        self.inference_id = item.get("inferenceId")
+
+
+class CapturedData:
+    """The `inference_record` handed to preprocess_handler ("Preprocessing and Postprocessing")."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        captured = event.get("captureData") or {}
+        self.event_dict = event
+        self.event_metadata = EventMetadata(event.get("eventMetadata") or {})
+        self.event_version = event.get("eventVersion")
+        self.endpoint_input, self.endpoint_output, self.batch_transform_output = (
+            EventData(captured[key]) if isinstance(captured.get(key), dict) else None
+            for key in ("endpointInput", "endpointOutput", "batchTransformOutput")
+        )
+        ground_truth = event.get("groundTruthData")
+        self.ground_truth = EventData(ground_truth) if isinstance(ground_truth, dict) else None
+
+
+def payload_text(where: str, payload: EventData) -> str:
+    if not isinstance(payload.data, str):
+        raise InputError(f"{where}: captureData.endpointInput has no data string\n{CAPTURE_FIX}")
+    if str(payload.encoding or "").upper() != "BASE64":
+        return payload.data
+    try:
+        return base64.b64decode(payload.data, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InputError(
+            f"{where}: endpointInput data is not base64 text ({exc})\n{CAPTURE_FIX}"
+        ) from None
+
+
+def request_records(where: str, payload: EventData) -> list[dict[str, Any]]:
+    """The records of one captured request: JSON object, list or lines; CSV rows as _c0, _c1..."""
+    text = payload_text(where, payload)
+    kind = str(payload.observedContentType or payload.encoding or "").lower()
+    if "csv" in kind:
+        rows = [row for row in csv.reader(text.splitlines()) if row]
+        return [
+            {f"_c{i}": (cell if cell.strip() else None) for i, cell in enumerate(row)}
+            for row in rows
+        ]
+    try:
+        items = (
+            [json.loads(text)]
+            if "jsonlines" not in kind
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: endpointInput data is not JSON ({exc})\n{CAPTURE_FIX}"
+        ) from None
+    flat = [item for value in items for item in (value if isinstance(value, list) else [value])]
+    for item in flat:
+        _record(where, item)
+    return flat
+
+
+def load_preprocessor(path: str) -> Callable[..., Any]:
+    spec = importlib.util.spec_from_file_location("record_preprocessor", path)
+    if spec is None or spec.loader is None or not Path(path).is_file():
+        raise InputError(
+            f"setting record_preprocessor_script={path}: no such Python file\n{CAPTURE_FIX}"
+        )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = getattr(module, "preprocess_handler", None)
+    if not callable(handler):
+        raise InputError(
+            f"setting record_preprocessor_script={path}: defines no preprocess_handler\n"
+            f"  fix: define preprocess_handler(inference_record) in it"
+        )
+    return handler  # type: ignore[no-any-return]
+
+
+def captured_records(events: list[Record], preprocessor: str | None) -> list[Record]:
+    """Feature records from data-capture events, through the preprocessor when one is given."""
+    handler = load_preprocessor(preprocessor) if preprocessor else None
+    wants_logger = handler is not None and len(inspect.signature(handler).parameters) > 1
+    logger = logging.getLogger("record_preprocessor")
+    records: list[Record] = []
+    for where, event in events:
+        captured = CapturedData(event)
+        if handler is None:
+            if captured.endpoint_input is None:
+                raise InputError(f"{where}: no captureData.endpointInput\n{CAPTURE_FIX}")
+            records.extend((where, r) for r in request_records(where, captured.endpoint_input))
+            continue
+        result = handler(captured, logger) if wants_logger else handler(captured)
+        for item in result if isinstance(result, list) else [result]:
+            records.append(_record(f"{where} (after preprocess_handler)", item))
+    return records
 
 
 # --- data quality -----------------------------------------------------------------------------
@@ -1209,6 +1342,25 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
     assert settings["dataset_source"] is not None and settings["output_path"] is not None
     files = dataset_files(Path(settings["dataset_source"]))
     records = read_records(files, kind, option)
+    if kind == "capture":
+        if analysis == MODEL_QUALITY:
+            raise InputError(
+                f"setting dataset_format={settings['dataset_format']!r} with MODEL_QUALITY\n"
+                f"  why: model quality needs each captured prediction merged with its true label\n"
+                f"  fix: merge them first and give the merged records as JSON lines"
+            )
+        records = captured_records(records, settings["record_preprocessor_script"])
+        if not records:
+            raise InputError(
+                f"dataset {settings['dataset_source']}: no record left after preprocessing\n"
+                f"  why: statistics need at least one record\n"
+                f"  fix: capture some traffic, or check what preprocess_handler returns"
+            )
+    elif settings["record_preprocessor_script"]:
+        raise InputError(
+            "setting record_preprocessor_script is given for a dataset that is not data capture\n"
+            '  fix: use it with dataset_format {"sagemakerCaptureJson": {...}}, or drop it'
+        )
     baseline_constraints = read_baseline(settings["baseline_constraints"], "baseline_constraints")
     baseline_statistics = read_baseline(settings["baseline_statistics"], "baseline_statistics")
     distances: dict[str, float] = {}
