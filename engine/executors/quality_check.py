@@ -188,7 +188,13 @@ def run(ctx: StepContext) -> dict[str, Any]:
             )
         baseline = found
     for item in ctx.arguments.get("ProcessingInputs", []):
-        s3_input = item["S3Input"]
+        s3_input = item.get("S3Input")
+        if s3_input is None:
+            raise StepFailed(
+                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}: no S3Input\n"
+                f"  why: the local engine reads datasets from S3 only\n"
+                f"  fix: give the dataset as an S3Input"
+            )
         try:
             ctx.s3.download(str(s3_input["S3Uri"]), _mapped(ctx, str(s3_input["LocalPath"])))
         except (FileNotFoundError, ValueError) as exc:

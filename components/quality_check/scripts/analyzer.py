@@ -460,7 +460,7 @@ def classify(value: Any) -> tuple[str, Any]:
     if isinstance(value, int):
         return "Integral", float(value)
     if isinstance(value, float):
-        return (MISSING, None) if math.isnan(value) else ("Fractional", value)
+        return ("Fractional", value) if math.isfinite(value) else (MISSING, None)
     text = str(value).strip()
     if not text:
         return MISSING, None
