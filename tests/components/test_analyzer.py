@@ -733,9 +733,8 @@ def test_bad_input_is_refused_with_where_what_fix(
 def test_broken_json_line_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text('{"a": 1}\n{"a": \n')
-    proc = run_script(
-        ANALYZER, "--dataset_source", str(path), "--output_path", str(tmp_path / "out"), check=False
-    )
+    arguments = ["--dataset_source", str(path), "--output_path", str(tmp_path / "out")]
+    proc = run_script(ANALYZER, *arguments, "--base_dir", str(tmp_path), check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith(f"error: {path}:2: not JSON (")
     assert "fix: fix the line, or set dataset_format to the data's real format" in proc.stderr

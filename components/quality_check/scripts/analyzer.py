@@ -169,7 +169,11 @@ def parse_settings(argv: Sequence[str] | None) -> dict[str, str | None]:
     parser = _Parser(description=__doc__.split("\n\n")[0])
     for name, help_text in SETTINGS.items():
         parser.add_argument(f"--{name}", default=os.environ.get(name), help=help_text)
+    # Accepted and ignored: the local engine gives every processing script its root this way;
+    # the analyzer's paths are dataset_source and output_path.
+    parser.add_argument("--base_dir", help=argparse.SUPPRESS)
     settings: dict[str, str | None] = vars(parser.parse_args(argv))
+    del settings["base_dir"]
     for name, value in settings.items():
         if value is not None and not value.strip():
             settings[name] = None
