@@ -730,6 +730,34 @@ def test_bad_input_is_refused_with_where_what_fix(
     assert not output.exists() or not any(output.iterdir())  # nothing half-written
 
 
+def test_malformed_baseline_is_refused(
+    penguins_processed: Path, penguins_baseline: Path, tmp_path: Path
+) -> None:
+    statistics = json.loads((penguins_baseline / "statistics.json").read_text())
+    del statistics["features"][1]["numerical_statistics"]["common"]
+    broken = tmp_path / "statistics.json"
+    broken.write_text(json.dumps(statistics))
+    dataset = write_jsonl(tmp_path / "traffic.jsonl", traffic(penguins_processed))
+    proc = run_script(
+        ANALYZER,
+        env={
+            "dataset_source": str(dataset),
+            "output_path": str(tmp_path / "out"),
+            "baseline_statistics": str(broken),
+            "baseline_constraints": str(penguins_baseline / "constraints.json"),
+        },
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"error: settings baseline_statistics={broken} and baseline_constraints="
+        f"{penguins_baseline / 'constraints.json'}: not in Model Monitor's format "
+        "(KeyError: 'common')\n"
+        "  fix: give the statistics.json and constraints.json of a DATA_QUALITY baseline job\n"
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_broken_json_line_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text('{"a": 1}\n{"a": \n')

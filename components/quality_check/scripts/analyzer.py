@@ -1379,9 +1379,18 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
                     f"  why: a data-quality check needs a data-quality constraints.json\n"
                     f"  fix: give the DATA_QUALITY baseline's constraints.json"
                 )
-            violations, distances = check_data_quality(
-                columns, statistics, baseline_constraints, baseline_statistics
-            )
+            try:
+                violations, distances = check_data_quality(
+                    columns, statistics, baseline_constraints, baseline_statistics
+                )
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise InputError(
+                    f"settings baseline_statistics={settings['baseline_statistics']} and "
+                    f"baseline_constraints={settings['baseline_constraints']}: not in Model "
+                    f"Monitor's format ({type(exc).__name__}: {exc})\n"
+                    f"  fix: give the statistics.json and constraints.json of a DATA_QUALITY "
+                    f"baseline job"
+                ) from None
     else:
         statistics, constraints = model_quality(records, settings)
         if baseline_constraints is not None:
