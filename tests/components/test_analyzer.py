@@ -588,6 +588,45 @@ def test_binary_csv_with_zero_one_labels(breast_cancer_records: Records, tmp_pat
     assert "auc" not in written["constraints"]["binary_classification_constraints"]
 
 
+def test_model_quality_over_capture_joined_with_ground_truth(
+    penguins_transform_output: Path, tmp_path: Path
+) -> None:
+    """The monitoring job's case: captured answers, ground truth written later by inference id."""
+    records = read_jsonl(penguins_transform_output)
+    events, truths = [], []
+    for i, record in enumerate(records):
+        request = {k: v for k, v in record.items() if k not in ("ground_truth", "SageMakerOutput")}
+        event = capture_event(i, json.dumps(request), "application/json")
+        event["captureData"]["endpointOutput"]["data"] = json.dumps([record["SageMakerOutput"]])
+        events.append(event)
+        if i % 5:  # some inferences never get ground truth: left out, as Model Monitor does
+            truths.append({
+                "eventMetadata": {"eventId": f"id-{i}"},
+                "eventVersion": "0",
+                "groundTruthData": {"data": record["ground_truth"], "encoding": "CSV"},
+            })  # fmt: skip
+    write_jsonl(tmp_path / "capture.jsonl", events)
+    (tmp_path / "ground-truth/2026/12/01/10").mkdir(parents=True)
+    write_jsonl(tmp_path / "ground-truth/2026/12/01/10/labels.jsonl", truths)
+    written = analyze(
+        tmp_path / "capture.jsonl",
+        tmp_path / "out",
+        **{
+            **MODEL_QUALITY,
+            "inference_attribute": "0.label",
+            "probability_attribute": "0.confidence",
+        },
+        dataset_format=CAPTURE,
+        ground_truth_source=str(tmp_path / "ground-truth"),
+    )
+    labelled = [r for i, r in enumerate(records) if i % 5]
+    actual = [r["ground_truth"] for r in labelled]
+    predicted = [r["SageMakerOutput"]["label"] for r in labelled]
+    found = written["statistics"]["multiclass_classification_metrics"]
+    assert written["statistics"]["dataset"]["item_count"] == len(labelled)
+    assert_multiclass(found, actual, predicted)
+
+
 def degrade(records: Records, every: int) -> Records:
     """Every `every`-th prediction replaced by another class."""
     out = json.loads(json.dumps(records))
@@ -651,9 +690,9 @@ def test_model_quality_check_against_a_baseline(
         pytest.param(
             [{"captureData": {}}],
             {**MODEL_QUALITY, "dataset_format": CAPTURE},
-            "  why: model quality needs each captured prediction merged with its true label\n"
-            "  fix: merge them first and give the merged records as JSON lines",
-            id="model-quality-on-raw-capture",
+            "setting ground_truth_source is missing\n"
+            "  why: model quality over data capture joins each captured answer with its ground",
+            id="model-quality-capture-without-ground-truth",
         ),
         pytest.param(
             [{"captureData": {}}],

@@ -150,6 +150,9 @@ SETTINGS = {
     "ground_truth_attribute": "MODEL_QUALITY: path of the true label in a record",
     "positive_label": "MODEL_QUALITY binary: the label that counts as positive (1); without it "
     "labels must be 0/1 or true/false (an extension: Model Monitor has no such setting)",
+    "ground_truth_source": "MODEL_QUALITY over sagemakerCaptureJson: the ground-truth files (a "
+    "file or folder) to join on the inference id (an extension; Model Monitor merges in a job "
+    "of its own)",
     "record_preprocessor_script": "sagemakerCaptureJson: a Python file whose "
     "preprocess_handler(inference_record[, logger]) turns a captured event into a record (a "
     "dict), several (a list) or none ([])",
@@ -221,7 +224,7 @@ def parse_format(text: str | None) -> tuple[str, bool]:
     return kind, value
 
 
-def dataset_files(source: Path) -> list[Path]:
+def dataset_files(source: Path, setting: str = "dataset_source") -> list[Path]:
     if source.is_file():
         return [source]
     files = (
@@ -236,9 +239,9 @@ def dataset_files(source: Path) -> list[Path]:
     )
     if not files:
         raise InputError(
-            f"setting dataset_source={source}: no file there\n"
-            f"  why: the dataset is read from that file or the files under that folder\n"
-            f"  fix: point dataset_source at the dataset (the job's input LocalPath)"
+            f"setting {setting}={source}: no file there\n"
+            f"  why: the data are read from that file or the files under that folder\n"
+            f"  fix: point {setting} at the data (the job's input LocalPath)"
         )
     return files
 
@@ -430,6 +433,75 @@ def captured_records(events: list[Record], preprocessor: str | None) -> list[Rec
         result = handler(captured, logger) if wants_logger else handler(captured)
         for item in result if isinstance(result, list) else [result]:
             records.append(_record(f"{where} (after preprocess_handler)", item))
+    return records
+
+
+def payload_value(where: str, payload: EventData) -> Any:
+    """A captured answer or ground truth: parsed JSON, else the text itself (CSV: one value)."""
+    text = payload_text(where, payload)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text.strip()
+
+
+def ground_truth_labels(source: Path) -> dict[str, Any]:
+    """Ground truth by event id, from files of {"groundTruthData", "eventMetadata": {"eventId"}}."""
+    labels: dict[str, Any] = {}
+    for path in dataset_files(source, "ground_truth_source"):
+        for where, record in read_json_lines(path):
+            event_id = (record.get("eventMetadata") or {}).get("eventId")
+            truth = record.get("groundTruthData")
+            if not isinstance(event_id, str) or not isinstance(truth, dict):
+                raise InputError(
+                    f"{where}: not a ground-truth record\n"
+                    f'  why: each line needs {{"groundTruthData": {{"data", "encoding"}}, '
+                    f'"eventMetadata": {{"eventId"}}}}\n'
+                    f"  fix: write ground truth as Model Monitor reads it (endpoint.ground_truth)"
+                )
+            labels[event_id] = payload_value(where, EventData(truth))
+    return labels
+
+
+def merged_records(events: list[Record], settings: dict[str, str | None]) -> list[Record]:
+    """Each captured answer joined with its ground truth on the inference id (else event id),
+    as flat records {prediction, probability, ground_truth}; events without one are left out."""
+    if settings["ground_truth_source"] is None:
+        raise InputError(
+            "setting ground_truth_source is missing\n"
+            "  why: model quality over data capture joins each captured answer with its ground "
+            "truth\n  fix: set ground_truth_source to the ground-truth files (or their folder)"
+        )
+    labels = ground_truth_labels(Path(settings["ground_truth_source"]))
+    paths = {  # merged record key: the setting that locates it in the captured answer
+        "prediction": "inference_attribute",
+        "probability": "probability_attribute",
+    }
+    records: list[Record] = []
+    for where, event in events:
+        captured = CapturedData(event)
+        metadata = captured.event_metadata
+        truth = labels.get(metadata.inference_id or metadata.event_id or "")
+        if truth is None:
+            continue
+        if captured.endpoint_output is None:
+            raise InputError(f"{where}: no captureData.endpointOutput\n{CAPTURE_FIX}")
+        answer = payload_value(where, captured.endpoint_output)
+        record = {
+            name: attribute(where, answer, str(settings[setting]), setting)
+            for name, setting in paths.items()
+            if settings[setting]
+        }
+        truth_path = settings["ground_truth_attribute"]
+        if isinstance(truth, (dict, list)) and truth_path:
+            truth = attribute(where, truth, truth_path, "ground_truth_attribute")
+        records.append((where, {**record, "ground_truth": truth}))
+    if not records:
+        raise InputError(
+            f"dataset {settings['dataset_source']}: no captured event has ground truth\n"
+            f"  why: events join ground truth on eventMetadata.inferenceId (or eventId)\n"
+            f"  fix: write ground truth for the captured inference ids"
+        )
     return records
 
 
@@ -884,9 +956,9 @@ def data_quality(records: list[Record]) -> tuple[list[Column], dict[str, Any], d
 # --- model quality ----------------------------------------------------------------------------
 
 
-def attribute(where: str, record: dict[str, Any], path: str, setting: str) -> Any:
+def attribute(where: str, record: Any, path: str, setting: str) -> Any:
     """The value at `path` (dots, list indexes, optional JSONPath `$.` prefix) in a record."""
-    if path in record:
+    if isinstance(record, dict) and path in record:
         return record[path]
     node: Any = record
     steps = re.sub(r"\[(\d+)\]", r".\1", path[2:] if path.startswith("$.") else path).split(".")
@@ -898,10 +970,18 @@ def attribute(where: str, record: dict[str, Any], path: str, setting: str) -> An
         else:
             raise InputError(
                 f"{where}: {setting}={path!r} finds nothing (no {step!r} there)\n"
-                f"  why: every record needs that attribute; this one has keys {sorted(record)}\n"
+                f"  why: every record needs that attribute; this one is {describe(record)}\n"
                 f"  fix: set {setting} to the path of the value, e.g. SageMakerOutput.label"
             )
     return node
+
+
+def describe(record: Any) -> str:
+    if isinstance(record, dict):
+        return f"an object with keys {sorted(record)}"
+    if isinstance(record, list):
+        return f"a list of {len(record)}"
+    return f"{type(record).__name__} {record!r}"[:80]
 
 
 def label_text(value: Any) -> str:
@@ -1346,13 +1426,15 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
     assert settings["dataset_source"] is not None and settings["output_path"] is not None
     files = dataset_files(Path(settings["dataset_source"]))
     records = read_records(files, kind, option)
-    if kind == "capture":
-        if analysis == MODEL_QUALITY:
-            raise InputError(
-                f"setting dataset_format={settings['dataset_format']!r} with MODEL_QUALITY\n"
-                f"  why: model quality needs each captured prediction merged with its true label\n"
-                f"  fix: merge them first and give the merged records as JSON lines"
-            )
+    if kind == "capture" and analysis == MODEL_QUALITY:
+        records = merged_records(records, settings)
+        settings = {
+            **settings,
+            "inference_attribute": "prediction" if settings["inference_attribute"] else None,
+            "probability_attribute": "probability" if settings["probability_attribute"] else None,
+            "ground_truth_attribute": "ground_truth",
+        }
+    elif kind == "capture":
         records = captured_records(records, settings["record_preprocessor_script"])
         if not records:
             raise InputError(
