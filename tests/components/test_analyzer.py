@@ -875,3 +875,36 @@ def test_kll_sketch_of_many_values_keeps_quantiles_close() -> None:
         exact["numerical_statistics"], sketched["numerical_statistics"]
     )
     assert distance < 0.01
+
+
+def drift_violations(method: str, drift_method: str = "LInfinity") -> tuple[float, list[Any]]:
+    """A small shift of a numeric feature and a small change of a categorical one, checked with
+    comparison_method `method` (and categorical_drift_method `drift_method`)."""
+    analyzer = load_analyzer()
+    rng = np.random.default_rng(7)
+    base = [("b", {"x": float(v), "c": "ab"[i % 2]}) for i, v in enumerate(rng.normal(size=200))]
+    now = [
+        ("n", {"x": float(v), "c": "ab"[i % 3 > 0]})
+        for i, v in enumerate(rng.normal(0.4, 1, size=30))
+    ]
+    _, base_statistics, constraints = analyzer.data_quality(base)
+    columns, statistics, _ = analyzer.data_quality(now)
+    options = constraints["monitoring_config"]["distribution_constraints"]
+    options.update(comparison_method=method, categorical_drift_method=drift_method)
+    violations, distances = analyzer.check_data_quality(
+        columns, statistics, constraints, base_statistics
+    )
+    return distances["x"], violations
+
+
+def test_simple_comparison_flags_what_robust_calls_sampling_noise() -> None:
+    distance, simple = drift_violations("Simple")
+    assert 0.1 < distance < 0.38  # above the threshold, below the KS floor for 200 and 30 values
+    assert {v["feature_name"] for v in simple} == {"x", "c"}
+    assert drift_violations("Robust")[1] == []
+
+
+def test_chi_squared_drift_is_refused() -> None:
+    analyzer = load_analyzer()
+    with pytest.raises(analyzer.InputError, match="this analyzer implements LInfinity only"):
+        drift_violations("Robust", drift_method="ChiSquared")

@@ -840,7 +840,7 @@ def drift(
     options = {
         **MONITORING_CONFIG["distribution_constraints"],
         **config.get("distribution_constraints", {}),
-    }  # type: ignore[dict-item]
+    }
     if base_stats is None or options["perform_comparison"] != "Enabled":
         return None
     if "numerical_statistics" in base_stats and "numerical_statistics" in current_stats:
