@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -36,19 +37,26 @@ from tests.components.test_analyzer import (
 penguins_raw = fixtures_data.penguins_raw  # the real preprocess output, shared with the
 penguins_processed = fixtures_data.penguins_processed  # component tests (session fixtures)
 
-EXECUTION = "exec-0001"
+EXECUTION = "exec-0002"  # the execution under test; the first run's baseline is exec-0001's
 BUCKET = "s3://example-sagemaker-bucket/ml-pipelines/penguins"
-# What the steps before the checks produced, as the scheduler would resolve their Gets.
-STEP_PROPERTIES = {
-    "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri": (
-        f"{BUCKET}/{EXECUTION}/Preprocess/baseline"
-    ),
-    "Steps.TransformTestSet.TransformOutput.S3OutputPath": f"{BUCKET}/{EXECUTION}/TransformTestSet",
-}
-DATASETS = {
-    "DataQualityBaseline": f"{BUCKET}/{EXECUTION}/Preprocess/baseline/data-quality.jsonl",
-    "ModelQualityBaseline": f"{BUCKET}/{EXECUTION}/TransformTestSet/test.jsonl.out",
-}
+
+
+def step_properties(execution: str) -> dict[str, str]:
+    """What the steps before the checks produced, as the scheduler resolves their Gets."""
+    return {
+        "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri": (
+            f"{BUCKET}/{execution}/Preprocess/baseline"
+        ),
+        "Steps.TransformTestSet.TransformOutput.S3OutputPath": (
+            f"{BUCKET}/{execution}/TransformTestSet"
+        ),
+    }
+
+
+def dataset_uri(step_name: str, execution: str) -> str:
+    if step_name == "DataQualityBaseline":
+        return f"{BUCKET}/{execution}/Preprocess/baseline/data-quality.jsonl"
+    return f"{BUCKET}/{execution}/TransformTestSet/test.jsonl.out"
 
 
 @pytest.fixture(scope="module")
@@ -69,23 +77,23 @@ def compiled_steps() -> dict[str, dict[str, Any]]:
     return {s["Name"]: s for s in walk(definition["Steps"]) if s["Type"] == "QualityCheck"}
 
 
-def resolve(value: Any, parameters: dict[str, Any]) -> Any:
+def resolve(value: Any, parameters: dict[str, Any], execution: str) -> Any:
     """The step's expressions resolved as the scheduler resolves them (Get, Std:Join)."""
     if isinstance(value, list):
-        return [resolve(v, parameters) for v in value]
+        return [resolve(v, parameters, execution) for v in value]
     if not isinstance(value, dict):
         return value
     if set(value) == {"Get"}:
         path = value["Get"]
         if path == "Execution.PipelineExecutionId":
-            return EXECUTION
+            return execution
         if path.startswith("Parameters."):
             return parameters[path.removeprefix("Parameters.")]
-        return STEP_PROPERTIES[path]
+        return step_properties(execution)[path]
     if set(value) == {"Std:Join"}:
         join = value["Std:Join"]
-        return join["On"].join(str(resolve(v, parameters)) for v in join["Values"])
-    return {k: resolve(v, parameters) for k, v in value.items()}
+        return join["On"].join(str(resolve(v, parameters, execution)) for v in join["Values"])
+    return {k: resolve(v, parameters, execution) for k, v in value.items()}
 
 
 def run_process(
@@ -115,6 +123,7 @@ class Engine:
 
     root: Path
     steps: dict[str, dict[str, Any]]
+    execution: str = EXECUTION
     runs: int = field(default=0)
 
     @property
@@ -126,7 +135,7 @@ class Engine:
         resolving: SkipCheck, RegisterNewBaseline, FailOnViolation, SuppliedBaseline*...)."""
         check = "DataQuality" if step_name == "DataQualityBaseline" else "ModelQuality"
         parameters = {f"Skip{check}Check": True, f"RegisterNew{check}Baseline": True}
-        definition = {**resolve(self.steps[step_name], parameters), **overrides}
+        definition = {**resolve(self.steps[step_name], parameters, self.execution), **overrides}
         self.runs += 1
         work = self.root / "executions" / str(self.runs) / "work"
         work.mkdir(parents=True)
@@ -134,7 +143,7 @@ class Engine:
         lines: list[str] = []
         return StepContext(
             pipeline_name="penguins",
-            execution_id=EXECUTION,
+            execution_id=self.execution,
             step_name=step_name,
             step_type="QualityCheck",
             arguments=definition["Arguments"],
@@ -149,7 +158,7 @@ class Engine:
 
     def put_dataset(self, step_name: str, records: list[dict[str, Any]]) -> None:
         body = "".join(json.dumps(r) + "\n" for r in records).encode()
-        self.s3.put_bytes(DATASETS[step_name], body)
+        self.s3.put_bytes(dataset_uri(step_name, self.execution), body)
 
 
 @pytest.fixture
@@ -166,10 +175,22 @@ def first_run(engine: Engine, step_name: str, records: list[dict[str, Any]]) -> 
     return quality_check.run(engine.context(step_name, SkipCheck=True, RegisterNewBaseline=True))
 
 
-def data_quality_baseline(engine: Engine, processed: Path) -> dict[str, Any]:
-    """The first run of DataQualityBaseline on the real preprocess output."""
-    records = read_jsonl(processed / "baseline/data-quality.jsonl")
-    return first_run(engine, "DataQualityBaseline", records)
+@pytest.fixture(scope="module")
+def first_data_quality_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    compiled_steps: dict[str, dict[str, Any]],
+    penguins_processed: Path,
+) -> tuple[Path, dict[str, Any]]:
+    """DataQualityBaseline's first run (execution exec-0001): its S3 folder and properties."""
+    engine = Engine(tmp_path_factory.mktemp("first_run"), compiled_steps, execution="exec-0001")
+    records = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
+    return engine.root / "s3", first_run(engine, "DataQualityBaseline", records)
+
+
+def data_quality_baseline(engine: Engine, first: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
+    """That first run's files put in this engine's S3 folder; its properties."""
+    shutil.copytree(first[0], engine.root / "s3", dirs_exist_ok=True)
+    return first[1]
 
 
 def used(properties: dict[str, Any]) -> tuple[str, str]:
@@ -283,9 +304,12 @@ def test_first_run_calculates_and_registers_the_new_baseline(
 
 @pytest.mark.parametrize("register_new", [True, False], ids=["register-new", "keep-supplied"])
 def test_check_against_a_supplied_baseline(
-    engine: Engine, penguins_processed: Path, register_new: bool
+    engine: Engine,
+    penguins_processed: Path,
+    first_data_quality_run: tuple[Path, dict[str, Any]],
+    register_new: bool,
 ) -> None:
-    base = data_quality_baseline(engine, penguins_processed)
+    base = data_quality_baseline(engine, first_data_quality_run)
     supplied = {
         "SuppliedBaselineStatistics": engine.s3.uri(engine.root / "s3/supplied/statistics.json"),
         "SuppliedBaselineConstraints": engine.s3.uri(engine.root / "s3/supplied/constraints.json"),
@@ -316,9 +340,12 @@ def test_check_against_a_supplied_baseline(
 
 
 def test_violations_fail_the_step_and_name_the_features(
-    engine: Engine, penguins_processed: Path, registry: Any
+    engine: Engine,
+    penguins_processed: Path,
+    first_data_quality_run: tuple[Path, dict[str, Any]],
+    registry: Any,
 ) -> None:
-    base = data_quality_baseline(engine, penguins_processed)
+    base = data_quality_baseline(engine, first_data_quality_run)
     arn = register(registry, "ModelDataQuality", base)
     engine.put_dataset(
         "DataQualityBaseline", rename_biscoe(shift_culmen_length(traffic(penguins_processed)))
@@ -348,9 +375,14 @@ def test_violations_fail_the_step_and_name_the_features(
     ],
 )
 def test_drifted_data_keep_the_registered_baseline(
-    engine: Engine, penguins_processed: Path, registry: Any, flags: dict[str, bool], checked: bool
+    engine: Engine,
+    penguins_processed: Path,
+    first_data_quality_run: tuple[Path, dict[str, Any]],
+    registry: Any,
+    flags: dict[str, bool],
+    checked: bool,
 ) -> None:
-    base = data_quality_baseline(engine, penguins_processed)
+    base = data_quality_baseline(engine, first_data_quality_run)
     register(registry, "ModelDataQuality", base)
     engine.put_dataset("DataQualityBaseline", shift_culmen_length(traffic(penguins_processed)))
     ctx = engine.context("DataQualityBaseline", RegisterNewBaseline=False, **flags)
@@ -376,9 +408,13 @@ def test_drifted_data_keep_the_registered_baseline(
     ],
 )
 def test_no_previous_baseline_is_a_clear_failure(
-    engine: Engine, penguins_processed: Path, registry: Any, status: str | None, why: str
+    engine: Engine,
+    first_data_quality_run: tuple[Path, dict[str, Any]],
+    registry: Any,
+    status: str | None,
+    why: str,
 ) -> None:
-    base = data_quality_baseline(engine, penguins_processed)
+    base = data_quality_baseline(engine, first_data_quality_run)
     if status:
         register(registry, "ModelDataQuality", base, status=status)
     with pytest.raises(StepFailed) as failed:
@@ -395,9 +431,9 @@ def test_no_previous_baseline_is_a_clear_failure(
 
 
 def test_a_package_without_this_check_type_is_no_baseline(
-    engine: Engine, penguins_processed: Path, registry: Any
+    engine: Engine, first_data_quality_run: tuple[Path, dict[str, Any]], registry: Any
 ) -> None:
-    base = data_quality_baseline(engine, penguins_processed)
+    base = data_quality_baseline(engine, first_data_quality_run)
     arn = register(registry, "ModelQuality", base)  # the other check type only
     why = (
         "RegisterNewBaseline is false, so the step needs the previous baseline, but the latest "
