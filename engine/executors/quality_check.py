@@ -92,7 +92,8 @@ def previous_baseline(ctx: StepContext, check_type: str) -> Baseline | str:
 
 
 def _mapped(ctx: StepContext, container_path: str) -> Path:
-    """Where a container path lives in the work folder (the Processing executor's mapping)."""
+    """Where a container path lives in the work folder: the Processing executor's mapping
+    (engine.process.container_path on the engine-core branch; use it once both are merged)."""
     return ctx.work / container_path.lstrip("/")
 
 

@@ -445,6 +445,22 @@ def test_a_package_without_this_check_type_is_no_baseline(
         )
 
 
+def test_supplied_baseline_that_does_not_exist(engine: Engine, penguins_processed: Path) -> None:
+    engine.put_dataset("DataQualityBaseline", traffic(penguins_processed))
+    missing = f"{BUCKET}/nowhere/constraints.json"
+    ctx = engine.context(
+        "DataQualityBaseline", SkipCheck=False, RegisterNewBaseline=True,
+        SuppliedBaselineConstraints=missing,
+    )  # fmt: skip
+    with pytest.raises(StepFailed) as failed:
+        quality_check.run(ctx)
+    assert str(failed.value) == (
+        f"QualityCheck DataQualityBaseline: the previous baseline's constraints {missing} cannot "
+        f"be read (no object or prefix at {missing})\n"
+        "  fix: point the baseline at an existing statistics/constraints file"
+    )
+
+
 def test_analyzer_failure_shows_its_error(engine: Engine) -> None:
     engine.put_dataset("DataQualityBaseline", [{"pixels": [0, 16, 255]}])
     ctx = engine.context("DataQualityBaseline", SkipCheck=True, RegisterNewBaseline=True)
