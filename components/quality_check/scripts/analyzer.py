@@ -18,6 +18,7 @@ import argparse
 import base64
 import binascii
 import csv
+import functools
 import importlib.util
 import inspect
 import json
@@ -561,19 +562,29 @@ class Column:
         self.name = name
         self.kinds: dict[str, int] = {"Integral": 0, "Fractional": 0, "String": 0, MISSING: 0}
         self.numbers: list[float] = []
-        self.texts: list[str] = []
+        self.values: list[Any] = []  # the present values as read
 
     def add(self, value: Any) -> None:
+        if type(value) is float and math.isfinite(value):  # the common case, made cheap
+            self.kinds["Fractional"] += 1
+            self.numbers.append(value)
+            self.values.append(value)
+            return
         kind, parsed = classify(value)
         self.kinds[kind] += 1
         if kind != MISSING:
-            self.texts.append(text_of(value))
+            self.values.append(value)
             if kind != "String":
                 self.numbers.append(parsed)
 
+    @functools.cached_property
+    def texts(self) -> list[str]:
+        """The present values as text (string statistics and domains); read after adding."""
+        return [text_of(value) for value in self.values]
+
     @property
     def present(self) -> int:
-        return len(self.texts)
+        return len(self.values)
 
     @property
     def inferred_type(self) -> str:
