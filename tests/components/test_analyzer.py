@@ -807,6 +807,99 @@ def test_broken_json_line_names_file_and_line(tmp_path: Path) -> None:
     assert "fix: fix the line, or set dataset_format to the data's real format" in proc.stderr
 
 
+# --- the schemas ------------------------------------------------------------------------------
+
+
+def broken(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `document` with the value at the dotted `path` replaced (or removed: None)."""
+    copy = json.loads(json.dumps(document))
+    *parents, last = path.split(".")
+    node: Any = copy
+    for step in parents:
+        node = node[int(step)] if step.isdigit() else node[step]
+    if value is None:
+        del node[int(last) if last.isdigit() else last]
+    else:
+        node[int(last) if last.isdigit() else last] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "value"),
+    [
+        pytest.param("statistics", "features.1.inferred_type", "Float", id="unknown-type"),
+        pytest.param("statistics", "features.1.numerical_statistics.mean", None, id="no-mean"),
+        pytest.param(
+            "statistics", "features.0.string_statistics.common.num_present", -1, id="negative-count"
+        ),
+        pytest.param("statistics", "dataset", None, id="no-dataset"),
+        pytest.param("constraints", "features.0.completeness", 1.5, id="completeness-above-1"),
+        pytest.param(
+            "constraints",
+            "monitoring_config.distribution_constraints.comparison_method",
+            "Fuzzy",
+            id="unknown-method",
+        ),
+        pytest.param(
+            "constraints",
+            "multiclass_classification_constraints",
+            {"accuracy": {"threshold": 0.9, "comparison_operator": "LessThanThreshold"}},
+            id="constraints-of-both-forms",
+        ),
+        pytest.param(
+            "constraint_violations",
+            "violations.0.constraint_check_type",
+            "drift_check",
+            id="unknown-check",
+        ),
+        pytest.param(
+            "constraint_violations", "violations.0.feature_name", None, id="no-feature-name"
+        ),
+    ],
+)
+def test_schemas_reject_what_aws_does_not_define(
+    penguins_processed: Path,
+    penguins_baseline: Path,
+    tmp_path: Path,
+    name: str,
+    path: str,
+    value: Any,
+) -> None:
+    dataset = write_jsonl(tmp_path / "traffic.jsonl", rename_biscoe(traffic(penguins_processed)))
+    written = analyze(
+        dataset,
+        tmp_path / "out",
+        baseline_statistics=str(penguins_baseline / "statistics.json"),
+        baseline_constraints=str(penguins_baseline / "constraints.json"),
+    )
+    assert list(schema(name).iter_errors(written[name])) == []
+    assert list(schema(name).iter_errors(broken(written[name], path, value))) != []
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        pytest.param(
+            "multiclass_classification_metrics.accuracy.standard_deviation", None, id="no-deviation"
+        ),
+        pytest.param(
+            "multiclass_classification_metrics.weighted_f1.standard_deviation",
+            "n/a",
+            id="bad-deviation",
+        ),
+        pytest.param(
+            "multiclass_classification_metrics.confusion_matrix.Adelie.Adelie", "3", id="text-count"
+        ),
+        pytest.param("features", [], id="both-forms"),
+    ],
+)
+def test_model_quality_statistics_schema_rejects(
+    penguins_transform_output: Path, tmp_path: Path, path: str, value: Any
+) -> None:
+    statistics = analyze(penguins_transform_output, tmp_path / "out", **MODEL_QUALITY)["statistics"]
+    assert list(schema("statistics").iter_errors(broken(statistics, path, value))) != []
+
+
 # --- the script itself ------------------------------------------------------------------------
 
 
