@@ -810,6 +810,29 @@ def test_broken_json_line_names_file_and_line(tmp_path: Path) -> None:
 # --- the schemas ------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def checked_traffic(
+    penguins_processed: Path, penguins_baseline: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
+    """The three files of a check that finds violations (valid against the schemas)."""
+    folder = tmp_path_factory.mktemp("checked")
+    dataset = write_jsonl(folder / "traffic.jsonl", rename_biscoe(traffic(penguins_processed)))
+    return analyze(
+        dataset,
+        folder / "out",
+        baseline_statistics=str(penguins_baseline / "statistics.json"),
+        baseline_constraints=str(penguins_baseline / "constraints.json"),
+    )
+
+
+@pytest.fixture(scope="module")
+def model_quality_statistics(
+    penguins_transform_output: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    folder = tmp_path_factory.mktemp("model_quality")
+    return analyze(penguins_transform_output, folder, **MODEL_QUALITY)["statistics"]
+
+
 def broken(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     """A copy of `document` with the value at the dotted `path` replaced (or removed: None)."""
     copy = json.loads(json.dumps(document))
@@ -858,22 +881,10 @@ def broken(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
     ],
 )
 def test_schemas_reject_what_aws_does_not_define(
-    penguins_processed: Path,
-    penguins_baseline: Path,
-    tmp_path: Path,
-    name: str,
-    path: str,
-    value: Any,
+    checked_traffic: dict[str, Any], name: str, path: str, value: Any
 ) -> None:
-    dataset = write_jsonl(tmp_path / "traffic.jsonl", rename_biscoe(traffic(penguins_processed)))
-    written = analyze(
-        dataset,
-        tmp_path / "out",
-        baseline_statistics=str(penguins_baseline / "statistics.json"),
-        baseline_constraints=str(penguins_baseline / "constraints.json"),
-    )
-    assert list(schema(name).iter_errors(written[name])) == []
-    assert list(schema(name).iter_errors(broken(written[name], path, value))) != []
+    assert list(schema(name).iter_errors(checked_traffic[name])) == []
+    assert list(schema(name).iter_errors(broken(checked_traffic[name], path, value))) != []
 
 
 @pytest.mark.parametrize(
@@ -894,10 +905,12 @@ def test_schemas_reject_what_aws_does_not_define(
     ],
 )
 def test_model_quality_statistics_schema_rejects(
-    penguins_transform_output: Path, tmp_path: Path, path: str, value: Any
+    model_quality_statistics: Any, path: str, value: Any
 ) -> None:
-    statistics = analyze(penguins_transform_output, tmp_path / "out", **MODEL_QUALITY)["statistics"]
-    assert list(schema("statistics").iter_errors(broken(statistics, path, value))) != []
+    assert list(schema("statistics").iter_errors(model_quality_statistics)) == []
+    assert (
+        list(schema("statistics").iter_errors(broken(model_quality_statistics, path, value))) != []
+    )
 
 
 # --- the script itself ------------------------------------------------------------------------
