@@ -1,0 +1,230 @@
+"""QualityCheck steps: the analyzer job, then SageMaker's baseline and drift-check rules.
+
+The step's Arguments are a Processing job (the dataset input, one output, the analyzer's
+Environment); instead of the Model Monitor image the engine runs the project's analyzer script
+(components/quality_check/scripts/analyzer.py) with those inputs and environment, container paths
+mapped under the step's work folder as for Processing steps.
+
+The rules, as SageMaker documents them ("Baseline calculation, drift detection and lifecycle with
+ClarifyCheck and QualityCheck steps"):
+- the new baseline is always calculated: CalculatedBaselineStatistics/Constraints point at the
+  job's statistics.json and constraints.json;
+- SkipCheck false: the data are checked against the previous baseline, which is the supplied one
+  (SuppliedBaselineStatistics/Constraints) or else the DriftCheckBaselines of the latest Approved
+  package in ModelPackageGroupName; with violations and FailOnViolation true the step fails;
+- BaselineUsedForDriftCheckStatistics/Constraints are the new baseline when RegisterNewBaseline
+  is true, else the previous one (so SkipCheck false or RegisterNewBaseline false needs one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bundle.assets import REPO
+from engine.executors.base import StepContext, StepFailed
+
+# The DriftCheckBaselines entry each check type reads and registers.
+BASELINE_KEYS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}
+METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"  # where the analyzer puts CloudWatch records
+BASELINE_DIR = "/opt/ml/processing/baseline"  # where the previous baseline's files are put
+LOG_TAIL = 15
+
+
+def analyzer_script(ctx: StepContext) -> Path:
+    """The analyzer the job runs.
+
+    TODO(lead): the bundle does not carry the analyzer yet. Once it is the asset
+    `quality-check-analyzer` (kind file), resolve it from the local S3 by that asset's s3_uri
+    (put there from assets.json) instead of the source checkout.
+    """
+    del ctx
+    return REPO / "components/quality_check/scripts/analyzer.py"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A previous baseline: S3 URIs of its files, and where it came from (for messages)."""
+
+    statistics: str | None
+    constraints: str
+    origin: str
+
+
+def _flag(ctx: StepContext, key: str, default: bool | None = None) -> bool:
+    value = ctx.definition.get(key, default)
+    if not isinstance(value, bool):
+        raise StepFailed(
+            f"QualityCheck {ctx.step_name}: {key} is {value!r}\n"
+            f"  why: SageMaker takes a boolean (or a Boolean pipeline parameter) there\n"
+            f"  fix: set {key} to true or false in the definition"
+        )
+    return value
+
+
+def previous_baseline(ctx: StepContext, check_type: str) -> Baseline | str:
+    """The baseline to check against, or why there is none."""
+    supplied = ctx.definition.get("SuppliedBaselineConstraints")
+    if supplied:
+        statistics = ctx.definition.get("SuppliedBaselineStatistics") or None
+        return Baseline(statistics, str(supplied), "the supplied baseline (SuppliedBaseline*)")
+    group = ctx.definition.get("ModelPackageGroupName")
+    if not group:
+        return "no SuppliedBaselineConstraints and no ModelPackageGroupName to look one up in"
+    from engine.registry import Registry  # the registry only when a baseline is needed
+
+    package = Registry(ctx.root / "registry.sqlite").latest_approved(str(group))
+    if package is None:
+        return f"model package group {group!r} has no Approved package"
+    entry = package.drift_check_baselines.get(BASELINE_KEYS[check_type]) or {}
+    constraints = (entry.get("Constraints") or {}).get("S3Uri")
+    if not constraints:
+        return (
+            f"the latest Approved package {package.arn} has no "
+            f"DriftCheckBaselines.{BASELINE_KEYS[check_type]}.Constraints"
+        )
+    statistics = (entry.get("Statistics") or {}).get("S3Uri")
+    return Baseline(statistics, str(constraints), f"the latest Approved package {package.arn}")
+
+
+def _mapped(ctx: StepContext, container_path: str) -> Path:
+    """Where a container path lives in the work folder: the Processing executor's mapping
+    (engine.process.container_path on the engine-core branch; use it once both are merged)."""
+    return ctx.work / container_path.lstrip("/")
+
+
+def _environment(ctx: StepContext, environment: dict[str, Any]) -> dict[str, str]:
+    mapped = {
+        key: str(_mapped(ctx, str(value))) if str(value).startswith("/opt/ml/") else str(value)
+        for key, value in environment.items()
+    }
+    return {**os.environ, **mapped, "cloudwatch_metrics_directory": str(_mapped(ctx, METRICS_DIR))}
+
+
+def _fetch(ctx: StepContext, uri: str, what: str) -> str:
+    """Copy a baseline file into the work folder; its local path."""
+    target = _mapped(ctx, BASELINE_DIR) / what
+    try:
+        ctx.s3.download(uri, target)
+    except (FileNotFoundError, ValueError) as exc:
+        raise StepFailed(
+            f"QualityCheck {ctx.step_name}: the previous baseline's {what} {uri} cannot be read "
+            f"({exc})\n  fix: point the baseline at an existing statistics/constraints file"
+        ) from None
+    return str(target / uri.rsplit("/", 1)[-1])
+
+
+def _log_tail(ctx: StepContext, offset: int) -> str:
+    with ctx.log_path.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode("utf-8", "replace").splitlines()
+    return "\n".join(f"    {line}" for line in lines[-LOG_TAIL:])
+
+
+def _run_analyzer(ctx: StepContext, env: dict[str, str]) -> None:
+    limit = ctx.arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+    offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
+    script = analyzer_script(ctx)
+    code = ctx.run_process([sys.executable, str(script)], env=env, cwd=ctx.work, timeout=limit)
+    if code != 0:
+        raise StepFailed(
+            f"QualityCheck {ctx.step_name}: the analyzer ({script.name}) exited {code}\n"
+            f"  last lines of its log {ctx.log_path}:\n{_log_tail(ctx, offset)}"
+        )
+
+
+def _output(ctx: StepContext) -> tuple[str, str]:
+    """(container LocalPath, S3Uri) of the job's one output."""
+    outputs = ctx.arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    if len(outputs) != 1:
+        raise StepFailed(
+            f"QualityCheck {ctx.step_name}: {len(outputs)} ProcessingOutputConfig.Outputs\n"
+            f"  why: the quality check job writes its reports to exactly one output\n"
+            f"  fix: give the step one output (quality_check_output)"
+        )
+    s3_output = outputs[0]["S3Output"]
+    return str(s3_output["LocalPath"]), str(s3_output["S3Uri"]).rstrip("/")
+
+
+def _violations_failure(
+    ctx: StepContext, check_type: str, baseline: Baseline, report: str, violations: list[Any]
+) -> str:
+    lines = [
+        f"  {v.get('feature_name') or v.get('metric_name')}: {v['constraint_check_type']}: "
+        f"{v['description']}"
+        for v in violations
+    ]
+    return (
+        f"QualityCheck {ctx.step_name} ({check_type}): {len(violations)} violation(s) against "
+        f"{baseline.origin}:\n" + "\n".join(lines) + f"\n  report: {report}\n"
+        "  fix: if the change is intended, run with SkipCheck and RegisterNewBaseline true to "
+        "take the new baseline; or set FailOnViolation false to record violations without failing"
+    )
+
+
+def run(ctx: StepContext) -> dict[str, Any]:
+    check_type = ctx.definition.get("CheckType")
+    if check_type not in BASELINE_KEYS:
+        raise StepFailed(
+            f"QualityCheck {ctx.step_name}: CheckType {check_type!r}\n"
+            f"  fix: use DATA_QUALITY or MODEL_QUALITY"
+        )
+    skip, register = _flag(ctx, "SkipCheck"), _flag(ctx, "RegisterNewBaseline")
+    fail_on_violation = _flag(ctx, "FailOnViolation", default=True)
+    baseline: Baseline | None = None
+    if not skip or not register:
+        found = previous_baseline(ctx, check_type)
+        if isinstance(found, str):
+            needs = "SkipCheck is false" if not skip else "RegisterNewBaseline is false"
+            raise StepFailed(
+                f"QualityCheck {ctx.step_name} ({check_type}): no previous baseline\n"
+                f"  why: {needs}, so the step needs the previous baseline, but {found}\n"
+                f"  fix: on a first run set SkipCheck and RegisterNewBaseline to true; or approve "
+                f"a package whose DriftCheckBaselines has {BASELINE_KEYS[check_type]}; or supply "
+                f"SuppliedBaselineStatistics and SuppliedBaselineConstraints"
+            )
+        baseline = found
+    for item in ctx.arguments.get("ProcessingInputs", []):
+        s3_input = item.get("S3Input")
+        if s3_input is None:
+            raise StepFailed(
+                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}: no S3Input\n"
+                f"  why: the local engine reads datasets from S3 only\n"
+                f"  fix: give the dataset as an S3Input"
+            )
+        try:
+            ctx.s3.download(str(s3_input["S3Uri"]), _mapped(ctx, str(s3_input["LocalPath"])))
+        except (FileNotFoundError, ValueError) as exc:
+            raise StepFailed(
+                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}: {exc}\n"
+                f"  fix: check the step that writes the dataset (the input's S3Uri)"
+            ) from None
+    local_output, output_uri = _output(ctx)
+    _mapped(ctx, local_output).mkdir(parents=True, exist_ok=True)
+    env = _environment(ctx, ctx.arguments.get("Environment", {}))
+    if not skip and baseline is not None:
+        env["baseline_constraints"] = _fetch(ctx, baseline.constraints, "constraints")
+        if baseline.statistics:
+            env["baseline_statistics"] = _fetch(ctx, baseline.statistics, "statistics")
+    _run_analyzer(ctx, env)
+    ctx.s3.upload(_mapped(ctx, local_output), output_uri)
+    calculated = (f"{output_uri}/statistics.json", f"{output_uri}/constraints.json")
+    if not skip and baseline is not None:
+        report = f"{output_uri}/constraint_violations.json"
+        violations = json.loads(ctx.s3.get_bytes(report))["violations"]
+        ctx.log(f"{ctx.step_name}: {len(violations)} violation(s) against {baseline.origin}")
+        if violations and fail_on_violation:
+            raise StepFailed(_violations_failure(ctx, check_type, baseline, report, violations))
+    used = (
+        calculated if register or baseline is None else (baseline.statistics, baseline.constraints)
+    )
+    return {
+        "CalculatedBaselineStatistics": calculated[0],
+        "CalculatedBaselineConstraints": calculated[1],
+        "BaselineUsedForDriftCheckStatistics": used[0],
+        "BaselineUsedForDriftCheckConstraints": used[1],
+    }
