@@ -32,7 +32,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from components.inference.contract import record_contract
+from components.model.contract import record_contract
 from tests.components.runner import REPO, run_script
 
 ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"
@@ -387,7 +387,7 @@ def test_record_preprocessor_keeps_the_baseline_features(
 
 def load_serving() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
-        "serving_for_analyzer", REPO / "components/inference/scripts/serving.py"
+        "serving_for_analyzer", REPO / "components/model/scripts/serving.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
