@@ -1,11 +1,10 @@
 """Step caching by SageMaker's rules: which fields form a step's cache key, and when it expires.
 
 SageMaker reuses a step's earlier successful run when the step has
-`CacheConfig: {"Enabled": true, "ExpireAfter": <ISO 8601 duration>}` and the attributes below,
-resolved, equal that run's (docs: "Default cache key attributes by pipeline step type",
-https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-default-keys.html). Anything else
-(output locations, instance types, job names) may change without a rerun. Step types missing
-here (Condition, Fail, Model, RegisterModel, Lambda) are never cached, as on SageMaker.
+`CacheConfig: {"Enabled": true, "ExpireAfter": <ISO 8601 duration>}` and its key fields,
+resolved, equal that run's (bundle/cache.py's table, from AWS's "Default cache key attributes by
+pipeline step type"). Anything else (output locations, instance types, job names) may change
+without a rerun; Condition, Fail, Model, RegisterModel and Lambda steps are never cached.
 """
 
 from __future__ import annotations
@@ -16,40 +15,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
+from bundle.cache import cache_key_fields, cache_key_values, is_cacheable
 from engine.executions import Execution
 
-# Arguments keys per step type; a tuple names a nested key (Tuning's TrainingJobDefinition).
-KEY_FIELDS: dict[str, tuple[str | tuple[str, ...], ...]] = {
-    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
-    "Training": (
-        "AlgorithmSpecification",
-        "CheckpointConfig",
-        "DebugHookConfig",
-        "DebugRuleConfigurations",
-        "Environment",
-        "HyperParameters",
-        "InputDataConfig",
-    ),
-    "Tuning": (
-        "HyperParameterTuningJobConfig",
-        ("TrainingJobDefinition", "AlgorithmSpecification"),
-        ("TrainingJobDefinition", "HyperParameterRanges"),
-        ("TrainingJobDefinition", "InputDataConfig"),
-        ("TrainingJobDefinition", "StaticHyperParameters"),
-        ("TrainingJobDefinition", "TuningObjective"),
-        "TrainingJobDefinitions",
-    ),
-    "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
-}
-# QualityCheck's key is its check configuration and these step-level fields.
-QUALITY_CHECK_FIELDS = (
-    "CheckType",
-    "SkipCheck",
-    "RegisterNewBaseline",
-    "ModelPackageGroupName",
-    "SuppliedBaselineConstraints",
-    "SuppliedBaselineStatistics",
-)
 _DURATION = re.compile(
     r"P?(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
     r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?",
@@ -64,21 +32,14 @@ class CacheConfigError(ValueError):
 
 
 def cache_key(step_type: str, definition: dict[str, Any]) -> str | None:
-    """The sha256 of the resolved key fields of a step, or None for a type that is never cached."""
-    arguments = definition.get("Arguments", {})
-    if step_type == "QualityCheck":
-        fields: dict[str, Any] = {"Arguments": arguments}
-        fields.update({name: definition.get(name) for name in QUALITY_CHECK_FIELDS})
-    elif step_type in KEY_FIELDS:
-        fields = {}
-        for name in KEY_FIELDS[step_type]:
-            path = (name,) if isinstance(name, str) else name
-            value: Any = arguments
-            for part in path:
-                value = value.get(part) if isinstance(value, dict) else None
-            fields[".".join(path)] = value
-    else:
+    """The sha256 of the resolved key fields of a step, or None for a type that is never cached.
+
+    The fields are bundle.cache's table (the one `python -m bundle.diff` judges changes by).
+    """
+    if not is_cacheable(step_type):
         return None
+    values = cache_key_values({**definition, "Type": step_type})
+    fields = {key: values.get(key) for key in cache_key_fields(step_type)}
     canonical = json.dumps([step_type, fields], sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
