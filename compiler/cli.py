@@ -48,8 +48,11 @@ def main() -> None:
         if bundle.output_dir in targets:
             _fail_duplicate(bundle, targets[bundle.output_dir])
         targets[bundle.output_dir] = bundle
-    for bundle in bundles:
-        _print_summary(bundle, str(write_bundle(bundle)))
+    try:
+        for bundle in bundles:
+            _print_summary(bundle, str(write_bundle(bundle)))
+    except BrokenPipeError:  # the summary went to a pipe that closed (`| head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _jobs(overrides: list[str], multirun: bool) -> list[list[str]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from kernel.errors import CompileError, Problem
 from kernel.graph import check_pipeline
 from kernel.ir import Pipeline
 from kernel.limits import OPERATIONS, limit_problems
+from kernel.picture import picture_files
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Bundle:
     order: tuple[str, ...]
     pipeline_json: str
     assets_json: str
+    pictures: dict[str, str]  # file name -> text: the pipeline as Mermaid and DOT
 
     @property
     def output_dir(self) -> Path:
@@ -75,13 +79,84 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     definition_problems = check_definition(definition, pipeline.name, text)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
+    schedule_problems = _schedule_problems(loaded, config, definition)
+    if schedule_problems:
+        raise CompileError(schedule_problems)
     manifest = {
         "pipeline": pipeline.name,
         "assets": [a.to_json() for _, a in sorted(ctx.assets.items())],
+        "definition_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "functions": [ctx.functions[arn] for arn in sorted(ctx.functions)],
         "project": project_facts(config),
+        "publish": publish_settings(config),
     }
     assets = canonical_json(manifest)
-    return Bundle(config, pipeline, tuple(order), text, assets)
+    return Bundle(config, pipeline, tuple(order), text, assets, picture_files(definition))
+
+
+def publish_settings(config: PipelineConfig) -> dict[str, Any]:
+    """What publishing applies besides the definition (assets.json `publish`)."""
+    production, aws = config.pipeline, config.aws
+    schedule = production.schedule
+    return {
+        "region": aws.region,
+        "account": aws.role_arn.split(":")[4],
+        "pipeline_name": config.project.pipeline_name,
+        "role_arn": aws.role_arn,
+        "description": production.description,
+        "tags": dict(sorted(production.tags.items())),
+        "parallelism": (
+            {"MaxParallelExecutionSteps": production.max_parallel_steps}
+            if production.max_parallel_steps
+            else None
+        ),
+        "schedule": (
+            {
+                "name": schedule.name,
+                "cron": schedule.cron,
+                "timezone": schedule.timezone,
+                "role_arn": schedule.role_arn,
+                "parameters": dict(sorted(schedule.parameters.items())),
+                "enabled": True,
+            }
+            if schedule.enabled
+            else None
+        ),
+    }
+
+
+PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
+
+
+def _schedule_problems(
+    loaded: LoadedConfig, config: PipelineConfig, definition: dict[str, Any]
+) -> list[Problem]:
+    """Each scheduled parameter value must name a parameter of this pipeline and fit its type."""
+    if not config.pipeline.schedule.enabled:
+        return []
+    declared = {p["Name"]: p["Type"] for p in definition["Parameters"]}
+    problems = []
+    for name, value in config.pipeline.schedule.parameters.items():
+        loc = ("pipeline", "schedule", "parameters", name)
+        kind = declared.get(name)
+        if kind is None:
+            why = f"the pipeline has no parameter {name}; it has {', '.join(sorted(declared))}"
+        elif isinstance(value, bool) != (kind == "Boolean") or not isinstance(
+            value, PARAMETER_TYPES[kind]
+        ):
+            why = f"{name} is a {kind} parameter, and {value!r} is not a {kind.lower()}"
+        else:
+            continue
+        problems.append(
+            Problem(
+                loaded.source_of(loc),
+                f"pipeline.schedule.parameters.{name} = {value!r}",
+                why,
+                "name a parameter of the pipeline (see its definition's Parameters) with a "
+                "value of its type",
+            )
+        )
+    return problems
 
 
 def project_facts(config: PipelineConfig) -> dict[str, Any]:
@@ -102,18 +177,29 @@ def project_facts(config: PipelineConfig) -> dict[str, Any]:
     }
 
 
+def _write_svg(dot_file: Path, svg: Path) -> None:
+    """pipeline.svg from pipeline.dot when Graphviz is installed; the SVG is a convenience."""
+    dot = shutil.which("dot")
+    if dot is not None:
+        subprocess.run([dot, "-Tsvg", str(dot_file), "-o", str(svg)], check=True, timeout=60)
+
+
 def compile_overrides(overrides: list[str]) -> Bundle:
     return compile_loaded(load_config(overrides))
 
 
 def write_bundle(bundle: Bundle) -> Path:
-    """Write pipeline.json and assets.json; the folder is replaced whole or left untouched."""
+    """Write pipeline.json, assets.json and the pictures (pipeline.svg too where Graphviz's
+    `dot` is installed); the folder is replaced whole or left untouched."""
     target = bundle.output_dir
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         (staging / "pipeline.json").write_text(bundle.pipeline_json, encoding="utf-8")
         (staging / "assets.json").write_text(bundle.assets_json, encoding="utf-8")
+        for name, text in bundle.pictures.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        _write_svg(staging / "pipeline.dot", staging / "pipeline.svg")
         if target.exists():
             old = staging.with_name(staging.name + ".old")
             os.replace(target, old)

@@ -65,7 +65,24 @@ class LoadedConfig:
         return f"conf/{group}/{choice}.yaml (selected by {group}={choice})"
 
     def derived_from(self, path: tuple[str | int, ...]) -> list[str]:
-        """The keys a value was interpolated from (`${aws.bucket}/x` -> ['aws.bucket'])."""
+        """The keys a value is interpolated from, followed to the ones set plainly:
+        `${project.pipeline_name}-x` -> ['project.name', 'framework.name', 'training.name']."""
+        roots: list[str] = []
+        pending = self._references(path)
+        seen: set[str] = set()
+        while pending:
+            key = pending.pop(0)
+            if key in seen:
+                continue
+            seen.add(key)
+            deeper = self._references(tuple(key.split(".")))
+            if deeper:
+                pending = deeper + pending
+            else:
+                roots.append(key)
+        return roots
+
+    def _references(self, path: tuple[str | int, ...]) -> list[str]:
         node: Any = self.raw
         for part in path:
             in_dict = isinstance(node, dict) and part in node

@@ -227,6 +227,96 @@ class Aws(Settings):
         return region
 
 
+ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
+# EventBridge Scheduler: cron(minutes hours day-of-month month day-of-week year), rate(), at().
+SCHEDULER_EXPRESSION = (
+    r"^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9][0-9]* (minute|hour|day)s?\)"
+    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
+)
+
+
+class RetrySettings(Settings):
+    enabled: bool = True
+    interval_seconds: Annotated[int, Field(ge=1, le=86_400)]
+    backoff_rate: Annotated[float, Field(ge=1, le=10)]
+    max_attempts: Annotated[int, Field(ge=1, le=20)]
+
+
+class Retries(Settings):
+    service: RetrySettings
+    job: RetrySettings
+
+
+class CacheSettings(Settings):
+    enabled: bool = False
+    expire_after: str = "P30D"
+
+    @field_validator("expire_after")
+    @classmethod
+    def _duration(cls, duration: str) -> str:
+        if not re.match(ISO_DURATION, duration):
+            raise ValueError(
+                f"'{duration}' is not an ISO 8601 duration; fix: use e.g. 'P30D' (30 days), "
+                "'PT12H' (12 hours) or 'P1W'"
+            )
+        return duration
+
+
+class PipelineSchedule(Settings):
+    enabled: bool = False
+    name: str
+    cron: str
+    timezone: str = "UTC"
+    role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
+    parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _schedule_name(cls, name: str) -> str:
+        if not re.match(r"^[0-9a-zA-Z\-_.]{1,64}$", name):
+            raise ValueError(
+                "EventBridge Scheduler names have 1 to 64 letters, digits, '-', '_' and '.'; "
+                f"fix: use e.g. '{re.sub(r'[^0-9a-zA-Z._-]+', '-', name)[:64].strip('-')}'"
+            )
+        return name
+
+    @field_validator("cron")
+    @classmethod
+    def _scheduler_form(cls, cron: str) -> str:
+        fields = cron.removeprefix("cron(").removesuffix(")").split()
+        if not re.match(SCHEDULER_EXPRESSION, cron) or (
+            cron.startswith("cron(") and "?" not in (fields[2], fields[4])
+        ):
+            raise ValueError(
+                f"'{cron}' is not an EventBridge Scheduler expression; fix: use "
+                "cron(minutes hours day-of-month month day-of-week year) with '?' in one of the "
+                "two day fields, e.g. 'cron(0 6 ? * MON *)', or 'rate(1 day)'"
+            )
+        return cron
+
+
+class Production(Settings):
+    """What publishing applies to the pipeline, and the policies every step gets."""
+
+    description: Annotated[str, Field(max_length=3072)]
+    tags: dict[str, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
+    max_parallel_steps: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    retry: Retries
+    cache: CacheSettings
+    schedule: PipelineSchedule
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_keys(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key in tags:
+            if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
+                raise ValueError(
+                    f"tag key '{key}': AWS tag keys have 1 to 128 characters and do not start "
+                    "with 'aws:'; fix: rename the key"
+                )
+        return tags
+
+
 class PipelineConfig(Settings):
     """The whole, validated configuration of one pipeline."""
 
@@ -237,6 +327,7 @@ class PipelineConfig(Settings):
     aws: Aws
     monitoring: Monitoring
     deployment: Deployment
+    pipeline: Production
     output_dir: str
 
     @field_validator("output_dir", mode="before")

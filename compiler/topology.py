@@ -44,6 +44,7 @@ from kernel import images
 from kernel.context import BuildContext, Place
 from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
 from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
+from kernel.policies import Policies, Retry, with_policies
 
 DATA_QUALITY = "DataQualityBaseline"
 
@@ -178,7 +179,25 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
             )
         )
     steps += gate.build(config.gate, ctx, candidates)
+    production = policies(config)
+    steps = [with_policies(step, production) for step in steps]
     return Pipeline(project.pipeline_name, ctx.parameters(), tuple(steps)), ctx
+
+
+def policies(config: PipelineConfig) -> Policies:
+    """The retry and cache policies of config.pipeline."""
+    retry, cache = config.pipeline.retry, config.pipeline.cache
+
+    def policy(settings: Any) -> Retry | None:
+        if not settings.enabled:
+            return None
+        return Retry(settings.interval_seconds, settings.backoff_rate, settings.max_attempts)
+
+    return Policies(
+        service_retry=policy(retry.service),
+        job_retry=policy(retry.job),
+        cache_expire_after=cache.expire_after if cache.enabled else None,
+    )
 
 
 def _model_quality_steps(
@@ -278,6 +297,7 @@ def _approved_steps(
                 schedule=settings.schedule,
                 schedule_name=f"{deployment.endpoint_name}-{kind.replace('_', '-')}",
                 function_arn=deployment.schedule_function_arn,
+                function_role_arn=deployment.lambda_role_arn,
                 image=image.monitor,
                 ground_truth_uri=getattr(settings.schedule, "ground_truth_uri", None),
             ),

@@ -12,6 +12,10 @@ from kernel.ir import ExecutionVariable, Join, Parameter, ParameterRef
 
 REPO = Path(__file__).resolve().parent.parent
 SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+# What the pipeline's Lambda handlers need: the standard library and the runtime's boto3.
+LAMBDA_RUNTIME = "python3.12"
+LAMBDA_TIMEOUT_S = 300
+LAMBDA_MEMORY_MB = 256
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class BuildContext:
     declared: Mapping[str, Parameter]
     used: dict[str, Parameter] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
+    functions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by function ARN
     repo: Path = REPO
 
     @property
@@ -108,6 +113,26 @@ class BuildContext:
         digest = _sha256((self.repo / path).read_bytes())
         uri = self.s3(self.place.prefix, "assets", digest, f"{Path(path).stem}.zip")
         return self._add(Asset(name, "lambda", ((path, digest),), digest, uri))
+
+    def lambda_function(self, name: str, path: str, function_arn: str, role_arn: str) -> Asset:
+        """A Lambda function the pipeline calls, made from a single-file handler at publish.
+
+        Its `lambda_handler` is the entry point; publishing creates or updates the function
+        from the asset's zip with this role (assets.json `functions`).
+        """
+        asset = self.lambda_asset(name, path)
+        self.functions[function_arn] = {
+            "asset": name,
+            "function_arn": function_arn,
+            "function_name": function_arn.split(":")[6],
+            "handler": f"{Path(path).stem}.lambda_handler",
+            "runtime": LAMBDA_RUNTIME,
+            "role_arn": role_arn,
+            "timeout_seconds": LAMBDA_TIMEOUT_S,
+            "memory_mb": LAMBDA_MEMORY_MB,
+            "environment": {},
+        }
+        return asset
 
     def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
         """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from kernel.names import GROUP_NAME, LAMBDA_ARN, S3_URI, check_name
+from kernel.names import GROUP_NAME, LAMBDA_ARN, ROLE_ARN, S3_URI, check_name
 from kernel.settings import Settings
 
 
@@ -22,6 +22,7 @@ class Deployment(Settings):
     data_capture_uri: Annotated[str, Field(pattern=S3_URI)]
     deploy_function_arn: str
     schedule_function_arn: str
+    lambda_role_arn: Annotated[str, Field(pattern=ROLE_ARN)]  # the functions' execution role
 
     @field_validator("endpoint_name")
     @classmethod

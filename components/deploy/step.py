@@ -15,7 +15,8 @@ def build(
     settings: Deployment, ctx: BuildContext, *, name: str, package_arn: Any, after: str
 ) -> list[Step]:
     """Deploy the package at `package_arn` (create, or update the endpoint) after step `after`."""
-    ctx.lambda_asset("deploy-function", HANDLER)
+    function = settings.deploy_function_arn
+    ctx.lambda_function("deploy-function", HANDLER, function, settings.lambda_role_arn)
     event = {
         "model_package_arn": package_arn,
         "endpoint_name": settings.endpoint_name,
@@ -25,4 +26,4 @@ def build(
         "data_capture_percentage": ctx.parameter("DataCapturePercentage"),
         "data_capture_destination": ctx.parameter("DataCaptureUri"),
     }
-    return [lambda_call(name, settings.deploy_function_arn, event, (OUTPUT,), after)]
+    return [lambda_call(name, function, event, (OUTPUT,), after)]

@@ -49,5 +49,6 @@ class MonitorSchedule(Settings):
     schedule: Schedule
     schedule_name: str
     function_arn: str
+    function_role_arn: str  # the Lambda function's execution role
     image: str  # the Model Monitor analyzer of the region
     ground_truth_uri: str | None = None  # model_quality only

@@ -21,7 +21,9 @@ def build(
     after: str,
 ) -> list[Step]:
     """Watch `endpoint` against the baseline that QualityCheck step `check` used."""
-    ctx.lambda_asset("schedule-function", HANDLER)
+    ctx.lambda_function(
+        "schedule-function", HANDLER, settings.function_arn, settings.function_role_arn
+    )
     preprocessor = ctx.file_asset("record-preprocessor", RECORD_PREPROCESSOR)
     schedule = settings.schedule
     event: dict[str, Any] = {

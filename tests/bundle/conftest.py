@@ -16,7 +16,6 @@ from moto import mock_aws
 
 from compiler.compile import compile_overrides, write_bundle
 from tests.aws_env import isolate_from_aws
-from tests.bundle.publish_sections import add_publish_sections
 
 REPO = Path(__file__).resolve().parents[2]
 REGION, ACCOUNT = "us-east-1", "111122223333"  # those of the default aws config
@@ -34,13 +33,24 @@ TRUST = json.dumps(
 )
 
 
+# Production settings that give publishing something to do beyond the defaults.
+PUBLISHED = [
+    "+pipeline.tags.owner=ml-team",
+    "pipeline.max_parallel_steps=10",
+    "pipeline.schedule.enabled=true",
+    "pipeline.schedule.name=penguins-pytorch-train-daily",
+    "pipeline.schedule.cron='cron(0 6 * * ? *)'",
+    "pipeline.schedule.role_arn=arn:aws:iam::111122223333:role/SchedulerRole",
+    "+pipeline.schedule.parameters.ApproveThreshold=0.8",
+    "+pipeline.schedule.parameters.SkipDataQualityCheck=true",
+]
+
+
 def compile_bundle(*overrides: str) -> Path:
     """penguins x pytorch (it has both Lambda functions), compiled with `overrides` (which set
     output_dir), ready to publish."""
-    bundle = compile_overrides(["project=penguins", "framework=pytorch", *overrides])
-    target = write_bundle(bundle)
-    add_publish_sections(target)  # until the compiler writes these sections itself
-    return target
+    bundle = compile_overrides(["project=penguins", "framework=pytorch", *PUBLISHED, *overrides])
+    return write_bundle(bundle)
 
 
 @pytest.fixture(scope="session")

@@ -66,16 +66,48 @@ def test_golden(case: Path, name: str, request: pytest.FixtureRequest) -> None:
         pytest.fail(f"{golden} differs; if intended, run pytest --update-goldens\n{diff}")
 
 
+def overlay_schema() -> dict:  # type: ignore[type-arg]
+    """The shared SDK overlay schema, with the one construct it types wrongly corrected.
+
+    It types a retry policy's `ExceptionType` as one string; AWS's pages ("Retry Policy for
+    Pipeline Steps": `"ExceptionType": [String]`) and the SDK (`StepRetryPolicy.to_request`)
+    write a list. test_overlay_rejects_nothing_else shows this is the only extension we rely on.
+    """
+    schema = json.loads(OVERLAY.read_text())
+    policy = schema["definitions"]["RetryPolicy"]["properties"]
+    policy["ExceptionType"] = {"type": "array", "items": policy["ExceptionType"], "minItems": 1}
+    return schema
+
+
+def test_overlay_rejects_nothing_else() -> None:
+    """The extension differs from the shared schema in ExceptionType alone, and it is needed:
+    with it every golden validates (test below), without it the retry policies do not."""
+    if not OVERLAY.exists():
+        pytest.skip(f"{OVERLAY} is absent: this clone has no ../shared beside it")
+    shared, extended = json.loads(OVERLAY.read_text()), overlay_schema()
+    policy = "RetryPolicy"
+    assert {k: v for k, v in extended["definitions"].items() if k != policy} == {
+        k: v for k, v in shared["definitions"].items() if k != policy
+    }
+    assert {
+        k
+        for k, v in extended["definitions"][policy]["properties"].items()
+        if v != shared["definitions"][policy]["properties"][k]
+    } == {"ExceptionType"}
+    raw = jsonschema.Draft7Validator(shared)
+    assert all(not raw.is_valid(json.loads((case / "pipeline.json").read_text())) for case in CASES)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_is_a_sound_definition(case: Path) -> None:
-    """The stored golden validates against the shared SDK-overlay schema, unchanged, and the
-    cross-field checks."""
+    """The stored golden validates against the shared SDK-overlay schema (with the extension
+    above) and the cross-field checks."""
     if not OVERLAY.exists():
         pytest.skip(f"{OVERLAY} is absent: this clone has no ../shared beside it")
     text = (case / "pipeline.json").read_text()
     definition = json.loads(text)
     errors = sorted(
-        jsonschema.Draft7Validator(json.loads(OVERLAY.read_text())).iter_errors(definition),
+        jsonschema.Draft7Validator(overlay_schema()).iter_errors(definition),
         key=lambda e: e.json_path,
     )
     assert [f"{e.json_path}: {e.message[:200]}" for e in errors] == []

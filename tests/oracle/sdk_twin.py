@@ -63,6 +63,12 @@ from sagemaker.workflow.quality_check_step import (
     ModelQualityCheckConfig,
     QualityCheckStep,
 )
+from sagemaker.workflow.retry import (
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
 from sagemaker.workflow.step_collections import RegisterModel
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TransformStep, TuningStep
 
@@ -254,7 +260,9 @@ class _Twin:
             code=self._code("preprocess-code", PREPROCESS_SCRIPTS[data.kind]),
             arguments=[*arguments, *common],
         )
-        return ProcessingStep(name="Preprocess", step_args=args)
+        return ProcessingStep(
+            name="Preprocess", step_args=args, retry_policies=self.retry("Processing")
+        )
 
     def estimator(self) -> Framework:
         fw = self.cfg.framework
@@ -283,7 +291,7 @@ class _Twin:
 
     def train(self, preprocess: ProcessingStep) -> TrainingStep:
         args = self.estimator().fit(inputs=self.training_inputs(preprocess))
-        return TrainingStep(name="Train", step_args=args)
+        return TrainingStep(name="Train", step_args=args, retry_policies=self.retry("Training"))
 
     def tune(self, preprocess: ProcessingStep) -> TuningStep:
         tuning = self.cfg.training.tuning
@@ -306,7 +314,7 @@ class _Twin:
             early_stopping_type="Off",
         )
         args = tuner.fit(inputs=self.training_inputs(preprocess))
-        return TuningStep(name="Tune", step_args=args)
+        return TuningStep(name="Tune", step_args=args, retry_policies=self.retry("Tuning"))
 
     def evaluate(self, name: str, model_uri: Any, preprocess: ProcessingStep) -> ProcessingStep:
         processor = ScriptProcessor(
@@ -330,7 +338,12 @@ class _Twin:
             outputs=[self.output(name, "evaluation")],
             code=self._code("evaluate-code", "evaluate.py"),
         )
-        return ProcessingStep(name=name, step_args=args, property_files=[self.report])
+        return ProcessingStep(
+            name=name,
+            step_args=args,
+            property_files=[self.report],
+            retry_policies=self.retry("Processing"),
+        )
 
     def baseline(self, preprocess: ProcessingStep, file: str) -> Join:
         outputs = preprocess.properties.ProcessingOutputConfig.Outputs
@@ -365,12 +378,47 @@ class _Twin:
             model_package_group_name=self.cfg.project.model_package_group,
         )
 
+    def retry(self, step_type: str) -> list[Any]:
+        """The retry policies of config.pipeline.retry, written with the SDK's classes.
+
+        AWS's "Retry Policy for Pipeline Steps": job errors apply to steps that run a job, and
+        a tuning job retries its trials' internal errors itself.
+        """
+        retry, policies = self.cfg.pipeline.retry, []
+        if retry.service.enabled:
+            policies.append(
+                StepRetryPolicy(
+                    exception_types=[
+                        StepExceptionTypeEnum.SERVICE_FAULT,
+                        StepExceptionTypeEnum.THROTTLING,
+                    ],
+                    interval_seconds=retry.service.interval_seconds,
+                    backoff_rate=retry.service.backoff_rate,
+                    max_attempts=retry.service.max_attempts,
+                )
+            )
+        if retry.job.enabled and step_type in ("Processing", "Training", "Tuning", "Transform"):
+            errors = [SageMakerJobExceptionTypeEnum.CAPACITY_ERROR]
+            errors.append(SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT)
+            if step_type != "Tuning":
+                errors.insert(0, SageMakerJobExceptionTypeEnum.INTERNAL_ERROR)
+            policies.append(
+                SageMakerJobStepRetryPolicy(
+                    exception_types=errors,
+                    interval_seconds=retry.job.interval_seconds,
+                    backoff_rate=retry.job.backoff_rate,
+                    max_attempts=retry.job.max_attempts,
+                )
+            )
+        return policies
+
     def model_quality(self, suffix: str, model_uri: Any, preprocess: ProcessingStep) -> list[Any]:
         """CreateModel -> TransformTestSet -> ModelQualityBaseline for one candidate."""
         settings, instance = self.cfg.monitoring.model_quality, self.cfg.monitoring.instance_type
         model = ModelStep(
             name=f"CreateModel{suffix}",
             step_args=self.model(model_uri).create(instance_type=instance),
+            retry_policies=self.retry("Model"),
         )
         transform_name = f"TransformTestSet{suffix}"
         transformer = Transformer(
@@ -392,6 +440,7 @@ class _Twin:
                 input_filter="$",
                 output_filter="$",
             ),
+            retry_policies=self.retry("Transform"),
         )
         name = f"ModelQualityBaseline{suffix}"
         check = QualityCheckStep(
@@ -467,6 +516,7 @@ class _Twin:
             approval_status=status,
             model_metrics=ModelMetrics(**metrics),
             drift_check_baselines=DriftCheckBaselines(**drift) if drift else None,
+            register_model_step_retry_policies=self.retry("RegisterModel"),
         )
 
     def deploy(self, name: str, registered: RegisterModel) -> LambdaStep:

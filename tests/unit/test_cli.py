@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,14 +36,20 @@ def tree(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
 
 
+# A bundle: the definition, its assets, its pictures (an SVG too where Graphviz is installed).
+BUNDLE_FILES = sorted(
+    ["assets.json", "pipeline.dot", "pipeline.json", "pipeline.mmd"]
+    + (["pipeline.svg"] if shutil.which("dot") else [])
+)
+
+
 def test_compile_writes_the_bundle_and_nothing_else(tmp_path: Path) -> None:
     proc = run(tmp_path, "project=digits", "framework=pytorch")
     assert proc.returncode == 0, proc.stderr
     assert tree(tmp_path) == [
         "build",
         "build/digits-pytorch-train",
-        "build/digits-pytorch-train/assets.json",
-        "build/digits-pytorch-train/pipeline.json",
+        *(f"build/digits-pytorch-train/{name}" for name in BUNDLE_FILES),
     ]
     assert "-> build/digits-pytorch-train/pipeline.json" in proc.stdout
     assert re.search(r"^  Train +Training$", proc.stdout, re.MULTILINE)
@@ -57,7 +64,8 @@ def test_output_is_byte_identical_under_any_hash_seed(tmp_path: Path) -> None:
         cwd = tmp_path / seed
         cwd.mkdir()
         assert run(cwd, "training=tune_top2", "output_dir=out", seed=seed).returncode == 0
-        outputs.append([(cwd / "out" / n).read_bytes() for n in ("pipeline.json", "assets.json")])
+        texts = ("pipeline.json", "assets.json", "pipeline.mmd", "pipeline.dot")
+        outputs.append([(cwd / "out" / n).read_bytes() for n in texts])
     assert outputs[0] == outputs[1]
 
 
@@ -70,7 +78,7 @@ def test_matrix_sweep_writes_one_bundle_per_job_and_no_hydra_files(tmp_path: Pat
     assert tree(tmp_path) == sorted(
         ["build"]
         + [f"build/{b}" for b in bundles]
-        + [f"build/{b}/{f}" for b in bundles for f in ("assets.json", "pipeline.json")]
+        + [f"build/{b}/{f}" for b in bundles for f in BUNDLE_FILES]
     )
 
 
