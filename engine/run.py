@@ -256,6 +256,7 @@ class _Run:
                     log_path=log_path,
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
+                    assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:

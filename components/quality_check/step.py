@@ -19,6 +19,10 @@ from kernel.jobs import processing_input, processing_output
 DATASET_FORMAT = json.dumps({"json": {"lines": True}})  # the jsonl baselines and transform output
 INPUT_DIR = "/opt/ml/processing/input/baseline_dataset_input"
 OUTPUT = "quality_check_output"
+# The analyzer that stands in for Model Monitor's container where none runs (the local engine),
+# shipped in the bundle as this asset.
+ANALYZER = "components/quality_check/scripts/analyzer.py"
+ANALYZER_ASSET = "quality-check-analyzer"
 PARAMETERS = {  # (skip the check, register a new baseline), per check type
     "DATA_QUALITY": ("SkipDataQualityCheck", "RegisterNewDataQualityBaseline"),
     "MODEL_QUALITY": ("SkipModelQualityCheck", "RegisterNewModelQualityBaseline"),
@@ -45,6 +49,7 @@ def _environment(settings: QualityCheck) -> dict[str, str]:
 
 def build(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any) -> list[Step]:
     """A QualityCheck step `name` over the records at `dataset`."""
+    ctx.file_asset(ANALYZER_ASSET, ANALYZER)
     output = processing_output(ctx, name, OUTPUT)
     output["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
     arguments = {

@@ -9,8 +9,8 @@ by that name, e.g. {"ProcessingOutputConfig": {"Outputs": {"train": {"S3Output":
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ class StepContext:
         log_path: that log file (a job's stdout and stderr go there too).
         root: the engine's root folder (registry, endpoints, schedules live under it).
         run_process: runs a child process the engine can stop on Ctrl-C; see engine/process.py.
+        assets: the bundle's assets by name -> their s3_uri (in this engine's S3 folder).
     """
 
     pipeline_name: str
@@ -52,6 +53,7 @@ class StepContext:
     log_path: Path
     root: Path
     run_process: Callable[..., int]
+    assets: Mapping[str, str] = field(default_factory=dict)
 
 
 class Executor(Protocol):

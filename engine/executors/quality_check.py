@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bundle.assets import REPO
 from engine.executors.base import StepContext, StepFailed
 
+ANALYZER_ASSET = "quality-check-analyzer"  # the bundle asset the analyzer ships as
 # The DriftCheckBaselines entry each check type reads and registers.
 BASELINE_KEYS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQuality"}
 METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"  # where the analyzer puts CloudWatch records
@@ -36,14 +36,18 @@ LOG_TAIL = 15
 
 
 def analyzer_script(ctx: StepContext) -> Path:
-    """The analyzer the job runs.
+    """The analyzer the job runs: the bundle's `quality-check-analyzer` asset, in local S3.
 
-    TODO(lead): the bundle does not carry the analyzer yet. Once it is the asset
-    `quality-check-analyzer` (kind file), resolve it from the local S3 by that asset's s3_uri
-    (put there from assets.json) instead of the source checkout.
+    Raises:
+        StepFailed: the bundle has no such asset (compiled before QualityCheck steps ran here).
     """
-    del ctx
-    return REPO / "components/quality_check/scripts/analyzer.py"
+    uri = ctx.assets.get(ANALYZER_ASSET)
+    if uri is None:
+        raise StepFailed(
+            f"{ctx.step_name}: the bundle has no '{ANALYZER_ASSET}' asset, the analyzer that "
+            "stands in for Model Monitor's on this machine; recompile the bundle"
+        )
+    return ctx.s3.path(uri)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ import functools
 import json
 import re
 import shutil
-import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -20,8 +19,11 @@ from typing import Any
 
 import pytest
 
+from bundle.assets import asset_objects
+from compiler.compile import Bundle
 from engine.executors import quality_check
 from engine.executors.base import StepContext, StepFailed
+from engine.process import run_process
 from engine.s3 import S3
 from tests.components import fixtures_data
 from tests.components.test_analyzer import (
@@ -60,13 +62,16 @@ def dataset_uri(step_name: str, execution: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def compiled_steps() -> dict[str, dict[str, Any]]:
-    """The QualityCheck steps of the compiled penguins definition, by name."""
+def compiled() -> Bundle:
     from compiler.compile import compile_overrides
 
-    definition = json.loads(
-        compile_overrides(["project=penguins", "framework=pytorch"]).pipeline_json
-    )
+    return compile_overrides(["project=penguins", "framework=pytorch"])
+
+
+@pytest.fixture(scope="module")
+def compiled_steps(compiled: Bundle) -> dict[str, dict[str, Any]]:
+    """The QualityCheck steps of the compiled penguins definition, by name."""
+    definition = json.loads(compiled.pipeline_json)
 
     def walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for step in steps:
@@ -96,33 +101,13 @@ def resolve(value: Any, parameters: dict[str, Any], execution: str) -> Any:
     return {k: resolve(v, parameters, execution) for k, v in value.items()}
 
 
-def run_process(
-    argv: Sequence[str],
-    *,
-    log_path: Path,
-    env: dict[str, str],
-    cwd: Path,
-    timeout: float | None = None,
-) -> int:
-    """Stand-in for engine.process.run_process: output appended to the step's log."""
-    with log_path.open("ab") as log:
-        return subprocess.run(
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,
-            timeout=timeout,
-            check=False,
-        ).returncode
-
-
 @dataclass
 class Engine:
     """An engine root in a tmp folder: its S3 folder and the contexts of its steps."""
 
     root: Path
     steps: dict[str, dict[str, Any]]
+    assets: list[dict[str, Any]]
     execution: str = EXECUTION
     runs: int = field(default=0)
 
@@ -141,6 +126,8 @@ class Engine:
         work.mkdir(parents=True)
         log_path = work.parent / "log.txt"
         lines: list[str] = []
+        for obj in asset_objects(self.assets):  # as the engine puts the bundle's assets
+            self.s3.put_bytes(obj.uri, obj.body)
         return StepContext(
             pipeline_name="penguins",
             execution_id=self.execution,
@@ -154,6 +141,7 @@ class Engine:
             log_path=log_path,
             root=self.root,
             run_process=functools.partial(run_process, log_path=log_path),
+            assets={a["name"]: a["s3_uri"] for a in self.assets},
         )
 
     def put_dataset(self, step_name: str, records: list[dict[str, Any]]) -> None:
@@ -162,8 +150,8 @@ class Engine:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, compiled_steps: dict[str, dict[str, Any]]) -> Engine:
-    return Engine(tmp_path, compiled_steps)
+def engine(tmp_path: Path, compiled: Bundle, compiled_steps: dict[str, dict[str, Any]]) -> Engine:
+    return Engine(tmp_path, compiled_steps, json.loads(compiled.assets_json)["assets"])
 
 
 def output_prefix(step_name: str) -> str:
@@ -178,11 +166,14 @@ def first_run(engine: Engine, step_name: str, records: list[dict[str, Any]]) -> 
 @pytest.fixture(scope="module")
 def first_data_quality_run(
     tmp_path_factory: pytest.TempPathFactory,
+    compiled: Bundle,
     compiled_steps: dict[str, dict[str, Any]],
     penguins_processed: Path,
 ) -> tuple[Path, dict[str, Any]]:
     """DataQualityBaseline's first run (execution exec-0001): its S3 folder and properties."""
-    engine = Engine(tmp_path_factory.mktemp("first_run"), compiled_steps, execution="exec-0001")
+    assets = json.loads(compiled.assets_json)["assets"]
+    root = tmp_path_factory.mktemp("first_run")
+    engine = Engine(root, compiled_steps, assets, execution="exec-0001")
     records = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
     return engine.root / "s3", first_run(engine, "DataQualityBaseline", records)
 
