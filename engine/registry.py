@@ -197,13 +197,21 @@ class Registry:
                 (group, now),
             )
             version = self._next_version(connection, group)
-            arn = (
-                f"arn:aws:sagemaker:{self.region}:{self.account}:model-package/{group}/{version}"
-            )
+            arn = f"arn:aws:sagemaker:{self.region}:{self.account}:model-package/{group}/{version}"
             connection.execute(
                 f"INSERT INTO model_packages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (arn, group, version, status, model_data_url, image, *documents, execution_id)
-                + (now, now),
+                (
+                    arn,
+                    group,
+                    version,
+                    status,
+                    model_data_url,
+                    image,
+                    *documents,
+                    execution_id,
+                    now,
+                    now,
+                ),
             )
         return arn
 
@@ -276,8 +284,10 @@ def checked_arn(registry: Registry, arn: str) -> str:
     if registry.package(arn) is None:
         group = match["group"]
         versions = [str(p.version) for p in registry.packages(group)]
-        known = f"group {group!r} has versions {', '.join(versions)}" if versions else (
-            f"group {group!r} has no versions"
+        known = (
+            f"group {group!r} has versions {', '.join(versions)}"
+            if versions
+            else (f"group {group!r} has no versions")
         )
         raise Problem(
             "argument ARN",

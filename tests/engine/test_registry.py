@@ -31,7 +31,9 @@ BASELINES = {
 SPEC = {"Containers": [{"Image": "pytorch-inference:2.6", "ModelDataUrl": "s3://b/model.tar.gz"}]}
 
 
-def register(registry: Registry, group: str = "penguins", status: str = "Approved", **extra: Any) -> str:
+def register(
+    registry: Registry, group: str = "penguins", status: str = "Approved", **extra: Any
+) -> str:
     arguments: dict[str, Any] = {
         "model_data_url": "s3://b/model.tar.gz",
         "image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
@@ -110,7 +112,9 @@ def test_bad_registrations_are_refused_and_write_nothing(
 
 def test_set_status_of_an_unknown_package_raises(registry: Registry) -> None:
     with pytest.raises(KeyError):
-        registry.set_status("arn:aws:sagemaker:us-east-1:111122223333:model-package/x/1", "Approved")
+        registry.set_status(
+            "arn:aws:sagemaker:us-east-1:111122223333:model-package/x/1", "Rejected"
+        )
 
 
 def test_a_failing_write_rolls_back_the_new_group_too(registry: Registry) -> None:
