@@ -139,7 +139,10 @@ def join(input_value: Any, output_raw: str, content_type: str, accept: str) -> A
     if isinstance(input_value, dict):
         return {**input_value, "SageMakerOutput": output}
     if isinstance(input_value, list):
-        return [*input_value, *(output if is_csv(content_type) and isinstance(output, list) else [output])]
+        return [
+            *input_value,
+            *(output if is_csv(content_type) and isinstance(output, list) else [output]),
+        ]
     raise JobFailed(f"cannot join a prediction to the input record {input_value!r}")
 
 
@@ -169,7 +172,8 @@ def batches(records: list[str], strategy: str, limit: int) -> Iterator[tuple[int
     if strategy == "SingleRecord":
         yield from ((i, [record]) for i, record in enumerate(records))
         return
-    start, current, size = 0, [], 0
+    start, size = 0, 0
+    current: list[str] = []
     for index, record in enumerate(records):
         length = len(record.encode("utf-8")) + 1
         if length > limit:
@@ -193,14 +197,22 @@ def transform_file(model: Any, spec: Spec, source: Path, name: str) -> str:
     for first, batch in batches(records, spec.batch_strategy, spec.max_payload_mb * MEGABYTE):
         where = f"{name}, records {first + 1}-{first + len(batch)}"
         try:
-            values = [parse_record(raw, spec.content_type) for raw in batch] if (
-                per_record or spec.input_filter != "$"
-            ) else []
-            sent = batch if spec.input_filter == "$" else [
-                render_record(select(value, spec.input_filter), spec.content_type)
-                for value in values
-            ]
-            answer = model.invoke(("\n".join(sent)).encode("utf-8"), spec.content_type, spec.accept, None)
+            values = (
+                [parse_record(raw, spec.content_type) for raw in batch]
+                if (per_record or spec.input_filter != "$")
+                else []
+            )
+            sent = (
+                batch
+                if spec.input_filter == "$"
+                else [
+                    render_record(select(value, spec.input_filter), spec.content_type)
+                    for value in values
+                ]
+            )
+            answer = model.invoke(
+                ("\n".join(sent)).encode("utf-8"), spec.content_type, spec.accept, None
+            )
             text = answer.body.decode("utf-8", errors="replace")
             if answer.status != 200:
                 raise JobFailed(
@@ -208,13 +220,17 @@ def transform_file(model: Any, spec: Spec, source: Path, name: str) -> str:
                     f"{text[:1000]}"
                 )
             if not per_record:
-                pieces.append(text if spec.assemble_with != "Line" or text.endswith("\n") else text + "\n")
+                pieces.append(
+                    text if spec.assemble_with != "Line" or text.endswith("\n") else text + "\n"
+                )
                 continue
             outputs = split_answer(text, answer.content_type, len(batch))
             for value, output in zip(values, outputs, strict=True):
-                joined = join(value, output, spec.content_type, answer.content_type) if (
-                    spec.join_source == "Input"
-                ) else parse_record(output, answer.content_type)
+                joined = (
+                    join(value, output, spec.content_type, answer.content_type)
+                    if (spec.join_source == "Input")
+                    else parse_record(output, answer.content_type)
+                )
                 kind = spec.content_type if spec.join_source == "Input" else answer.content_type
                 line = render_record(select(joined, spec.output_filter), kind)
                 pieces.append(line + "\n" if spec.assemble_with == "Line" else line)

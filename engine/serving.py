@@ -203,7 +203,7 @@ class SavedModelServer:
     """TensorFlow Serving's REST predict API over a SavedModel, in this process."""
 
     def __init__(self, model_dir: Path) -> None:
-        import tensorflow as tf
+        import tensorflow as tf  # type: ignore[import-untyped]
 
         versions = sorted(
             (p for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()),
@@ -234,7 +234,9 @@ class SavedModelServer:
                     name: self.tf.constant([row[name] for row in rows], dtype=spec.dtype)
                     for name, spec in self.inputs.items()
                 }
-            outputs = {name: value.numpy().tolist() for name, value in self.signature(**feeds).items()}
+            outputs = {
+                name: value.numpy().tolist() for name, value in self.signature(**feeds).items()
+            }
         except Exception as error:
             return SimpleNamespace(status_code=400, content=json.dumps({"error": str(error)}))
         if len(outputs) == 1:

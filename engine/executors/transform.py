@@ -70,10 +70,11 @@ def build_spec(ctx: StepContext, model_dir: Path, image: str, outputs: Path) -> 
             "  why: the local engine reads S3Prefix data sources only\n"
             "  fix: use S3DataType S3Prefix"
         )
-    if arguments["TransformInput"].get("CompressionType", "None") != "None":
+    compression = arguments["TransformInput"].get("CompressionType", "None")
+    if compression != "None":
         raise StepFailed(
-            f"step {ctx.step_name}: CompressionType {arguments['TransformInput']['CompressionType']!r}"
-            "\n  why: the local engine reads uncompressed input only\n  fix: leave it out"
+            f"step {ctx.step_name}: CompressionType {compression!r}\n"
+            "  why: the local engine reads uncompressed input only\n  fix: leave it out"
         )
     files = input_objects(ctx.s3, source["S3Uri"])
     if not files:
@@ -98,9 +99,7 @@ def build_spec(ctx: StepContext, model_dir: Path, image: str, outputs: Path) -> 
         content_type=arguments["TransformInput"].get("ContentType") or "application/json",
         accept=output.get("Accept") or "application/json",
         split_type=_choice(ctx, "SplitType", arguments["TransformInput"].get("SplitType"), "None"),
-        batch_strategy=_choice(
-            ctx, "BatchStrategy", arguments.get("BatchStrategy"), "MultiRecord"
-        ),
+        batch_strategy=_choice(ctx, "BatchStrategy", arguments.get("BatchStrategy"), "MultiRecord"),
         max_payload_mb=int(arguments.get("MaxPayloadInMB") or 6),
         assemble_with=_choice(ctx, "AssembleWith", output.get("AssembleWith"), "None"),
         input_filter=filters["InputFilter"],
@@ -128,7 +127,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
         toolkit_of(container["Image"])
         model_dir = unpack_model(ctx.s3.path(container["ModelDataUrl"]), ctx.work / "model")
     except Problem as problem:
-        raise StepFailed(f"step {ctx.step_name}: {problem.render().removeprefix('error: ')}")
+        reason = problem.render().removeprefix("error: ")
+        raise StepFailed(f"step {ctx.step_name}: {reason}") from problem
     outputs = ctx.work / "output"
     spec = build_spec(ctx, model_dir, container["Image"], outputs)
     spec_path = ctx.work / "transform.json"
@@ -150,8 +150,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
         failure = ctx.work / FAILURE_FILE
         reason = failure.read_text() if failure.is_file() else f"the job exited with status {code}"
         raise StepFailed(
-            f"step {ctx.step_name}: transform job {name} failed: {reason}\n"
-            f"  log: {ctx.log_path}"
+            f"step {ctx.step_name}: transform job {name} failed: {reason}\n  log: {ctx.log_path}"
         )
     output_path = ctx.arguments["TransformOutput"]["S3OutputPath"].rstrip("/")
     for _, target, relative in spec.files:

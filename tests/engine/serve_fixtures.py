@@ -112,7 +112,9 @@ def run_process(
 ) -> Callable[..., int]:
     """A stand-in for the engine's run_process: the child's output appended to the step log."""
 
-    def run(argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float | None = None) -> int:
+    def run(
+        argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float | None = None
+    ) -> int:
         with log_path.open("a") as log:
             return subprocess.run(
                 argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
@@ -147,8 +149,7 @@ def context(
         step_name=step_name,
         step_type=step_type,
         arguments=arguments,
-        definition=definition
-        or {"Name": step_name, "Type": step_type, "Arguments": arguments},
+        definition=definition or {"Name": step_name, "Type": step_type, "Arguments": arguments},
         s3=root.s3,
         work=work,
         log=log,
