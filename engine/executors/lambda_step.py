@@ -226,29 +226,31 @@ _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 
 
 def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    """The function's result; never raises for what the real handler reports as a result."""
+    """The function's result, every output the real handler declares present ("" if unused)."""
+    if "model_package_arn" in event or "model_package_group" in event:
+        function, defaults = deploy, {"endpoint_name": "", "error": ""}
+    elif "monitor_type" in event or "schedule_name" in event:
+        function, defaults = schedule, {"schedule_name": "", "error": ""}
+    else:
+        arn = ctx.definition.get("FunctionArn", "(no FunctionArn)")
+        raise StepFailed(
+            f"step {ctx.step_name}: the local engine cannot play Lambda function {arn}\n"
+            "  why: it plays the deploy function (an event with model_package_arn) and the "
+            "schedule function (an event with monitor_type and schedule_name) only\n"
+            "  fix: run this pipeline on AWS, or switch the step off in the config"
+        )
     try:
-        if "model_package_arn" in event or "model_package_group" in event:
-            return {"endpoint_name": "", "error": "", **deploy(ctx, event)}
-        if "monitor_type" in event or "schedule_name" in event:
-            return {"schedule_name": "", "error": "", **schedule(ctx, event)}
+        return {**defaults, **function(ctx, event)}
     except Failure as failure:
         ctx.log(f"{ctx.step_name} failed ({failure.status}): {failure.message}")
-        return {"statusCode": failure.status, "error": failure.message}
+        return {**defaults, "statusCode": failure.status, "error": failure.message}
     except (OSError, ValueError, KeyError) as error:  # never a traceback, as the handlers
         ctx.log(f"{ctx.step_name} failed unexpectedly: {type(error).__name__}: {error}")
         message = (
             f"unexpected error: {type(error).__name__}: {error}\n"
             f"  why: a bug or a local state the function does not expect\n  fix: see {ctx.log_path}"
         )
-        return {"statusCode": 500, "error": message}
-    function = ctx.definition.get("FunctionArn", "(no FunctionArn)")
-    raise StepFailed(
-        f"step {ctx.step_name}: the local engine cannot play Lambda function {function}\n"
-        "  why: it plays the deploy function (an event with model_package_arn) and the schedule "
-        "function (an event with monitor_type and schedule_name) only\n"
-        "  fix: run this pipeline on AWS, or switch the step off in the config"
-    )
+        return {**defaults, "statusCode": 500, "error": message}
 
 
 def run(ctx: StepContext) -> dict[str, Any]:

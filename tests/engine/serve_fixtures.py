@@ -80,6 +80,40 @@ def expected_labels(model: TrainedModel) -> list[str]:
     return [classes[int(i)] for i in model.test_probabilities.argmax(axis=1)]
 
 
+# --------------------------------------------------------------------------- golden steps
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def resolve(value: Any, known: dict[str, Any]) -> Any:
+    """The value with its Get and Std:Join expressions resolved, as the scheduler does."""
+    if isinstance(value, dict):
+        if set(value) == {"Get"}:
+            return known[value["Get"]]
+        if set(value) == {"Std:Join"}:
+            join = value["Std:Join"]
+            return join["On"].join(str(resolve(v, known)) for v in join["Values"])
+        return {k: resolve(v, known) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, known) for v in value]
+    return value
+
+
+def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        yield step
+        if step["Type"] == "Condition":
+            yield from _walk(step["Arguments"].get("IfSteps", []))
+            yield from _walk(step["Arguments"].get("ElseSteps", []))
+
+
+def golden_step(case: str, name: str) -> dict[str, Any]:
+    """Step `name` of a golden definition (also inside condition branches)."""
+    steps = json.loads((GOLDEN / case / "pipeline.json").read_text())["Steps"]
+    (step,) = [s for s in _walk(steps) if s["Name"] == name]
+    return step
+
+
 # --------------------------------------------------------------------------- engine root, steps
 
 

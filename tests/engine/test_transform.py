@@ -25,7 +25,9 @@ from tests.engine.serve_fixtures import (
     baseline,
     context,
     expected_labels,
+    golden_step,
     models,
+    resolve,
     root,
 )
 
@@ -35,28 +37,7 @@ pytestmark = pytest.mark.filterwarnings(
     r"ignore:`torch\.jit\.load` is deprecated:DeprecationWarning"
 )
 REPO = Path(__file__).resolve().parents[2]
-GOLDEN = REPO / "tests" / "golden"
 RECORD_SCHEMA = json.loads((REPO / "components/inference/record.schema.json").read_text())
-
-
-def resolve(value: Any, known: dict[str, Any]) -> Any:
-    """The value with its Get and Std:Join expressions resolved, as the scheduler does."""
-    if isinstance(value, dict):
-        if set(value) == {"Get"}:
-            return known[value["Get"]]
-        if set(value) == {"Std:Join"}:
-            join = value["Std:Join"]
-            return join["On"].join(str(resolve(v, known)) for v in join["Values"])
-        return {k: resolve(v, known) for k, v in value.items()}
-    if isinstance(value, list):
-        return [resolve(v, known) for v in value]
-    return value
-
-
-def golden_step(case: str, name: str) -> dict[str, Any]:
-    steps = json.loads((GOLDEN / case / "pipeline.json").read_text())["Steps"]
-    (step,) = [s for s in steps if s["Name"] == name]
-    return step
 
 
 def model_and_transform(
