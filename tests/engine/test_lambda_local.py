@@ -224,7 +224,7 @@ def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> N
         "OutputParameters": [{"OutputName": "statusCode", "OutputType": "Integer"}],
     }
     ctx = context(root, "Notify", "Lambda", definition["Arguments"], definition=definition)
-    with pytest.raises(StepFailed, match="cannot play Lambda function arn:aws:lambda:.*:notify"):
+    with pytest.raises(StepFailed, match=r"cannot play Lambda function arn:aws:lambda:.*:notify"):
         lambda_step.run(ctx)
     definition["Arguments"] = {
         "monitor_type": "data_quality",
