@@ -63,24 +63,35 @@ def record_path(root: Path, name: str) -> Path:
     return root / "endpoints" / f"{name}.json"
 
 
-def read_record(root: Path, name: str) -> dict[str, Any]:
-    """What the Deploy step recorded for endpoint `name`.
+def read_named(folder: Path, name: str, kind: str, made_by: str, fix: str) -> dict[str, Any]:
+    """`<folder>/<name>.json`, a record a local step wrote (endpoint, schedule).
 
     Raises:
-        Problem: no endpoint of this name was deployed under `root`.
+        Problem: there is none; the message lists the names there are.
     """
-    path = record_path(root, name)
+    path = folder / f"{name}.json"
     if not path.is_file():
-        known = sorted(p.stem for p in (root / "endpoints").glob("*.json"))
+        known = sorted(p.stem for p in folder.glob("*.json"))
         raise Problem(
-            f"endpoint {name!r}",
+            f"{kind} {name!r}",
             f"no {path}",
-            "only endpoints a local Deploy step created can be served: "
-            + (f"known here: {', '.join(known)}" if known else f"none under {root}"),
-            "run the pipeline (with deployment enabled) first, or pass the right --root and name",
+            f"only {kind}s {made_by} can be used: "
+            + (f"known here: {', '.join(known)}" if known else f"none under {folder.parent}"),
+            fix,
         )
     record: dict[str, Any] = json.loads(path.read_text())
     return record
+
+
+def read_record(root: Path, name: str) -> dict[str, Any]:
+    """What the Deploy step recorded for endpoint `name`."""
+    return read_named(
+        root / "endpoints",
+        name,
+        "endpoint",
+        "a local Deploy step created",
+        "run the pipeline (with deployment enabled) first, or pass the right --root and name",
+    )
 
 
 def update_record(root: Path, name: str, **changes: Any) -> None:

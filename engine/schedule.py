@@ -30,7 +30,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engine.endpoint import VARIANT, read_record
+from engine.endpoint import VARIANT, read_named, read_record
 from engine.problem import Problem
 from engine.s3 import S3
 
@@ -148,17 +148,13 @@ def analyzer_environment(
 
 def run_schedule(root: Path, name: str, analyzer: Path = ANALYZER) -> int:
     """Run schedule `name`'s job; print its status and report location; the exit status."""
-    path = root / "schedules" / f"{name}.json"
-    if not path.is_file():
-        known = sorted(p.stem for p in (root / "schedules").glob("*.json"))
-        raise Problem(
-            f"schedule {name!r}",
-            f"no {path}",
-            "only schedules a local Schedule step recorded can run: "
-            + (f"known here: {', '.join(known)}" if known else f"none under {root}"),
-            "run the pipeline with monitoring and deployment enabled, or pass the right --root",
-        )
-    schedule = json.loads(path.read_text())
+    schedule = read_named(
+        root / "schedules",
+        name,
+        "schedule",
+        "a local Schedule step recorded",
+        "run the pipeline with monitoring and deployment enabled, or pass the right --root",
+    )
     s3 = S3(root / "s3")
     endpoint = read_record(root, schedule["EndpointName"])
     destination = endpoint["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")

@@ -325,7 +325,7 @@ def test_serve_of_an_unknown_endpoint_exits_2(
     assert capsys.readouterr().err == (
         "error: endpoint 'nope'\n"
         f"  no {root.path / 'endpoints' / 'nope.json'}\n"
-        f"  why: only endpoints a local Deploy step created can be served: none under {root.path}\n"
+        f"  why: only endpoints a local Deploy step created can be used: none under {root.path}\n"
         "  fix: run the pipeline (with deployment enabled) first, or pass the right --root and "
         "name\n"
     )

@@ -100,6 +100,19 @@ def record_schedule(root: Root, name: str, kind: str, **settings: Any) -> None:
     )
 
 
+def record_mq_schedule(root: Root, **settings: Any) -> None:
+    """The golden model-quality schedule's settings (without its record preprocessor)."""
+    record_schedule(
+        root,
+        "mq",
+        "model_quality",
+        ground_truth_uri=TRUTH,
+        problem_type="MulticlassClassification",
+        inference_attribute="0.label",
+        **settings,
+    )
+
+
 def put_lines(root: Root, uri: str, lines: list[dict[str, Any]]) -> None:
     root.s3.put_bytes(uri, "".join(json.dumps(line) + "\n" for line in lines).encode())
 
@@ -152,14 +165,7 @@ def test_a_data_quality_run_hands_the_analyzer_preprocessed_capture(
 
 
 def test_model_quality_joins_capture_and_ground_truth_on_the_inference_id(root: Root) -> None:
-    record_schedule(
-        root,
-        "mq",
-        "model_quality",
-        ground_truth_uri=TRUTH,
-        problem_type="MulticlassClassification",
-        inference_attribute="0.label",
-    )
+    record_mq_schedule(root)
     put_lines(
         root,
         f"{CAPTURE}/{ENDPOINT}/AllTraffic/2026/12/01/09/a.jsonl",
@@ -291,15 +297,7 @@ def test_monitoring_runs_over_real_traffic_report_what_was_perturbed(
             "ground_truth_attribute": "groundTruthData",
         }
     )
-    record_schedule(
-        root,
-        "mq",
-        "model_quality",
-        ground_truth_uri=TRUTH,
-        problem_type="MulticlassClassification",
-        inference_attribute="0.label",
-        baseline_constraints_uri=f"s3://{BUCKET}/mq-baseline/constraints.json",
-    )
+    record_mq_schedule(root, baseline_constraints_uri=f"s3://{BUCKET}/mq-baseline/constraints.json")
     truth_dir = root.s3.path(TRUTH)
     assert (
         ground_truth.main(

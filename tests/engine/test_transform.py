@@ -66,6 +66,12 @@ def model_and_transform(
     return model_properties, transform_step.run(ctx)
 
 
+def create_model(root: Root, step: str, model_uri: str) -> str:
+    """Run a Model step for the PyTorch image; its ModelName."""
+    arguments = {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": model_uri}}
+    return str(model_step.run(context(root, step, "Model", arguments))["ModelName"])
+
+
 @pytest.mark.parametrize("framework", ["pytorch", "tensorflow"], ids=["pytorch", "tensorflow"])
 def test_golden_transform_joins_each_prediction_to_its_record(
     models: Callable[[str, str], TrainedModel], root: Root, framework: str
@@ -100,16 +106,8 @@ def test_a_refused_record_fails_the_job_and_writes_nothing(
     broken.write_text("\n".join([*lines[:2], json.dumps(bad), *lines[3:]]) + "\n")
     root.put_file(broken, "penguins/exec0001/Preprocess/baseline/test.jsonl")
     model_uri = root.put_model(trained, "penguins/exec0001/Train/output/model.tar.gz")
-    create = model_step.run(
-        context(
-            root,
-            "CreateModel",
-            "Model",
-            {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": model_uri}},
-        )
-    )
     arguments = {
-        "ModelName": create["ModelName"],
+        "ModelName": create_model(root, "CreateModel", model_uri),
         "BatchStrategy": "SingleRecord",
         "TransformInput": {
             "ContentType": "application/jsonlines",
@@ -167,14 +165,7 @@ def test_bad_transform_arguments_fail_with_a_clear_reason(
     trained = models("penguins", "pytorch")
     model_uri = root.put_model(trained, "m/model.tar.gz")
     data_uri = root.put_file(trained.data_dir / "baseline" / "test.jsonl", "data/test.jsonl")
-    name = model_step.run(
-        context(
-            root,
-            "M",
-            "Model",
-            {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": model_uri}},
-        )
-    )["ModelName"]
+    name = create_model(root, "M", model_uri)
     arguments: dict[str, Any] = {
         "ModelName": name,
         "TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": data_uri}}},
