@@ -439,12 +439,12 @@ def stop(root: Path, name: str, timeout: float = 15.0) -> bool:
     child = _children.pop((root.resolve(), name), None)
     pid = json.loads(path.read_text()).get("Pid") if path.is_file() else None
     stopped = False
-    if pid and _is_endpoint_process(int(pid)):
+    if pid and is_endpoint_process(int(pid)):
         os.kill(int(pid), signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _is_endpoint_process(int(pid)) and time.monotonic() < deadline:
+        while is_endpoint_process(int(pid)) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _is_endpoint_process(int(pid)):
+        if is_endpoint_process(int(pid)):
             os.kill(int(pid), signal.SIGKILL)
         stopped = True
     if child is not None:
@@ -461,7 +461,7 @@ def stop_all(root: Path) -> None:
             stop(root, name)
 
 
-def _is_endpoint_process(pid: int) -> bool:
+def is_endpoint_process(pid: int) -> bool:
     try:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

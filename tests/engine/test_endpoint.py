@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +46,7 @@ from tests.engine.serve_fixtures import (
 
 __all__ = ["models", "root"]
 CAPTURE_URI = f"s3://{BUCKET}/capture"
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -329,3 +337,61 @@ def test_serve_of_an_unknown_endpoint_exits_2(
         "  fix: run the pipeline (with deployment enabled) first, or pass the right --root and "
         "name\n"
     )
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 120.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_stops_serve_and_marks_the_endpoint_out_of_service(
+    root: Root, models: Callable[[str, str], TrainedModel]
+) -> None:
+    record_endpoint(root, models("penguins", "pytorch"), "pytorch", "penguins-endpoint")
+    command = [sys.executable, "-m", "engine.endpoint", "serve", "--root", str(root.path)]
+    proc = subprocess.Popen(
+        [*command, "penguins-endpoint", "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert re.fullmatch(
+        r"endpoint penguins-endpoint serving on http://127\.0\.0\.1:\d+ \(Ctrl-C stops it\)\n",
+        first,
+    )
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert (proc.returncode, rest) == (0, "endpoint penguins-endpoint stopped\n")
+    record = json.loads(endpoint.record_path(root.path, "penguins-endpoint").read_text())
+    assert (record["EndpointStatus"], record["Pid"]) == ("OutOfService", None)
+
+
+def test_an_endpoint_stops_when_the_engine_process_that_started_it_is_killed(
+    root: Root, models: Callable[[str, str], TrainedModel], tmp_path: Path
+) -> None:
+    record_endpoint(root, models("penguins", "pytorch"), "pytorch", "penguins-endpoint")
+    engine_process = tmp_path / "engine_process.py"
+    engine_process.write_text(
+        "import sys, time\nfrom pathlib import Path\nfrom engine import endpoint\n"
+        "print(endpoint.launch(Path(sys.argv[1]), 'penguins-endpoint', 0), flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, str(engine_process), str(root.path)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    url = parent.stdout.readline().strip()
+    record = json.loads(endpoint.record_path(root.path, "penguins-endpoint").read_text())
+    assert (record["EndpointStatus"], record["Url"]) == ("InService", url)
+    parent.kill()
+    parent.communicate()
+    path = endpoint.record_path(root.path, "penguins-endpoint")
+    wait_for(lambda: json.loads(path.read_text())["EndpointStatus"] == "OutOfService", 30)
+    wait_for(lambda: not endpoint.is_endpoint_process(record["Pid"]), 30)
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", record["Port"])) != 0
