@@ -14,7 +14,7 @@ this copies:
 - Each input file gives `<file>.out`; AssembleWith `Line` ends each record with a newline,
   `None` concatenates.
 - A request the model answers with another status than 200 fails the job, naming the file, the
-  records and the model's message.
+  records and the model's message. Requests go one at a time (MaxConcurrentTransforms is 1).
 """
 
 from __future__ import annotations
@@ -189,51 +189,51 @@ def batches(records: list[str], strategy: str, limit: int) -> Iterator[tuple[int
         yield start, current
 
 
+def request_of(batch: list[str], spec: Spec) -> tuple[list[Any], bytes]:
+    """The parsed records (when filters or the join need them) and the request body."""
+    filters = (spec.input_filter, spec.output_filter)
+    needs_values = spec.join_source == "Input" or filters != ("$", "$")
+    values = [parse_record(raw, spec.content_type) for raw in batch] if needs_values else []
+    if spec.input_filter != "$":
+        batch = [render_record(select(v, spec.input_filter), spec.content_type) for v in values]
+    return values, "\n".join(batch).encode("utf-8")
+
+
+def assemble(values: list[Any], text: str, answer_type: str, spec: Spec) -> list[str]:
+    """The output records of one answer: joined, filtered, each ended as AssembleWith says."""
+    end = "\n" if spec.assemble_with == "Line" else ""
+    if spec.join_source != "Input" and spec.output_filter == "$":
+        return [text if not end or text.endswith(end) else text + end]
+    pieces = []
+    for value, output in zip(values, split_answer(text, answer_type, len(values)), strict=True):
+        if spec.join_source == "Input":
+            record, kind = join(value, output, spec.content_type, answer_type), spec.content_type
+        else:
+            record, kind = parse_record(output, answer_type), answer_type
+        pieces.append(render_record(select(record, spec.output_filter), kind) + end)
+    return pieces
+
+
 def transform_file(model: Any, spec: Spec, source: Path, name: str) -> str:
-    """The `.out` text of one input file."""
+    """The `.out` text of one input file.
+
+    Raises:
+        JobFailed: a request the model refused or records that do not parse, named.
+    """
     records = split_records(source.read_text(encoding="utf-8"), spec.split_type)
-    per_record = spec.join_source == "Input" or spec.output_filter != "$"
     pieces: list[str] = []
     for first, batch in batches(records, spec.batch_strategy, spec.max_payload_mb * MEGABYTE):
         where = f"{name}, records {first + 1}-{first + len(batch)}"
         try:
-            values = (
-                [parse_record(raw, spec.content_type) for raw in batch]
-                if (per_record or spec.input_filter != "$")
-                else []
-            )
-            sent = (
-                batch
-                if spec.input_filter == "$"
-                else [
-                    render_record(select(value, spec.input_filter), spec.content_type)
-                    for value in values
-                ]
-            )
-            answer = model.invoke(
-                ("\n".join(sent)).encode("utf-8"), spec.content_type, spec.accept, None
-            )
+            values, body = request_of(batch, spec)
+            answer = model.invoke(body, spec.content_type, spec.accept, None)
             text = answer.body.decode("utf-8", errors="replace")
             if answer.status != 200:
                 raise JobFailed(
                     f"ClientError: Bad HTTP status received from algorithm: {answer.status}: "
                     f"{text[:1000]}"
                 )
-            if not per_record:
-                pieces.append(
-                    text if spec.assemble_with != "Line" or text.endswith("\n") else text + "\n"
-                )
-                continue
-            outputs = split_answer(text, answer.content_type, len(batch))
-            for value, output in zip(values, outputs, strict=True):
-                joined = (
-                    join(value, output, spec.content_type, answer.content_type)
-                    if (spec.join_source == "Input")
-                    else parse_record(output, answer.content_type)
-                )
-                kind = spec.content_type if spec.join_source == "Input" else answer.content_type
-                line = render_record(select(joined, spec.output_filter), kind)
-                pieces.append(line + "\n" if spec.assemble_with == "Line" else line)
+            pieces += assemble(values, text, answer.content_type, spec)
         except JobFailed as error:
             raise JobFailed(f"{where}: {error}") from None
         except ValueError as error:
