@@ -302,19 +302,14 @@ def print_packages(registry: Registry, group: str | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"model packages in {registry.path}")
-    for column in ("group", "version", "status", "created", "model data", "ARN"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"model packages in {registry.path}", title_justify="left")
+    for column in ("ARN", "status", "created", "model data"):
+        table.add_column(column, no_wrap=column != "model data", overflow="fold")
     for package in registry.packages(group):
-        table.add_row(
-            package.group,
-            str(package.version),
-            package.status,
-            package.created,
-            package.model_data_url,
-            package.arn,
-        )
-    Console().print(table)
+        created = package.created[:19].replace("T", " ")
+        table.add_row(package.arn, package.status, created, package.model_data_url)
+    # A pipe gets whole ARNs too (rich would fit the table into 80 columns).
+    Console(width=None if sys.stdout.isatty() else 240).print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
