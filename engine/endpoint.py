@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.problem import Problem
+from engine.records import now, read_named, update_json
 from engine.s3 import S3
 
 LOOPBACK = "127.0.0.1"
@@ -63,26 +64,6 @@ def record_path(root: Path, name: str) -> Path:
     return root / "endpoints" / f"{name}.json"
 
 
-def read_named(folder: Path, name: str, kind: str, made_by: str, fix: str) -> dict[str, Any]:
-    """`<folder>/<name>.json`, a record a local step wrote (endpoint, schedule).
-
-    Raises:
-        Problem: there is none; the message lists the names there are.
-    """
-    path = folder / f"{name}.json"
-    if not path.is_file():
-        known = sorted(p.stem for p in folder.glob("*.json"))
-        raise Problem(
-            f"{kind} {name!r}",
-            f"no {path}",
-            f"only {kind}s {made_by} can be used: "
-            + (f"known here: {', '.join(known)}" if known else f"none under {folder.parent}"),
-            fix,
-        )
-    record: dict[str, Any] = json.loads(path.read_text())
-    return record
-
-
 def read_record(root: Path, name: str) -> dict[str, Any]:
     """What the Deploy step recorded for endpoint `name`."""
     return read_named(
@@ -95,16 +76,8 @@ def read_record(root: Path, name: str) -> dict[str, Any]:
 
 
 def update_record(root: Path, name: str, **changes: Any) -> None:
-    """Change some fields of an endpoint's record (whole-file replace, never half-written)."""
-    path = record_path(root, name)
-    record = {**json.loads(path.read_text()), **changes, "LastModifiedTime": _now()}
-    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    staged.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    staged.replace(path)
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """Change some fields of an endpoint's record."""
+    update_json(record_path(root, name), **changes)
 
 
 # --------------------------------------------------------------------------- data capture
@@ -255,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: EndpointServer
 
     def log_message(self, format: str, *args: Any) -> None:
-        sys.stderr.write(f"{_now()} {self.address_string()} {format % args}\n")
+        sys.stderr.write(f"{now()} {self.address_string()} {format % args}\n")
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)

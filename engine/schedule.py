@@ -30,8 +30,9 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from engine.endpoint import VARIANT, read_named, read_record
+from engine.endpoint import VARIANT, read_record
 from engine.problem import Problem
+from engine.records import read_named
 from engine.s3 import S3
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,13 +18,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from engine import endpoint
 from engine.executors.base import StepContext, StepFailed
-from engine.executors.model import write_json
 from engine.problem import Problem
+from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -41,10 +40,6 @@ class Failure(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _require(event: dict[str, Any], key: str, pattern: re.Pattern[str], fix: str) -> str:
@@ -150,8 +145,8 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
             "CaptureContentTypeHeader": {"JsonContentTypes": list(CAPTURE_TYPES)},
         },
         "PipelineExecutionId": ctx.execution_id,
-        "CreationTime": previous.get("CreationTime", _now()),
-        "LastModifiedTime": _now(),
+        "CreationTime": previous.get("CreationTime", now()),
+        "LastModifiedTime": now(),
         "Port": port,
     }
     endpoint.stop(ctx.root, name)
@@ -209,8 +204,8 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         "EndpointName": endpoint_name,
         "Settings": event,
         "PipelineExecutionId": ctx.execution_id,
-        "CreationTime": previous.get("CreationTime", _now()),
-        "LastModifiedTime": _now(),
+        "CreationTime": previous.get("CreationTime", now()),
+        "LastModifiedTime": now(),
     }
     action = (
         "unchanged" if previous.get("Settings") == event else ("updated" if previous else "created")

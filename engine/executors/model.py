@@ -7,13 +7,12 @@ there.
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.executors.base import StepContext, StepFailed
+from engine.records import now, write_json
 
 NAME_MAX = 63
 
@@ -26,14 +25,6 @@ def job_name(ctx: StepContext) -> str:
 
 def model_record_path(root: Path, model_name: str) -> Path:
     return root / "models" / f"{model_name}.json"
-
-
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write a record whole or not at all (written beside it, then renamed over it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staged = path.with_name(f".{path.name}.tmp")
-    staged.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    staged.replace(path)
 
 
 def primary_container(arguments: dict[str, Any], where: str) -> dict[str, Any]:
@@ -69,7 +60,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
             "Environment": dict(container.get("Environment") or {}),
         },
         "ExecutionRoleArn": ctx.arguments.get("ExecutionRoleArn", ""),
-        "CreationTime": datetime.now(UTC).isoformat(timespec="seconds"),
+        "CreationTime": now(),
         "PipelineExecutionId": ctx.execution_id,
     }
     write_json(model_record_path(ctx.root, name), record)

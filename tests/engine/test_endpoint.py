@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from endpoint import accuracy
 from engine import endpoint
 from engine.endpoint import Capture, EndpointServer, main
-from engine.executors.model import write_json
+from engine.records import write_json
 from engine.serving import Answer
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel

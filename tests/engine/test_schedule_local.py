@@ -20,7 +20,7 @@ import pytest
 
 from endpoint import ground_truth, traffic
 from engine import endpoint
-from engine.executors.model import write_json
+from engine.records import write_json
 from engine.schedule import ANALYZER, build_dataset, main, run_schedule
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel
