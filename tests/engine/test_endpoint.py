@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from endpoint import accuracy
+from endpoint import accuracy, traffic
 from engine import endpoint
 from engine.endpoint import Capture, EndpointServer, main
 from engine.records import write_json
@@ -282,6 +282,29 @@ def test_endpoint_accuracy_tool_against_the_served_model(
     ]
     answers = [json.loads(e["captureData"]["endpointOutput"]["data"]) for e in events]
     assert [a["label"] for batch in answers for a in batch] == expected_labels(trained)
+
+
+def test_traffic_tool_sees_malformed_requests_as_the_runtime_reports_them(
+    models: Callable[[str, str], TrainedModel],
+    launched: Callable[[TrainedModel, str, str], str],
+    root: Root,
+    tmp_path: Path,
+) -> None:
+    trained = models("penguins", "pytorch")
+    url = launched(trained, "pytorch", "penguins-endpoint")
+    ids = tmp_path / "ids.jsonl"
+    argv = ["project=penguins", "--endpoint-url", url, "--rate", "200", "--max-requests", "40"]
+    argv += ["--test-set", str(trained.data_dir / "baseline" / "test.jsonl"), "--seed", "3"]
+    argv += ["--malformed", "0.5", "--ids-out", str(ids)]
+    assert traffic.main(argv) == 0
+    rows = [json.loads(line) for line in ids.read_text().splitlines()]
+    statuses = {row["variant"]: set() for row in rows}
+    for row in rows:
+        statuses[row["variant"]].add(row["status"])
+    assert statuses == {"clean": {"200"}, "malformed": {"424 ModelError (model 400)"}}
+    # Only answered requests are captured, each with its inference id.
+    captured_ids = [event["eventMetadata"]["inferenceId"] for _, event in captured(root)]
+    assert captured_ids == [row["inferenceId"] for row in rows if row["status"] == "200"]
 
 
 def test_serve_brings_a_deployed_endpoint_back_and_refuses_a_busy_port(
