@@ -443,6 +443,13 @@ def is_endpoint_process(pid: int) -> bool:
     return b"engine.endpoint" in command and state != "Z"
 
 
+def port_number(text: str) -> int:
+    """A TCP port for argparse: 0 (any free one) to 65535."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m engine.endpoint", description="Serve a locally deployed endpoint again."
@@ -451,7 +458,9 @@ def main(argv: list[str] | None = None) -> int:
     serving = commands.add_parser("serve", help="serve an endpoint a local Deploy step recorded")
     serving.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the engine's root folder")
     serving.add_argument("name", metavar="ENDPOINT_NAME")
-    serving.add_argument("--port", type=int, help="port on 127.0.0.1 (default: the recorded one)")
+    serving.add_argument(
+        "--port", type=port_number, help="port on 127.0.0.1 (default: the recorded one)"
+    )
     serving.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     serving.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

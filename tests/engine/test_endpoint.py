@@ -415,3 +415,15 @@ def test_an_endpoint_stops_when_the_engine_process_that_started_it_is_killed(
     path = endpoint.record_path(root.path, "penguins-endpoint")
     wait_for(lambda: json.loads(path.read_text())["EndpointStatus"] == "OutOfService", 30)
     wait_for(lambda: not endpoint.is_endpoint_process(record["Pid"]), 30)
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"], ids=str)
+def test_serve_refuses_a_port_that_is_not_one(
+    root: Root, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["serve", "--root", str(root.path), "penguins-endpoint", f"--port={port}"])
+    assert caught.value.code == 2
+    assert capsys.readouterr().err.endswith(
+        f"argument --port: must be a port number from 0 to 65535, got {port!r}\n"
+    )
