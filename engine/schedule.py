@@ -171,6 +171,16 @@ def run_schedule(root: Path, name: str, analyzer: Path = ANALYZER) -> int:
     dataset, output = run_dir / "dataset" / "records.jsonl", run_dir / "output"
     dataset.parent.mkdir(parents=True)
     records = build_dataset(s3, schedule, capture)
+    if not records:
+        joined = " joined with ground truth" if schedule["MonitoringType"] == "ModelQuality" else ""
+        raise Problem(
+            f"schedule {name!r}",
+            f"no records to analyse in the capture at {capture}{joined}",
+            "the record preprocessor dropped every captured request, or (model quality) no "
+            "captured inference id has ground truth",
+            "check the preprocessor's features, and write ground truth for the captured ids "
+            "(python -m endpoint.ground_truth --capture-uri ...)",
+        )
     dataset.write_text("".join(json.dumps(record) + "\n" for record in records))
     env = {**os.environ, **analyzer_environment(s3, schedule, dataset, output)}
     with (run_dir / "log.txt").open("w") as log:

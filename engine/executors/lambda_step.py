@@ -65,6 +65,20 @@ def _percentage(event: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------- deploy
 
 
+def _port(value: str | None) -> int:
+    """The port ENGINE_ENDPOINT_PORT asks for (0: not set)."""
+    if not value:
+        return 0
+    if not value.isdigit() or int(value) > 65535:
+        raise Failure(
+            500,
+            f"{PORT_ENV}={value!r} is not a port number\n"
+            "  why: the local endpoint binds 127.0.0.1 on this port\n"
+            f"  fix: set {PORT_ENV} to a free port (1-65535), or unset it for any free one",
+        )
+    return int(value)
+
+
 def resolve_package(registry: Registry, event: dict[str, Any]) -> Package:
     """The package to serve: the given ARN (it must be Approved) or the group's latest Approved."""
     arn = event.get("model_package_arn")
@@ -115,7 +129,7 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     container = package.inference_specification.get("Containers", [{}])[0]
     path = endpoint.record_path(ctx.root, name)
     previous = json.loads(path.read_text()) if path.is_file() else {}
-    port = int(os.environ.get(PORT_ENV) or previous.get("Port") or 0)
+    port = _port(os.environ.get(PORT_ENV)) or int(previous.get("Port") or 0)
     match = ARN_RE.match(package.arn)
     assert match is not None
     record = {

@@ -246,3 +246,19 @@ def test_register_refuses_missing_model_data(root: Root) -> None:
     with pytest.raises(StepFailed, match="Could not access model data at s3://b/none"):
         register.run(context(root, "Register", "RegisterModel", arguments))
     assert Registry(root.path / "registry.sqlite").packages() == []
+
+
+def test_a_bad_endpoint_port_setting_fails_the_deploy_with_status_500(
+    root: Root, known: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+    monkeypatch.setenv(lambda_step.PORT_ENV, "http")
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs == {
+        "endpoint_name": "",
+        "statusCode": 500,
+        "error": "ENGINE_ENDPOINT_PORT='http' is not a port number\n"
+        "  why: the local endpoint binds 127.0.0.1 on this port\n"
+        "  fix: set ENGINE_ENDPOINT_PORT to a free port (1-65535), or unset it for any free one",
+    }

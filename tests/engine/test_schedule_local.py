@@ -199,8 +199,9 @@ def test_model_quality_joins_capture_and_ground_truth_on_the_inference_id(root: 
     [
         ("none", "error: schedule 'nope'\n  no {root}/schedules/nope.json\n"),
         ("no-capture", "error: schedule 'dq'\n  nothing captured at " + CAPTURE),
+        ("no-truth", "error: schedule 'mq'\n  no records to analyse in the capture at "),
     ],
-    ids=["unknown-schedule", "nothing-captured"],
+    ids=["unknown-schedule", "nothing-captured", "no-ground-truth"],
 )
 def test_bad_runs_exit_2(
     root: Root, capsys: pytest.CaptureFixture[str], setup: str, expected: str
@@ -209,6 +210,12 @@ def test_bad_runs_exit_2(
     if setup == "no-capture":
         record_schedule(root, "dq", "data_quality")
         name = "dq"
+    if setup == "no-truth":
+        record_mq_schedule(root)
+        put_lines(
+            root, f"{CAPTURE}/{ENDPOINT}/AllTraffic/a.jsonl", [capture_line(SAMPLE, ANSWER, "i")]
+        )
+        name = "mq"
     assert main(["--root", str(root.path), "run", name]) == 2
     assert capsys.readouterr().err.startswith(expected.format(root=root.path))
 
