@@ -36,6 +36,7 @@ import os
 import random
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -284,6 +285,16 @@ class _Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- serve
 
 
+def port_is_free(port: int) -> bool:
+    """Whether 127.0.0.1:port can be listened on now."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def bind(name: str, model: Any, capture: Capture | None, account: str, port: int) -> EndpointServer:
     """The server on 127.0.0.1:port.
 
@@ -385,6 +396,7 @@ def launch(root: Path, name: str, port: int, timeout: float = START_TIMEOUT) -> 
         "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
     }
     with log_path.open("ab") as log:
+        start = log.tell()
         child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
     _children[root.resolve(), name] = child
     deadline = time.monotonic() + timeout
@@ -393,13 +405,20 @@ def launch(root: Path, name: str, port: int, timeout: float = START_TIMEOUT) -> 
             if child.poll() is None:
                 child.kill()
             child.wait()
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-6:]
-            reason = "\n    ".join(tail) or f"it exited with status {child.returncode}"
+            with log_path.open("rb") as log:
+                log.seek(start)
+                tail = log.read().decode(errors="replace").strip().splitlines()[-8:]
+            reason = "\n    ".join(tail) or "its log is empty"
+            ended = (
+                f"its process ended with status {child.returncode}"
+                if child.returncode != -signal.SIGKILL
+                else f"it did not answer within {timeout:g} s"
+            )
             raise Problem(
                 f"endpoint {name}",
                 f"the local endpoint did not start:\n    {reason}",
-                f"its process ended or did not answer within {timeout:g} s (log: {log_path})",
-                "free the port (or set ENGINE_ENDPOINT_PORT to another one), or see the log",
+                f"{ended} (log: {log_path})",
+                "correct what the log names (the model data, its image) and deploy again",
                 status=1,
             )
         time.sleep(0.05)

@@ -83,7 +83,7 @@ def unpack_model(tarball: Path, dest: Path) -> Path:
     except (OSError, tarfile.TarError) as error:
         raise Problem(
             f"model data {tarball}",
-            f"cannot unpack it: {error}",
+            f"cannot unpack it ({type(error).__name__}: {str(error).splitlines()[0]})",
             "the model data must be the model.tar.gz a training job wrote",
             "check the ModelDataUrl (the training step's S3ModelArtifacts)",
         ) from error

@@ -65,16 +65,14 @@ def _percentage(event: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------- deploy
 
 
-def _port(value: str | None) -> int:
-    """The port ENGINE_ENDPOINT_PORT asks for (0: not set)."""
-    if not value:
-        return 0
+def _port(value: str) -> int:
+    """The port ENGINE_ENDPOINT_PORT asks for (0: any free one)."""
     if not value.isdigit() or int(value) > 65535:
         raise Failure(
             500,
             f"{PORT_ENV}={value!r} is not a port number\n"
             "  why: the local endpoint binds 127.0.0.1 on this port\n"
-            f"  fix: set {PORT_ENV} to a free port (1-65535), or unset it for any free one",
+            f"  fix: set {PORT_ENV} to a free port (0 or unset: any free one)",
         )
     return int(value)
 
@@ -129,7 +127,8 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     container = package.inference_specification.get("Containers", [{}])[0]
     path = endpoint.record_path(ctx.root, name)
     previous = json.loads(path.read_text()) if path.is_file() else {}
-    port = _port(os.environ.get(PORT_ENV)) or int(previous.get("Port") or 0)
+    wanted = os.environ.get(PORT_ENV)
+    port = _port(wanted) if wanted else int(previous.get("Port") or 0)
     match = ARN_RE.match(package.arn)
     assert match is not None
     record = {
@@ -164,6 +163,13 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         "Port": port,
     }
     endpoint.stop(ctx.root, name)
+    if port and not endpoint.port_is_free(port):
+        raise Failure(
+            500,
+            f"endpoint {name} cannot listen on 127.0.0.1:{port}: the port is in use\n"
+            "  why: another program listens on it (the endpoint keeps the port it had)\n"
+            f"  fix: stop that program, or set {PORT_ENV} to another port (0: any free one)",
+        )
     write_json(path, record)
     try:
         url = endpoint.launch(ctx.root, name, port)

@@ -180,11 +180,14 @@ def test_a_busy_port_fails_the_deploy_with_status_500(
     with occupied_port() as port:
         monkeypatch.setenv(lambda_step.PORT_ENV, str(port))
         outputs = run_golden(root, "Deploy", known)["OutputParameters"]
-    assert outputs["statusCode"] == 500
-    assert outputs["error"].startswith("the local endpoint did not start:\n")
-    assert f"127.0.0.1:{port} is in use" in outputs["error"]
-    record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
-    assert record["EndpointStatus"] == "Failed"
+    assert outputs == {
+        "endpoint_name": "",
+        "statusCode": 500,
+        "error": f"endpoint {ENDPOINT} cannot listen on 127.0.0.1:{port}: the port is in use\n"
+        "  why: another program listens on it (the endpoint keeps the port it had)\n"
+        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)",
+    }
+    assert not endpoint.record_path(root.path, ENDPOINT).exists()
 
 
 def test_a_schedule_for_an_endpoint_never_deployed_fails_with_status_500(
@@ -260,5 +263,19 @@ def test_a_bad_endpoint_port_setting_fails_the_deploy_with_status_500(
         "statusCode": 500,
         "error": "ENGINE_ENDPOINT_PORT='http' is not a port number\n"
         "  why: the local endpoint binds 127.0.0.1 on this port\n"
-        "  fix: set ENGINE_ENDPOINT_PORT to a free port (1-65535), or unset it for any free one",
+        "  fix: set ENGINE_ENDPOINT_PORT to a free port (0 or unset: any free one)",
     }
+
+
+def test_an_endpoint_that_cannot_load_its_model_fails_the_deploy_with_status_500(
+    root: Root, known: dict[str, Any]
+) -> None:
+    arn = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+    root.s3.put_bytes(known["Steps.Train.ModelArtifacts.S3ModelArtifacts"], b"not a tarball")
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 500
+    assert outputs["error"].startswith("the local endpoint did not start:\n")
+    assert "cannot unpack it" in outputs["error"]
+    record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    assert (record["EndpointStatus"], record["Pid"]) == ("Failed", None)
