@@ -163,11 +163,12 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         "Port": port,
     }
     endpoint.stop(ctx.root, name)
+    origin = f"{PORT_ENV} asks for it" if wanted else "a redeployed endpoint keeps its port"
     if port and not endpoint.port_is_free(port):
         raise Failure(
             500,
             f"endpoint {name} cannot listen on 127.0.0.1:{port}: the port is in use\n"
-            "  why: another program listens on it (the endpoint keeps the port it had)\n"
+            f"  why: another program listens on it ({origin})\n"
             f"  fix: stop that program, or set {PORT_ENV} to another port (0: any free one)",
         )
     write_json(path, record)

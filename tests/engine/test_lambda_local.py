@@ -8,6 +8,7 @@ its Fail steps.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,7 @@ def test_a_busy_port_fails_the_deploy_with_status_500(
         "endpoint_name": "",
         "statusCode": 500,
         "error": f"endpoint {ENDPOINT} cannot listen on 127.0.0.1:{port}: the port is in use\n"
-        "  why: another program listens on it (the endpoint keeps the port it had)\n"
+        "  why: another program listens on it (ENGINE_ENDPOINT_PORT asks for it)\n"
         "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)",
     }
     assert not endpoint.record_path(root.path, ENDPOINT).exists()
@@ -279,3 +280,30 @@ def test_an_endpoint_that_cannot_load_its_model_fails_the_deploy_with_status_500
     assert "cannot unpack it" in outputs["error"]
     record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
     assert (record["EndpointStatus"], record["Pid"]) == ("Failed", None)
+
+
+def test_a_redeploy_replaces_the_endpoint_on_the_port_it_had(
+    root: Root, known: dict[str, Any]
+) -> None:
+    first = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = first
+    assert run_golden(root, "Deploy", known)["OutputParameters"]["statusCode"] == 200
+    before = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    second = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = second
+    assert run_golden(root, "Deploy", known)["OutputParameters"]["statusCode"] == 200
+    after = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    assert (after["Url"], after["ModelPackageArn"]) == (before["Url"], second)
+    assert after["Pid"] != before["Pid"] and not endpoint.is_endpoint_process(before["Pid"])
+    assert after["CreationTime"] == before["CreationTime"]
+    endpoint.stop(root.path, ENDPOINT)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", after["Port"]))
+        other.listen()
+        outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 500
+    assert outputs["error"].endswith(
+        "the port is in use\n"
+        "  why: another program listens on it (a redeployed endpoint keeps its port)\n"
+        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)"
+    )
