@@ -252,21 +252,27 @@ def launched(root: Root) -> Iterator[Callable[[TrainedModel, str, str], str]]:
         endpoint.stop(root.path, name)
 
 
-@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"], ids=["pytorch", "tensorflow"])
+@pytest.mark.parametrize(
+    ("project", "framework"),
+    [("penguins", "pytorch"), ("penguins", "tensorflow"), ("digits", "pytorch")],
+    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch"],
+)
 def test_endpoint_accuracy_tool_against_the_served_model(
     models: Callable[[str, str], TrainedModel],
     root: Root,
     launched: Callable[[TrainedModel, str, str], str],
     tmp_path: Path,
+    project: str,
     framework: str,
 ) -> None:
-    trained = models("penguins", framework)
-    url = launched(trained, framework, "penguins-endpoint")
-    record = json.loads(endpoint.record_path(root.path, "penguins-endpoint").read_text())
+    trained = models(project, framework)
+    name = f"{project}-endpoint"
+    url = launched(trained, framework, name)
+    record = json.loads(endpoint.record_path(root.path, name).read_text())
     assert (record["EndpointStatus"], record["Url"]) == ("InService", url)
     test_set = trained.data_dir / "baseline" / "test.jsonl"
     report = tmp_path / "report.json"
-    argv = ["project=penguins", "--endpoint-url", url, "--test-set", str(test_set)]
+    argv = [f"project={project}", "--endpoint-url", url, "--test-set", str(test_set)]
     argv += ["--batch-size", "16", "--rate", "0", "--report", str(report)]
     assert accuracy.main(argv) == 0
     records = baseline(trained)
