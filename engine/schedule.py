@@ -1,0 +1,232 @@
+"""`python -m engine.schedule --root DIR run NAME`: run a recorded monitoring schedule's job now.
+
+What a Model Monitor execution does, over everything the endpoint has captured so far:
+1. the capture files under `<DestinationS3Uri>/<endpoint>/AllTraffic/` are read; each captured
+   request goes through the schedule's record preprocessor (`preprocess_handler(inference_record)`)
+   when it names one;
+2. model quality: each capture is joined on its inference id with the ground truth under
+   `ground_truth_uri` (`eventMetadata.eventId` -> `groundTruthData.data`); the record holds the
+   captured answer (a JSON list's items under "0", "1", ...) and the truth under
+   `ground_truth_attribute` (default `groundTruthData`); captures without truth are left out;
+3. the QualityCheck analyzer (components/quality_check/scripts/analyzer.py) runs as a process
+   with Model Monitor's settings (dataset_source, output_path, analysis_type, baseline_*...);
+4. its statistics.json and constraint_violations.json are put at
+   `<output_uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
+
+Exit 0 when the job completed (with or without violations), 1 when the analyzer failed, 2 for
+bad input (unknown schedule, nothing captured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from engine.endpoint import VARIANT, read_record
+from engine.problem import Problem
+from engine.records import read_named
+from engine.s3 import S3
+
+REPO = Path(__file__).resolve().parents[1]
+# TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
+ANALYZER = REPO / "components" / "quality_check" / "scripts" / "analyzer.py"
+DEFAULT_ROOT = Path("build/engine")
+TRUTH_KEY = "groundTruthData"
+
+
+def read_jsonl(folder: Path) -> list[dict[str, Any]]:
+    lines = [
+        line for path in sorted(folder.rglob("*.jsonl")) for line in path.read_text().splitlines()
+    ]
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def inference_record(event: dict[str, Any]) -> SimpleNamespace:
+    """A capture line as Model Monitor hands it to a record preprocessor."""
+
+    def part(data: dict[str, Any] | None) -> SimpleNamespace | None:
+        if data is None:
+            return None
+        return SimpleNamespace(
+            data=data.get("data"),
+            encoding=data.get("encoding"),
+            observed_content_type=data.get("observedContentType"),
+            mode=data.get("mode"),
+        )
+
+    captured = event.get("captureData", {})
+    return SimpleNamespace(
+        endpoint_input=part(captured.get("endpointInput")),
+        endpoint_output=part(captured.get("endpointOutput")),
+        event_metadata=SimpleNamespace(**event.get("eventMetadata", {})),
+        event_version=event.get("eventVersion"),
+    )
+
+
+def load_preprocessor(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("record_preprocessor", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.preprocess_handler
+
+
+def default_records(event: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    """Without a preprocessor: the captured request's records (data) or answer (model)."""
+    captured = event["captureData"]["endpointInput" if kind == "DataQuality" else "endpointOutput"]
+    value = json.loads(captured["data"])
+    if kind == "ModelQuality":
+        return [
+            {str(i): item for i, item in enumerate(value)} if isinstance(value, list) else value
+        ]
+    return value if isinstance(value, list) else [value]
+
+
+def build_dataset(s3: S3, schedule: dict[str, Any], capture: Path) -> list[dict[str, Any]]:
+    settings, kind = schedule["Settings"], schedule["MonitoringType"]
+    events = read_jsonl(capture)
+    truth: dict[str, Any] = {}
+    if kind == "ModelQuality":
+        truth = {
+            t["eventMetadata"]["eventId"]: t["groundTruthData"]["data"]
+            for t in read_jsonl(s3.path(settings["ground_truth_uri"]))
+        }
+        events = [e for e in events if e.get("eventMetadata", {}).get("inferenceId") in truth]
+    preprocessor = settings.get("record_preprocessor_uri")
+    handler = load_preprocessor(s3.path(preprocessor)) if preprocessor else None
+    records: list[dict[str, Any]] = []
+    key = settings.get("ground_truth_attribute") or TRUTH_KEY
+    for event in events:
+        produced = handler(inference_record(event)) if handler else default_records(event, kind)
+        batch = produced if isinstance(produced, list) else [produced]
+        if kind == "ModelQuality":
+            label = truth[event["eventMetadata"]["inferenceId"]]
+            batch = [{**record, key: label} for record in batch]
+        records.extend(batch)
+    return records
+
+
+def analyzer_environment(
+    s3: S3, schedule: dict[str, Any], dataset: Path, output: Path
+) -> dict[str, str]:
+    settings = schedule["Settings"]
+    env = {
+        "dataset_format": json.dumps({"json": {"lines": True}}),
+        "dataset_source": str(dataset),
+        "output_path": str(output),
+        "baseline_constraints": str(s3.path(settings["baseline_constraints_uri"])),
+        "publish_cloudwatch_metrics": "Disabled",
+        "sagemaker_endpoint_name": schedule["EndpointName"],
+        "sagemaker_monitoring_schedule_name": schedule["MonitoringScheduleName"],
+    }
+    if schedule["MonitoringType"] == "DataQuality":
+        env["analysis_type"] = "DATA_QUALITY"
+        env["baseline_statistics"] = str(s3.path(settings["baseline_statistics_uri"]))
+    else:
+        env["analysis_type"] = "MODEL_QUALITY"
+        env["problem_type"] = settings["problem_type"]
+        env["inference_attribute"] = settings["inference_attribute"]
+        env["ground_truth_attribute"] = settings.get("ground_truth_attribute") or TRUTH_KEY
+        if settings.get("probability_attribute"):
+            env["probability_attribute"] = settings["probability_attribute"]
+    for name, variable in (
+        ("numeric_features", "MONITOR_NUMERIC_FEATURES"),
+        ("categorical_features", "MONITOR_CATEGORICAL_FEATURES"),
+    ):
+        value = settings.get(name)
+        if value:
+            env[variable] = value if isinstance(value, str) else ",".join(value)
+    return env
+
+
+def run_schedule(root: Path, name: str, analyzer: Path = ANALYZER) -> int:
+    """Run schedule `name`'s job; print its status and report location; the exit status."""
+    schedule = read_named(
+        root / "schedules",
+        name,
+        "schedule",
+        "a local Schedule step recorded",
+        "run the pipeline with monitoring and deployment enabled, or pass the right --root",
+    )
+    s3 = S3(root / "s3")
+    endpoint = read_record(root, schedule["EndpointName"])
+    destination = endpoint["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")
+    capture = s3.path(f"{destination}/{schedule['EndpointName']}/{VARIANT}")
+    if not capture.is_dir():
+        raise Problem(
+            f"schedule {name!r}",
+            f"nothing captured at {destination}/{schedule['EndpointName']}/{VARIANT}/",
+            "a monitoring job analyses the endpoint's data capture",
+            "send requests to the endpoint first (python -m endpoint.traffic --endpoint-url ...)",
+        )
+    run_dir = root / "schedules" / name / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dataset, output = run_dir / "dataset" / "records.jsonl", run_dir / "output"
+    dataset.parent.mkdir(parents=True)
+    records = build_dataset(s3, schedule, capture)
+    if not records:
+        joined = " joined with ground truth" if schedule["MonitoringType"] == "ModelQuality" else ""
+        raise Problem(
+            f"schedule {name!r}",
+            f"no records to analyse in the capture at {capture}{joined}",
+            "the record preprocessor dropped every captured request, or (model quality) no "
+            "captured inference id has ground truth",
+            "check the preprocessor's features, and write ground truth for the captured ids "
+            "(python -m endpoint.ground_truth --capture-uri ...)",
+        )
+    dataset.write_text("".join(json.dumps(record) + "\n" for record in records))
+    env = {**os.environ, **analyzer_environment(s3, schedule, dataset, output)}
+    with (run_dir / "log.txt").open("w") as log:
+        code = subprocess.run(
+            [sys.executable, str(analyzer)], env=env, stdout=log, stderr=subprocess.STDOUT
+        ).returncode
+    if code != 0:
+        tail = (run_dir / "log.txt").read_text().strip().splitlines()[-8:]
+        print(f"schedule {name}: Failed (analyzer exit {code})\n  " + "\n  ".join(tail))
+        print(f"  log: {run_dir / 'log.txt'}")
+        return 1
+    hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
+    report = (
+        f"{schedule['Settings']['output_uri'].rstrip('/')}/{schedule['EndpointName']}/{name}/{hour}"
+    )
+    s3.upload(output, report)
+    violations_file = output / "constraint_violations.json"
+    violations = (
+        json.loads(violations_file.read_text()).get("violations", [])
+        if violations_file.is_file()
+        else []
+    )
+    status = "CompletedWithViolations" if violations else "Completed"
+    print(f"schedule {name}: {status} over {len(records)} records; report at {report}/")
+    for violation in violations:
+        print(
+            f"  {violation.get('feature_name') or violation.get('metric_name')}: "
+            f"{violation['constraint_check_type']}: {violation['description']}"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.schedule", description="Run a recorded monitoring schedule now."
+    )
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the engine's root folder")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the schedule's monitoring job now").add_argument("name")
+    args = parser.parse_args(argv)
+    try:
+        return run_schedule(args.root, args.name)
+    except Problem as problem:
+        print(problem.render(), file=sys.stderr)
+        return problem.status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,292 @@
+"""Serve a model.tar.gz on this machine: its own `code/inference.py`, called as its container would.
+
+Which container a model needs is read from its image URI (the repository name):
+
+- `pytorch-inference` (sagemaker-pytorch-inference-toolkit): `model_fn(model_dir)` once, then per
+  request `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction,
+  accept)`; a function that takes one more parameter gets the request context, as the toolkit
+  does; an error carrying `status_code`/`status` answers that status with its message, any other
+  error 500. A missing or `*/*` Accept becomes `application/json`, the toolkit's default.
+- `tensorflow-inference` (sagemaker-tensorflow-serving-container): `input_handler(data, context)`
+  builds the TensorFlow Serving REST body, which is answered here by the SavedModel's
+  `serving_default` signature in this process (instead of a model server on port 8501), then
+  `output_handler(response, context)` renders it; any handler error answers 500
+  `{"error": "<message>"}` as the container does.
+
+Frameworks are imported only when a model of theirs is loaded. Each handler is imported from its
+own folder with its own sibling modules (`serving.py`), so two models in one process never share
+them. Loaded models are safe to call from several threads (calls are serialised).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import itertools
+import json
+import sys
+import tarfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any, NamedTuple
+
+from engine.problem import Problem
+
+TOOLKITS = {"pytorch-inference": "pytorch", "tensorflow-inference": "tensorflow"}
+DEFAULT_ACCEPT = "application/json"
+HANDLER = Path("code") / "inference.py"
+_module_ids = itertools.count()
+_import_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the model container answered one request."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+def toolkit_of(image: str) -> str:
+    """'pytorch' or 'tensorflow': the serving toolkit of an inference image URI.
+
+    Raises:
+        Problem: an image whose repository is neither pytorch-inference nor tensorflow-inference.
+    """
+    repository = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    for name, toolkit in TOOLKITS.items():
+        if name in repository:
+            return toolkit
+    raise Problem(
+        f"container Image {image!r}",
+        f"repository {repository!r} is not a serving image the local engine can play",
+        "it runs the PyTorch and TensorFlow Serving inference containers only "
+        "(repositories pytorch-inference and tensorflow-inference)",
+        "use the framework's inference image (framework.inference_image: null picks it)",
+    )
+
+
+def unpack_model(tarball: Path, dest: Path) -> Path:
+    """Extract model.tar.gz into `dest` (as the container does into /opt/ml/model).
+
+    Raises:
+        Problem: the archive is unreadable or has no `code/inference.py`.
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        with tarfile.open(tarball) as archive:
+            archive.extractall(dest, filter="data")
+    except (OSError, tarfile.TarError) as error:
+        raise Problem(
+            f"model data {tarball}",
+            f"cannot unpack it ({type(error).__name__}: {str(error).splitlines()[0]})",
+            "the model data must be the model.tar.gz a training job wrote",
+            "check the ModelDataUrl (the training step's S3ModelArtifacts)",
+        ) from error
+    if not (dest / HANDLER).is_file():
+        raise Problem(
+            f"model data {tarball}",
+            f"it has no {HANDLER.as_posix()}",
+            "the model serves itself with the inference handler training copies next to it",
+            "train with the project's train scripts, which copy components' inference code",
+        )
+    return dest
+
+
+def import_handler(model_dir: Path) -> ModuleType:
+    """Import `<model_dir>/code/inference.py` with its sibling modules private to it."""
+    code = str(model_dir / "code")
+    with _import_lock:
+        before = set(sys.modules)
+        sys.path.insert(0, code)
+        try:
+            spec = importlib.util.spec_from_file_location(
+                f"_model_handler_{next(_module_ids)}", model_dir / HANDLER
+            )
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(code)
+            # Siblings it imported (`serving`) stay referenced by the handler, not by name.
+            for name in set(sys.modules) - before:
+                origin = getattr(sys.modules[name], "__file__", None) or ""
+                if origin.startswith(code):
+                    del sys.modules[name]
+    return module
+
+
+def _call(function: Callable[..., Any], context: Any, *args: Any) -> Any:
+    """Call a handler function as the PyTorch toolkit does: with the context if it takes one."""
+    count = len(inspect.signature(function).parameters)
+    if count == len(args) + 1:
+        return function(*args, context)
+    return function(*args)
+
+
+class TorchContext:
+    """The request context the PyTorch toolkit hands to handler functions."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.headers = headers
+        self.status = 200
+        self.phrase = "OK"
+        self.content_type: str | None = None
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.status, self.phrase = code, phrase
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_type = value
+
+    def get_request_header(self, idx: int, key: str) -> str | None:
+        return self.headers.get(key.lower())
+
+
+class TFSContext(NamedTuple):
+    """The sagemaker-tensorflow-serving-container's handler context."""
+
+    model_name: str
+    model_version: str | None
+    method: str
+    rest_uri: str
+    grpc_port: str
+    channel: Any
+    custom_attributes: str | None
+    request_content_type: str | None
+    accept_header: str | None
+    content_length: int
+
+
+def _text(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else str(body).encode("utf-8")
+
+
+class PyTorchModel:
+    """A model served by the PyTorch inference toolkit's rules."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.handler = import_handler(model_dir)
+        self.lock = threading.Lock()
+        self.model = _call(self.handler.model_fn, None, str(model_dir))
+
+    def invoke(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> Answer:
+        accept = accept if accept and accept != "*/*" else DEFAULT_ACCEPT
+        headers = {"content-type": content_type or "", "accept": accept}
+        if attributes is not None:
+            headers["x-amzn-sagemaker-custom-attributes"] = attributes
+        context = TorchContext(headers)
+        handler = self.handler
+        try:
+            with self.lock:
+                data = _call(handler.input_fn, context, body, content_type)
+                prediction = _call(handler.predict_fn, context, data, self.model)
+                result = _call(handler.output_fn, context, prediction, accept)
+        except Exception as error:
+            status = getattr(error, "status_code", None) or getattr(error, "status", None) or 500
+            message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
+            return Answer(int(status), _text(message), "text/plain")
+        if isinstance(result, tuple):
+            response, kind = result
+        else:
+            response, kind = result, context.content_type or accept
+        return Answer(context.status, _text(response), str(kind))
+
+
+class SavedModelServer:
+    """TensorFlow Serving's REST predict API over a SavedModel, in this process."""
+
+    def __init__(self, model_dir: Path) -> None:
+        import tensorflow as tf  # type: ignore[import-untyped]
+
+        versions = sorted(
+            (p for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+            key=lambda p: int(p.name),
+        )
+        if not versions:
+            raise Problem(
+                f"model data {model_dir}",
+                "it has no SavedModel version folder (1/, 2/, ...)",
+                "TensorFlow Serving loads <model>/<version>/saved_model.pb",
+                "train with the project's TensorFlow train script",
+            )
+        self.tf = tf
+        self.version = versions[-1].name
+        self.signature = tf.saved_model.load(str(versions[-1])).signatures["serving_default"]
+        self.inputs = self.signature.structured_input_signature[1]
+
+    def predict(self, payload: Any) -> SimpleNamespace:
+        """POST /v1/models/model:predict: `{"instances": ...}` or `{"inputs": ...}`."""
+        try:
+            request = json.loads(payload)
+            rows = request["instances"] if "instances" in request else request["inputs"]
+            if len(self.inputs) == 1:
+                ((name, spec),) = self.inputs.items()
+                feeds = {name: self.tf.constant(rows, dtype=spec.dtype)}
+            else:
+                feeds = {
+                    name: self.tf.constant([row[name] for row in rows], dtype=spec.dtype)
+                    for name, spec in self.inputs.items()
+                }
+            outputs = {
+                name: value.numpy().tolist() for name, value in self.signature(**feeds).items()
+            }
+        except Exception as error:
+            return SimpleNamespace(status_code=400, content=json.dumps({"error": str(error)}))
+        if len(outputs) == 1:
+            (predictions,) = outputs.values()
+        else:
+            count = len(next(iter(outputs.values())))
+            predictions = [{k: v[i] for k, v in outputs.items()} for i in range(count)]
+        return SimpleNamespace(status_code=200, content=json.dumps({"predictions": predictions}))
+
+
+class TensorFlowModel:
+    """A model served by the TensorFlow Serving container's rules."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.server = SavedModelServer(model_dir)
+        self.handler = import_handler(model_dir)
+        self.lock = threading.Lock()
+
+    def invoke(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> Answer:
+        import io
+
+        context = TFSContext(
+            model_name="model",
+            model_version=self.server.version,
+            method="predict",
+            rest_uri="http://localhost:8501/v1/models/model:predict",
+            grpc_port="9000",
+            channel=None,
+            custom_attributes=attributes,
+            request_content_type=content_type,
+            accept_header=accept,
+            content_length=len(body),
+        )
+        try:
+            with self.lock:
+                request = self.handler.input_handler(io.BytesIO(body), context)
+                response = self.server.predict(request)
+                text, kind = self.handler.output_handler(response, context)
+        except Exception as error:
+            return Answer(500, json.dumps({"error": str(error)}).encode(), "application/json")
+        return Answer(200, _text(text), str(kind))
+
+
+Model = PyTorchModel | TensorFlowModel
+
+
+def load_model(model_dir: Path, image: str) -> Model:
+    """The unpacked model at `model_dir`, served by the toolkit its image names."""
+    if toolkit_of(image) == "pytorch":
+        return PyTorchModel(model_dir)
+    return TensorFlowModel(model_dir)

@@ -1,0 +1,202 @@
+"""Shared by the serving-side engine tests: trained models, an engine root, step contexts.
+
+Models are trained once per test process by the real train scripts (as tests/components does)
+and kept in a module-level cache, so every test module that imports these fixtures shares them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.executors.base import StepContext
+from engine.s3 import S3
+from projects.digits.sample_data import write_digits_csvs
+from projects.penguins.sample_data import write_penguins_csv
+from tests.components.fixtures_data import (
+    DIGITS_ARGS,
+    IMAGE_SCRIPT,
+    PENGUINS_ARGS,
+    TABULAR_SCRIPT,
+    preprocess,
+)
+from tests.components.fixtures_models import TrainedModel, train_model
+
+BUCKET = "example-sagemaker-bucket"
+IMAGES = {
+    "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
+    "tensorflow": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu",
+}
+_processed: dict[str, Path] = {}
+_trained: dict[tuple[str, str], TrainedModel] = {}
+
+
+def processed(project: str, factory: pytest.TempPathFactory) -> Path:
+    """The project's data after its real preprocess script (once per process)."""
+    if project not in _processed:
+        raw = factory.mktemp(f"{project}-raw")
+        if project == "penguins":
+            write_penguins_csv(raw)
+            script, args = TABULAR_SCRIPT, PENGUINS_ARGS
+        else:
+            write_digits_csvs(raw)
+            script, args = IMAGE_SCRIPT, DIGITS_ARGS
+        _processed[project] = preprocess(raw, factory.mktemp(f"{project}-processed"), script, *args)
+    return _processed[project]
+
+
+def trained(project: str, framework: str, factory: pytest.TempPathFactory) -> TrainedModel:
+    """A model trained by the project's real train script (once per process)."""
+    if (project, framework) not in _trained:
+        data = processed(project, factory)
+        work = factory.mktemp(f"trained-{project}-{framework}")
+        _trained[project, framework] = train_model(project, framework, data, work)
+    return _trained[project, framework]
+
+
+@pytest.fixture
+def models(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], TrainedModel]:
+    """Factory: ("penguins", "pytorch") -> TrainedModel."""
+    return lambda project, framework: trained(project, framework, tmp_path_factory)
+
+
+def baseline(model: TrainedModel, name: str = "test") -> list[dict[str, Any]]:
+    """The preprocess step's baseline records (raw features + ground_truth)."""
+    path = model.data_dir / "baseline" / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def expected_labels(model: TrainedModel) -> list[str]:
+    """The labels the model itself gives the test split (its own probabilities, argmax)."""
+    classes = json.loads((model.data_dir / "artifacts" / "classes.json").read_text())
+    return [classes[int(i)] for i in model.test_probabilities.argmax(axis=1)]
+
+
+# --------------------------------------------------------------------------- golden steps
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def resolve(value: Any, known: dict[str, Any]) -> Any:
+    """The value with its Get and Std:Join expressions resolved, as the scheduler does."""
+    if isinstance(value, dict):
+        if set(value) == {"Get"}:
+            return known[value["Get"]]
+        if set(value) == {"Std:Join"}:
+            join = value["Std:Join"]
+            return join["On"].join(str(resolve(v, known)) for v in join["Values"])
+        return {k: resolve(v, known) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, known) for v in value]
+    return value
+
+
+def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        yield step
+        if step["Type"] == "Condition":
+            yield from _walk(step["Arguments"].get("IfSteps", []))
+            yield from _walk(step["Arguments"].get("ElseSteps", []))
+
+
+def golden_step(case: str, name: str) -> dict[str, Any]:
+    """Step `name` of a golden definition (also inside condition branches)."""
+    steps = json.loads((GOLDEN / case / "pipeline.json").read_text())["Steps"]
+    (step,) = [s for s in _walk(steps) if s["Name"] == name]
+    return step
+
+
+# --------------------------------------------------------------------------- engine root, steps
+
+
+@dataclass
+class Root:
+    """An engine root folder with its S3."""
+
+    path: Path
+    s3: S3
+
+    def put_model(self, model: TrainedModel, key: str) -> str:
+        uri = f"s3://{BUCKET}/{key}"
+        self.s3.put_bytes(uri, model.tarball.read_bytes())
+        return uri
+
+    def put_file(self, source: Path, key: str) -> str:
+        uri = f"s3://{BUCKET}/{key}"
+        self.s3.put_bytes(uri, source.read_bytes())
+        return uri
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Root:
+    path = tmp_path / "engine"
+    return Root(path, S3(path / "s3"))
+
+
+def run_process(
+    log_path: Path,
+) -> Callable[..., int]:
+    """A stand-in for the engine's run_process: the child's output appended to the step log."""
+
+    def run(
+        argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float | None = None
+    ) -> int:
+        with log_path.open("a") as log:
+            return subprocess.run(
+                argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+            ).returncode
+
+    return run
+
+
+def context(
+    root: Root,
+    step_name: str,
+    step_type: str,
+    arguments: dict[str, Any],
+    *,
+    definition: dict[str, Any] | None = None,
+    execution_id: str = "exec0001",
+) -> StepContext:
+    """The StepContext the scheduler would build for a step with resolved arguments."""
+    step_dir = root.path / "executions" / "test-pipeline" / execution_id / "steps" / step_name
+    work = step_dir / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    log_path = step_dir / "log.txt"
+    log_path.touch()
+
+    def log(line: str) -> None:
+        with log_path.open("a") as handle:
+            handle.write(line + "\n")
+
+    return StepContext(
+        pipeline_name="test-pipeline",
+        execution_id=execution_id,
+        step_name=step_name,
+        step_type=step_type,
+        arguments=arguments,
+        definition=definition or {"Name": step_name, "Type": step_type, "Arguments": arguments},
+        s3=root.s3,
+        work=work,
+        log=log,
+        log_path=log_path,
+        root=root.path,
+        run_process=run_process(log_path),
+    )
+
+
+@contextmanager
+def occupied_port() -> Iterator[int]:
+    """A loopback port some other program is listening on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])

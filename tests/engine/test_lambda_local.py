@@ -1,0 +1,309 @@
+"""RegisterModel and the Lambda steps of the golden penguins definition, played locally.
+
+Register -> Deploy (a real endpoint from the registry) -> the two Schedule steps, and the
+failures the handlers report as statusCode/error, which the pipeline's conditions turn into
+its Fail steps.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from engine import endpoint
+from engine.executors import lambda_step, register
+from engine.executors.base import StepFailed
+from engine.registry import Registry
+from tests.aws_env import isolate_from_aws
+from tests.components.fixtures_models import TrainedModel
+from tests.engine.serve_fixtures import (
+    BUCKET,
+    Root,
+    baseline,
+    context,
+    expected_labels,
+    golden_step,
+    models,
+    occupied_port,
+    resolve,
+    root,
+)
+
+__all__ = ["models", "root"]
+CASE = "penguins-pytorch-train"
+ENDPOINT = "penguins-endpoint"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    isolate_from_aws(monkeypatch, tmp_path, "us-east-1")
+    monkeypatch.delenv(lambda_step.PORT_ENV, raising=False)
+
+
+@pytest.fixture
+def known(root: Root, models: Callable[[str, str], TrainedModel]) -> Iterator[dict[str, Any]]:
+    """Resolved values of the Gets the golden register/deploy/schedule steps make."""
+    trained = models("penguins", "pytorch")
+    values: dict[str, Any] = {
+        "Steps.Train.ModelArtifacts.S3ModelArtifacts": root.put_model(
+            trained, "penguins/exec0001/Train/output/model.tar.gz"
+        ),
+        "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri": (
+            f"s3://{BUCKET}/penguins/exec0001/Evaluate/evaluation"
+        ),
+        "Parameters.DataCaptureUri": f"s3://{BUCKET}/ml-pipelines/penguins/data-capture",
+        "Parameters.DataCapturePercentage": 100,
+    }
+    for check in ("DataQualityBaseline", "ModelQualityBaseline"):
+        for kind in ("Statistics", "Constraints"):
+            for prefix in ("CalculatedBaseline", "BaselineUsedForDriftCheck"):
+                values[f"Steps.{check}.{prefix}{kind}"] = f"s3://{BUCKET}/{check}/{kind}.json"
+    values["trained"] = trained
+    yield values
+    endpoint.stop(root.path, ENDPOINT)
+
+
+def run_golden(root: Root, name: str, known: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    step = golden_step(CASE, name)
+    definition = resolve(step, known)
+    definition["Arguments"].update(changes)
+    executor = register.run if step["Type"] == "RegisterModel" else lambda_step.run
+    ctx = context(root, name, step["Type"], definition["Arguments"], definition=definition)
+    return executor(ctx)
+
+
+def fail_message(name: str, known: dict[str, Any]) -> str:
+    """The ErrorMessage the golden Fail step `name` resolves to."""
+    return str(resolve(golden_step(CASE, name)["Arguments"]["ErrorMessage"], known))
+
+
+def test_register_deploy_and_schedule_as_the_golden_pipeline_wires_them(
+    root: Root, known: dict[str, Any]
+) -> None:
+    registered = run_golden(root, "RegisterApproved", known)
+    arn = "arn:aws:sagemaker:us-east-1:111122223333:model-package/penguins/1"
+    assert registered["ModelPackageArn"] == arn
+    package = Registry(root.path / "registry.sqlite").latest_approved("penguins")
+    assert package is not None and package.arn == arn
+    assert package.drift_check_baselines["ModelDataQuality"]["Statistics"]["S3Uri"] == (
+        f"s3://{BUCKET}/DataQualityBaseline/Statistics.json"
+    )
+    assert package.metrics["ModelQuality"]["Statistics"]["S3Uri"] == (
+        f"s3://{BUCKET}/penguins/exec0001/Evaluate/evaluation/evaluation.json"
+    )
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+
+    deployed = run_golden(root, "Deploy", known)
+    assert deployed == {
+        "OutputParameters": {"endpoint_name": ENDPOINT, "statusCode": 200, "error": ""}
+    }
+    record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    assert record["ModelPackageArn"] == arn
+    assert record["DataCaptureConfig"]["DestinationS3Uri"] == known["Parameters.DataCaptureUri"]
+    client = boto3.client("sagemaker-runtime", endpoint_url=record["Url"])
+    trained = known["trained"]
+    sample = {k: v for k, v in baseline(trained)[5].items() if k != "ground_truth"}
+    answer = client.invoke_endpoint(
+        EndpointName=ENDPOINT, Body=json.dumps(sample), ContentType="application/json"
+    )
+    assert json.loads(answer["Body"].read())[0]["label"] == expected_labels(trained)[5]
+
+    known["Steps.Deploy.OutputParameters['endpoint_name']"] = ENDPOINT
+    for name, schedule in (
+        ("ScheduleDataQualityMonitor", "penguins-endpoint-data-quality"),
+        ("ScheduleModelQualityMonitor", "penguins-endpoint-model-quality"),
+    ):
+        result = run_golden(root, name, known)
+        assert result == {
+            "OutputParameters": {"schedule_name": schedule, "statusCode": 200, "error": ""}
+        }
+        saved = json.loads((root.path / "schedules" / f"{schedule}.json").read_text())
+        assert saved["EndpointName"] == ENDPOINT
+        assert saved["Settings"] == resolve(golden_step(CASE, name)["Arguments"], known)
+    saved = json.loads(
+        (root.path / "schedules" / "penguins-endpoint-model-quality.json").read_text()
+    )
+    assert (saved["MonitoringType"], saved["ScheduleExpression"]) == (
+        "ModelQuality",
+        "cron(0 0 ? * * *)",
+    )
+
+
+def test_deploy_failures_come_back_as_status_and_error_for_the_fail_step(
+    root: Root, known: dict[str, Any]
+) -> None:
+    missing = "arn:aws:sagemaker:us-east-1:111122223333:model-package/penguins/9"
+    known["Steps.RegisterApproved.ModelPackageArn"] = missing
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 404
+    assert outputs["endpoint_name"] == ""
+    assert outputs["error"] == (
+        f"model package {missing} not found\n"
+        f"  why: the local registry ({root.path / 'registry.sqlite'}) has no model package with "
+        "this ARN\n"
+        "  fix: check the ARN (the register step's ModelPackageArn); "
+        "`python -m engine.registry list` shows the packages"
+    )
+    # DeploySucceeded compares statusCode with 200 and sends the error to DeployFailed.
+    condition = golden_step(CASE, "DeploySucceeded")["Arguments"]["Conditions"][0]
+    assert condition == {
+        "LeftValue": {"Get": "Steps.Deploy.OutputParameters['statusCode']"},
+        "RightValue": 200,
+        "Type": "Equals",
+    }
+    known["Steps.Deploy.OutputParameters['error']"] = outputs["error"]
+    assert fail_message("DeployFailed", known) == f"Deploy: {outputs['error']}"
+
+
+def test_a_pending_package_is_not_deployed(root: Root, known: dict[str, Any]) -> None:
+    arn = run_golden(root, "RegisterPending", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 400
+    assert outputs["error"].startswith(
+        f"model package {arn} is PendingManualApproval, not Approved"
+    )
+    assert not endpoint.record_path(root.path, ENDPOINT).exists()
+
+
+def test_a_busy_port_fails_the_deploy_with_status_500(
+    root: Root, known: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known["Steps.RegisterApproved.ModelPackageArn"] = run_golden(root, "RegisterApproved", known)[
+        "ModelPackageArn"
+    ]
+    with occupied_port() as port:
+        monkeypatch.setenv(lambda_step.PORT_ENV, str(port))
+        outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs == {
+        "endpoint_name": "",
+        "statusCode": 500,
+        "error": f"endpoint {ENDPOINT} cannot listen on 127.0.0.1:{port}: the port is in use\n"
+        "  why: another program listens on it (ENGINE_ENDPOINT_PORT asks for it)\n"
+        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)",
+    }
+    assert not endpoint.record_path(root.path, ENDPOINT).exists()
+
+
+def test_a_schedule_for_an_endpoint_never_deployed_fails_with_status_500(
+    root: Root, known: dict[str, Any]
+) -> None:
+    known["Steps.Deploy.OutputParameters['endpoint_name']"] = ENDPOINT
+    outputs = run_golden(root, "ScheduleDataQualityMonitor", known)["OutputParameters"]
+    assert outputs == {
+        "schedule_name": "",
+        "statusCode": 500,
+        "error": "CreateMonitoringSchedule failed: ValidationException: Could not find endpoint "
+        "'penguins-endpoint'\n  why: SageMaker refused the request\n"
+        "  fix: deploy the endpoint first (the Deploy step) and re-run",
+    }
+    assert not (root.path / "schedules").exists()
+
+
+def test_bad_deploy_events_are_400s(root: Root, known: dict[str, Any]) -> None:
+    known["Steps.RegisterApproved.ModelPackageArn"] = "not-an-arn"
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 400
+    assert outputs["error"].startswith("invalid event:\nevent.model_package_arn = 'not-an-arn'\n")
+    known["Steps.RegisterApproved.ModelPackageArn"] = "arn:aws:sagemaker:x"
+    outputs = run_golden(root, "Deploy", known, data_capture_percentage=101)["OutputParameters"]
+    assert outputs["error"] == (
+        "invalid event:\nevent.data_capture_percentage = 101\n"
+        "  why: must be a whole number from 0 to 100\n  fix: pass e.g. 100"
+    )
+
+
+def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> None:
+    definition = {
+        "Name": "Notify",
+        "Type": "Lambda",
+        "FunctionArn": "arn:aws:lambda:us-east-1:111122223333:function:notify",
+        "Arguments": {"message": "hi"},
+        "OutputParameters": [{"OutputName": "statusCode", "OutputType": "Integer"}],
+    }
+    ctx = context(root, "Notify", "Lambda", definition["Arguments"], definition=definition)
+    with pytest.raises(StepFailed, match=r"cannot play Lambda function arn:aws:lambda:.*:notify"):
+        lambda_step.run(ctx)
+    definition["Arguments"] = {
+        "monitor_type": "data_quality",
+        "schedule_name": "s",
+        "endpoint_name": "e",
+    }
+    definition["OutputParameters"] = [{"OutputName": "job_arn", "OutputType": "String"}]
+    ctx = context(root, "Schedule", "Lambda", definition["Arguments"], definition=definition)
+    with pytest.raises(StepFailed, match=r"the Lambda function's result has no output 'job_arn'"):
+        lambda_step.run(ctx)
+
+
+def test_register_refuses_missing_model_data(root: Root) -> None:
+    arguments = {
+        "ModelPackageGroupName": "penguins",
+        "ModelApprovalStatus": "Approved",
+        "InferenceSpecification": {"Containers": [{"Image": "i", "ModelDataUrl": "s3://b/none"}]},
+    }
+    with pytest.raises(StepFailed, match="Could not access model data at s3://b/none"):
+        register.run(context(root, "Register", "RegisterModel", arguments))
+    assert Registry(root.path / "registry.sqlite").packages() == []
+
+
+def test_a_bad_endpoint_port_setting_fails_the_deploy_with_status_500(
+    root: Root, known: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arn = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+    monkeypatch.setenv(lambda_step.PORT_ENV, "http")
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs == {
+        "endpoint_name": "",
+        "statusCode": 500,
+        "error": "ENGINE_ENDPOINT_PORT='http' is not a port number\n"
+        "  why: the local endpoint binds 127.0.0.1 on this port\n"
+        "  fix: set ENGINE_ENDPOINT_PORT to a free port (0 or unset: any free one)",
+    }
+
+
+def test_an_endpoint_that_cannot_load_its_model_fails_the_deploy_with_status_500(
+    root: Root, known: dict[str, Any]
+) -> None:
+    arn = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = arn
+    root.s3.put_bytes(known["Steps.Train.ModelArtifacts.S3ModelArtifacts"], b"not a tarball")
+    outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 500
+    assert outputs["error"].startswith("the local endpoint did not start:\n")
+    assert "cannot unpack it" in outputs["error"]
+    record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    assert (record["EndpointStatus"], record["Pid"]) == ("Failed", None)
+
+
+def test_a_redeploy_replaces_the_endpoint_on_the_port_it_had(
+    root: Root, known: dict[str, Any]
+) -> None:
+    first = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = first
+    assert run_golden(root, "Deploy", known)["OutputParameters"]["statusCode"] == 200
+    before = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    second = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
+    known["Steps.RegisterApproved.ModelPackageArn"] = second
+    assert run_golden(root, "Deploy", known)["OutputParameters"]["statusCode"] == 200
+    after = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
+    assert (after["Url"], after["ModelPackageArn"]) == (before["Url"], second)
+    assert after["Pid"] != before["Pid"] and not endpoint.is_endpoint_process(before["Pid"])
+    assert after["CreationTime"] == before["CreationTime"]
+    endpoint.stop(root.path, ENDPOINT)
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", after["Port"]))
+        other.listen()
+        outputs = run_golden(root, "Deploy", known)["OutputParameters"]
+    assert outputs["statusCode"] == 500
+    assert outputs["error"].endswith(
+        "the port is in use\n"
+        "  why: another program listens on it (a redeployed endpoint keeps its port)\n"
+        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)"
+    )

@@ -1,0 +1,130 @@
+"""engine.serving: real model.tar.gz archives served by their own handlers, as the toolkits do."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from engine.problem import Problem
+from engine.serving import load_model, toolkit_of, unpack_model
+from tests.components.fixtures_models import TrainedModel
+from tests.engine.serve_fixtures import IMAGES, baseline, expected_labels, models
+
+__all__ = ["models"]
+
+# torch 2.13 here (the container has 2.6) deprecates loading the TorchScript contract model.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:`torch\.jit\.load` is deprecated:DeprecationWarning"
+)
+FEATURES = {"island": "Biscoe", "culmen_length_mm": 50.0, "culmen_depth_mm": 15.0}
+
+
+@pytest.mark.parametrize(
+    ("image", "toolkit"),
+    [
+        (IMAGES["pytorch"], "pytorch"),
+        (IMAGES["tensorflow"], "tensorflow"),
+        ("123.dkr.ecr.eu-west-1.amazonaws.com/my-pytorch-inference-custom:1", "pytorch"),
+    ],
+    ids=["pytorch-dlc", "tensorflow-dlc", "custom-repository-name"],
+)
+def test_toolkit_is_read_from_the_image_repository(image: str, toolkit: str) -> None:
+    assert toolkit_of(image) == toolkit
+
+
+def test_an_image_of_another_container_is_refused() -> None:
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    with pytest.raises(Problem) as caught:
+        toolkit_of(image)
+    assert caught.value.render() == (
+        f"error: container Image {image!r}\n"
+        "  repository 'sagemaker-xgboost' is not a serving image the local engine can play\n"
+        "  why: it runs the PyTorch and TensorFlow Serving inference containers only "
+        "(repositories pytorch-inference and tensorflow-inference)\n"
+        "  fix: use the framework's inference image (framework.inference_image: null picks it)"
+    )
+
+
+def test_an_archive_without_a_handler_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "model.pt").write_bytes(b"x")
+    tarball = tmp_path / "model.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(tmp_path / "model.pt", "model.pt")
+    with pytest.raises(Problem, match=r"it has no code/inference\.py"):
+        unpack_model(tarball, tmp_path / "out")
+
+
+@pytest.fixture
+def served(
+    models: Callable[[str, str], TrainedModel], tmp_path: Path
+) -> Callable[[str, str], tuple[object, TrainedModel]]:
+    def load(project: str, framework: str) -> tuple[object, TrainedModel]:
+        model = models(project, framework)
+        model_dir = unpack_model(model.tarball, tmp_path / f"{project}-{framework}")
+        return load_model(model_dir, IMAGES[framework]), model
+
+    return load
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"], ids=["pytorch", "tensorflow"])
+def test_real_models_answer_like_their_container(
+    served: Callable[[str, str], tuple[object, TrainedModel]], framework: str
+) -> None:
+    model, trained = served("penguins", framework)
+    records = baseline(trained)
+    features = [{k: v for k, v in r.items() if k != "ground_truth"} for r in records]
+    answer = model.invoke(json.dumps(features).encode(), "application/json", None, None)  # type: ignore[attr-defined]
+    assert (answer.status, answer.content_type) == (200, "application/json")
+    assert [a["label"] for a in json.loads(answer.body)] == expected_labels(trained)
+    lines = "".join(json.dumps(f) + "\n" for f in features[:3]).encode()
+    answer = model.invoke(lines, "application/jsonlines", "application/jsonlines", None)  # type: ignore[attr-defined]
+    assert answer.content_type == "application/jsonlines"
+    assert [json.loads(line)["label"] for line in answer.body.splitlines()] == (
+        expected_labels(trained)[:3]
+    )
+
+
+@pytest.mark.parametrize(
+    ("framework", "status", "body"),
+    [
+        ("pytorch", 400, {"status": 400}),
+        ("tensorflow", 500, {}),
+    ],
+    ids=["pytorch-sets-the-status", "tensorflow-answers-500"],
+)
+def test_bad_requests_are_refused_as_each_container_refuses_them(
+    served: Callable[[str, str], tuple[object, TrainedModel]],
+    framework: str,
+    status: int,
+    body: dict[str, int],
+) -> None:
+    model, _ = served("penguins", framework)
+    bad = json.dumps({**FEATURES, "body_mass_g": "heavy"}).encode()
+    answer = model.invoke(bad, "application/json", "*/*", None)  # type: ignore[attr-defined]
+    assert answer.status == status
+    error = json.loads(answer.body)
+    assert "'body_mass_g' must be a number" in error["error"]
+    assert {k: error[k] for k in body} == body
+    if framework == "tensorflow":
+        assert error["error"].startswith("400 Bad Request: ")
+
+
+def test_two_models_in_one_process_keep_their_own_handler_modules(
+    models: Callable[[str, str], TrainedModel], tmp_path: Path
+) -> None:
+    trained = models("penguins", "pytorch")
+    first, second = (
+        load_model(unpack_model(trained.tarball, tmp_path / name), IMAGES["pytorch"])
+        for name in ("first", "second")
+    )
+    assert first.handler.serving is not second.handler.serving
+    assert first.handler.serving.__file__.startswith(str(tmp_path / "first"))
+    assert "serving" not in sys.modules
+    for model in (first, second):
+        answer = model.invoke(json.dumps(FEATURES).encode(), "application/json", None, None)
+        assert json.loads(answer.body)[0]["label"] in ("Adelie", "Chinstrap", "Gentoo")
