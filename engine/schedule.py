@@ -35,9 +35,7 @@ from engine.problem import Problem
 from engine.records import read_named
 from engine.s3 import S3
 
-REPO = Path(__file__).resolve().parents[1]
 # TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
-ANALYZER = REPO / "components" / "quality_check" / "scripts" / "analyzer.py"
 DEFAULT_ROOT = Path("build/engine")
 TRUTH_KEY = "groundTruthData"
 
@@ -147,8 +145,12 @@ def analyzer_environment(
     return env
 
 
-def run_schedule(root: Path, name: str, analyzer: Path = ANALYZER) -> int:
-    """Run schedule `name`'s job; print its status and report location; the exit status."""
+def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
+    """Run schedule `name`'s job; print its status and report location; the exit status.
+
+    The job is the analyzer the bundle shipped (its asset in local S3), unless `analyzer` names
+    another script.
+    """
     schedule = read_named(
         root / "schedules",
         name,
@@ -157,6 +159,15 @@ def run_schedule(root: Path, name: str, analyzer: Path = ANALYZER) -> int:
         "run the pipeline with monitoring and deployment enabled, or pass the right --root",
     )
     s3 = S3(root / "s3")
+    if analyzer is None:
+        if not schedule.get("AnalyzerUri"):
+            raise Problem(
+                f"schedule {name!r} ({root / 'schedules' / (name + '.json')})",
+                "records no analyzer",
+                "the run that recorded it used a bundle without the quality-check-analyzer asset",
+                "recompile the bundle and run the pipeline again",
+            )
+        analyzer = s3.path(schedule["AnalyzerUri"])
     endpoint = read_record(root, schedule["EndpointName"])
     destination = endpoint["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")
     capture = s3.path(f"{destination}/{schedule['EndpointName']}/{VARIANT}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from engine import endpoint
 from engine.executors.base import StepContext, StepFailed
+from engine.executors.quality_check import ANALYZER_ASSET
 from engine.problem import Problem
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
@@ -224,6 +225,7 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         "ScheduleExpression": event.get("cron", ""),
         "EndpointName": endpoint_name,
         "Settings": event,
+        "AnalyzerUri": ctx.assets.get(ANALYZER_ASSET),  # the job `engine.schedule run` runs
         "PipelineExecutionId": ctx.execution_id,
         "CreationTime": previous.get("CreationTime", now()),
         "LastModifiedTime": now(),

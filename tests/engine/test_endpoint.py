@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from compiler.compile import compile_overrides, write_bundle
 from endpoint import accuracy, traffic
 from engine import endpoint
 from engine.endpoint import Capture, EndpointServer, main
@@ -42,6 +43,13 @@ from tests.engine.serve_fixtures import (
     occupied_port,
     root,
 )
+
+
+def bundle_of(project: str, tmp_path: Path) -> list[str]:
+    """`--bundle` of the project's compiled bundle: the endpoint tools read the project there."""
+    bundle = compile_overrides([f"project={project}", f"output_dir={tmp_path}/bundle"])
+    return ["--bundle", str(write_bundle(bundle))]
+
 
 __all__ = ["models", "root"]
 CAPTURE_URI = f"s3://{BUCKET}/capture"
@@ -272,7 +280,7 @@ def test_endpoint_accuracy_tool_against_the_served_model(
     assert (record["EndpointStatus"], record["Url"]) == ("InService", url)
     test_set = trained.data_dir / "baseline" / "test.jsonl"
     report = tmp_path / "report.json"
-    argv = [f"project={project}", "--endpoint-url", url, "--test-set", str(test_set)]
+    argv = [*bundle_of(project, tmp_path), "--endpoint-url", url, "--test-set", str(test_set)]
     argv += ["--batch-size", "16", "--rate", "0", "--report", str(report)]
     assert accuracy.main(argv) == 0
     records = baseline(trained)
@@ -299,7 +307,8 @@ def test_traffic_tool_sees_malformed_requests_as_the_runtime_reports_them(
     trained = models("penguins", "pytorch")
     url = launched(trained, "pytorch", "penguins-endpoint")
     ids = tmp_path / "ids.jsonl"
-    argv = ["project=penguins", "--endpoint-url", url, "--rate", "200", "--max-requests", "40"]
+    argv = [*bundle_of("penguins", tmp_path), "--endpoint-url", url]
+    argv += ["--rate", "200", "--max-requests", "40"]
     argv += ["--test-set", str(trained.data_dir / "baseline" / "test.jsonl"), "--seed", "3"]
     argv += ["--malformed", "0.5", "--ids-out", str(ids)]
     assert traffic.main(argv) == 0

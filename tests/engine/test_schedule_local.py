@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from compiler.compile import compile_overrides, write_bundle
 from endpoint import ground_truth, traffic
 from engine import endpoint
 from engine.records import write_json
-from engine.schedule import ANALYZER, build_dataset, main, run_schedule
+from engine.schedule import build_dataset, main, run_schedule
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import BUCKET, IMAGES, Root, expected_labels, models, root
@@ -29,7 +30,8 @@ from tests.engine.serve_fixtures import baseline as baseline_records
 
 __all__ = ["models", "root"]
 REPO = Path(__file__).resolve().parents[2]
-PREPROCESSOR = REPO / "components" / "monitor" / "scripts" / "record_preprocessor.py"
+PREPROCESSOR = REPO / "components" / "schedule" / "scripts" / "record_preprocessor.py"
+ANALYZER = REPO / "components" / "quality_check" / "scripts" / "analyzer.py"
 ENDPOINT = "penguins-endpoint"
 CAPTURE = f"s3://{BUCKET}/capture"
 TRUTH = f"s3://{BUCKET}/ground-truth"
@@ -96,6 +98,7 @@ def record_schedule(root: Root, name: str, kind: str, **settings: Any) -> None:
             "MonitoringType": "DataQuality" if kind == "data_quality" else "ModelQuality",
             "EndpointName": ENDPOINT,
             "Settings": event,
+            "AnalyzerUri": root.put_file(ANALYZER, "assets/analyzer.py"),
         },
     )
 
@@ -251,9 +254,6 @@ def analyze(env: dict[str, str]) -> None:
     subprocess.run([sys.executable, str(ANALYZER)], env={**os.environ, **env}, check=True)
 
 
-@pytest.mark.skipif(
-    not ANALYZER.is_file(), reason="needs the QualityCheck analyzer (engine-monitor's branch)"
-)
 def test_monitoring_runs_over_real_traffic_report_what_was_perturbed(
     root: Root, served: tuple[str, TrainedModel], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -273,9 +273,11 @@ def test_monitoring_runs_over_real_traffic_report_what_was_perturbed(
     )
     preprocessor = root.put_file(PREPROCESSOR, "assets/record_preprocessor.py")
     test_set = str(trained.data_dir / "baseline" / "test.jsonl")
+    bundle = compile_overrides(["project=penguins", f"output_dir={tmp_path}/bundle"])
+    bundle_args = ["--bundle", str(write_bundle(bundle))]
 
     def send(perturb: float) -> None:
-        argv = ["project=penguins", "--endpoint-url", url, "--test-set", test_set]
+        argv = [*bundle_args, "--endpoint-url", url, "--test-set", test_set]
         argv += ["--rate", "200", "--max-requests", "60", "--perturb", str(perturb), "--seed", "1"]
         argv += ["--ids-out", str(tmp_path / "ids.jsonl")]
         assert traffic.main(argv) == 0
@@ -309,7 +311,7 @@ def test_monitoring_runs_over_real_traffic_report_what_was_perturbed(
     assert (
         ground_truth.main(
             [
-                "project=penguins",
+                *bundle_args,
                 "--ids",
                 str(tmp_path / "ids.jsonl"),
                 "--ground-truth-uri",

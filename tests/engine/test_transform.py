@@ -37,7 +37,7 @@ pytestmark = pytest.mark.filterwarnings(
     r"ignore:`torch\.jit\.load` is deprecated:DeprecationWarning"
 )
 REPO = Path(__file__).resolve().parents[2]
-RECORD_SCHEMA = json.loads((REPO / "components/inference/record.schema.json").read_text())
+RECORD_SCHEMA = json.loads((REPO / "components/model/record.schema.json").read_text())
 
 
 def model_and_transform(
