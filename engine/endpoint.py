@@ -357,6 +357,9 @@ def serve(
             signal.signal(
                 signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start()
             )
+            # Ctrl-C stops it even where the parent left SIGINT ignored (a background job, a
+            # test runner's worker): a process that says "Ctrl-C stops it" must mean it.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             print(f"endpoint {name} serving on {url} (Ctrl-C stops it)", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 server.serve_forever(poll_interval=0.2)
