@@ -748,8 +748,8 @@ def test_bad_input_is_refused_with_where_what_fix(
     tmp_path: Path, digits_processed: Path, records: Any, env: dict[str, str], message: str
 ) -> None:
     path = tmp_path / "data.jsonl"
-    if records == "pixels":
-        path.write_text((digits_processed / "baseline/data-quality.jsonl").read_text())
+    if records == "pixels":  # an image as a request carries it: a list of pixels
+        path.write_text((digits_processed / "baseline/train.jsonl").read_text())
     elif records is not None:
         write_jsonl(path, records)
     output = tmp_path / "out"

@@ -182,17 +182,22 @@ def write_split(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:
     frame.to_csv(path, index=False)
 
 
-def write_baseline(
-    path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str], with_label: bool = True
-) -> None:
-    """One JSON object a line: the raw 0..255 pixels and (unless with_label is off) the class."""
+def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
+    """One JSON object a line, as a request carries it: the raw 0..255 pixels, and the class."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ints = pixels.astype(np.int64).tolist()
     names = [classes[label] for label in labels.tolist()]
     with path.open("w", encoding="utf-8") as handle:
         for i, row in enumerate(ints):
-            record = {"pixels": row, "ground_truth": names[i]} if with_label else {"pixels": row}
-            handle.write(json.dumps(record) + "\n")
+            handle.write(json.dumps({"pixels": row, "ground_truth": names[i]}) + "\n")
+
+
+def write_pixel_columns(path: Path, pixels: np.ndarray) -> None:
+    """One JSON object a line: {"p0": 0..255, "p1": ...}, flat, for data-quality analysis."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in pixels.astype(np.int64).tolist():
+            handle.write(json.dumps({f"p{i}": v for i, v in enumerate(row)}) + "\n")
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -239,14 +244,9 @@ def run(args: argparse.Namespace) -> str:
         base / "baseline" / "train.jsonl", train_labels[train], train_pixels[train], args.classes
     )
     write_baseline(base / "baseline" / "test.jsonl", test_labels, test_pixels, args.classes)
-    # What live requests look like (no label): the data-quality baseline's input.
-    write_baseline(
-        base / "baseline" / "data-quality.jsonl",
-        train_labels[train],
-        train_pixels[train],
-        args.classes,
-        with_label=False,
-    )
+    # The data-quality baseline's input: the train images without labels, as flat pixel
+    # columns p0..pN (0..255, the transformer's feature names), which the analyzers take.
+    write_pixel_columns(base / "baseline" / "data-quality.jsonl", train_pixels[train])
     total = len(train_labels) + len(test_labels)
     return (
         f"{PROG}: {total} rows ({train_path.name} {len(train_labels)}, "
