@@ -3,15 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: compile test lint goldens bench clean
+.PHONY: run compile test unit lint goldens bench clean
+
+# Set up (the compiler, PyTorch and the job scripts' libraries), then compile the digits
+# pipeline and run it end to end on the local engine.
+run: $(VENV)/.run
+	$(BIN)/python -m engine compile-run project=digits framework=pytorch
 
 # Set up (core dependencies only) and compile the digits pipeline for PyTorch.
 compile: $(VENV)/.core
 	$(BIN)/python -m compiler project=digits framework=pytorch
 
-# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, linters) and run every check.
+# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, moto, linters) and run every
+# check on both cores.
 test: $(VENV)/.dev lint
 	$(BIN)/python -m pytest -n 2
+
+# The fast tests: the core install plus pytest only (no TensorFlow, PyTorch or SDK).
+unit: $(VENV)/.unit
+	$(BIN)/python -m pytest -m "not integration" -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -19,13 +29,16 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Rewrite the golden definitions after an intended change; then read `git diff tests/golden`.
+# Rewrite the golden files after an intended change; then read `git diff tests/`.
 goldens: $(VENV)/.dev
 	$(BIN)/python -m pytest tests/golden --update-goldens -q
+	$(BIN)/python -m pytest tests/bundle --update-goldens -q
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/compile
 	$(BIN)/python bench/models
+	$(BIN)/python bench/local
+	$(BIN)/python bench/publish
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +47,17 @@ $(VENV)/.core: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
+$(VENV)/.unit: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[unit]'
+	touch $@ $(VENV)/.core
+
+$(VENV)/.run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[pytorch]'
+	touch $@ $(VENV)/.core
+
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	touch $@ $(VENV)/.core
+	touch $@ $(VENV)/.core $(VENV)/.unit $(VENV)/.run
 
 clean:
 	rm -rf build $(VENV)

@@ -26,6 +26,7 @@ from kernel.errors import CompileError
 from tests.configs.test_config_errors import CASES, read_case
 from tests.unit.test_compose import combinations
 
+pytestmark = pytest.mark.integration  # it runs the packed preprocess script (pandas, sklearn)
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = '''"""Write the breast cancer data set as one CSV with a `diagnosis` column."""
 import sys
