@@ -21,7 +21,7 @@ test: $(VENV)/.dev lint
 
 # The fast tests: the core install plus pytest only (no TensorFlow, PyTorch or SDK).
 unit: $(VENV)/.unit
-	$(BIN)/python -m pytest -m "not integration" -n 2
+	$(BIN)/python -m pytest tests/unit tests/configs tests/golden -m "not integration" -n 2
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

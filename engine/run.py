@@ -462,7 +462,7 @@ def _place_data(
             f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
             "  fix: pass the folder that holds the raw data files"
         )
-    project = bundle.name.split("-", 1)[0]
+    project = str(bundle.manifest.get("project", {}).get("name") or bundle.name.split("-")[0])
     sample = REPO / "projects" / project / "sample_data.py"
     if data is None and not sample.is_file():
         raise EngineInputError(
@@ -470,7 +470,7 @@ def _place_data(
             f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
             "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
         )
-    source = data if data is not None else _sample_data(project, root / "sample_data" / project)
+    source = data if data is not None else _sample_data(sample, root / "sample_data" / project)
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
@@ -479,20 +479,20 @@ def _place_data(
             shutil.copy2(path, target / path.name)
 
 
-def _sample_data(project: str, folder: Path) -> Path:
-    """The project's sample data, written once per engine root (they are seeded: always equal)."""
+def _sample_data(script: Path, folder: Path) -> Path:
+    """The project's sample data (`python projects/<name>/sample_data.py OUTDIR`), written once
+    per engine root (they are seeded: always equal)."""
     if folder.is_dir():
         return folder
-    module = f"projects.{project}.sample_data"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{project}."))
+    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
     done = subprocess.run(
-        [sys.executable, "-m", module, str(partial)], cwd=REPO, capture_output=True, text=True
+        [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
     )
     if done.returncode != 0:
         shutil.rmtree(partial)
         raise EngineInputError(
-            f"{module}\n  writing the sample data failed (exit {done.returncode}):\n"
+            f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
             f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts from\n"
             f"  fix: install the project's extras (pip install -e '.[scripts]') or pass --data DIR"
         )

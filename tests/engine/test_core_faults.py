@@ -199,7 +199,8 @@ def _stale(manifest: dict[str, Any]) -> None:
 
 
 def _rename(manifest: dict[str, Any]) -> None:
-    manifest["pipeline"] = "acme-pytorch-train"
+    """A project without projects/<name>/sample_data.py (assets.json names the project)."""
+    manifest["project"]["name"] = "acme"
 
 
 @pytest.mark.parametrize(
