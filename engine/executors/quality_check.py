@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.executors.base import StepContext, StepFailed
+from engine.process import container_path, log_tail
 
 ANALYZER_ASSET = "quality-check-analyzer"  # the bundle asset the analyzer ships as
 # The DriftCheckBaselines entry each check type reads and registers.
@@ -95,10 +96,9 @@ def previous_baseline(ctx: StepContext, check_type: str) -> Baseline | str:
     return Baseline(statistics, str(constraints), f"the latest Approved package {package.arn}")
 
 
-def _mapped(ctx: StepContext, container_path: str) -> Path:
-    """Where a container path lives in the work folder: the Processing executor's mapping
-    (engine.process.container_path on the engine-core branch; use it once both are merged)."""
-    return ctx.work / container_path.lstrip("/")
+def _mapped(ctx: StepContext, path: str) -> Path:
+    """Where a container path lives in the work folder, mapped as for every job."""
+    return Path(container_path(path, ctx.work))
 
 
 def _environment(ctx: StepContext, environment: dict[str, Any]) -> dict[str, str]:
@@ -123,10 +123,7 @@ def _fetch(ctx: StepContext, uri: str, what: str) -> str:
 
 
 def _log_tail(ctx: StepContext, offset: int) -> str:
-    with ctx.log_path.open("rb") as log:
-        log.seek(offset)
-        lines = log.read().decode("utf-8", "replace").splitlines()
-    return "\n".join(f"    {line}" for line in lines[-LOG_TAIL:])
+    return "\n".join(f"    {line}" for line in log_tail(ctx.log_path, offset, LOG_TAIL))
 
 
 def _run_analyzer(ctx: StepContext, env: dict[str, str]) -> None:

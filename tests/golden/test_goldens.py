@@ -7,7 +7,6 @@ Each case folder holds `overrides.txt` (one override a line) beside the `pipelin
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from compiler.compile import Bundle, compile_overrides
 from kernel.check import check_definition
+from tests.goldens import check_golden
 
 HERE = Path(__file__).parent
 CASES = sorted(p.parent for p in HERE.glob("*/overrides.txt"))
@@ -49,21 +49,7 @@ def compiled(case: Path) -> Bundle:
 def test_golden(case: Path, name: str, request: pytest.FixtureRequest) -> None:
     bundle = compiled(case)
     actual = bundle.pipeline_json if name == "pipeline.json" else bundle.assets_json
-    golden = case / name
-    if request.config.getoption("--update-goldens"):
-        golden.write_text(actual)
-        return
-    expected = golden.read_text() if golden.exists() else ""
-    if actual != expected:
-        diff = "".join(
-            difflib.unified_diff(
-                expected.splitlines(keepends=True),
-                actual.splitlines(keepends=True),
-                fromfile=f"{golden.relative_to(HERE.parents[1])} (golden)",
-                tofile="compiled now",
-            )
-        )
-        pytest.fail(f"{golden} differs; if intended, run pytest --update-goldens\n{diff}")
+    check_golden(case / name, actual, request)
 
 
 def overlay_schema() -> dict:  # type: ignore[type-arg]
