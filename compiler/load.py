@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -232,6 +233,27 @@ def _diagnose(overrides: list[str], parsed: list[tuple[str, str]], conf_dir: Pat
 _FILE_CACHES: dict[int, Any] = {}
 
 
+class _Copying:
+    """A shared cache that hands each compose its own copy of the primary config.
+
+    Compose merges the other files and the command-line overrides into the primary config it
+    loads (config.yaml), so one object handed out twice would carry one compose's overrides into
+    the next: `output_dir=/x` once, and every later compile wrote to /x. The group files are
+    merged from, never into, so they are shared as they are (a test composes every combination
+    both ways and compares).
+    """
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def load_config(self, config_path: str) -> Any:
+        loaded = self._cache.load_config(config_path)
+        return copy.deepcopy(loaded) if config_path == CONFIG_NAME else loaded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cache, name)
+
+
 @contextmanager
 def _shared_file_cache() -> Iterator[None]:
     """Let successive compose() calls share Hydra's cache of loaded config files.
@@ -246,7 +268,7 @@ def _shared_file_cache() -> Iterator[None]:
     def shared(repository: Any) -> Any:
         key = id(repository)
         if key not in _FILE_CACHES:
-            _FILE_CACHES[key] = original(repository)
+            _FILE_CACHES[key] = _Copying(original(repository))
         return _FILE_CACHES[key]
 
     config_loader_impl.CachingConfigRepository = shared  # type: ignore[attr-defined,assignment]

@@ -64,3 +64,13 @@ def test_shared_file_cache_composes_exactly_what_hydra_composes() -> None:
             cfg = compose("config", overrides=overrides)
             fresh.append(OmegaConf.to_container(cfg, resolve=True))
     assert ours == fresh
+
+
+def test_one_composes_overrides_never_reach_the_next() -> None:
+    """The shared file cache once carried `output_dir=/x` into every later compose."""
+    assert load_config(["output_dir=/tmp/elsewhere", "gate.approve=0.9"]).data["output_dir"] == (
+        "/tmp/elsewhere"
+    )
+    again = load_config([]).data
+    assert again["output_dir"] == "build/penguins-tensorflow-train"
+    assert again["gate"]["approve"] == 0.7
