@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from kernel.errors import CompileError
 
 MULTIRUN_FLAGS = {"-m", "--multirun"}
 PARALLEL_FROM = 4  # sweeps of at least this many jobs compile in two processes
+WRITERS = 4
 
 
 def main() -> None:
@@ -48,9 +49,13 @@ def main() -> None:
         if bundle.output_dir in targets:
             _fail_duplicate(bundle, targets[bundle.output_dir])
         targets[bundle.output_dir] = bundle
+    # Each bundle is written whole or not at all; writing (and drawing the SVG with Graphviz,
+    # a process of its own) goes on in parallel.
+    with ThreadPoolExecutor(WRITERS) as pool:
+        written = list(pool.map(write_bundle, bundles))
     try:
-        for bundle in bundles:
-            _print_summary(bundle, str(write_bundle(bundle)))
+        for bundle, target in zip(bundles, written, strict=True):
+            _print_summary(bundle, str(target))
     except BrokenPipeError:  # the summary went to a pipe that closed (`| head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
