@@ -82,7 +82,7 @@ def check_parameters(
             )
             continue
         kind = declared[name].get("Type", "String")
-        if not _fits(kind, value):
+        if not value_fits(kind, value):
             problems.append(
                 f"{where} {name}={value}\n  {value!r} is not {_article(kind)}\n"
                 f"  why: parameter {name} is declared {kind} "
@@ -97,9 +97,9 @@ def check_parameters(
     return dict(values)
 
 
-def _fits(kind: str, value: str) -> bool:
+def value_fits(kind: str, value: str) -> bool:
     """Whether `value` is a literal of the parameter type (Python's int() and float() would also
-    take '1_000', ' 5' or 'nan', which SageMaker does not)."""
+    take '1_000', ' 5' or 'nan', which SageMaker does not). Publishing and the engine share it."""
     pattern = VALUE_PATTERNS.get(kind)
     return pattern is None or pattern.fullmatch(value) is not None
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from bundle.watch import value_fits
+
 FUNCTIONS = ("Get", "Std:Join", "Std:JsonGet")
 _TOKEN = re.compile(r"\.?([A-Za-z0-9_:\-]+)|\[(\d+)\]|\['([^']*)'\]")
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -229,6 +231,8 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
             )
             continue
         try:
+            if not value_fits(types[name], text):  # the literals SageMaker takes, no more
+                raise ValueError(text)
             values[name] = _PARSERS[types[name]](text)
         except (KeyError, ValueError):
             problems.append(
@@ -252,9 +256,7 @@ class ParameterError(ValueError):
 
 
 def _boolean(text: str) -> bool:
-    if text.lower() not in ("true", "false"):
-        raise ValueError(text)
-    return text.lower() == "true"
+    return text == "true"
 
 
 _PARSERS: dict[str, Callable[[str], Any]] = {

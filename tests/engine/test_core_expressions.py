@@ -226,7 +226,7 @@ DECLARED = [
 
 def test_parameters_take_defaults_and_typed_overrides() -> None:
     values = parse_parameters(
-        DECLARED, ["Epochs=5", "SkipCheck=False", "ApproveThreshold=1", "Uri=a=b"]
+        DECLARED, ["Epochs=5", "SkipCheck=false", "ApproveThreshold=1", "Uri=a=b"]
     )
     assert values == {"ApproveThreshold": 1.0, "Epochs": 5, "SkipCheck": False, "Uri": "a=b"}
 
@@ -241,6 +241,15 @@ def test_bad_parameters_are_all_listed() -> None:
         "with Type Boolean in pipeline.json\n"
         "  fix: give a value of type Boolean, e.g. -p SkipCheck=true"
     )
+
+
+@pytest.mark.parametrize(
+    "override", ["Epochs=1_000", "Epochs= 5", "ApproveThreshold=nan", "SkipCheck=False"], ids=str
+)
+def test_parameters_take_only_the_literals_sagemaker_takes(override: str) -> None:
+    """int(), float() and a case-blind bool would take these; publishing refuses them too."""
+    with pytest.raises(ParameterError, match="is not of type"):
+        parse_parameters(DECLARED, [override])
 
 
 def _step(name: str, **fields: Any) -> dict[str, Any]:
