@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, WaiterError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    WaiterError,
+)
 
 T = TypeVar("T")
 
@@ -104,6 +110,12 @@ def call_or_none(
 
 def translate(where: str, exc: BotoCoreError | ClientError) -> AwsError:
     """botocore's exception as where/what/why/fix."""
+    if isinstance(exc, NoRegionError):
+        return AwsError(
+            f"{where}\n  no AWS region\n"
+            "  why: neither --region nor AWS_DEFAULT_REGION nor the profile names a region\n"
+            "  fix: pass --region, e.g. --region us-east-1"
+        )
     if isinstance(exc, NoCredentialsError):
         return AwsError(
             f"{where}\n  no AWS credentials found\n"
@@ -143,6 +155,54 @@ def _waited_state(exc: WaiterError) -> str:
     found = [f"{name} {seen[name]}" for name in fields if seen.get(name)]
     reason = str(exc.kwargs.get("reason", exc))
     return reason + (f": {'; '.join(found)}" if found else "")
+
+
+def _pipeline_absent(code: str, message: str) -> bool:
+    # AWS answers ResourceNotFound; moto a ValidationException "Could not find pipeline".
+    return code == "ResourceNotFound" or "not find pipeline" in message
+
+
+def deployed_definition(
+    pipeline_name: str, region: str | None, client: Any = None
+) -> dict[str, Any]:
+    """The definition of the pipeline on AWS (DescribePipeline), parsed: `diff --deployed`.
+
+    Args:
+        pipeline_name: the SageMaker pipeline's name.
+        region: the AWS region; None uses the environment's (AWS_DEFAULT_REGION, the profile).
+        client: a SageMaker client to use instead of making one (tests pass a stubbed one).
+
+    Raises:
+        AwsError: no region or credentials, no such pipeline, any AWS refusal, or a stored
+            definition that is not a pipeline definition.
+    """
+    where = f"AWS SageMaker DescribePipeline (pipeline {pipeline_name})"
+    if client is None:
+        try:
+            client = botocore.session.Session().create_client("sagemaker", region_name=region)
+        except BotoCoreError as exc:
+            raise translate(where, exc) from None
+    where = f"{where[:-1]}, region {client.meta.region_name})"
+    answer = call_or_none(
+        where, client.describe_pipeline, _pipeline_absent, PipelineName=pipeline_name
+    )
+    if answer is None:
+        raise AwsError(
+            f"{where}\n  no pipeline named {pipeline_name!r}\n"
+            "  why: SageMaker has no pipeline of that name in this account and region\n"
+            "  fix: check --pipeline-name and --region (the default name is the bundle's, from "
+            "assets.json), or publish the pipeline first"
+        )
+    try:
+        definition = json.loads(answer["PipelineDefinition"])
+        if not isinstance(definition, dict):
+            raise TypeError(f"it is a JSON {type(definition).__name__}, not an object")
+    except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise AwsError(
+            f"{where}\n  the stored PipelineDefinition is not a pipeline definition\n"
+            f"  why: {type(exc).__name__}: {exc}\n  fix: republish the pipeline from a bundle"
+        ) from None
+    return definition
 
 
 def _not_found(*codes: str) -> Callable[[str, str], bool]:
@@ -267,8 +327,7 @@ class Aws:
         answer = call_or_none(
             f"AWS SageMaker DescribePipeline (pipeline {name})",
             self.sagemaker.describe_pipeline,
-            # AWS answers ResourceNotFound; moto a ValidationException "Could not find pipeline"
-            lambda code, message: code == "ResourceNotFound" or "not find pipeline" in message,
+            _pipeline_absent,
             PipelineName=name,
         )
         if answer is None:

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bundle.aws import AwsError, deployed_definition
 from bundle.compare import Diff, diff_definitions
-from bundle.deployed import DeployedError, deployed_definition
 from bundle.read import BundleError, read_bundle
 from bundle.report import RENDERERS
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         diff = compare(args)
-    except (BundleError, DeployedError) as exc:
+    except (BundleError, AwsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(RENDERERS[args.format](diff))

@@ -18,8 +18,8 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from bundle.aws import AwsError, deployed_definition
 from bundle.compare import ABSENT, Diff, FieldChange, diff_definitions, field_changes
-from bundle.deployed import DeployedError, deployed_definition
 from bundle.diff import main
 from bundle.read import read_bundle
 from bundle.report import RENDERERS
@@ -356,25 +356,23 @@ def test_deployed_pipeline_not_found(aws: Any, capsys: pytest.CaptureFixture[str
     case = PAIRS / "threshold" / "a"
     assert main([str(case), "--deployed", "--pipeline-name", "missing"]) == 2
     assert capsys.readouterr().err == (
-        "error: SageMaker DescribePipeline (pipeline 'missing', region us-east-1)\n"
+        "error: AWS SageMaker DescribePipeline (pipeline missing, region us-east-1)\n"
         "  no pipeline named 'missing'\n"
-        "  why: SageMaker answered ValidationException: Could not find pipeline with PipelineName "
-        "missing.\n"
+        "  why: SageMaker has no pipeline of that name in this account and region\n"
         "  fix: check --pipeline-name and --region (the default name is the bundle's, from "
         "assets.json), or publish the pipeline first\n"
     )
 
 
 NO_CREDENTIALS = (
-    "error: SageMaker DescribePipeline (pipeline 'penguins-pytorch-train', region eu-west-1)\n"
-    "  no AWS credentials\n"
-    "  why: botocore found no access key in the environment, the shared files or an "
-    "instance role\n"
-    "  fix: sign in (e.g. `aws sso login --profile NAME` and set AWS_PROFILE=NAME) or export "
-    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\n"
+    "error: AWS SageMaker DescribePipeline (pipeline penguins-pytorch-train, region eu-west-1)\n"
+    "  no AWS credentials found\n"
+    "  why: boto3 looked in the environment, ~/.aws and the instance metadata and found none\n"
+    "  fix: configure credentials (`aws configure`, `aws sso login`, or "
+    "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and run again\n"
 )
 NO_REGION = (
-    "error: SageMaker DescribePipeline (pipeline 'penguins-pytorch-train', region default)\n"
+    "error: AWS SageMaker DescribePipeline (pipeline penguins-pytorch-train)\n"
     "  no AWS region\n"
     "  why: neither --region nor AWS_DEFAULT_REGION nor the profile names a region\n"
     "  fix: pass --region, e.g. --region us-east-1\n"
@@ -422,15 +420,13 @@ def test_deployed_access_denied(stubbed: tuple[Any, Stubber]) -> None:
         service_message="User is not authorized to perform: sagemaker:DescribePipeline",
         expected_params={"PipelineName": "p"},
     )
-    with pytest.raises(DeployedError) as error:
+    with pytest.raises(AwsError) as error:
         deployed_definition("p", None, client)
     assert str(error.value) == (
-        "SageMaker DescribePipeline (pipeline 'p', region us-east-1)\n"
-        "  access denied\n"
-        "  why: SageMaker answered AccessDeniedException: User is not authorized to perform: "
-        "sagemaker:DescribePipeline\n"
-        "  fix: allow sagemaker:DescribePipeline on "
-        "arn:aws:sagemaker:<region>:<account>:pipeline/p for this identity"
+        "AWS SageMaker DescribePipeline (pipeline p, region us-east-1)\n"
+        "  AccessDeniedException: User is not authorized to perform: sagemaker:DescribePipeline\n"
+        "  why: the caller's IAM policy does not allow this call\n"
+        "  fix: attach the policy for this command from bundle/PUBLISH.md, then run it again"
     )
 
 
@@ -442,8 +438,8 @@ def test_deployed_resource_not_found_as_aws_says_it(stubbed: tuple[Any, Stubber]
         service_message="Pipeline p does not exist.",
     )
     with pytest.raises(
-        DeployedError,
-        match=r"\n  no pipeline named 'p'\n  why: SageMaker answered ResourceNotFound",
+        AwsError,
+        match=r"\n  no pipeline named 'p'\n  why: SageMaker has no pipeline of that name",
     ):
         deployed_definition("p", None, client)
 
@@ -453,10 +449,10 @@ def test_deployed_definition_that_is_not_json(stubbed: tuple[Any, Stubber]) -> N
     stubber.add_response(
         "describe_pipeline", {"PipelineDefinition": "[1, 2]"}, {"PipelineName": "p"}
     )
-    with pytest.raises(DeployedError) as error:
+    with pytest.raises(AwsError) as error:
         deployed_definition("p", None, client)
     assert str(error.value) == (
-        "SageMaker DescribePipeline (pipeline 'p', region us-east-1)\n"
+        "AWS SageMaker DescribePipeline (pipeline p, region us-east-1)\n"
         "  the stored PipelineDefinition is not a pipeline definition\n"
         "  why: TypeError: it is a JSON list, not an object\n"
         "  fix: republish the pipeline from a bundle"
