@@ -25,23 +25,19 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bundle.read import BundleError, read_bundle
-from kernel.errors import Problem
+from kernel import errors
 
 JSON = "application/json"
 MAX_TEST_RECORDS = 1_000_000  # a bound on what a test set may hold, far above any real one
 BUNDLE_HELP = "the compiled bundle of the project (e.g. build/penguins-tensorflow-train)"
 
 
-class ToolError(Exception):
-    """A problem the user can act on; the tool prints it without a traceback and exits `status`."""
+class ToolError(errors.ToolError):
+    """A problem the user can act on; the tool prints it without a traceback and exits `status`
+    (1 unless said otherwise: the endpoint or its data, not the command line, is at fault)."""
 
     def __init__(self, where: str, what: str, why: str, fix: str, status: int = 1) -> None:
-        self.problem = Problem(where=where, what=what, why=why, fix=fix)
-        self.status = status
-        super().__init__(self.render())
-
-    def render(self) -> str:
-        return "error: " + self.problem.render()
+        super().__init__(where, what, why, fix, status)
 
 
 @dataclass(frozen=True)

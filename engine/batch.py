@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.problem import Problem
+from kernel.errors import ToolError as Problem
 
 MEGABYTE = 1024 * 1024
 FAILURE_FILE = "failure.txt"

@@ -48,9 +48,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
 
-from engine.problem import Problem
 from engine.records import now, read_named, update_json
 from engine.s3 import S3
+from kernel.errors import ToolError as Problem
 
 LOOPBACK = "127.0.0.1"
 VARIANT = "AllTraffic"

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.problem import Problem
+from kernel.errors import ToolError as Problem
 
 
 def now() -> str:

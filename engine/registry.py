@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.problem import Problem
+from kernel.errors import ToolError as Problem
 
 STATUSES = ("Approved", "PendingManualApproval", "Rejected")
 DEFAULT_REGION = "us-east-1"

@@ -31,9 +31,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from engine.endpoint import VARIANT, read_record
-from engine.problem import Problem
 from engine.records import read_named
 from engine.s3 import S3
+from kernel.errors import ToolError as Problem
 
 # TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
 DEFAULT_ROOT = Path("build/engine")

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, NamedTuple
 
-from engine.problem import Problem
+from kernel.errors import ToolError as Problem
 
 TOOLKITS = {"pytorch-inference": "pytorch", "tensorflow-inference": "tensorflow"}
 DEFAULT_ACCEPT = "application/json"

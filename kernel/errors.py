@@ -61,3 +61,18 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def one_of(choices: Iterable[str]) -> str:
     return ", ".join(f"'{c}'" for c in sorted(set(choices)))
+
+
+class ToolError(Exception):
+    """A runtime tool's problem a person can act on: printed alone (no traceback), exit `status`.
+
+    `problem` holds where/what/why/fix; the message is "error: " and the problem as rendered.
+    """
+
+    def __init__(self, where: str, what: str, why: str, fix: str, status: int = 2) -> None:
+        self.problem = Problem(where=where, what=what, why=why, fix=fix)
+        self.status = status
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "error: " + self.problem.render()

@@ -23,9 +23,9 @@ from typing import Any
 from engine import endpoint
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
-from engine.problem import Problem
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
+from kernel.errors import ToolError as Problem
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
@@ -177,7 +177,8 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         url = endpoint.launch(ctx.root, name, port)
     except Problem as problem:
         endpoint.update_record(ctx.root, name, EndpointStatus="Failed", Pid=None)
-        raise Failure(500, f"{problem.what}\n  why: {problem.why}\n  fix: {problem.fix}") from None
+        said = problem.problem
+        raise Failure(500, f"{said.what}\n  why: {said.why}\n  fix: {said.fix}") from None
     ctx.log(f"endpoint {name} serves {package.arn} on {url}")
     return {
         "statusCode": 200,

@@ -19,9 +19,9 @@ from typing import Any
 from engine.batch import FAILURE_FILE, Spec, check_path
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.model import job_name, model_record_path
-from engine.problem import Problem
 from engine.s3 import S3
 from engine.serving import toolkit_of, unpack_model
+from kernel.errors import ToolError as Problem
 
 REPO = Path(__file__).resolve().parents[2]
 CHOICES = {

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.problem import Problem
 from engine.serving import load_model, toolkit_of, unpack_model
+from kernel.errors import ToolError as Problem
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import IMAGES, baseline, expected_labels, models
 
