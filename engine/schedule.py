@@ -20,11 +20,13 @@ bad input (unknown schedule, nothing captured).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -102,14 +104,45 @@ def build_dataset(s3: S3, schedule: dict[str, Any], capture: Path) -> list[dict[
     handler = load_preprocessor(s3.path(preprocessor)) if preprocessor else None
     records: list[dict[str, Any]] = []
     key = settings.get("ground_truth_attribute") or TRUTH_KEY
-    for event in events:
-        produced = handler(inference_record(event)) if handler else default_records(event, kind)
-        batch = produced if isinstance(produced, list) else [produced]
-        if kind == "ModelQuality":
-            label = truth[event["eventMetadata"]["inferenceId"]]
-            batch = [{**record, key: label} for record in batch]
-        records.extend(batch)
+    with job_environment(feature_environment(settings)):  # as Model Monitor runs the handler
+        for event in events:
+            produced = handler(inference_record(event)) if handler else default_records(event, kind)
+            batch = produced if isinstance(produced, list) else [produced]
+            if kind == "ModelQuality":
+                label = truth[event["eventMetadata"]["inferenceId"]]
+                batch = [{**record, key: label} for record in batch]
+            records.extend(batch)
     return records
+
+
+def feature_environment(settings: dict[str, Any]) -> dict[str, str]:
+    """The variables a schedule's job gets for its record preprocessor: the project's features."""
+    env = {}
+    for name, variable in (
+        ("numeric_features", "MONITOR_NUMERIC_FEATURES"),
+        ("categorical_features", "MONITOR_CATEGORICAL_FEATURES"),
+    ):
+        value = settings.get(name)
+        if value:
+            env[variable] = value if isinstance(value, str) else ",".join(value)
+    if settings.get("pixel_features") is True:
+        env["MONITOR_PIXEL_FEATURES"] = "true"
+    return env
+
+
+@contextlib.contextmanager
+def job_environment(variables: dict[str, str]) -> Iterator[None]:
+    """os.environ with `variables` set, as in the job's container; restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def analyzer_environment(
@@ -135,14 +168,7 @@ def analyzer_environment(
         env["ground_truth_attribute"] = settings.get("ground_truth_attribute") or TRUTH_KEY
         if settings.get("probability_attribute"):
             env["probability_attribute"] = settings["probability_attribute"]
-    for name, variable in (
-        ("numeric_features", "MONITOR_NUMERIC_FEATURES"),
-        ("categorical_features", "MONITOR_CATEGORICAL_FEATURES"),
-    ):
-        value = settings.get(name)
-        if value:
-            env[variable] = value if isinstance(value, str) else ",".join(value)
-    return env
+    return env | feature_environment(settings)
 
 
 def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:

@@ -52,3 +52,7 @@ class MonitorSchedule(Settings):
     function_role_arn: str  # the Lambda function's execution role
     image: str  # the Model Monitor analyzer of the region
     ground_truth_uri: str | None = None  # model_quality only
+    # data_quality only: the features the record preprocessor keeps (the project's own)
+    numeric_features: tuple[str, ...] = ()
+    categorical_features: tuple[str, ...] = ()
+    pixel_features: bool = False  # an image project: pixels become p0..pN

@@ -24,7 +24,6 @@ def build(
     ctx.lambda_function(
         "schedule-function", HANDLER, settings.function_arn, settings.function_role_arn
     )
-    preprocessor = ctx.file_asset("record-preprocessor", RECORD_PREPROCESSOR)
     schedule = settings.schedule
     event: dict[str, Any] = {
         "monitor_type": settings.kind,
@@ -39,9 +38,19 @@ def build(
         "baseline_constraints_uri": StepRef(check, "BaselineUsedForDriftCheckConstraints"),
         "output_uri": ctx.s3(ctx.project_prefix, "monitoring", settings.kind.replace("_", "-")),
         "image_uri": settings.image,
-        "record_preprocessor_uri": preprocessor.s3_uri,
     }
+    if settings.kind == "data_quality":
+        # Captured requests become records shaped like the baseline: the project's features.
+        preprocessor = ctx.file_asset("record-preprocessor", RECORD_PREPROCESSOR)
+        event["record_preprocessor_uri"] = preprocessor.s3_uri
+        if settings.numeric_features:
+            event["numeric_features"] = list(settings.numeric_features)
+        if settings.categorical_features:
+            event["categorical_features"] = list(settings.categorical_features)
+        if settings.pixel_features:
+            event["pixel_features"] = True
     if settings.kind == "model_quality":
+        # No record preprocessor: the analyzer reads the prediction from the endpoint's output.
         event |= {
             "ground_truth_uri": settings.ground_truth_uri,
             "problem_type": "MulticlassClassification",

@@ -652,6 +652,13 @@ def test_bad_event_is_400_naming_the_key(
 FEATURES = ["culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g", "island"]
 
 
+@pytest.fixture
+def penguins_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the penguins schedule gives its job (from conf/project/penguins.yaml)."""
+    monkeypatch.setenv("MONITOR_NUMERIC_FEATURES", ",".join(FEATURES[:4]))
+    monkeypatch.setenv("MONITOR_CATEGORICAL_FEATURES", "island")
+
+
 def captured(
     body: str, content_type: str = "application/json", encoding: str = "JSON"
 ) -> SimpleNamespace:
@@ -684,6 +691,7 @@ def as_request(row: dict[str, Any]) -> dict[str, Any]:
     return {**request, "species": row["ground_truth"], "sex": "MALE", "request_id": "abc"}
 
 
+@pytest.mark.usefixtures("penguins_job")
 def test_single_request_gives_one_record_with_the_baseline_keys(
     baseline_rows: list[dict[str, Any]],
 ) -> None:
@@ -712,6 +720,7 @@ def test_single_request_gives_one_record_with_the_baseline_keys(
         ),
     ],
 )
+@pytest.mark.usefixtures("penguins_job")
 def test_batch_request_gives_a_list_of_baseline_records(
     baseline_rows: list[dict[str, Any]], content_type: str, encoding: str, encode: Any
 ) -> None:
@@ -723,6 +732,7 @@ def test_batch_request_gives_a_list_of_baseline_records(
     ]
 
 
+@pytest.mark.usefixtures("penguins_job")
 def test_values_are_typed_like_the_baseline() -> None:
     body = json.dumps(
         [
@@ -750,6 +760,7 @@ def test_values_are_typed_like_the_baseline() -> None:
     assert isinstance(records[0]["flipper_length_mm"], float)
 
 
+@pytest.mark.usefixtures("penguins_job")
 def test_one_element_list_is_still_a_batch() -> None:
     records = preprocessor.preprocess_handler(captured('[{"island": "Biscoe"}]'))
     assert records == [dict.fromkeys(FEATURES) | {"island": "Biscoe"}]
@@ -765,6 +776,7 @@ def test_one_element_list_is_still_a_batch() -> None:
         pytest.param('"Torgersen"', id="a-string"),
     ],
 )
+@pytest.mark.usefixtures("penguins_job")
 def test_request_without_feature_records_is_skipped(body: str) -> None:
     assert preprocessor.preprocess_handler(captured(body)) == []
 
@@ -783,6 +795,36 @@ def test_environment_names_other_features(monkeypatch: pytest.MonkeyPatch) -> No
 def test_schedule_and_preprocessor_agree_on_the_environment() -> None:
     assert schedule.NUMERIC_ENV == preprocessor.NUMERIC_ENV
     assert schedule.CATEGORICAL_ENV == preprocessor.CATEGORICAL_ENV
+    assert schedule.PIXELS_ENV == preprocessor.PIXELS_ENV
+
+
+def test_a_job_that_names_no_features_fails_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No project's columns as a fallback: dropping every request silently was the defect."""
+    for variable in ("MONITOR_NUMERIC_FEATURES", "MONITOR_CATEGORICAL_FEATURES"):
+        monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(ValueError, match="the monitoring job names no features"):
+        preprocessor.preprocess_handler(captured('{"island": "Dream"}'))
+
+
+def test_long_feature_lists_travel_in_parts_and_come_back_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A monitoring job's environment values hold 256 characters; 30 long names need more."""
+    names = [f"mean feature number {i}" for i in range(30)]
+    env = schedule.feature_environment(schedule.NUMERIC_ENV, names)
+    assert len(env) > 1 and all(len(v) <= schedule.ENV_VALUE_MAX for v in env.values())
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    assert preprocessor.feature_columns() == (tuple(names), ())
+
+
+def test_image_requests_become_the_baselines_pixel_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITOR_PIXEL_FEATURES", "true")
+    body = json.dumps([{"pixels": [0, 16, 255]}, {"pixels": [[1, 2], [3, 4]]}])
+    assert preprocessor.preprocess_handler(captured(body)) == [
+        {"p0": 0.0, "p1": 16.0, "p2": 255.0},
+        {"p0": 1.0, "p1": 2.0, "p2": 3.0, "p3": 4.0},
+    ]
 
 
 def test_entry_point_always_returns_the_pipeline_step_outputs() -> None:

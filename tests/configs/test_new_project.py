@@ -22,6 +22,7 @@ import yaml
 from bundle.assets import asset_bytes
 from compiler.compile import Bundle, compile_loaded
 from compiler.load import CONF_DIR, group_options, load_config
+from kernel.check import all_steps
 from kernel.errors import CompileError
 from tests.configs.test_config_errors import CASES, read_case
 from tests.unit.test_compose import combinations
@@ -178,3 +179,15 @@ def test_the_new_projects_mistakes_read_where_what_why_fix(
     (problem,) = raised.value.problems
     assert problem.where == f"command line override {override}"
     assert why in problem.why
+
+
+def test_the_schedules_get_the_projects_own_features(throwaway: Throwaway) -> None:
+    """Data quality keeps the project's columns; model quality reads the endpoint's answer."""
+    definition = json.loads(compiled(throwaway).pipeline_json)
+    events = {
+        s["Name"]: s["Arguments"] for s in all_steps(definition["Steps"]) if s["Type"] == "Lambda"
+    }
+    data_quality = events["ScheduleDataQualityMonitor"]
+    assert data_quality["numeric_features"] == throwaway.features
+    assert "categorical_features" not in data_quality and "record_preprocessor_uri" in data_quality
+    assert "record_preprocessor_uri" not in events["ScheduleModelQualityMonitor"]

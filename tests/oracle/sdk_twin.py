@@ -597,10 +597,19 @@ class _Twin:
                 "output_uri": f"s3://{self.cfg.aws.bucket}/{self.project_prefix}/monitoring/"
                 f"{dashed}",
                 "image_uri": sdk_image(self.cfg, "model-monitor"),
-                "record_preprocessor_uri": self._code(
-                    "record-preprocessor", "record_preprocessor.py"
-                ),
             }
+            data = self.cfg.project.data
+            if kind == "data_quality":  # the preprocessor keeps the project's own features
+                event["record_preprocessor_uri"] = self._code(
+                    "record-preprocessor", "record_preprocessor.py"
+                )
+                if data.kind == "image":
+                    event["pixel_features"] = True
+                else:
+                    event |= {"numeric_features": list(data.numeric)} if data.numeric else {}
+                    event |= (
+                        {"categorical_features": list(data.categorical)} if data.categorical else {}
+                    )
             if kind == "model_quality":
                 event |= {
                     "ground_truth_uri": monitoring.model_quality.schedule.ground_truth_uri,

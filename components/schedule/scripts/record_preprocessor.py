@@ -1,4 +1,4 @@
-"""Model Monitor record preprocessor: captured penguins requests -> baseline-shaped records.
+"""Model Monitor record preprocessor: captured requests -> records shaped like the baseline.
 
 SageMaker Model Monitor's analyzer container calls `preprocess_handler(inference_record)` once
 per captured request. The data-quality baseline (`baseline/train.jsonl` from the preprocess step)
@@ -8,9 +8,12 @@ Anything else in the request (ids, `species`, `sex`, unknown keys) and the endpo
 dropped. A batch request (a JSON list, or JSON lines) gives a list of records; a request that is
 not feature records (bad JSON, image samples) gives `[]`, which Model Monitor skips.
 
-Features default to the penguins columns; the monitoring job's environment can name others
-(`MONITOR_NUMERIC_FEATURES`, `MONITOR_CATEGORICAL_FEATURES`, comma-separated; the schedule
-handler sets them from `numeric_features` / `categorical_features`). Standard library only.
+The monitoring job's environment names the features, from the project's config: the schedule
+handler sets `MONITOR_NUMERIC_FEATURES` and `MONITOR_CATEGORICAL_FEATURES` (comma-separated; a
+list too long for one value comes as `_0`, `_1`, ... parts) from `numeric_features` /
+`categorical_features`, and `MONITOR_PIXEL_FEATURES=true` for images, whose `pixels` become
+`p0`..`pN` as in the image data-quality baseline. There is no default: a job that names no
+features fails, saying so, rather than dropping every request. Standard library only.
 """
 
 from __future__ import annotations
@@ -25,23 +28,49 @@ from typing import Any
 
 NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
-# conf/project/penguins.yaml: data.numeric and data.categorical.
-NUMERIC = ("culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g")
-CATEGORICAL = ("island",)
+PIXELS_ENV = "MONITOR_PIXEL_FEATURES"
 
 _log = logging.getLogger(__name__)
 
 
 def feature_columns() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(numeric, categorical) feature names: the environment's, else the penguins defaults."""
+    """(numeric, categorical) feature names, from the environment (whole, or in parts).
 
-    def names(variable: str, default: tuple[str, ...]) -> tuple[str, ...]:
-        value = os.environ.get(variable, "").strip()
-        if not value:
-            return default
+    Raises:
+        ValueError: the job names no features (and no pixels): nothing could be analysed.
+    """
+
+    def names(variable: str) -> tuple[str, ...]:
+        value = os.environ.get(variable)
+        if value is None:
+            parts, i = [], 0
+            while f"{variable}_{i}" in os.environ:
+                parts.append(os.environ[f"{variable}_{i}"])
+                i += 1
+            value = ",".join(parts)
         return tuple(n.strip() for n in value.split(",") if n.strip())
 
-    return names(NUMERIC_ENV, NUMERIC), names(CATEGORICAL_ENV, CATEGORICAL)
+    numeric, categorical = names(NUMERIC_ENV), names(CATEGORICAL_ENV)
+    if not numeric and not categorical and not pixel_features():
+        raise ValueError(
+            f"the monitoring job names no features: set {NUMERIC_ENV} / {CATEGORICAL_ENV} "
+            f"(or {PIXELS_ENV}=true); the pipeline's schedule step sets them from the config"
+        )
+    return numeric, categorical
+
+
+def pixel_features() -> bool:
+    return os.environ.get(PIXELS_ENV, "").strip().lower() == "true"
+
+
+def flat_pixels(sample: dict[str, Any]) -> dict[str, Any] | None:
+    """An image request's pixels as p0..pN (0..255), the image data-quality baseline's columns."""
+    pixels = sample.get("pixels")
+    if isinstance(pixels, list) and pixels and all(isinstance(r, list) for r in pixels):
+        pixels = [value for row in pixels for value in row]  # side x side -> flat
+    if not isinstance(pixels, list) or not pixels:
+        return None
+    return {f"p{i}": _number(value) for i, value in enumerate(pixels)}
 
 
 def _text(data: Any, encoding: str | None) -> str:
@@ -126,11 +155,14 @@ def preprocess_handler(inference_record: Any, logger: Any = None) -> Any:
         log.warning("skipping a captured request that is not JSON feature records: %s", error)
         return []
     wanted = set(numeric) | set(categorical)
-    records = [
-        to_record(sample, numeric, categorical)
-        for sample in samples
-        if isinstance(sample, dict) and wanted.intersection(sample)
-    ]
+    if pixel_features():
+        records = [r for s in samples if isinstance(s, dict) and (r := flat_pixels(s))]
+    else:
+        records = [
+            to_record(sample, numeric, categorical)
+            for sample in samples
+            if isinstance(sample, dict) and wanted.intersection(sample)
+        ]
     if len(records) < len(samples):
         log.warning(
             "skipped %d of %d captured samples that are not feature records",

@@ -58,6 +58,8 @@ OUTPUT_PATH = "/opt/ml/processing/output"
 # Read by components/schedule/scripts/record_preprocessor.py inside the analyzer container.
 NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
+PIXELS_ENV = "MONITOR_PIXEL_FEATURES"  # "true": image requests' pixels become p0..pN
+ENV_VALUE_MAX = 256  # a monitoring job's environment value; longer lists go in numbered parts
 
 COMMON_REQUIRED = (
     "monitor_type",
@@ -77,6 +79,7 @@ COMMON_OPTIONAL = (
     "record_preprocessor_uri",
     "numeric_features",
     "categorical_features",
+    "pixel_features",
 )
 DATA_QUALITY_KEYS = ("baseline_statistics_uri",)
 MODEL_QUALITY_KEYS = (
@@ -298,6 +301,12 @@ def parse_event(event: Any) -> dict[str, Any]:
     )
     settings["numeric_features"] = _names(event, "numeric_features", problems)
     settings["categorical_features"] = _names(event, "categorical_features", problems)
+    pixels = event.get("pixel_features", False)
+    if not isinstance(pixels, bool):
+        problems.append(
+            _problem("pixel_features", pixels, "not true or false", "pass true for images")
+        )
+    settings["pixel_features"] = pixels is True
     if kind == "data_quality":
         settings["baseline_statistics_uri"] = _text(
             event, "baseline_statistics_uri", S3_RE, "not an s3:// URI", s3_fix, problems
@@ -349,14 +358,31 @@ def derive_name(prefix: str, kind: str, request: dict[str, Any]) -> str:
     return prefix[: NAME_MAX - len(suffix)].rstrip("-") + suffix
 
 
+def feature_environment(variable: str, names: list[str] | None) -> dict[str, str]:
+    """{variable: 'a,b'}, or {variable_0: ..., variable_1: ...} for a list too long for one."""
+    if not names:
+        return {}
+    parts, current = [], ""
+    for name in names:
+        joined = f"{current},{name}" if current else name
+        if len(joined) > ENV_VALUE_MAX:
+            parts.append(current)
+            joined = name
+        current = joined
+    parts.append(current)
+    if len(parts) == 1:
+        return {variable: parts[0]}
+    return {f"{variable}_{i}": part for i, part in enumerate(parts)}
+
+
 def build_job_definition(settings: dict[str, Any]) -> dict[str, Any]:
     """The CreateDataQualityJobDefinition / CreateModelQualityJobDefinition request."""
     kind = TYPES[settings["monitor_type"]]
     environment = {"publish_cloudwatch_metrics": "Enabled"}
-    if settings["numeric_features"]:
-        environment[NUMERIC_ENV] = ",".join(settings["numeric_features"])
-    if settings["categorical_features"]:
-        environment[CATEGORICAL_ENV] = ",".join(settings["categorical_features"])
+    environment.update(feature_environment(NUMERIC_ENV, settings["numeric_features"]))
+    environment.update(feature_environment(CATEGORICAL_ENV, settings["categorical_features"]))
+    if settings["pixel_features"]:
+        environment[PIXELS_ENV] = "true"
     app: dict[str, Any] = {"ImageUri": settings["image_uri"]}
     endpoint_input: dict[str, Any] = {
         "EndpointName": settings["endpoint_name"],
