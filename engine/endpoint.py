@@ -360,8 +360,8 @@ def serve(
             # Ctrl-C stops it even where the parent left SIGINT ignored (a background job, a
             # test runner's worker): a process that says "Ctrl-C stops it" must mean it.
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            print(f"endpoint {name} serving on {url} (Ctrl-C stops it)", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
+            with contextlib.suppress(KeyboardInterrupt):  # from here on, Ctrl-C means stop
+                print(f"endpoint {name} serving on {url} (Ctrl-C stops it)", flush=True)
                 server.serve_forever(poll_interval=0.2)
         finally:
             server.server_close()

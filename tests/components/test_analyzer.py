@@ -373,7 +373,13 @@ def test_record_preprocessor_keeps_the_baseline_features(
     extra = {v["feature_name"] for v in raw["constraint_violations"]["violations"]}
     assert extra == {"sex", "id"}
     kept = analyze(
-        dataset, tmp_path / "kept", **check, record_preprocessor_script=str(preprocessor)
+        dataset,
+        tmp_path / "kept",
+        **check,
+        record_preprocessor_script=str(preprocessor),
+        # what the penguins schedule puts in its job's environment for the preprocessor
+        MONITOR_NUMERIC_FEATURES="culmen_length_mm,culmen_depth_mm,flipper_length_mm,body_mass_g",
+        MONITOR_CATEGORICAL_FEATURES="island",
     )
     assert kept["constraint_violations"] == {"violations": []}
     baseline_names = json.loads((penguins_baseline / "statistics.json").read_text())["features"]
