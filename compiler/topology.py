@@ -54,8 +54,7 @@ class Images:
     """The containers of one pipeline, resolved once for its framework, region and instances."""
 
     preprocess: str
-    training: str
-    evaluate: str  # the training image for the CPU processing instance: it can load the model
+    training: str  # also Evaluate's: the framework's training image can load the model
     inference: str
     monitor: str | None
 
@@ -73,7 +72,6 @@ def resolve_images(config: PipelineConfig) -> Images:
             "sklearn", "training", SKLEARN_VERSION, "py3", region, fw.processing_instance_type
         ),
         training=fw.training_image or framework_image("training", fw.training_instance_type),
-        evaluate=fw.training_image or framework_image("training", fw.training_instance_type),
         inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
         monitor=images.monitor_image(region) if monitored else None,
     )
@@ -146,7 +144,7 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         suffix = "" if len(models) == 1 else label
         evaluation = f"Evaluate{suffix}"
         steps += evaluate.build(
-            Evaluate(image=image.evaluate, script=project.scripts.evaluate or report.SCRIPT),
+            Evaluate(image=image.training, script=project.scripts.evaluate or report.SCRIPT),
             ctx,
             name=evaluation,
             model_uri=uri,

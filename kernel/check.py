@@ -13,6 +13,7 @@ from typing import Any
 from kernel.emit import MAX_DEFINITION_CHARS
 from kernel.ir import STEP_NAME, STEP_PROPERTIES
 from kernel.names import PIPELINE_NAME as PIPELINE_NAME_PATTERN
+from kernel.notation import placed_steps
 
 PIPELINE_NAME = re.compile(PIPELINE_NAME_PATTERN)
 GET_STEP = re.compile(r"^Steps\.(?P<step>[^.\[]+)\.(?P<path>.+)$")
@@ -28,11 +29,8 @@ EXECUTION = {
 
 
 def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield step
-        args = step.get("Arguments", {})
-        if step.get("Type") == "Condition":
-            yield from all_steps(args.get("IfSteps", []) + args.get("ElseSteps", []))
+    """Every step, nested condition branches included, in definition order."""
+    return (placed.step for placed in placed_steps(steps))
 
 
 def check_definition(definition: dict[str, Any], pipeline_name: str, text: str) -> list[str]:

@@ -1,7 +1,5 @@
-"""Whole penguins pipelines on the local engine: every step's status and properties.
-
-RegisterModel belongs to another executor; until it lands its step ends "no executor yet", so
-these tests assert which branch the gate took from the records, not the final status.
+"""Whole penguins pipelines on the local engine (monitoring and deployment off): every step's
+status and properties, and which branch the gate took. test_full_pipelines.py runs every stage.
 """
 
 from __future__ import annotations
