@@ -79,7 +79,7 @@ def analyze(dataset: Records, output: Path, **env: str) -> Path:
 def frozen_clock(moment: datetime.datetime) -> type[datetime.datetime]:
     class Frozen(datetime.datetime):
         @classmethod
-        def now(cls, tz: Any = None) -> Frozen:  # type: ignore[override]
+        def now(cls, tz: Any = None) -> Frozen:
             return cls.fromtimestamp(moment.timestamp(), tz)
 
     return Frozen
@@ -959,7 +959,7 @@ def test_non_finite_metric_values_are_left_out(tmp_path: Path) -> None:
 def test_runs_on_python_3_9_with_the_standard_library() -> None:
     tree = ast.parse(MONITOR.read_text(), feature_version=(3, 9))
     imported = {
-        (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+        ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
         for node in ast.walk(tree)
         if isinstance(node, (ast.Import, ast.ImportFrom))
         and not (isinstance(node, ast.ImportFrom) and node.level)
