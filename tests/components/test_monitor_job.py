@@ -45,6 +45,7 @@ from tests.components.runner import REPO, run_script
 MONITOR = REPO / "components/monitor/scripts/monitor.py"
 ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"
 PREPROCESSOR = REPO / "components/schedule/scripts/record_preprocessor.py"
+SCHEDULE_HANDLER = REPO / "components/schedule/scripts/schedule.py"
 UTC = datetime.UTC
 END = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 ENDPOINT = "penguins-endpoint"
@@ -334,6 +335,52 @@ def test_image_requests_are_checked_as_pixel_features(
         assert violated == set()
     else:
         assert violated and all(name.startswith("p") for name in violated)
+
+
+def feature_environment(names: list[str]) -> dict[str, str]:
+    """MONITOR_NUMERIC_FEATURES as the schedule handler writes it (numbered parts when long)."""
+    spec = importlib.util.spec_from_file_location("schedule_handler", SCHEDULE_HANDLER)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    env: dict[str, str] = module.feature_environment("MONITOR_NUMERIC_FEATURES", names)
+    return env
+
+
+@pytest.mark.parametrize(
+    "perturbed",
+    [
+        pytest.param((), id="clean"),
+        pytest.param(("mean_radius", "worst_texture"), id="two-features"),
+    ],
+)
+def test_cancer_features_come_in_numbered_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, perturbed: tuple[str, ...]
+) -> None:
+    """30 features: too long for one environment value, so the job gets _0, _1... parts."""
+    features, labels = cancer_data(tmp_path)
+    train, test = train_test_split(features, test_size=0.5, random_state=0, stratify=labels)
+    baseline = analyze(train.to_dict(orient="records"), tmp_path / "baseline")
+    project = Project("cancer", ("malignant", "benign"), "tabular", perturbed, "", None)
+    requests = [traffic.perturb_features(r, project) for r in test.to_dict(orient="records")]
+    base = job_folder(tmp_path, baseline)
+    exchanges = [(r, [{"label": "benign"}], f"c-{i}") for i, r in enumerate(requests)]
+    capture(base, exchanges, END - datetime.timedelta(minutes=5), monkeypatch)
+    parts = feature_environment(list(features.columns))
+    assert sorted(parts) == ["MONITOR_NUMERIC_FEATURES_0", "MONITOR_NUMERIC_FEATURES_1"]
+    env = {
+        "MONITOR_KIND": "data_quality",
+        "MONITOR_WINDOW": "P1D",
+        "MONITOR_END_TIME": "2026-12-01T12:00:00Z",
+        **parts,
+    }
+
+    result = result_of(base, run_job(base, env))
+
+    statistics = json.loads((base / "report/statistics.json").read_text())
+    assert [f["name"] for f in statistics["features"]] == list(features.columns)
+    assert (result["records"], result["skipped"]) == (len(requests), 0)
+    assert result["violated"] == ",".join(sorted(perturbed))
 
 
 # --------------------------------------------------------------------------- window
