@@ -77,6 +77,7 @@ class Monitoring(Settings):
                 "fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
             )
         return value
+
     instance_type: str
     data_quality: DataQuality
     model_quality: ModelQuality
