@@ -20,7 +20,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
         EngineInputError: bad parameters, stale assets, missing data, a bad --from, a definition
             SageMaker would reject; no execution folder is created.
     """
+    options = replace(options, root=options.root.resolve())  # jobs run in their own folders
     try:
         nodes = build_graph(bundle.definition)
     except DefinitionError as exc:
