@@ -15,6 +15,7 @@ their monitoring pipeline, which fails when there are violations.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -105,7 +106,8 @@ def run_schedule(
 ) -> tuple[int, str]:
     capsys.readouterr()
     name = f"{deployed.endpoint_name}-{kind.replace('_', '-')}"
-    code = schedule_main(["--root", str(deployed.root), "run", name])
+    with contextlib.chdir(deployed.root.parent):  # a relative --root, as its default is
+        code = schedule_main(["--root", deployed.root.name, "run", name])
     captured = capsys.readouterr()
     return code, captured.out + captured.err
 
