@@ -39,6 +39,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/models
 	$(BIN)/python bench/local
 	$(BIN)/python bench/publish
+	$(BIN)/python bench/monitor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

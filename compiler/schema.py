@@ -55,6 +55,12 @@ def _check_instance(value: str, kind: InstanceKind) -> str:
     return value
 
 
+def _check_role(value: str, why: str) -> str:
+    if not re.match(ROLE_ARN, value):
+        raise ValueError(f"{why}; fix: use arn:aws:iam::<12-digit account id>:role/<role name>")
+    return value
+
+
 class DataQuality(Check):
     schedule: Schedule
 
@@ -71,12 +77,9 @@ class Monitoring(Settings):
     @field_validator("scheduler_role_arn")
     @classmethod
     def _role(cls, value: str) -> str:
-        if not re.match(ROLE_ARN, value):
-            raise ValueError(
-                "EventBridge Scheduler assumes this IAM role to start the monitoring pipelines; "
-                "fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
-            )
-        return value
+        return _check_role(
+            value, "EventBridge Scheduler assumes this IAM role to start the monitoring pipelines"
+        )
 
     instance_type: str
     data_quality: DataQuality
@@ -237,12 +240,7 @@ class Aws(Settings):
     @field_validator("role_arn")
     @classmethod
     def _full_arn(cls, value: str) -> str:
-        if not re.match(ROLE_ARN, value):
-            raise ValueError(
-                "SageMaker needs the full ARN of an IAM role; "
-                "fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
-            )
-        return value
+        return _check_role(value, "SageMaker needs the full ARN of an IAM role")
 
     @field_validator("region")
     @classmethod
