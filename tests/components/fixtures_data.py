@@ -12,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from projects.cancer.sample_data import write_cancer_csv
 from projects.digits.sample_data import write_digits_csvs
 from projects.penguins.sample_data import write_penguins_csv
+from tests.components.compiled_jobs import preprocess_arguments
 from tests.components.runner import run_script
 
-__all__ = ["digits_processed", "digits_raw", "penguins_processed", "penguins_raw"]
+__all__ = [
+    "cancer_processed",
+    "digits_processed",
+    "digits_raw",
+    "penguins_processed",
+    "penguins_raw",
+]
 
 TABULAR_SCRIPT = "components/preprocess/scripts/preprocess_tabular.py"
 IMAGE_SCRIPT = "components/preprocess/scripts/preprocess_image.py"
@@ -98,3 +106,13 @@ def digits_processed(tmp_path_factory: pytest.TempPathFactory, digits_raw: Path)
     """Processing base_dir after `preprocess_image.py` on the 8x8 digits (same layout)."""
     base_dir = tmp_path_factory.mktemp("digits_processed")
     return preprocess(digits_raw, base_dir, IMAGE_SCRIPT, *DIGITS_ARGS)
+
+
+@pytest.fixture(scope="session")
+def cancer_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The breast cancer data (569 rows, 30 features, 2 classes) after `preprocess_tabular.py`,
+    split with the arguments the compiled cancer pipeline passes (conf/project/cancer.yaml)."""
+    raw_dir = tmp_path_factory.mktemp("cancer_raw")
+    write_cancer_csv(raw_dir)
+    base_dir = tmp_path_factory.mktemp("cancer_processed")
+    return preprocess(raw_dir, base_dir, TABULAR_SCRIPT, *preprocess_arguments("cancer"))

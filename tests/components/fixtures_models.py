@@ -12,26 +12,27 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bundle.assets import pack_model_dir
+from tests.components.compiled_jobs import training_hyperparameters
 from tests.components.runner import run_script
 
 __all__ = ["trained_model"]
 
-PROJECTS = ("penguins", "digits")
+PROJECTS = ("penguins", "digits")  # the contract tests' projects
+TABULAR_PROJECTS = ("penguins", "cancer")  # trained with their configs' own hyperparameters
 FRAMEWORKS = ("tensorflow", "pytorch")
 TRAIN_SCRIPTS = {
     "tensorflow": "components/train/scripts/train_tensorflow.py",
     "pytorch": "components/train/scripts/train_pytorch.py",
 }
-# Short runs: the tests check the contract, bench/models checks the accuracy.
-TEST_HYPERPARAMETERS = {
-    "penguins": {"epochs": 5, "batch_size": 16, "learning_rate": 0.02},
-    "digits": {"epochs": 3, "batch_size": 32, "learning_rate": 0.01},
-}
+# A short run for the images: the tests check the contract, bench/models its accuracy. The
+# tabular projects train as their pipelines do: a test checks them against a linear baseline.
+DIGITS_HYPERPARAMETERS = {"epochs": 3, "batch_size": 32, "learning_rate": 0.01}
 
 # Loads a model the way the serving containers do and saves its test-set probabilities.
 _PREDICT = textwrap.dedent(
@@ -69,11 +70,11 @@ class TrainedModel:
     model_dir: Path  # SM_MODEL_DIR after training
     tarball: Path  # model.tar.gz: the contents of model_dir at the archive root
     stdout: str
-    hyperparameters: dict[str, float]
+    hyperparameters: dict[str, Any]
     test_probabilities: np.ndarray  # the model's output on test/test.csv
 
 
-def hyperparameter_args(hyperparameters: dict[str, float], seed: int = 42) -> list[str]:
+def hyperparameter_args(hyperparameters: dict[str, Any], seed: int = 42) -> list[str]:
     """`--epochs=5 --batch_size=16 ...` as SageMaker passes them, plus the `--model_dir` it adds."""
     args = [f"--{name}={value}" for name, value in hyperparameters.items()]
     return [*args, f"--seed={seed}", "--model_dir=s3://bucket/ignored"]
@@ -103,15 +104,22 @@ def predict_test_split(model_dir: Path, test_csv: Path, work_dir: Path) -> np.nd
     return np.load(out)
 
 
+def run_hyperparameters(project: str, framework: str) -> dict[str, Any]:
+    """Digits' short run, or the hyperparameters the compiled tabular pipeline passes."""
+    if project == "digits":
+        return DIGITS_HYPERPARAMETERS
+    return training_hyperparameters(project, framework)
+
+
 def train_model(
     project: str,
     framework: str,
     data_dir: Path,
     work_dir: Path,
-    hyperparameters: dict[str, float] | None = None,
+    hyperparameters: dict[str, Any] | None = None,
 ) -> TrainedModel:
     """Run the real train script in `work_dir`, package and score what it wrote."""
-    hyperparameters = hyperparameters or TEST_HYPERPARAMETERS[project]
+    hyperparameters = hyperparameters or run_hyperparameters(project, framework)
     model_dir = work_dir / "model"
     proc = run_script(
         TRAIN_SCRIPTS[framework],
@@ -140,7 +148,8 @@ def trained_model(
     cache: dict[tuple[str, str], TrainedModel] = {}
 
     def get(project: str, framework: str) -> TrainedModel:
-        assert project in PROJECTS and framework in FRAMEWORKS, (project, framework)
+        assert project in {*PROJECTS, *TABULAR_PROJECTS}, project
+        assert framework in FRAMEWORKS, framework
         if (project, framework) not in cache:
             data_dir = request.getfixturevalue(f"{project}_processed")
             work_dir = tmp_path_factory.mktemp(f"trained-{project}-{framework}")

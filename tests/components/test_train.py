@@ -6,15 +6,21 @@ import json
 import re
 import shutil
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from tests.components.compiled_jobs import preprocess_arguments, training_hyperparameters
+from tests.components.fixtures_data import PENGUINS_ARGS
 from tests.components.fixtures_models import (
     FRAMEWORKS,
     PROJECTS,
+    TABULAR_PROJECTS,
     TRAIN_SCRIPTS,
     TrainedModel,
     copy_processed,
@@ -36,6 +42,7 @@ CODE_FILES = {
     "code/artifacts/transformer.json",
 }
 CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in PROJECTS for f in FRAMEWORKS]
+TABULAR_CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in TABULAR_PROJECTS for f in FRAMEWORKS]
 
 TrainedModelFactory = Callable[[str, str], TrainedModel]
 
@@ -104,11 +111,51 @@ def test_model_returns_class_probabilities(
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_seeded_rerun_reproduces_the_model(
-    trained_model: TrainedModelFactory, tmp_path: Path
+def read_split(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    return table[:, 1:], table[:, 0].astype(np.int64)
+
+
+def values_by_flag(arguments: Sequence[str]) -> dict[str, list[str]]:
+    """`--numeric a,b --seed 1` -> {"--numeric": ["a", "b"], "--seed": ["1"]}, as scripts read."""
+    values: dict[str, list[str]] = {}
+    for token in ",".join(arguments).split(","):
+        if token.startswith("--"):
+            values[token] = []
+        else:
+            values[list(values)[-1]].append(token)
+    return values
+
+
+def test_penguins_fixture_is_split_as_the_pipeline_splits() -> None:
+    # The baseline test below must score the pipeline's own split.
+    assert values_by_flag(PENGUINS_ARGS) == values_by_flag(preprocess_arguments("penguins"))
+
+
+@pytest.mark.parametrize(("project", "framework"), TABULAR_CASES)
+def test_tabular_model_is_not_below_a_logistic_regression(
+    trained_model: TrainedModelFactory, project: str, framework: str
 ) -> None:
-    first = trained_model("penguins", "pytorch")
-    again = train_model("penguins", "pytorch", first.data_dir, tmp_path, first.hyperparameters)
+    """The shipped hyperparameters, on the pipeline's split: at least a linear model's accuracy."""
+    model = trained_model(project, framework)
+    assert model.hyperparameters == training_hyperparameters(project, framework)
+    x_train, y_train = read_split(model.data_dir / "train/train.csv")
+    x_test, y_test = read_split(model.data_dir / "test/test.csv")
+    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    baseline = int(np.sum(linear.fit(x_train, y_train).predict(x_test) == y_test))
+    correct = int(np.sum(model.test_probabilities.argmax(axis=1) == y_test))
+    assert correct >= baseline, (
+        f"{project}/{framework}: {correct} of {len(y_test)} test rows right, a logistic "
+        f"regression on the same split gets {baseline}"
+    )
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_seeded_rerun_reproduces_the_model(
+    trained_model: TrainedModelFactory, tmp_path: Path, framework: str
+) -> None:
+    first = trained_model("cancer", framework)
+    again = train_model("cancer", framework, first.data_dir, tmp_path, first.hyperparameters)
     assert epoch_lines(again.stdout) == epoch_lines(first.stdout)
     np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
 
