@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES
+from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES, serving_environment
 from components.register.config import Register
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
@@ -41,7 +41,13 @@ def build(
     """Register the model at `model_uri`; the check arguments name QualityCheck steps."""
     arguments: dict[str, Any] = {
         "InferenceSpecification": {
-            "Containers": [{"Environment": {}, "Image": settings.image, "ModelDataUrl": model_uri}],
+            "Containers": [
+                {
+                    "Environment": serving_environment(settings.positive_class),
+                    "Image": settings.image,
+                    "ModelDataUrl": model_uri,
+                }
+            ],
             "SupportedContentTypes": list(CONTENT_TYPES),
             "SupportedRealtimeInferenceInstanceTypes": [settings.instance_type],
             "SupportedResponseMIMETypes": list(RESPONSE_TYPES),
