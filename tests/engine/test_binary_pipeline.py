@@ -3,7 +3,8 @@
 What makes it binary, checked on what the run wrote: the model-quality baseline is the
 analyzer's BinaryClassification statistics of the positive class's probability; the evaluation
 report's ROC AUC and PR AUC are scikit-learn's on the same model's test predictions; the deployed
-endpoint answers with the positive class's probability.
+endpoint answers with the positive class's probability, and the model-quality schedule's job
+scores its captured answers as BinaryClassification against the ground truth.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import pytest
 from sklearn import metrics as skm
 
 from components.model.contract import record_contract
+from endpoint import ground_truth, traffic
 from engine import endpoint
+from engine import schedule as monitoring
 from tests.aws_env import isolate_from_aws
 from tests.engine.conftest import SMALL, run_engine
 
@@ -124,3 +127,23 @@ def test_the_binary_project_runs_end_to_end(
     answers = json.loads(answer["Body"].read())
     assert [a["probability"] for a in answers] == pytest.approx(scores[:5], abs=1e-6)
     assert [a["label"] for a in answers] == labels[:5]
+
+    # The model-quality schedule's job over captured traffic and its ground truth.
+    bundle = ["--bundle", str(tmp_path / "b")]
+    outputs = records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
+    test_set = str(s3_path(root, outputs["baseline"]["S3Output"]["S3Uri"]) / "test.jsonl")
+    ids = tmp_path / "ids.jsonl"
+    argv = [*bundle, "--endpoint-url", served["Url"], "--test-set", test_set, "--rate", "200"]
+    assert traffic.main([*argv, "--max-requests", "40", "--ids-out", str(ids)]) == 0
+    settings = json.loads((root / "schedules" / "cancer-endpoint-model-quality.json").read_text())[
+        "Settings"
+    ]
+    truth_dir = str(s3_path(root, settings["ground_truth_uri"]))
+    assert ground_truth.main([*bundle, "--ids", str(ids), "--ground-truth-uri", truth_dir]) == 0
+    assert monitoring.main(["--root", str(root), "run", "cancer-endpoint-model-quality"]) == 0
+    (window_statistics,) = s3_path(root, settings["output_uri"]).rglob("statistics.json")
+    window = json.loads(window_statistics.read_text())["binary_classification_metrics"]
+    sent = [json.loads(line) for line in ids.read_text().splitlines()]
+    direct = sum(r["prediction"] == r["ground_truth"] for r in sent) / len(sent)
+    assert window["accuracy"]["value"] == pytest.approx(direct)
+    assert 0.5 < window["auc"]["value"] <= 1.0  # read from the answers' "probability"
