@@ -112,6 +112,10 @@ def test_the_binary_project_runs_end_to_end(
     assert report["recall"]["per_class"][POSITIVE] == pytest.approx(
         skm.recall_score(truth, predicted)
     )
+    for average in ("macro", "weighted"):  # as for every problem
+        assert report["f1"][average] == pytest.approx(
+            skm.f1_score(truth, predicted, average=average)
+        )
 
     # The deployed endpoint (created from the registered package) answers with it too.
     isolate_from_aws(monkeypatch, tmp_path, "us-east-1")
