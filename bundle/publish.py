@@ -31,7 +31,7 @@ from rich.table import Table
 
 from bundle.assets import REPO, AssetObject, StaleBundleError, asset_objects
 from bundle.aws import Aws, AwsError, connect, sha256_b64
-from bundle.read import Bundle, BundleError, read_bundle
+from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
 from bundle.watch import (
     Outcome,
     ParameterError,
@@ -109,12 +109,28 @@ class Target:
 
 
 @dataclass(frozen=True)
+class PipelinePlan:
+    """Create or update one pipeline: the action, its request, and the tags it needs."""
+
+    action: Action
+    request: dict[str, Any]
+    tags_to_add: dict[str, str]
+    arn: str | None
+    target: Target
+
+
+@dataclass(frozen=True)
 class Plan:
-    """What publishing would do, with everything needed to do it."""
+    """What publishing would do, with everything needed to do it.
+
+    `monitors` are the bundle's monitoring pipelines (builtin monitoring backend), published
+    before the main pipeline, whose schedule steps start them.
+    """
 
     target: Target
     uploads: tuple[tuple[Action, AssetObject], ...]
     functions: tuple[tuple[Action, dict[str, Any], bytes], ...]
+    monitors: tuple[PipelinePlan, ...]
     pipeline: Action
     pipeline_request: dict[str, Any]
     tags_to_add: dict[str, str]
@@ -128,6 +144,7 @@ class Plan:
         return [
             *(a for a, _ in self.uploads),
             *(a for a, _, _ in self.functions),
+            *(m.action for m in self.monitors),
             self.pipeline,
             self.schedule,
         ]
@@ -313,14 +330,34 @@ def check_target(aws: Aws, target: Target, objects: Iterable[AssetObject]) -> No
 # ---------------------------------------------------------------- the plan
 
 
-def make_plan(bundle: Bundle, target: Target, objects: Mapping[str, AssetObject], aws: Aws) -> Plan:
-    """Compare the bundle with what AWS has; read-only calls only."""
+def make_plan(
+    bundle: Bundle,
+    target: Target,
+    objects: Mapping[str, AssetObject],
+    aws: Aws,
+    monitors: Iterable[tuple[Bundle, Target]] = (),
+) -> Plan:
+    """Compare the bundle (and its monitoring pipelines) with what AWS has; read-only calls."""
     uploads = tuple(_plan_asset(aws, obj) for obj in objects.values())
     functions = tuple(_plan_function(aws, f, objects[f["asset"]].body) for f in target.functions)
+    monitor_plans = tuple(
+        PipelinePlan(*_plan_pipeline(aws, monitor, monitor_target), monitor_target)
+        for monitor, monitor_target in monitors
+    )
     pipeline, request, tags, arn = _plan_pipeline(aws, bundle, target)
     schedule, schedule_request, exists = _plan_schedule(aws, target, arn)
     return Plan(
-        target, uploads, functions, pipeline, request, tags, arn, schedule, schedule_request, exists
+        target,
+        uploads,
+        functions,
+        monitor_plans,
+        pipeline,
+        request,
+        tags,
+        arn,
+        schedule,
+        schedule_request,
+        exists,
     )
 
 
@@ -505,7 +542,12 @@ def apply_plan(plan: Plan, aws: Aws, console: Console) -> tuple[dict[str, str], 
         for action, config, zip_bytes in plan.functions:
             if action.pending:
                 _attempt(action, results, console, _apply_function, aws, action, config, zip_bytes)
-        arn = _attempt(plan.pipeline, results, console, _apply_pipeline, aws, plan)
+        for monitor in plan.monitors:
+            _attempt(monitor.action, results, console, _apply_pipeline, aws, monitor)
+        main = PipelinePlan(
+            plan.pipeline, plan.pipeline_request, plan.tags_to_add, plan.pipeline_arn, plan.target
+        )
+        arn = _attempt(plan.pipeline, results, console, _apply_pipeline, aws, main)
         if plan.schedule.pending and plan.schedule_request is not None:
             request = plan.schedule_request
             request = {**request, "Target": {**request["Target"], "Arn": arn}}
@@ -574,17 +616,16 @@ def _upload(
         raise refused
 
 
-def _apply_pipeline(aws: Aws, plan: Plan) -> str:
+def _apply_pipeline(aws: Aws, plan: PipelinePlan) -> str:
     """Create or update the pipeline as planned; its ARN."""
-    action = plan.pipeline
-    if action.verb == "create":
-        return aws.create_pipeline(plan.pipeline_request, plan.target.tags)
-    assert plan.pipeline_arn is not None  # the pipeline exists unless the verb is create
-    if action.verb == "update":
-        aws.update_pipeline(plan.pipeline_request)
+    if plan.action.verb == "create":
+        return aws.create_pipeline(plan.request, plan.target.tags)
+    assert plan.arn is not None  # the pipeline exists unless the verb is create
+    if plan.action.verb == "update":
+        aws.update_pipeline(plan.request)
     if plan.tags_to_add:
-        aws.add_tags(plan.pipeline_arn, plan.tags_to_add)
-    return plan.pipeline_arn
+        aws.add_tags(plan.arn, plan.tags_to_add)
+    return plan.arn
 
 
 def _done(action: Action, results: dict[str, str], console: Console) -> None:
@@ -710,10 +751,13 @@ def main(
         bundle = read_bundle(args.bundle_dir)
         target = read_target(bundle)
         objects = check_bundle(bundle, target, repo)
+        monitors = [(m, read_target(m)) for m in monitor_bundles(bundle)]
+        for monitor, monitor_target in monitors:  # their assets are uploaded with the main ones
+            objects = {**check_bundle(monitor, monitor_target, repo), **objects}
         values = check_parameters(bundle.definition, parse_assignments(args.parameter, "-p"), "-p")
         aws = connect_aws(args.region, target.region)
         check_target(aws, target, objects.values())
-        plan = make_plan(bundle, target, objects, aws)
+        plan = make_plan(bundle, target, objects, aws, monitors)
     except (BundleError, PublishError, ParameterError, AwsError) as exc:
         print(f"error: {exc}\n\nnothing was applied", file=sys.stderr)
         return 2

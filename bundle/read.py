@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,3 +84,28 @@ def read_bundle(root: Path) -> Bundle:
             "  fix: recompile the bundle with `python -m compiler ...`"
         )
     return Bundle(root, definition, tuple(manifest["assets"]), manifest)
+
+
+def monitor_bundles(bundle: Bundle) -> list[Bundle]:
+    """The bundle's monitoring pipelines (builtin monitoring backend), each a bundle of its own.
+
+    Raises:
+        BundleError: a listed monitor folder is missing, unreadable, or not the one compiled
+            with this bundle (another pipeline name or definition).
+    """
+    monitors = []
+    for entry in bundle.manifest.get("monitors", []):
+        folder = bundle.root / str(entry["folder"])
+        monitor = read_bundle(folder)
+        text = (folder / "pipeline.json").read_bytes()
+        if (
+            monitor.name != entry["pipeline"]
+            or hashlib.sha256(text).hexdigest() != entry["definition_sha256"]
+        ):
+            raise BundleError(
+                f"{folder}\n  is not the monitoring pipeline {entry['pipeline']} compiled with "
+                f"{bundle.root}\n  why: assets.json lists its name and definition hash, and "
+                "they differ\n  fix: recompile the bundle with `python -m compiler ...`"
+            )
+        monitors.append(monitor)
+    return monitors

@@ -8,14 +8,15 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from compiler.load import LoadedConfig, load_config
 from compiler.schema import PipelineConfig, validate_config
-from compiler.topology import build_pipeline
+from compiler.topology import build_monitors, build_pipeline
 from kernel.check import all_steps, check_definition
+from kernel.context import BuildContext
 from kernel.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition
 from kernel.errors import CompileError, Problem
 from kernel.graph import check_pipeline
@@ -23,10 +24,16 @@ from kernel.ir import Pipeline
 from kernel.limits import OPERATIONS, limit_problems
 from kernel.picture import picture_files
 
+MONITORS = "monitors"  # the folder of a bundle's monitoring-pipeline bundles
+
 
 @dataclass(frozen=True)
 class Bundle:
-    """What one compile produces, before anything touches the disk."""
+    """What one compile produces, before anything touches the disk.
+
+    `monitors` are the builtin backend's monitoring pipelines, each a whole bundle of its own,
+    by their folder inside this one (monitors/data-quality, ...).
+    """
 
     config: PipelineConfig
     pipeline: Pipeline
@@ -34,6 +41,7 @@ class Bundle:
     pipeline_json: str
     assets_json: str
     pictures: dict[str, str]  # file name -> text: the pipeline as Mermaid and DOT
+    monitors: dict[str, Bundle] = field(default_factory=dict)
 
     @property
     def output_dir(self) -> Path:
@@ -48,13 +56,51 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     """
     config = validate_config(loaded)
     pipeline, ctx = build_pipeline(config)
-    order = check_pipeline(pipeline)
+    order, text, definition = _emit(pipeline)
+    schedule_problems = _schedule_problems(loaded, config, definition)
+    if schedule_problems:
+        raise CompileError(schedule_problems)
+    monitors, listed = {}, []
+    for monitor in build_monitors(config):
+        folder = f"{MONITORS}/{monitor.kind.replace('_', '-')}"
+        publish = monitor_publish_settings(config, monitor.kind, monitor.pipeline.name)
+        monitors[folder] = _bundle(config, monitor.pipeline, monitor.ctx, publish)
+        listed.append(
+            {
+                "folder": folder,
+                "kind": monitor.kind,
+                "pipeline": monitor.pipeline.name,
+                "definition_sha256": _sha256(monitors[folder].pipeline_json),
+            }
+        )
+    manifest_extra = {"monitors": listed} if listed else {}
+    manifest = _manifest(config, pipeline, ctx, text, publish_settings(config), manifest_extra)
+    return Bundle(
+        config, pipeline, order, text, manifest, picture_files(definition), monitors=monitors
+    )
+
+
+def _bundle(
+    config: PipelineConfig, pipeline: Pipeline, ctx: BuildContext, publish: dict[str, Any]
+) -> Bundle:
+    order, text, definition = _emit(pipeline)
+    manifest = _manifest(config, pipeline, ctx, text, publish, {})
+    return Bundle(config, pipeline, order, text, manifest, picture_files(definition))
+
+
+def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
+    """Check the graph, emit the definition and check it: (step order, text, definition).
+
+    Raises:
+        CompileError: the definition is too large, or a literal exceeds an API limit.
+    """
+    order = tuple(check_pipeline(pipeline))
     text = canonical_json(pipeline_definition(pipeline))
     if len(text) > MAX_DEFINITION_CHARS:
         raise CompileError(
             [
                 Problem(
-                    "pipeline graph (built from the selected configs)",
+                    f"pipeline graph of {pipeline.name} (built from the selected configs)",
                     f"the definition has {len(text)} characters",
                     f"CreatePipeline accepts at most {MAX_DEFINITION_CHARS}",
                     "use fewer steps or candidates",
@@ -64,7 +110,7 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     definition = json.loads(text)
     refused = [
         Problem(
-            f"compiled definition, step {step['Name']} ({step['Type']})",
+            f"compiled definition of {pipeline.name}, step {step['Name']} ({step['Type']})",
             f"Arguments.{problem}",
             f"SageMaker's {OPERATIONS[step['Type']]} refuses it, so the step would fail when "
             "it starts",
@@ -79,19 +125,45 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     definition_problems = check_definition(definition, pipeline.name, text)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
-    schedule_problems = _schedule_problems(loaded, config, definition)
-    if schedule_problems:
-        raise CompileError(schedule_problems)
+    return order, text, definition
+
+
+def _manifest(
+    config: PipelineConfig,
+    pipeline: Pipeline,
+    ctx: BuildContext,
+    text: str,
+    publish: dict[str, Any],
+    extra: dict[str, Any],
+) -> str:
+    """assets.json: what runtime tools and publishing need besides the definition."""
     manifest = {
         "pipeline": pipeline.name,
         "assets": [a.to_json() for _, a in sorted(ctx.assets.items())],
-        "definition_sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "definition_sha256": _sha256(text),
         "functions": [ctx.functions[arn] for arn in sorted(ctx.functions)],
         "project": project_facts(config),
-        "publish": publish_settings(config),
+        "publish": publish,
+        **extra,
     }
-    assets = canonical_json(manifest)
-    return Bundle(config, pipeline, tuple(order), text, assets, picture_files(definition))
+    return canonical_json(manifest)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def monitor_publish_settings(config: PipelineConfig, kind: str, name: str) -> dict[str, Any]:
+    """A monitoring pipeline is published like the main one, but has no schedule of its own:
+    the main pipeline's schedule step makes the one that starts it."""
+    endpoint = config.deployment.endpoint_name
+    return publish_settings(config) | {
+        "pipeline_name": name,
+        "description": f"{kind.replace('_', '-')} monitoring of endpoint {endpoint} (builtin "
+        f"backend) for {config.project.pipeline_name}, compiled from conf/",
+        "parallelism": None,
+        "schedule": None,
+    }
 
 
 def publish_settings(config: PipelineConfig) -> dict[str, Any]:
@@ -184,6 +256,17 @@ def _write_svg(dot_file: Path, svg: Path) -> None:
         subprocess.run([dot, "-Tsvg", str(dot_file), "-o", str(svg)], check=True, timeout=60)
 
 
+def _write_files(bundle: Bundle, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pipeline.json").write_text(bundle.pipeline_json, encoding="utf-8")
+    (folder / "assets.json").write_text(bundle.assets_json, encoding="utf-8")
+    for name, text in bundle.pictures.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    _write_svg(folder / "pipeline.dot", folder / "pipeline.svg")
+    for subfolder, monitor in bundle.monitors.items():
+        _write_files(monitor, folder / subfolder)
+
+
 def compile_overrides(overrides: list[str]) -> Bundle:
     return compile_loaded(load_config(overrides))
 
@@ -195,11 +278,7 @@ def write_bundle(bundle: Bundle) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        (staging / "pipeline.json").write_text(bundle.pipeline_json, encoding="utf-8")
-        (staging / "assets.json").write_text(bundle.assets_json, encoding="utf-8")
-        for name, text in bundle.pictures.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        _write_svg(staging / "pipeline.dot", staging / "pipeline.svg")
+        _write_files(bundle, staging)
         if target.exists():
             old = staging.with_name(staging.name + ".old")
             os.replace(target, old)

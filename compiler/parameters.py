@@ -100,6 +100,35 @@ PARAMETERS = (
         "deployment.data_capture_uri",
         "S3 prefix the endpoint writes captured requests to",
     ),
+    # The builtin backend's monitoring pipelines: their schedule passes the endpoint and baseline.
+    ParameterSpec(
+        "EndpointName",
+        "String",
+        lambda c: c.deployment.endpoint_name,
+        "deployment.endpoint_name",
+        "the endpoint whose captured requests are checked",
+    ),
+    ParameterSpec(
+        "GroundTruthUri",
+        "String",
+        lambda c: c.monitoring.model_quality.schedule.ground_truth_uri,
+        "monitoring.model_quality.schedule.ground_truth_uri",
+        "S3 prefix of the ground truth written for captured requests",
+    ),
+    ParameterSpec(
+        "BaselineStatisticsUri",
+        "String",
+        lambda c: "",
+        "(none: the schedule sets it)",
+        "statistics.json of the baseline to check against; set by the schedule",
+    ),
+    ParameterSpec(
+        "BaselineConstraintsUri",
+        "String",
+        lambda c: "",
+        "(none: the schedule sets it)",
+        "constraints.json of the baseline to check against; set by the schedule",
+    ),
 )
 
 

@@ -18,9 +18,15 @@ from components.evaluate.contract import BINARY as BINARY_METRICS
 from components.evaluate.contract import report_contract
 from components.gate.config import Gate
 from components.model.contract import CONFIDENCE, PROBABILITY, probability_field, record_contract
+from components.monitor.config import monitor_pipeline_name
 from components.preprocess.config import ImageData, Split, TabularData, data_problems
 from components.quality_check.config import Check, ModelQualityAttributes
-from components.schedule.config import ModelQualitySchedule, Schedule
+from components.schedule.config import (
+    ModelQualitySchedule,
+    Schedule,
+    model_monitor_cron_problem,
+    schedule_name,
+)
 from components.train.config import Hyperparameters
 from components.tune.config import Tuning
 from kernel import images
@@ -29,7 +35,17 @@ from kernel.errors import CompileError, Issue, Problem, did_you_mean, one_of
 from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
 from kernel.graph import json_path_problem
 from kernel.instances import USE, InstanceKind, instance_problem, instance_types
-from kernel.names import BUCKET, ECR_IMAGE, GROUP_NAME, PIPELINE_NAME, ROLE_ARN, S3_URI, check_name
+from kernel.names import (
+    BUCKET,
+    ECR_IMAGE,
+    GROUP_NAME,
+    PIPELINE_NAME,
+    ROLE_ARN,
+    S3_URI,
+    SCHEDULER_NAME,
+    check_name,
+    scheduler_expression_problem,
+)
 from kernel.settings import Settings
 
 
@@ -49,7 +65,20 @@ class ModelQuality(Check, ModelQualityAttributes):
 
 
 class Monitoring(Settings):
+    backend: Literal["model_monitor", "builtin"] = "model_monitor"
+    scheduler_role_arn: str
     first_run: bool = True
+
+    @field_validator("scheduler_role_arn")
+    @classmethod
+    def _role(cls, value: str) -> str:
+        if not re.match(ROLE_ARN, value):
+            raise ValueError(
+                "EventBridge Scheduler assumes this IAM role to start the monitoring pipelines; "
+                "fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
+            )
+        return value
+
     instance_type: str
     data_quality: DataQuality
     model_quality: ModelQuality
@@ -234,11 +263,6 @@ class Aws(Settings):
 
 
 ISO_DURATION = r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$"
-# EventBridge Scheduler: cron(minutes hours day-of-month month day-of-week year), rate(), at().
-SCHEDULER_EXPRESSION = (
-    r"^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9][0-9]* (minute|hour|day)s?\)"
-    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
-)
 
 
 class RetrySettings(Settings):
@@ -279,7 +303,7 @@ class PipelineSchedule(Settings):
     @field_validator("name")
     @classmethod
     def _schedule_name(cls, name: str) -> str:
-        if not re.match(r"^[0-9a-zA-Z\-_.]{1,64}$", name):
+        if not re.match(SCHEDULER_NAME, name):
             raise ValueError(
                 "EventBridge Scheduler names have 1 to 64 letters, digits, '-', '_' and '.'; "
                 f"fix: use e.g. '{re.sub(r'[^0-9a-zA-Z._-]+', '-', name)[:64].strip('-')}'"
@@ -289,15 +313,9 @@ class PipelineSchedule(Settings):
     @field_validator("cron")
     @classmethod
     def _scheduler_form(cls, cron: str) -> str:
-        fields = cron.removeprefix("cron(").removesuffix(")").split()
-        if not re.match(SCHEDULER_EXPRESSION, cron) or (
-            cron.startswith("cron(") and "?" not in (fields[2], fields[4])
-        ):
-            raise ValueError(
-                f"'{cron}' is not an EventBridge Scheduler expression; fix: use "
-                "cron(minutes hours day-of-month month day-of-week year) with '?' in one of the "
-                "two day fields, e.g. 'cron(0 6 ? * MON *)', or 'rate(1 day)'"
-            )
+        why = scheduler_expression_problem(cron)
+        if why:
+            raise ValueError(why)
         return cron
 
 
@@ -591,7 +609,12 @@ def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
     for name, check in checks:
         schedule_key = ("monitoring", name, "schedule", "instance_type")
         instances.append((schedule_key, check.schedule.instance_type, "Processing"))
-        if check.enabled and monitoring.first_run and not check.skip_check:
+        if (
+            monitoring.backend == "model_monitor"
+            and check.enabled
+            and monitoring.first_run
+            and not check.skip_check
+        ):
             issues.append(
                 Issue(
                     ("monitoring", name, "skip_check"),
@@ -658,7 +681,9 @@ def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
                     "use 'SageMakerOutput.probability', or null for the problem type's own",
                 )
             )
-    if monitoring.data_quality.enabled or monitoring.model_quality.enabled:
+    issues += _schedule_checks(config)
+    monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled
+    if monitoring.backend == "model_monitor" and monitored:
         try:
             images.monitor_image(config.aws.region)
         except ValueError as exc:
@@ -681,6 +706,59 @@ def model_quality_attributes(config: PipelineConfig) -> ModelQualityAttributes:
     field = probability_field(config.project.binary)
     paths["probability_attribute"] = paths["probability_attribute"] or f"SageMakerOutput.{field}"
     return ModelQualityAttributes(**paths)
+
+
+def _schedule_checks(config: PipelineConfig) -> list[Issue]:
+    """Each enabled schedule's expression and names, as the backend's service would take them."""
+    monitoring, deployment = config.monitoring, config.deployment
+    builtin = monitoring.backend == "builtin"
+    issues, names = [], []
+    for kind in ("data_quality", "model_quality"):
+        check = getattr(monitoring, kind)
+        if not (check.enabled and check.schedule.enabled and deployment.enabled):
+            continue
+        cron = check.schedule.cron
+        why = scheduler_expression_problem(cron) if builtin else model_monitor_cron_problem(cron)
+        if why:
+            reason, _, fix = why.partition("; fix: ")
+            other = (
+                "" if builtin else ", or monitoring.backend=builtin (any EventBridge expression)"
+            )
+            issues.append(
+                Issue(
+                    ("monitoring", kind, "schedule", "cron"),
+                    f"monitoring.{kind}.schedule.cron = {cron!r}",
+                    f"{reason} (monitoring.backend={monitoring.backend})",
+                    fix + other,
+                )
+            )
+        names.append(schedule_name(deployment.endpoint_name, kind))
+        monitor = monitor_pipeline_name(config.project.pipeline_name, kind)
+        if builtin and not re.match(PIPELINE_NAME, monitor):
+            issues.append(
+                Issue(
+                    ("project", "pipeline_name"),
+                    f"project.pipeline_name = {config.project.pipeline_name!r}",
+                    f"its {kind.replace('_', '-')} monitoring pipeline would be named "
+                    f"{monitor!r} ({len(monitor)} characters); pipeline names have at most 256",
+                    "shorten project.pipeline_name",
+                )
+            )
+    pattern, limit = (SCHEDULER_NAME, 64) if builtin else (GROUP_NAME, 63)
+    longest = max(names, key=len, default="")
+    if longest and not re.match(pattern, longest):
+        endpoint = deployment.endpoint_name
+        issues.append(
+            Issue(
+                ("deployment", "endpoint_name"),
+                f"deployment.endpoint_name = {endpoint!r}",
+                f"the monitoring schedules are named after it, e.g. {longest!r} "
+                f"({len(longest)} characters), and schedule names have at most {limit}",
+                f"shorten deployment.endpoint_name to at most "
+                f"{limit - len(longest) + len(endpoint)} characters",
+            )
+        )
+    return issues
 
 
 def _is_union_tag(part: object) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -145,6 +146,9 @@ def run_tool(body: Callable[[], int]) -> int:
     except ToolError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.status
+    except BrokenPipeError:  # the report went to a pipe that closed (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def endpoint_name(args: argparse.Namespace, project: Project) -> str:

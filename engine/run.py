@@ -20,14 +20,14 @@ import threading
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
-from bundle.read import Bundle
-from engine import cache, process
+from bundle.read import Bundle, BundleError, monitor_bundles
+from engine import cache, pipelines, process
 from engine.executions import (
     Execution,
     execution_arn,
@@ -97,6 +97,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
         EngineInputError: bad parameters, stale assets, missing data, a bad --from, a definition
             SageMaker would reject; no execution folder is created.
     """
+    options = replace(options, root=options.root.resolve())  # jobs run in their own folders
     try:
         nodes = build_graph(bundle.definition)
     except DefinitionError as exc:
@@ -109,6 +110,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
     _put_assets(bundle, s3)
+    _publish_monitors(bundle, s3, options.root)
     _place_data(bundle, parameters, s3, options.data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
@@ -447,6 +449,17 @@ def _put_assets(bundle: Bundle, s3: S3) -> None:
             "(python -m compiler ...) and run the new one"
         ) from None
     put_assets(objects, lambda o: s3.exists(o.uri), lambda o: s3.put_bytes(o.uri, o.body))
+
+
+def _publish_monitors(bundle: Bundle, s3: S3, root: Path) -> None:
+    """The bundle's monitoring pipelines, published as publishing would (engine/pipelines.py)."""
+    try:
+        monitors = monitor_bundles(bundle)
+    except BundleError as exc:
+        raise EngineInputError(str(exc)) from None
+    for monitor in monitors:
+        _put_assets(monitor, s3)
+        pipelines.publish(root, monitor)
 
 
 def _place_data(

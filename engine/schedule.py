@@ -15,6 +15,11 @@ What a Model Monitor execution does, over everything the endpoint has captured s
 
 Exit 0 when the job completed (with or without violations), 1 when the analyzer failed, 2 for
 bad input (unknown schedule, nothing captured).
+
+A builtin-backend schedule (an EventBridge Scheduler schedule with a pipeline target) instead
+starts its monitoring pipeline on the engine, with the schedule's parameter values, as
+EventBridge Scheduler would: exit 0 when the execution succeeded, 1 when it failed (a violation
+fails it, naming the violated features or metrics).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from engine import pipelines
 from engine.endpoint import VARIANT, read_record
 from engine.records import read_named
 from engine.s3 import S3
@@ -186,6 +192,8 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
         "a local Schedule step recorded",
         "run the pipeline with monitoring and deployment enabled, or pass the right --root",
     )
+    if "Target" in schedule:
+        return run_pipeline_target(root, name, schedule)
     s3 = S3(root / "s3")
     if analyzer is None:
         if not schedule.get("AnalyzerUri"):
@@ -250,6 +258,35 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
             f"{violation['constraint_check_type']}: {violation['description']}"
         )
     return 0
+
+
+def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
+    """Start the schedule's target pipeline now; print how the execution ended."""
+    from bundle.read import BundleError, read_bundle  # only builtin schedules run a pipeline
+    from engine.run import EngineInputError, RunOptions, run_bundle
+
+    target = schedule["Target"]
+    folder = pipelines.find(root, target["Arn"])
+    if folder is None:
+        raise Problem(
+            f"schedule {name!r}",
+            f"its target pipeline {target['Arn']} is not published under {root / pipelines.FOLDER}",
+            "running a bundle compiled with monitoring.backend=builtin publishes its monitoring "
+            "pipelines there",
+            "run that bundle again (python -m engine run BUNDLE), or pass the right --root",
+        )
+    values = target["SageMakerPipelineParameters"]["PipelineParameterList"]
+    parameters = tuple(f"{p['Name']}={p['Value']}" for p in values)
+    try:
+        result = run_bundle(read_bundle(folder), RunOptions(root=root, parameters=parameters))
+    except (BundleError, EngineInputError) as exc:
+        print(f"schedule {name}: {exc}", file=sys.stderr)
+        return 2
+    print(f"schedule {name}: {folder.name} execution {result.execution.id}: {result.status}")
+    if result.failure:
+        print(f"  {result.failure}")
+    print(f"  execution: {result.execution.folder}")
+    return 0 if result.status == "Succeeded" else 1
 
 
 def main(argv: list[str] | None = None) -> int:

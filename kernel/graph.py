@@ -109,12 +109,13 @@ def _check_reference(
                 f"'{ref.step}' declares {sorted(files) or 'no property files'}",
                 "read a declared property file",
             )
-        why = json_path_problem(files[ref.property_file].contract, ref.path)
+        # Conditions compare numbers (the schema checks gate paths); a message may join text.
+        why = json_path_problem(files[ref.property_file].contract, ref.path, SCALARS)
         if why:
             return _graph_problem(
                 f"step '{step.name}' reads '{ref.path}' from {ref.property_file}",
                 why,
-                "use a path the report contract declares (components/evaluate/report.schema.json)",
+                f"use a path the contract of {ref.property_file} declares",
             )
         return None
     pattern = STEP_PROPERTIES.get(target.type)
@@ -133,6 +134,9 @@ def _check_reference(
         f"a {target.type} step has no such property",
         "reference a property of that step type",
     )
+
+
+SCALARS = ("number", "integer", "string", "boolean")
 
 
 def json_path_problem(
@@ -156,8 +160,9 @@ def json_path_problem(
         node = props[part]
         walked.append(part)
     if node.get("type") not in types:
-        wanted = "a number" if types == ("number", "integer") else " or ".join(types)
-        return f"'{path}' is not {wanted} in the contract, so it cannot be compared"
+        if types == ("number", "integer"):
+            return f"'{path}' is not a number in the contract, so it cannot be compared"
+        return f"'{path}' is not {' or '.join(types)} in the contract"
     return None
 
 

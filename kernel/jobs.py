@@ -47,8 +47,12 @@ def processing_arguments(
     inputs: list[dict[str, Any]],
     outputs: tuple[str, ...],
     arguments: list[str] | None = None,
+    instance_type: Any = None,
 ) -> dict[str, Any]:
-    """Arguments of a Processing step that runs one uploaded script with python3."""
+    """Arguments of a Processing step that runs one uploaded script with python3.
+
+    The instance type is the ProcessingInstanceType parameter unless `instance_type` is given.
+    """
     code = ctx.file_asset(code_asset, code_path)
     filename = code_path.rsplit("/", 1)[-1]
     app: dict[str, Any] = {
@@ -66,7 +70,7 @@ def processing_arguments(
         "ProcessingResources": {
             "ClusterConfig": {
                 "InstanceCount": 1,
-                "InstanceType": ctx.parameter("ProcessingInstanceType"),
+                "InstanceType": instance_type or ctx.parameter("ProcessingInstanceType"),
                 "VolumeSizeInGB": VOLUME_GB,
             }
         },

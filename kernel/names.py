@@ -21,6 +21,26 @@ ECR_IMAGE = (
 
 
 MAX_LENGTH = {PIPELINE_NAME: 256, GROUP_NAME: 63}
+SCHEDULER_NAME = r"^[0-9a-zA-Z\-_.]{1,64}$"  # EventBridge Scheduler schedule names
+# EventBridge Scheduler: cron(minutes hours day-of-month month day-of-week year), rate(), at().
+SCHEDULER_EXPRESSION = (
+    r"^(cron\(\S+ \S+ \S+ \S+ \S+ \S+\)|rate\([1-9][0-9]* (minute|hour|day)s?\)"
+    r"|at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\))$"
+)
+
+
+def scheduler_expression_problem(expression: str) -> str | None:
+    """Why EventBridge Scheduler would refuse `expression` (ending in a fix), or None."""
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if re.match(SCHEDULER_EXPRESSION, expression) and (
+        not expression.startswith("cron(") or "?" in (fields[2], fields[4])
+    ):
+        return None
+    return (
+        f"'{expression}' is not an EventBridge Scheduler expression; fix: use "
+        "cron(minutes hours day-of-month month day-of-week year) with '?' in one of the "
+        "two day fields, e.g. 'cron(0 6 ? * MON *)', or 'rate(1 day)'"
+    )
 
 
 def check_name(value: str, pattern: str, what: str) -> str:

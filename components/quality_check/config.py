@@ -29,7 +29,7 @@ class QualityCheck(Settings):
     """What one QualityCheck step is built from."""
 
     kind: Literal["DATA_QUALITY", "MODEL_QUALITY"]
-    image: str  # the Model Monitor analyzer of the region
+    image: str  # the Model Monitor analyzer of the region; builtin: the scikit-learn container
     instance_type: str
     model_package_group: str
     fail_on_violation: bool

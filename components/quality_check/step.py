@@ -4,6 +4,9 @@ Data quality is computed on the training records as live requests carry them (no
 quality on the batch transform's joined records (prediction beside ground truth). Whether a run
 checks against the registered baseline, and whether it registers a new one, are pipeline
 parameters.
+
+The builtin backend computes the same baseline without Model Monitor: the analyzer runs as a
+Processing job in the scikit-learn container, always calculating a new baseline (no check).
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Any
 
 from components.quality_check.config import QualityCheck
 from kernel.context import BuildContext
-from kernel.ir import Step
-from kernel.jobs import processing_input, processing_output
+from kernel.ir import Join, Step, StepRef, step_output
+from kernel.jobs import processing_arguments, processing_input, processing_output
 
 DATASET_FORMAT = json.dumps({"json": {"lines": True}})  # the jsonl baselines and transform output
 INPUT_DIR = "/opt/ml/processing/input/baseline_dataset_input"
@@ -29,11 +32,11 @@ PARAMETERS = {  # (skip the check, register a new baseline), per check type
 }
 
 
-def _environment(settings: QualityCheck) -> dict[str, str]:
+def _environment(settings: QualityCheck, output_path: str) -> dict[str, str]:
     env = {
         "dataset_format": DATASET_FORMAT,
         "dataset_source": INPUT_DIR,
-        "output_path": "/opt/ml/processing/output",
+        "output_path": output_path,
         "publish_cloudwatch_metrics": "Disabled",
     }
     if settings.attributes is not None:
@@ -57,7 +60,7 @@ def build(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any)
     output["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
     arguments = {
         "AppSpecification": {"ImageUri": settings.image},
-        "Environment": _environment(settings),
+        "Environment": _environment(settings, "/opt/ml/processing/output"),
         "ProcessingInputs": [processing_input("baseline_dataset_input", dataset, INPUT_DIR)],
         "ProcessingOutputConfig": {"Outputs": [output]},
         "ProcessingResources": {
@@ -80,3 +83,36 @@ def build(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any)
         "SuppliedBaselineStatistics": None,
     }
     return [Step(name=name, type="QualityCheck", arguments=arguments, extra=extra)]
+
+
+def build_job(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any) -> list[Step]:
+    """The builtin backend's baseline `name`: the analyzer as a Processing job over `dataset`."""
+    arguments = processing_arguments(
+        ctx,
+        step=name,
+        image=settings.image,
+        code_path=ANALYZER,
+        code_asset=ANALYZER_ASSET,
+        inputs=[processing_input("baseline_dataset_input", dataset, INPUT_DIR)],
+        outputs=(OUTPUT,),
+        instance_type=settings.instance_type,
+    )
+    arguments["Environment"] = _environment(settings, f"/opt/ml/processing/{OUTPUT}")
+    return [Step(name=name, type="Processing", arguments=arguments, outputs=(OUTPUT,))]
+
+
+def baseline_files(name: str, *, job: bool) -> tuple[Any, Any, Any, Any]:
+    """Statistics and constraints of baseline step `name`: calculated, then for drift checks.
+
+    A QualityCheck step reports both pairs as properties; a builtin job's files are at its
+    output, and the new baseline is the one later checks use.
+    """
+    if job:
+        folder = step_output(name, OUTPUT)
+        files = (Join("/", (folder, "statistics.json")), Join("/", (folder, "constraints.json")))
+        return (*files, *files)
+    return tuple(  # type: ignore[return-value]
+        StepRef(name, f"{kind}{part}")
+        for kind in ("CalculatedBaseline", "BaselineUsedForDriftCheck")
+        for part in ("Statistics", "Constraints")
+    )

@@ -1,12 +1,19 @@
-"""Schedule*Monitor: Lambda steps that create (or update) monitoring schedules on the endpoint."""
+"""Schedule*Monitor: Lambda steps that create (or update) monitoring schedules on the endpoint.
+
+With Model Monitor, a monitoring schedule of the endpoint; with the builtin backend, an
+EventBridge Scheduler schedule that starts the kind's monitoring pipeline with the endpoint and
+the baseline as its parameters. Either way the schedule is made at run time, once the endpoint
+and the registered baseline exist; the monitoring pipelines themselves are published with the
+bundle, as their definitions are fixed at compile time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from components.lambda_step.contract import lambda_call
-from components.schedule.config import MonitorSchedule
-from components.schedule.contract import HANDLER, OUTPUT, RECORD_PREPROCESSOR
+from components.schedule.config import MonitorSchedule, PipelineSchedule
+from components.schedule.contract import HANDLER, OUTPUT, PIPELINE_HANDLER, RECORD_PREPROCESSOR
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
 
@@ -64,4 +71,27 @@ def build(
                 "probability_attribute": "0.probability",  # the positive class's probability
                 "positive_label": settings.positive_class,
             }
+    return [lambda_call(name, settings.function_arn, event, (OUTPUT,), after)]
+
+
+def build_pipeline_schedule(
+    settings: PipelineSchedule,
+    ctx: BuildContext,
+    *,
+    name: str,
+    parameters: dict[str, Any],
+    after: str,
+) -> list[Step]:
+    """Start the monitoring pipeline on `settings.expression` with these parameter values."""
+    ctx.lambda_function(
+        "schedule-function", PIPELINE_HANDLER, settings.function_arn, settings.function_role_arn
+    )
+    event = {
+        "schedule_name": settings.schedule_name,
+        "schedule_expression": settings.expression,
+        "timezone": "UTC",
+        "pipeline_arn": settings.pipeline_arn,
+        "scheduler_role_arn": settings.scheduler_role_arn,
+        "parameters": parameters,
+    }
     return [lambda_call(name, settings.function_arn, event, (OUTPUT,), after)]

@@ -4,7 +4,10 @@
   deploy function (components' deploy handler): the Approved package, resolved in the local
   registry, is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
 - an event with `monitor_type` and `schedule_name` is the schedule function: the monitoring
-  schedule is recorded in `<root>/schedules/<name>.json` (`python -m engine.schedule run` runs it).
+  schedule is recorded in `<root>/schedules/<name>.json` (`python -m engine.schedule run` runs it);
+- an event with `pipeline_arn` and `schedule_name` is the builtin backend's schedule function:
+  the EventBridge Scheduler schedule that would start that pipeline is recorded the same way, and
+  `engine.schedule run` runs the published pipeline (engine/pipelines.py) with its parameters.
 
 As the real handlers do, failures are results, not exceptions: `{"statusCode": 4xx|5xx,
 "error": "<what, why, fix>"}`, so the pipeline's condition on statusCode decides. The step's
@@ -20,7 +23,7 @@ import os
 import re
 from typing import Any
 
-from engine import endpoint
+from engine import endpoint, pipelines
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
@@ -28,6 +31,10 @@ from engine.registry import ARN_RE, Package, Registry
 from kernel.errors import ToolError as Problem
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+SCHEDULER_NAME_RE = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
+PIPELINE_ARN_RE = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/[a-z0-9\-]{1,256}$"
+)
 S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 PORT_ENV = "ENGINE_ENDPOINT_PORT"
 MONITOR_TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
@@ -239,6 +246,74 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "schedule_name": name, "action": action}
 
 
+def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
+    """CreateSchedule or UpdateSchedule of EventBridge Scheduler, with a pipeline target."""
+    name = _require(event, "schedule_name", SCHEDULER_NAME_RE, "pass e.g. 'penguins-data-quality'")
+    arn = _require(event, "pipeline_arn", PIPELINE_ARN_RE, "pass the monitoring pipeline's ARN")
+    parameters = event.get("parameters")
+    if not isinstance(parameters, dict) or not all(
+        isinstance(v, str | int | float) for v in parameters.values()
+    ):
+        raise Failure(
+            400,
+            f"invalid event:\nevent.parameters = {parameters!r}\n  why: the pipeline's "
+            "parameter values, by name\n  fix: pass e.g. {'EndpointName': 'penguins-endpoint'}",
+        )
+    if pipelines.find(ctx.root, arn) is None:
+        raise Failure(
+            404,
+            f"CreateSchedule failed: the target pipeline {arn} does not exist\n"
+            "  why: the schedule starts a monitoring pipeline that publishing creates (here: "
+            "running the bundle that holds it)\n"
+            "  fix: run the bundle compiled with monitoring.backend=builtin again",
+        )
+    request = {
+        "Name": name,
+        "ScheduleExpression": event.get("schedule_expression", ""),
+        "ScheduleExpressionTimezone": event.get("timezone", "UTC"),
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "State": "ENABLED",
+        "Target": {
+            "Arn": arn,
+            "RoleArn": event.get("scheduler_role_arn", ""),
+            "SageMakerPipelineParameters": {
+                "PipelineParameterList": [
+                    {"Name": key, "Value": str(value)} for key, value in sorted(parameters.items())
+                ]
+            },
+        },
+    }
+    path = ctx.root / "schedules" / f"{name}.json"
+    previous = json.loads(path.read_text()) if path.is_file() else {}
+    if previous and "Target" not in previous:
+        raise Failure(
+            409,
+            f"schedule {name!r} exists and is a Model Monitor schedule ({path})\n"
+            "  why: one name, one schedule\n"
+            f"  fix: delete {path}, or give the schedules other names (deployment.endpoint_name)",
+        )
+    stored = {
+        k: v for k, v in previous.items() if k not in ("CreationDate", "LastModificationDate")
+    }
+    action = "unchanged" if stored == request else ("updated" if previous else "created")
+    record = {
+        **request,
+        "CreationDate": previous.get("CreationDate", now()),
+        "LastModificationDate": now()
+        if action != "unchanged"
+        else previous["LastModificationDate"],
+    }
+    write_json(path, record)
+    ctx.log(f"schedule {name} {action} ({path}): starts {arn}")
+    schedule_arn = f"arn:aws:scheduler:us-east-1:111122223333:schedule/default/{name}"
+    return {
+        "statusCode": 200,
+        "schedule_name": name,
+        "schedule_arn": schedule_arn,
+        "action": action,
+    }
+
+
 # --------------------------------------------------------------------------- the step
 
 _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
@@ -248,6 +323,8 @@ def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     """The function's result, every output the real handler declares present ("" if unused)."""
     if "model_package_arn" in event or "model_package_group" in event:
         function, defaults = deploy, {"endpoint_name": "", "error": ""}
+    elif "pipeline_arn" in event:
+        function, defaults = pipeline_schedule, {"schedule_name": "", "error": ""}
     elif "monitor_type" in event or "schedule_name" in event:
         function, defaults = schedule, {"schedule_name": "", "error": ""}
     else:
@@ -255,7 +332,8 @@ def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
         raise StepFailed(
             f"step {ctx.step_name}: the local engine cannot play Lambda function {arn}\n"
             "  why: it plays the deploy function (an event with model_package_arn) and the "
-            "schedule function (an event with monitor_type and schedule_name) only\n"
+            "schedule functions (an event with schedule_name and monitor_type or pipeline_arn) "
+            "only\n"
             "  fix: run this pipeline on AWS, or switch the step off in the config"
         )
     try:

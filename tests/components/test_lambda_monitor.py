@@ -865,11 +865,15 @@ def test_long_feature_lists_travel_in_parts_and_come_back_whole(
 
 def test_image_requests_become_the_baselines_pixel_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MONITOR_PIXEL_FEATURES", "true")
-    body = json.dumps([{"pixels": [0, 16, 255]}, {"pixels": [[1, 2], [3, 4]]}])
-    assert preprocessor.preprocess_handler(captured(body)) == [
-        {"p0": 0.0, "p1": 16.0, "p2": 255.0},
-        {"p0": 1.0, "p1": 2.0, "p2": 3.0, "p3": 4.0},
+    body = json.dumps([{"pixels": [0, 16, 255]}, {"pixels": [[1, 2], [3, 4.0]]}, {"pixels": [0.5]}])
+    records = preprocessor.preprocess_handler(captured(body))
+    assert records == [
+        {"p0": 0, "p1": 16, "p2": 255},
+        {"p0": 1, "p1": 2, "p2": 3, "p3": 4},
+        {"p0": 0.5},
     ]
+    # Whole pixels stay Integral, as in the baseline (Model Monitor's data-type check).
+    assert [type(v) for r in records for v in r.values()] == [int] * 7 + [float]
 
 
 def test_entry_point_always_returns_the_pipeline_step_outputs() -> None:

@@ -59,21 +59,52 @@ def test_errors_from_a_config_file_name_the_file_and_what_selected_it() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("cron", "accepted"),
-    [
-        ("hourly", "cron(0 * ? * * *)"),
-        ("daily", "cron(0 0 ? * * *)"),
-        ("cron(0 */6 ? * * *)", "cron(0 */6 ? * * *)"),
-        ("cron(0 3 ? * * *)", "cron(0 3 ? * * *)"),
-        ("cron(*/5 * ? * * *)", None),
-        ("cron(0 0 1 * ? *)", None),
-        ("rate(1 hour)", None),
-    ],
-    ids=["hourly", "daily", "every-6-hours", "at-3", "every-5-minutes", "monthly", "rate"],
+MODEL_MONITOR_FIX = (
+    "use 'hourly', 'daily', 'cron(0 * ? * * *)', 'cron(0 3 ? * * *)' or 'cron(0 */6 ? * * *)', "
+    "or monitoring.backend=builtin (any EventBridge expression)"
 )
-def test_monitoring_schedule_forms(cron: str, accepted: str | None) -> None:
-    loaded = load_config([])
+SCHEDULER_FIX = (
+    "use cron(minutes hours day-of-month month day-of-week year) with '?' in one of the two "
+    "day fields, e.g. 'cron(0 6 ? * MON *)', or 'rate(1 day)'"
+)
+
+
+@pytest.mark.parametrize(
+    ("backend", "cron", "accepted"),
+    [
+        ("model_monitor", "hourly", "cron(0 * ? * * *)"),
+        ("model_monitor", "daily", "cron(0 0 ? * * *)"),
+        ("model_monitor", "cron(0 */6 ? * * *)", "cron(0 */6 ? * * *)"),
+        ("model_monitor", "cron(0 3 ? * * *)", "cron(0 3 ? * * *)"),
+        ("model_monitor", "cron(*/5 * ? * * *)", None),
+        ("model_monitor", "cron(0 0 1 * ? *)", None),
+        ("model_monitor", "rate(1 hour)", None),
+        ("builtin", "hourly", "cron(0 * ? * * *)"),
+        ("builtin", "cron(*/5 * ? * * *)", "cron(*/5 * ? * * *)"),
+        ("builtin", "cron(0 0 1 * ? *)", "cron(0 0 1 * ? *)"),
+        ("builtin", "rate(1 hour)", "rate(1 hour)"),
+        ("builtin", "cron(0 * * * * *)", None),
+        ("builtin", "every hour", None),
+    ],
+    ids=[
+        "mm-hourly",
+        "mm-daily",
+        "mm-every-6-hours",
+        "mm-at-3",
+        "mm-every-5-minutes",
+        "mm-monthly",
+        "mm-rate",
+        "builtin-hourly",
+        "builtin-every-5-minutes",
+        "builtin-monthly",
+        "builtin-rate",
+        "builtin-no-question-mark",
+        "builtin-prose",
+    ],
+)
+def test_monitoring_schedule_forms(backend: str, cron: str, accepted: str | None) -> None:
+    """Each backend takes what its service takes: Model Monitor a few forms, EventBridge more."""
+    loaded = load_config([f"monitoring.backend={backend}"])
     data = copy.deepcopy(loaded.data)
     data["monitoring"]["data_quality"]["schedule"]["cron"] = cron
     if accepted is not None:
@@ -82,12 +113,17 @@ def test_monitoring_schedule_forms(cron: str, accepted: str | None) -> None:
         return
     with pytest.raises(CompileError) as raised:
         validate_config(LoadedConfig(data, loaded.choices, loaded.overrides))
+    if backend == "builtin":
+        why = f"'{cron}' is not an EventBridge Scheduler expression"
+        fix = SCHEDULER_FIX
+    else:
+        why = f"SageMaker monitoring schedules run at most hourly, on the hour; '{cron}' is not "
+        why += "one of its forms"
+        fix = MODEL_MONITOR_FIX
     assert raised.value.render() == (
         "error: 1 problem in the pipeline configuration\n\n"
         "conf/monitoring/default.yaml (selected by monitoring=default)\n"
         f"  monitoring.data_quality.schedule.cron = {cron!r}\n"
-        "  why: SageMaker monitoring schedules run at most hourly, on the hour; "
-        f"'{cron}' is not one of its forms\n"
-        "  fix: use 'hourly', 'daily', 'cron(0 * ? * * *)', 'cron(0 3 ? * * *)' or "
-        "'cron(0 */6 ? * * *)'"
+        f"  why: {why} (monitoring.backend={backend})\n"
+        f"  fix: {fix}"
     )

@@ -11,6 +11,7 @@ import atexit
 import base64
 import functools
 import json
+import os
 import random
 import re
 import shutil
@@ -628,3 +629,19 @@ def test_ground_truth_needs_ids_or_capture() -> None:
     with pytest.raises(SystemExit) as exited:
         ground_truth.main(GT)
     assert exited.value.code == 2
+
+
+def test_a_closed_pipe_stops_a_tool_quietly() -> None:
+    """`python -m endpoint.traffic ... | head -1`: the tool stops, without a traceback."""
+    body = "lambda: [print('x' * 100) for _ in range(100_000)] and 0"
+    code = f"import sys\nfrom endpoint.common import run_tool\nsys.exit(run_tool({body}))"
+    read, write = os.pipe()
+    with subprocess.Popen(
+        [sys.executable, "-c", code], stdout=write, stderr=subprocess.PIPE, cwd=REPO
+    ) as process:
+        os.close(write)
+        assert os.read(read, 10) == b"x" * 10
+        os.close(read)  # as `head` does once it has its lines
+        _, error = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert error.decode() == ""

@@ -1,7 +1,8 @@
 """Golden pipeline definitions for every project x framework x training mode.
 
 Each case folder holds `overrides.txt` (one override a line) beside the `pipeline.json` and
-`assets.json` they produce. A mismatch fails with a unified diff; only
+`assets.json` they produce, and those of its monitoring pipelines under `monitors/<kind>/`
+(builtin monitoring backend). A mismatch fails with a unified diff; only
 `pytest --update-goldens` rewrites them (then read `git diff` and say why in the commit).
 """
 
@@ -45,12 +46,30 @@ def compiled(case: Path) -> Bundle:
     return compile_overrides(read_overrides(case))
 
 
+def bundle_files(bundle: Bundle, folder: str = "") -> dict[str, str]:
+    """The JSON files of a bundle and of its monitoring pipelines, by path in the bundle."""
+    files = {
+        f"{folder}pipeline.json": bundle.pipeline_json,
+        f"{folder}assets.json": bundle.assets_json,
+    }
+    for subfolder, monitor in bundle.monitors.items():
+        files |= bundle_files(monitor, f"{folder}{subfolder}/")
+    return files
+
+
+def golden_files(case: Path) -> set[str]:
+    return {p.relative_to(case).as_posix() for p in case.rglob("*.json")}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 @pytest.mark.parametrize("name", ["pipeline.json", "assets.json"])
 def test_golden(case: Path, name: str, request: pytest.FixtureRequest) -> None:
-    bundle = compiled(case)
-    actual = bundle.pipeline_json if name == "pipeline.json" else bundle.assets_json
-    check_golden(case / name, actual, request)
+    """The bundle's file, and the same file of each of its monitoring pipelines."""
+    files = bundle_files(compiled(case))
+    for path in sorted(p for p in files if p.endswith(name)):
+        check_golden(case / path, files[path], request)
+    if not request.config.getoption("--update-goldens"):
+        assert golden_files(case) == set(files), "goldens without a compiled file (stale?)"
 
 
 def overlay_schema() -> dict:  # type: ignore[type-arg]
@@ -91,13 +110,14 @@ def test_golden_is_a_sound_definition(case: Path) -> None:
     above) and the cross-field checks."""
     if not OVERLAY.exists():
         pytest.skip(f"{OVERLAY} is absent: this clone has no ../shared beside it")
-    text = (case / "pipeline.json").read_text()
-    definition = json.loads(text)
-    errors = sorted(
-        jsonschema.Draft7Validator(overlay_schema()).iter_errors(definition),
-        key=lambda e: e.json_path,
-    )
-    assert [f"{e.json_path}: {e.message[:200]}" for e in errors] == []
-    assert definition["Version"] == "2020-12-01"
-    name = f"{case.name.replace('_', '-')}"
-    assert check_definition(definition, name, text) == []
+    for path in sorted(case.rglob("pipeline.json")):
+        text = path.read_text()
+        definition = json.loads(text)
+        errors = sorted(
+            jsonschema.Draft7Validator(overlay_schema()).iter_errors(definition),
+            key=lambda e: e.json_path,
+        )
+        assert [f"{path}: {e.json_path}: {e.message[:200]}" for e in errors] == []
+        assert definition["Version"] == "2020-12-01"
+        name = json.loads((path.parent / "assets.json").read_text())["pipeline"]
+        assert check_definition(definition, name, text) == []

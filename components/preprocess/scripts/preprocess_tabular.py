@@ -42,7 +42,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="CSV file name inside <base_dir>/input/ (default: the only *.csv there)",
     )
-    parser.add_argument("--target", required=True, help="label column, e.g. species")
+    parser.add_argument("--target", required=True, help="label column, e.g. diagnosis")
     # Lists take one argument an item (an API limit caps each argument at 256 characters);
     # commas also separate items.
     parser.add_argument("--numeric", nargs="*", default=[], help="numeric feature columns")

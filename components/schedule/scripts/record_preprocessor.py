@@ -70,7 +70,14 @@ def flat_pixels(sample: dict[str, Any]) -> dict[str, Any] | None:
         pixels = [value for row in pixels for value in row]  # side x side -> flat
     if not isinstance(pixels, list) or not pixels:
         return None
-    return {f"p{i}": _number(value) for i, value in enumerate(pixels)}
+    return {f"p{i}": _pixel(value) for i, value in enumerate(pixels)}
+
+
+def _pixel(value: Any) -> int | float | None:
+    """A whole pixel value as an int: the baseline's pixels are JSON integers (Integral), and a
+    float would fail every pixel's data-type check."""
+    number = _number(value)
+    return int(number) if number is not None and number.is_integer() else number
 
 
 def _text(data: Any, encoding: str | None) -> str:

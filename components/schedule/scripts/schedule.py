@@ -176,7 +176,7 @@ def _names(event: dict[str, Any], key: str, problems: list[str]) -> list[str] | 
                 key,
                 value,
                 "not a list of feature names",
-                "pass e.g. ['culmen_length_mm', 'body_mass_g'] or 'culmen_length_mm,body_mass_g'",
+                "pass e.g. ['length_mm', 'mass_g'] or 'length_mm,mass_g'",
             )
         )
         return None

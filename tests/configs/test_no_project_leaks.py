@@ -1,0 +1,118 @@
+"""No project's names leak into another's bundle: nothing falls back to the penguins columns.
+
+Every bundle of every other project (each framework, training mode and monitoring backend) is
+compiled, and its files (pipeline.json, assets.json, and those of its monitoring pipelines) and
+the code of every asset it ships (string literals, docstrings aside) must not name a penguins
+column or class. The names are read from conf/project/penguins.yaml, not listed here.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from compiler.compile import Bundle, compile_overrides
+from compiler.load import group_options, load_config
+from kernel.context import REPO
+
+PENGUINS = load_config(["project=penguins"]).data["project"]
+NAMES = sorted(
+    {
+        PENGUINS["data"]["target"],
+        *PENGUINS["data"]["numeric"],
+        *PENGUINS["data"]["categorical"],
+        *PENGUINS["classes"],
+    }
+)
+PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, NAMES)) + r")\b")
+OTHERS = [p for p in group_options("project") if p != "penguins"]
+COMBINATIONS = list(
+    itertools.product(
+        OTHERS, group_options("framework"), group_options("training"), ("model_monitor", "builtin")
+    )
+)
+
+
+def bundle_texts(bundle: Bundle, folder: str = "") -> dict[str, str]:
+    texts = {
+        f"{folder}pipeline.json": bundle.pipeline_json,
+        f"{folder}assets.json": bundle.assets_json,
+    }
+    for subfolder, monitor in bundle.monitors.items():
+        texts |= bundle_texts(monitor, f"{folder}{subfolder}/")
+    return texts
+
+
+def code_literals(path: Path) -> list[str]:
+    """The string literals of a Python file that are not docstrings (what code can act on)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_the_names_are_the_penguins_ones() -> None:
+    """The check is only as good as its list: it holds the columns and classes, and matches."""
+    assert {"species", "island", "culmen_length_mm", "Adelie"} <= set(NAMES)
+    assert OTHERS, "no other project to check"
+    assert PATTERN.search('{"island": 1}') and not PATTERN.search('{"islands": 1}')
+
+
+@pytest.mark.parametrize(
+    ("project", "framework", "training", "backend"),
+    COMBINATIONS,
+    ids=["-".join(c) for c in COMBINATIONS],
+)
+def test_bundle_names_no_penguins_column_or_class(
+    project: str, framework: str, training: str, backend: str, tmp_path: Path
+) -> None:
+    bundle = compile_overrides(
+        [
+            f"project={project}",
+            f"framework={framework}",
+            f"training={training}",
+            f"monitoring.backend={backend}",
+            f"output_dir={tmp_path}",
+        ]
+    )
+    leaks = [
+        f"{name}: {match.group(0)!r}"
+        for name, text in bundle_texts(bundle).items()
+        for match in PATTERN.finditer(text)
+    ]
+    assert leaks == []
+
+
+def test_shipped_code_names_no_penguins_column_or_class(tmp_path: Path) -> None:
+    """The scripts every project's bundles ship hold no penguins name a fallback could use."""
+    paths = set()
+    for project, backend in itertools.product(OTHERS, ("model_monitor", "builtin")):
+        bundle = compile_overrides(
+            [f"project={project}", f"monitoring.backend={backend}", f"output_dir={tmp_path}"]
+        )
+        for text in bundle_texts(bundle).values():
+            paths |= set(re.findall(r'"path": "([^"]+\.py)"', text))
+    assert len(paths) > 10, sorted(paths)
+    leaks = [
+        f"{path}: {literal!r}"
+        for path in sorted(paths)
+        for literal in code_literals(REPO / path)
+        if PATTERN.search(literal)
+    ]
+    assert leaks == []
