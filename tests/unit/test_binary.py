@@ -85,3 +85,35 @@ def test_the_gate_reads_any_metric_the_projects_report_has(project: str, metric:
     condition = steps_of(f"project={project}", f"gate.metric={metric}")["CheckApprove"]
     (comparison,) = condition["Conditions"]
     assert comparison["LeftValue"]["Std:JsonGet"]["Path"] == metric
+
+
+@pytest.mark.parametrize(
+    ("project", "expected"),
+    [
+        pytest.param(
+            "cancer",
+            {
+                "problem_type": "BinaryClassification",
+                "probability_attribute": "0.probability",
+                "positive_label": "malignant",
+            },
+            id="cancer",
+        ),
+        pytest.param(
+            "penguins",
+            {"problem_type": "MulticlassClassification", "probability_attribute": "0.confidence"},
+            id="penguins",
+        ),
+    ],
+)
+def test_the_builtin_model_quality_monitor_scores_the_projects_problem(
+    project: str, expected: dict[str, str]
+) -> None:
+    bundle = compile_overrides([f"project={project}", "monitoring.backend=builtin"])
+    monitor = json.loads(bundle.monitors["monitors/model-quality"].pipeline_json)
+    (job,) = [s for s in monitor["Steps"] if s["Type"] == "Processing"]
+    environment = job["Arguments"]["Environment"]
+    assert {k: environment.get(k) for k in expected} == expected
+    assert ("positive_label" in environment) == (project == "cancer")
+    baseline = steps_of(f"project={project}", "monitoring.backend=builtin")["ModelQualityBaseline"]
+    assert baseline["Environment"]["problem_type"] == expected["problem_type"]
