@@ -14,9 +14,10 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from compiler.load import LoadedConfig
 from components.deploy.config import Deployment
+from components.evaluate.contract import BINARY as BINARY_METRICS
 from components.evaluate.contract import report_contract
 from components.gate.config import Gate
-from components.model.contract import record_contract
+from components.model.contract import CONFIDENCE, PROBABILITY, probability_field, record_contract
 from components.monitor.config import monitor_pipeline_name
 from components.preprocess.config import ImageData, Split, TabularData, data_problems
 from components.quality_check.config import Check, ModelQualityAttributes
@@ -105,6 +106,7 @@ class Project(Settings):
     split: Split
     hyperparameters: Hyperparameters
     scripts: ProjectScripts = ProjectScripts()
+    positive_class: str | None = None  # a 2-class project's class of interest (binary metrics)
 
     @field_validator("pipeline_name")
     @classmethod
@@ -135,6 +137,10 @@ class Project(Settings):
         if repeated:
             raise ValueError(f"classes {repeated} appear twice; fix: list each class once")
         return classes
+
+    @property
+    def binary(self) -> bool:
+        return len(self.classes) == 2
 
 
 class Framework(Settings):
@@ -428,20 +434,63 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
         Issue(("project", *i.loc), i.what, i.why, i.fix)
         for i in data_problems(project.data, project.split, "project")
     ]
-    why = json_path_problem(report_contract(), config.gate.metric)
+    issues += _positive_class_checks(project)
+    why = json_path_problem(
+        report_contract(tuple(project.classes), project.positive_class), config.gate.metric
+    )
+    binary_metric = config.gate.metric.split(".")[:2] in (["metrics", m] for m in BINARY_METRICS)
+    if why and binary_metric and not project.binary:
+        why = (
+            f"only a 2-class project's report has {' and '.join(BINARY_METRICS)}, and this one "
+            f"has {len(project.classes)} classes"
+        )
     if why:
         issues.append(
             Issue(
                 ("gate", "metric"),
                 f"gate.metric = {config.gate.metric!r}",
                 f"the gate's conditions read this path from evaluation.json, but {why}",
-                "use a numeric path that components/evaluate/report.schema.json requires, "
-                "e.g. 'metrics.accuracy.value'",
+                "use a numeric path that components/evaluate/report.schema.json requires for "
+                "this project's classes, e.g. 'metrics.accuracy.value' or "
+                f"'metrics.recall.per_class.{project.classes[0]}'",
             )
         )
     issues += _script_checks(config)
     issues += _training_checks(config) + _image_checks(config) + _monitoring_checks(config)
     return [Problem(loaded.source_of(i.loc), i.what, i.why, i.fix) for i in issues]
+
+
+def _positive_class_checks(project: Project) -> list[Issue]:
+    """A 2-class project names its positive class, one of its classes; others name none."""
+    loc, positive, classes = ("project", "positive_class"), project.positive_class, project.classes
+    if project.binary and positive is None:
+        return [
+            Issue(
+                loc,
+                "project.positive_class",
+                f"a 2-class project ({_listed(classes)}) is scored as BinaryClassification, "
+                "which needs to know which class is the positive one (its probability is what "
+                "model quality and ROC/PR AUC read)",
+                f"set project.positive_class to one of {_listed(classes)}",
+            )
+        ]
+    if positive is None or (project.binary and positive in classes):
+        return []
+    if not project.binary:
+        why = (
+            f"only a 2-class project has a positive class; this one has {len(classes)} classes "
+            "and is scored as MulticlassClassification"
+        )
+        fix = "remove project.positive_class (or set it to null)"
+    else:
+        why = f"it is not one of the project's classes {_listed(classes)}"
+        fix = f"use one of {_listed(classes)}{did_you_mean(positive, classes)}"
+    return [Issue(loc, f"project.positive_class = {positive!r}", why, fix)]
+
+
+def _listed(classes: list[str]) -> str:
+    """The classes in the project's order (index order), quoted."""
+    return ", ".join(f"'{c}'" for c in classes)
 
 
 def _script_checks(config: PipelineConfig) -> list[Issue]:
@@ -599,9 +648,16 @@ def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
                 )
             )
     if monitoring.model_quality.enabled:
+        attributes = model_quality_attributes(config)
+        contract = record_contract(config.project.binary)
         for key in ModelQualityAttributes.model_fields:
-            path = getattr(monitoring.model_quality, key)
-            why = json_path_problem(record_contract(), path, ("string", "integer", "number"))
+            path = getattr(attributes, key)
+            why = json_path_problem(contract, path, ("string", "integer", "number"))
+            if why and path == f"SageMakerOutput.{PROBABILITY}" and not config.project.binary:
+                why = (
+                    "only a 2-class project's model answers with the positive class's "
+                    f"'{PROBABILITY}', and this one has {len(config.project.classes)} classes"
+                )
             if why:
                 issues.append(
                     Issue(
@@ -612,6 +668,17 @@ def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
                         "'SageMakerOutput.label' or 'ground_truth'",
                     )
                 )
+        probability = attributes.probability_attribute or ""
+        if config.project.binary and probability.endswith(f".{CONFIDENCE}"):
+            issues.append(
+                Issue(
+                    ("monitoring", "model_quality", "probability_attribute"),
+                    f"monitoring.model_quality.probability_attribute = {probability!r}",
+                    "BinaryClassification reads the positive class's probability (its AUC and "
+                    f"threshold), but '{CONFIDENCE}' is the predicted class's",
+                    "use 'SageMakerOutput.probability', or null for the problem type's own",
+                )
+            )
     issues += _schedule_checks(config)
     monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled
     if monitoring.backend == "model_monitor" and monitored:
@@ -627,6 +694,16 @@ def _monitoring_checks(config: PipelineConfig) -> list[Issue]:
                 )
             )
     return issues
+
+
+def model_quality_attributes(config: PipelineConfig) -> ModelQualityAttributes:
+    """The model-quality paths, the probability's defaulting to its problem type's: the positive
+    class's probability for a binary project, the predicted class's otherwise."""
+    settings = config.monitoring.model_quality
+    paths = {key: getattr(settings, key) for key in ModelQualityAttributes.model_fields}
+    field = probability_field(config.project.binary)
+    paths["probability_attribute"] = paths["probability_attribute"] or f"SageMakerOutput.{field}"
+    return ModelQualityAttributes(**paths)
 
 
 def _schedule_checks(config: PipelineConfig) -> list[Issue]:

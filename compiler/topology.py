@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.parameters import declare_parameters
-from compiler.schema import PipelineConfig
+from compiler.schema import PipelineConfig, model_quality_attributes
 from components.deploy import step as deploy
 from components.deploy.contract import OUTPUT as ENDPOINT_OUTPUT
 from components.evaluate import contract as report
@@ -30,7 +30,7 @@ from components.preprocess import contract as preprocessed
 from components.preprocess import step as preprocess
 from components.preprocess.config import Preprocess
 from components.quality_check import step as quality_check
-from components.quality_check.config import ModelQualityAttributes, QualityCheck
+from components.quality_check.config import QualityCheck
 from components.register import step as register
 from components.register.config import Register
 from components.register.step import Baseline
@@ -173,7 +173,12 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         suffix = "" if len(models) == 1 else label
         evaluation = f"Evaluate{suffix}"
         steps += evaluate.build(
-            Evaluate(image=image.training, script=project.scripts.evaluate or report.SCRIPT),
+            Evaluate(
+                image=image.training,
+                script=project.scripts.evaluate or report.SCRIPT,
+                classes=tuple(project.classes),
+                positive_class=project.positive_class,
+            ),
             ctx,
             name=evaluation,
             model_uri=uri,
@@ -235,19 +240,24 @@ def _model_quality_steps(
     model_step, transform_step = f"CreateModel{suffix}", f"TransformTestSet{suffix}"
     records = Join("/", (step_output(preprocessed.NAME, "baseline"), preprocessed.TEST_RECORDS))
     assert image.monitor is not None
-    attributes = ModelQualityAttributes(
-        **{k: getattr(monitoring.model_quality, k) for k in ModelQualityAttributes.model_fields}
-    )
+    project = config.project
     settings = QualityCheck(
         kind="MODEL_QUALITY",
         image=image.monitor,
         instance_type=monitoring.instance_type,
-        model_package_group=config.project.model_package_group,
+        model_package_group=project.model_package_group,
         fail_on_violation=monitoring.model_quality.fail_on_violation,
-        attributes=attributes,
+        problem_type="BinaryClassification" if project.binary else "MulticlassClassification",
+        attributes=model_quality_attributes(config),
+        positive_label=project.positive_class,
     )
     return [
-        *model.build(Model(image=image.inference), ctx, name=model_step, model_uri=uri),
+        *model.build(
+            Model(image=image.inference, positive_class=config.project.positive_class),
+            ctx,
+            name=model_step,
+            model_uri=uri,
+        ),
         *transform.build(
             Transform(instance_type=monitoring.instance_type),
             ctx,
@@ -275,6 +285,7 @@ def _register(
         image=image.inference,
         instance_type=config.framework.inference_instance_type,
         status=status,
+        positive_class=config.project.positive_class,
     )
     report_uri = Join("/", (step_output(evaluation, report.OUTPUT), report.FILE))
     return register.build(
@@ -330,6 +341,7 @@ def _approved_steps(
                 function_role_arn=deployment.lambda_role_arn,
                 image=image.monitor,
                 ground_truth_uri=getattr(settings.schedule, "ground_truth_uri", None),
+                positive_class=config.project.positive_class if kind == "model_quality" else None,
                 **_features(config),
             ),
             ctx,
@@ -356,6 +368,19 @@ def _features(config: PipelineConfig) -> dict[str, Any]:
         "numeric_features": tuple(getattr(data, "numeric", ())),
         "categorical_features": tuple(getattr(data, "categorical", ())),
         "pixel_features": data.kind == "image",
+    }
+
+
+def _answers(config: PipelineConfig) -> dict[str, Any]:
+    """What model quality reads in the endpoint's answers: a binary model's positive class's
+    probability, else the predicted class's (components/model/record.schema.json)."""
+    positive = config.project.positive_class
+    if positive is None:
+        return {"problem_type": "MulticlassClassification", "probability_attribute": "0.confidence"}
+    return {
+        "problem_type": "BinaryClassification",
+        "probability_attribute": "0.probability",
+        "positive_label": positive,
     }
 
 
@@ -438,7 +463,7 @@ def build_monitors(config: PipelineConfig) -> list[MonitorPipeline]:
             window=check.schedule.window,
             cloudwatch_metrics=check.schedule.cloudwatch_metrics,
             schedule_name=schedule_name(deployment.endpoint_name, kind),
-            **(_features(config) if kind == "data_quality" else {}),
+            **(_features(config) if kind == "data_quality" else _answers(config)),
         )
         steps = monitor.build(
             settings,

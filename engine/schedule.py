@@ -174,6 +174,8 @@ def analyzer_environment(
         env["ground_truth_attribute"] = settings.get("ground_truth_attribute") or TRUTH_KEY
         if settings.get("probability_attribute"):
             env["probability_attribute"] = settings["probability_attribute"]
+        if settings.get("positive_label"):
+            env["positive_label"] = settings["positive_label"]
     return env | feature_environment(settings)
 
 

@@ -6,7 +6,12 @@ from kernel.settings import Settings
 
 
 class Evaluate(Settings):
-    """The framework's CPU training image (it can load the model) and the script it runs."""
+    """The framework's CPU training image (it can load the model) and the script it runs.
+
+    `classes` and `positive_class` (a binary project's) shape the report the gate reads.
+    """
 
     image: str
     script: str
+    classes: tuple[str, ...]
+    positive_class: str | None = None

@@ -26,8 +26,12 @@ def build(
             processing_input("test", test_data, "/opt/ml/processing/test"),
         ],
         outputs=(OUTPUT,),
+        arguments=(
+            ["--positive_class", settings.positive_class] if settings.positive_class else None
+        ),
     )
-    report = PropertyFile(PROPERTY_FILE, OUTPUT, FILE, report_contract())
+    contract = report_contract(settings.classes, settings.positive_class)
+    report = PropertyFile(PROPERTY_FILE, OUTPUT, FILE, contract)
     return [
         Step(
             name=name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.model.config import Model
+from components.model.contract import serving_environment
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
 
@@ -12,7 +13,11 @@ from kernel.ir import Step, StepRef
 def build(settings: Model, ctx: BuildContext, *, name: str, model_uri: Any) -> list[Step]:
     arguments = {
         "ExecutionRoleArn": ctx.role,
-        "PrimaryContainer": {"Environment": {}, "Image": settings.image, "ModelDataUrl": model_uri},
+        "PrimaryContainer": {
+            "Environment": serving_environment(settings.positive_class),
+            "Image": settings.image,
+            "ModelDataUrl": model_uri,
+        },
     }
     return [Step(name=name, type="Model", arguments=arguments)]
 

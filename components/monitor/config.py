@@ -32,3 +32,4 @@ class MonitorJob(Settings):
     )
     inference_attribute: str = "0.label"
     probability_attribute: str = "0.confidence"
+    positive_label: str | None = None  # BinaryClassification over class names: the positive one

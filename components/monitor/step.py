@@ -74,6 +74,8 @@ def _environment(settings: MonitorJob, endpoint: Any) -> dict[str, Any]:
             "probability_attribute": settings.probability_attribute,
             "ground_truth_attribute": "groundTruthData",
         }
+        if settings.positive_label is not None:
+            env["positive_label"] = settings.positive_label
     return env
 
 

@@ -20,7 +20,8 @@ class ModelQualityAttributes(Settings):
     """Where the joined transform records hold the prediction, its probability and the truth."""
 
     inference_attribute: str = "SageMakerOutput.label"
-    probability_attribute: str = "SageMakerOutput.confidence"
+    # None: the problem type's own (the compiler picks the positive class's for a binary model)
+    probability_attribute: str | None = None
     ground_truth_attribute: str = "ground_truth"
 
 
@@ -36,3 +37,6 @@ class QualityCheck(Settings):
         "MulticlassClassification"
     )
     attributes: ModelQualityAttributes | None = None  # MODEL_QUALITY only
+    # BinaryClassification: the label that counts as positive (the analyzer's extension; the
+    # labels are class names, not Model Monitor's 0/1)
+    positive_label: str | None = None

@@ -44,9 +44,12 @@ def _environment(settings: QualityCheck, output_path: str) -> dict[str, str]:
             "analysis_type": "MODEL_QUALITY",
             "ground_truth_attribute": settings.attributes.ground_truth_attribute,
             "inference_attribute": settings.attributes.inference_attribute,
-            "probability_attribute": settings.attributes.probability_attribute,
             "problem_type": settings.problem_type,
         }
+        if settings.attributes.probability_attribute is not None:
+            env["probability_attribute"] = settings.attributes.probability_attribute
+    if settings.positive_label is not None:
+        env["positive_label"] = settings.positive_label
     return env
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES
+from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES, serving_environment
 from components.register.config import Register
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
@@ -48,7 +48,13 @@ def build(
     """Register the model at `model_uri` with its report and quality baselines."""
     arguments: dict[str, Any] = {
         "InferenceSpecification": {
-            "Containers": [{"Environment": {}, "Image": settings.image, "ModelDataUrl": model_uri}],
+            "Containers": [
+                {
+                    "Environment": serving_environment(settings.positive_class),
+                    "Image": settings.image,
+                    "ModelDataUrl": model_uri,
+                }
+            ],
             "SupportedContentTypes": list(CONTENT_TYPES),
             "SupportedRealtimeInferenceInstanceTypes": [settings.instance_type],
             "SupportedResponseMIMETypes": list(RESPONSE_TYPES),

@@ -81,6 +81,7 @@ class MonitorSchedule(Settings):
     function_role_arn: str  # the Lambda function's execution role
     image: str  # the Model Monitor analyzer of the region
     ground_truth_uri: str | None = None  # model_quality only
+    positive_class: str | None = None  # model_quality of a binary model: BinaryClassification
     # data_quality only: the features the record preprocessor keeps (the project's own)
     numeric_features: tuple[str, ...] = ()
     categorical_features: tuple[str, ...] = ()

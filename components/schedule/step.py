@@ -57,13 +57,20 @@ def build(
         if settings.pixel_features:
             event["pixel_features"] = True
     if settings.kind == "model_quality":
-        # No record preprocessor: the analyzer reads the prediction from the endpoint's output.
+        # No record preprocessor: the analyzer reads the prediction from the endpoint's output,
+        # a list of answers (components/model/record.schema.json's SageMakerOutput).
         event |= {
             "ground_truth_uri": settings.ground_truth_uri,
             "problem_type": "MulticlassClassification",
             "inference_attribute": "0.label",
-            "probability_attribute": "0.confidence",
+            "probability_attribute": "0.confidence",  # the predicted class's probability
         }
+        if settings.positive_class is not None:  # labels are class names, this one positive
+            event |= {
+                "problem_type": "BinaryClassification",
+                "probability_attribute": "0.probability",  # the positive class's probability
+                "positive_label": settings.positive_class,
+            }
     return [lambda_call(name, settings.function_arn, event, (OUTPUT,), after)]
 
 

@@ -577,6 +577,82 @@ def test_binary_metrics_match_sklearn_on_breast_cancer(
     }
 
 
+def test_binary_precision_recall_curve_matches_sklearn(
+    breast_cancer_records: Records, tmp_path: Path
+) -> None:
+    dataset = write_jsonl(tmp_path / "cancer.jsonl", breast_cancer_records)
+    found = analyze(dataset, tmp_path / "out", **BINARY)["statistics"][
+        "binary_classification_metrics"
+    ]
+    actual = [int(r["ground_truth"] == "malignant") for r in breast_cancer_records]
+    scores = [r["SageMakerOutput"]["probability"] for r in breast_cancer_records]
+    precision, recall, _ = skm.precision_recall_curve(actual, scores, drop_intermediate=False)
+    curve = found["precision_recall_curve"]
+    # sklearn lists thresholds rising (and ends with precision 1, recall 0); Model Monitor's
+    # curve, like the ROC curve, runs from the highest threshold down.
+    assert curve["precisions"] == pytest.approx(precision[::-1].tolist())
+    assert curve["recalls"] == pytest.approx(recall[::-1].tolist())
+
+
+def flip_binary(records: Records, every: int) -> Records:
+    """Every `every`-th answer turned into the other class, its probability mirrored."""
+    out = json.loads(json.dumps(records))
+    for i, record in enumerate(out):
+        if i % every == 0:
+            answer = record["SageMakerOutput"]
+            answer["label"] = "benign" if answer["label"] == "malignant" else "malignant"
+            answer["probability"] = 1.0 - answer["probability"]
+    return out
+
+
+def test_binary_check_against_a_baseline(breast_cancer_records: Records, tmp_path: Path) -> None:
+    dataset = write_jsonl(tmp_path / "cancer.jsonl", breast_cancer_records)
+    analyze(dataset, tmp_path / "base", **BINARY)
+    check = {**BINARY, "baseline_constraints": str(tmp_path / "base/constraints.json")}
+    assert analyze(dataset, tmp_path / "same", **check)["constraint_violations"] == {
+        "violations": []
+    }
+    worse = write_jsonl(tmp_path / "worse.jsonl", flip_binary(breast_cancer_records, every=4))
+    written = analyze(worse, tmp_path / "worse", **check)
+    violations = {v["metric_name"]: v["constraint_check_type"] for v in
+                  written["constraint_violations"]["violations"]}  # fmt: skip
+    assert violations["auc"] == "LessThanThreshold"
+    assert violations["accuracy"] == "LessThanThreshold"
+    assert {violations[r] for r in ("false_positive_rate", "false_negative_rate")} == {
+        "GreaterThanThreshold"
+    }
+
+
+def test_binary_model_quality_over_capture_reads_the_positive_probability(
+    breast_cancer_records: Records, tmp_path: Path
+) -> None:
+    """The schedule's case for a binary endpoint: `0.label`, `0.probability`, class names."""
+    events, truths = [], []
+    for i, record in enumerate(breast_cancer_records):
+        event = capture_event(i, json.dumps({"mean_radius": 1.0}), "application/json")
+        event["captureData"]["endpointOutput"]["data"] = json.dumps([record["SageMakerOutput"]])
+        events.append(event)
+        truths.append({
+            "eventMetadata": {"eventId": f"id-{i}"},
+            "eventVersion": "0",
+            "groundTruthData": {"data": record["ground_truth"], "encoding": "CSV"},
+        })  # fmt: skip
+    write_jsonl(tmp_path / "capture.jsonl", events)
+    (tmp_path / "ground-truth").mkdir()
+    write_jsonl(tmp_path / "ground-truth/labels.jsonl", truths)
+    written = analyze(
+        tmp_path / "capture.jsonl",
+        tmp_path / "out",
+        **{**BINARY, "inference_attribute": "0.label", "probability_attribute": "0.probability"},
+        dataset_format=CAPTURE,
+        ground_truth_source=str(tmp_path / "ground-truth"),
+    )
+    found = written["statistics"]["binary_classification_metrics"]
+    actual = [int(r["ground_truth"] == "malignant") for r in breast_cancer_records]
+    scores = [r["SageMakerOutput"]["probability"] for r in breast_cancer_records]
+    assert found["auc"]["value"] == pytest.approx(skm.roc_auc_score(actual, scores))
+
+
 def test_binary_csv_with_zero_one_labels(breast_cancer_records: Records, tmp_path: Path) -> None:
     path = tmp_path / "cancer.csv"
     rows = [

@@ -201,3 +201,82 @@ def test_unknown_argument_exits_2(tmp_path: Path) -> None:
     proc = run_script(EVALUATE, "--base_dir", str(tmp_path), "--model", "x", check=False)
     assert proc.returncode == 2
     assert proc.stderr == "evaluate.py: error: bad argument: unrecognized arguments: --model x\n"
+
+
+RANKINGS = [
+    pytest.param(0, 200, 0, id="distinct-scores"),
+    pytest.param(1, 50, 4, id="ties-on-a-coarse-grid"),
+    pytest.param(2, 7, 1, id="few-samples-two-scores"),
+]
+
+
+@pytest.mark.parametrize(("seed", "n", "decimals"), RANKINGS)
+def test_binary_metrics_agree_with_sklearn(seed: int, n: int, decimals: int) -> None:
+    rng = np.random.default_rng(seed)
+    y_true = np.r_[0, 1, rng.integers(0, 2, n - 2)]  # both classes present
+    positive = rng.random(n) * 0.6 + 0.4 * (y_true == 0)  # class 0 ("malignant") scores higher
+    if decimals:
+        positive = np.round(positive, decimals)  # many ties
+    probabilities = np.c_[positive, 1 - positive]
+    metrics = load_evaluate_module().binary_metrics(
+        y_true, probabilities, ["malignant", "benign"], "malignant"
+    )
+    is_positive = (y_true == 0).astype(int)
+    assert metrics["roc_auc"] == {
+        "value": pytest.approx(skm.roc_auc_score(is_positive, positive)),
+        "positive_class": "malignant",
+    }
+    assert metrics["pr_auc"] == {
+        "value": pytest.approx(skm.average_precision_score(is_positive, positive)),
+        "positive_class": "malignant",
+    }
+
+
+def test_binary_report_follows_schema() -> None:
+    module = load_evaluate_module()
+    y_true = np.array([0, 1, 1, 0, 1])
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.7, 0.3], [0.1, 0.9]])
+    report = module.compute_metrics(y_true, probabilities.argmax(axis=1), ["yes", "no"])
+    report["metrics"].update(module.binary_metrics(y_true, probabilities, ["yes", "no"], "no"))
+    jsonschema.Draft202012Validator(SCHEMA).validate(report)
+    assert report["metrics"]["roc_auc"]["value"] == pytest.approx(
+        skm.roc_auc_score(y_true, probabilities[:, 1])
+    )
+
+
+BAD_POSITIVE = [
+    pytest.param(
+        ["a", "b"],
+        "c",
+        [0, 1],
+        r"--positive_class 'c': the model's classes are \['a', 'b'\]; "
+        r"a positive class is one of exactly two classes",
+        id="not-a-class",
+    ),
+    pytest.param(
+        ["a", "b", "c"],
+        "a",
+        [0, 1],
+        r"--positive_class 'a': the model's classes are "
+        r"\['a', 'b', 'c'\]; a positive class is one of exactly two classes",
+        id="three-classes",
+    ),
+    pytest.param(
+        ["a", "b"],
+        "a",
+        [1, 1],
+        r"test\.csv: every sample is not 'a', so ROC and PR AUC are "
+        r"undefined; the test split needs samples of both classes",
+        id="one-class-test-set",
+    ),
+]
+
+
+@pytest.mark.parametrize(("classes", "positive", "labels", "message"), BAD_POSITIVE)
+def test_binary_metrics_refuse_what_has_no_positive_class(
+    classes: list[str], positive: str, labels: list[int], message: str
+) -> None:
+    module = load_evaluate_module()
+    probabilities = np.full((len(labels), len(classes)), 1 / len(classes))
+    with pytest.raises(module.InputError, match=f"^{message}$"):
+        module.binary_metrics(np.array(labels), probabilities, classes, positive)

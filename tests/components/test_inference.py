@@ -558,6 +558,61 @@ def test_inconsistent_artifacts_are_refused_at_load(
         serving.load_artifacts(write_artifacts(tmp_path, transformer, ["a", "b"]))
 
 
+BINARY_CLASSES = ["malignant", "benign"]
+
+
+@pytest.mark.parametrize(
+    ("positive", "index"),
+    [pytest.param("malignant", 0, id="first"), pytest.param("benign", 1, id="second")],
+)
+def test_binary_answers_carry_the_positive_class_probability(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, positive: str, index: int
+) -> None:
+    monkeypatch.setenv(serving.POSITIVE_CLASS_ENV, positive)
+    artifacts = serving.load_artifacts(write_artifacts(tmp_path, TABULAR, BINARY_CLASSES))
+    scores = np.array([[0.9, 0.1], [0.3, 0.7]])
+    body, _ = serving.format_predictions(scores, artifacts)
+    answers = json.loads(body)
+    assert [a["label"] for a in answers] == ["malignant", "benign"]
+    assert [a["confidence"] for a in answers] == pytest.approx([0.9, 0.7])  # the predicted's
+    assert [a["probability"] for a in answers] == pytest.approx(scores[:, index].tolist())
+
+
+def test_without_a_positive_class_answers_have_no_probability(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(serving.POSITIVE_CLASS_ENV, raising=False)
+    artifacts = serving.load_artifacts(write_artifacts(tmp_path, TABULAR, BINARY_CLASSES))
+    body, _ = serving.format_predictions(np.array([[0.2, 0.8]]), artifacts)
+    assert json.loads(body) == [{"prediction": 1, "label": "benign", "confidence": 0.8}]
+
+
+@pytest.mark.parametrize(
+    ("classes", "positive"),
+    [
+        pytest.param(BINARY_CLASSES, "malignent", id="not-a-class"),
+        pytest.param(TABULAR_CLASSES, "Adelie", id="three-classes"),
+    ],
+)
+def test_a_positive_class_the_model_lacks_is_refused_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, classes: list[str], positive: str
+) -> None:
+    monkeypatch.setenv(serving.POSITIVE_CLASS_ENV, positive)
+    with pytest.raises(ValueError) as raised:
+        serving.load_artifacts(write_artifacts(tmp_path, TABULAR, classes))
+    assert str(raised.value) == (
+        f"INFERENCE_POSITIVE_CLASS={positive!r} is not one of the model's two classes "
+        f"{classes}; set it to the project's positive_class, or unset it for a model of more "
+        "than two classes"
+    )
+
+
+def test_the_container_variable_is_the_one_the_pipeline_sets() -> None:
+    from components.model.contract import POSITIVE_CLASS_ENV
+
+    assert serving.POSITIVE_CLASS_ENV == POSITIVE_CLASS_ENV
+
+
 # --------------------------------------------------------------------------- (a) handlers
 
 

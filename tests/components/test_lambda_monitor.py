@@ -302,6 +302,45 @@ def test_model_quality_schedule_is_created_with_preprocessor(stub: Stubber) -> N
     assert result["job_definition_name"] == name
 
 
+def test_binary_model_quality_schedule_passes_the_positive_label(stub: Stubber) -> None:
+    event = model_quality_event(
+        schedule_name="cancer-model-quality",
+        problem_type="BinaryClassification",
+        inference_attribute="0.label",
+        probability_attribute="0.probability",
+        positive_label="malignant",
+    )
+    request = schedule.build_job_definition(schedule.parse_event(event))
+    app, job_input = request["ModelQualityAppSpecification"], request["ModelQualityJobInput"]
+    assert app["ProblemType"] == "BinaryClassification"
+    assert app["Environment"]["positive_label"] == "malignant"
+    assert job_input["EndpointInput"]["ProbabilityAttribute"] == "0.probability"
+    name = request["JobDefinitionName"]
+    missing(stub, "describe_model_quality_job_definition", {"JobDefinitionName": name})
+    stub.add_response(  # the Stubber validates the request against the API's model
+        "create_model_quality_job_definition",
+        {"JobDefinitionArn": arn("model-quality-job-definition", name)},
+        request,
+    )
+    missing(
+        stub, "describe_monitoring_schedule", {"MonitoringScheduleName": "cancer-model-quality"}
+    )
+    stub.add_response(
+        "create_monitoring_schedule",
+        {"MonitoringScheduleArn": arn("monitoring-schedule", "cancer-model-quality")},
+        {
+            "MonitoringScheduleName": "cancer-model-quality",
+            "MonitoringScheduleConfig": {
+                "ScheduleConfig": {"ScheduleExpression": HOURLY},
+                "MonitoringJobDefinitionName": name,
+                "MonitoringType": "ModelQuality",
+            },
+        },
+    )
+
+    assert schedule._handle(event, None)["statusCode"] == 200
+
+
 # --------------------------------------------------------------------------- update
 
 
@@ -625,6 +664,12 @@ def test_invalid_cron_is_400_listing_the_accepted_forms(cron: Any) -> None:
             model_quality_event(inference_attribute=None),
             "event.inference_attribute = missing\n  why: required",
             id="model-quality-without-inference-attribute",
+        ),
+        pytest.param(
+            model_quality_event(problem_type="BinaryClassification", positive_label=" "),
+            "event.positive_label = ' '\n  why: must be a non-empty label (at most 256 "
+            "characters)\n  fix: pass the positive class's name, e.g. 'malignant', or leave it out",
+            id="blank-positive-label",
         ),
         pytest.param(
             data_quality_event(schedule="hourly"),

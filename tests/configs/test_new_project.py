@@ -72,6 +72,7 @@ def throwaway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Throwaway]:
         "defaults": ["_base", "_self_"],
         "name": name,
         "classes": ["malignant", "benign"],
+        "positive_class": "malignant",
         "data": {"kind": "tabular", "target": "diagnosis", "numeric": features},
         "split": {"validation": 0.15, "test": 0.15, "seed": 7},
         "hyperparameters": {"epochs": 5, "batch_size": 32, "learning_rate": 0.01},

@@ -182,7 +182,8 @@ def test_monitoring_finds_what_was_perturbed_and_measures_accuracy(
         (latest_report(deployed, "model_quality") / "statistics.json").read_text()
     )
     accuracy, count = captured_accuracy(deployed)
-    metrics = statistics["multiclass_classification_metrics"]
+    binary = len(deployed.project["classes"]) == 2  # cancer: BinaryClassification
+    metrics = statistics[f"{'binary' if binary else 'multiclass'}_classification_metrics"]
     assert metrics["accuracy"]["value"] == pytest.approx(accuracy), (count, metrics["accuracy"])
 
     send(deployed, 1.0, deployed.work / "perturbed-ids.jsonl", seed=2)

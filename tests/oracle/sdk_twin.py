@@ -84,14 +84,16 @@ INTEGER_HYPERPARAMETERS = {"epochs", "batch_size"}
 CONTENT_TYPES = ["application/json", "application/jsonlines"]
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
-PROBLEM_TYPE = "MulticlassClassification"
+# A binary project's containers name its positive class; their answers then carry its probability.
+POSITIVE_CLASS_ENV = "INFERENCE_POSITIVE_CLASS"
 # Every Lambda handler returns these besides its own output, and never raises.
 STATUS_OUTPUTS = [
     ("statusCode", LambdaOutputTypeEnum.Integer),
     ("error", LambdaOutputTypeEnum.String),
 ]
-# What the model-quality schedule reads from each captured response (a list of predictions).
-SCHEDULE_ATTRIBUTES = {"inference_attribute": "0.label", "probability_attribute": "0.confidence"}
+# What model quality reads: in the transform's joined records, and in each captured response (a
+# list of predictions); the probability is the predicted class's, or a binary model's positive's.
+PROBABILITY = {False: "confidence", True: "probability"}
 ESTIMATORS: dict[str, type[Framework]] = {"tensorflow": TensorFlow, "pytorch": PyTorch}
 SDK_CONFIG = {
     "SchemaVersion": "1.0",
@@ -193,6 +195,10 @@ class _Twin:
         self.approve = self.parameter(ParameterFloat, "ApproveThreshold", cfg.gate.approve)
         self.pending = self.parameter(ParameterFloat, "PendingThreshold", cfg.gate.pending)
         self.report = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
+        self.positive = cfg.project.positive_class  # a binary project's
+        self.problem_type = (
+            "MulticlassClassification" if self.positive is None else "BinaryClassification"
+        )
 
     def parameter(self, kind: type[Parameter], name: str, default: Any) -> Any:
         """The pipeline parameter `name`, declared on first use."""
@@ -337,6 +343,7 @@ class _Twin:
             ],
             outputs=[self.output(name, "evaluation")],
             code=self._code("evaluate-code", "evaluate.py"),
+            arguments=["--positive_class", self.positive] if self.positive else None,
         )
         return ProcessingStep(
             name=name,
@@ -449,9 +456,10 @@ class _Twin:
                 baseline_dataset=transform.properties.TransformOutput.S3OutputPath,
                 dataset_format=DatasetFormat.json(lines=True),
                 output_s3_uri=self.run_output(name, "quality_check_output"),
-                problem_type=PROBLEM_TYPE,
+                problem_type=self.problem_type,
                 inference_attribute=settings.inference_attribute,
-                probability_attribute=settings.probability_attribute,
+                probability_attribute=settings.probability_attribute
+                or f"SageMakerOutput.{PROBABILITY[self.positive is not None]}",
                 ground_truth_attribute=settings.ground_truth_attribute,
             ),
             check_job_config=self.check_job(),
@@ -471,6 +479,7 @@ class _Twin:
             image_uri=self.inference_image,
             model_data=model_uri,
             role=self.cfg.aws.role_arn,
+            env={POSITIVE_CLASS_ENV: self.positive} if self.positive else None,
             sagemaker_session=self.session,
         )
 
@@ -613,9 +622,12 @@ class _Twin:
             if kind == "model_quality":
                 event |= {
                     "ground_truth_uri": monitoring.model_quality.schedule.ground_truth_uri,
-                    "problem_type": PROBLEM_TYPE,
-                    **SCHEDULE_ATTRIBUTES,
+                    "problem_type": self.problem_type,
+                    "inference_attribute": "0.label",
+                    "probability_attribute": f"0.{PROBABILITY[self.positive is not None]}",
                 }
+                if self.positive:
+                    event["positive_label"] = self.positive
             name = f"Schedule{kind.title().replace('_', '')}Monitor{suffix}"
             steps.append(
                 self.lambda_step(

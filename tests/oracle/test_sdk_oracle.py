@@ -22,6 +22,9 @@ Normalization (applied to the SDK's side only; everything else must match exactl
    timestamped base job name) and `sagemaker_estimator_class_name` / `sagemaker_estimator_module`
    (read only by the SDK's `attach`). They are dropped. (A Training step needs no such step: there
    the SDK drops the job name itself.)
+5. A binary project's ModelQualityBaseline passes `positive_label` (the class that counts as
+   positive, since the labels are class names) in its Environment: an extension of the project's
+   analyzer that ModelQualityCheckConfig has no argument for. It is added to the SDK's step.
 
 Image URIs are checked separately against `sagemaker.image_uris.retrieve` for the config's
 literal instance types, since the twin cannot resolve an image for a parameterized one, and then
@@ -65,96 +68,110 @@ NO_SCHEDULES = (
     "monitoring.model_quality.schedule.enabled=false",
 )
 PROJECTS = ("penguins", "digits")
+BINARY_PROJECTS = ("cancer",)  # BinaryClassification; one training mode suffices
 FRAMEWORKS = ("tensorflow", "pytorch")
 TRAININGS = ("train", "tune", "train_and_tune", "tune_top2")
-CASES = [
-    pytest.param([f"project={p}", f"framework={f}", f"training={t}"], id=f"{p}-{f}-{t}")
-    for p in PROJECTS
-    for f in FRAMEWORKS
-    for t in TRAININGS
-] + [
-    # Beyond the matrix: settings whose rendering the matrix never exercises.
-    pytest.param(
-        [
-            "training=tune",
-            "+training.tuning.ranges.epochs={min:5,max:20,scaling:Linear}",
-            "+training.tuning.ranges.batch_size={min:16,max:64}",
-            "training.tuning.ranges.learning_rate.scaling=Logarithmic",
-            "training.tuning.ranges.learning_rate.min=0.00001",
-            "training.tuning.strategy=Random",
-            "training.tuning.objective_type=Minimize",
-        ],
-        id="tune-integer-ranges-random",
-    ),
-    pytest.param(
-        [
-            "framework=pytorch",
-            "training=train_and_tune",
-            "framework.training_instance_type=ml.g5.xlarge",
-            "framework.inference_instance_type=ml.g4dn.xlarge",
-            "aws.region=eu-west-1",
-            "gate.approve=0.9",
-            "gate.pending=0.8",
-        ],
-        id="pytorch-gpu-eu-west-1",
-    ),
-    pytest.param(
-        ["project=digits", "aws.region=ap-southeast-2", "aws.prefix=team/ml"],
-        id="digits-ap-southeast-2-nested-prefix",
-    ),
-    # Monitoring and deployment switched off, in part or whole (a schedule needs its check and
-    # the deployment, so each switch also turns off the schedules that depend on it).
-    pytest.param(
-        [
-            "framework=pytorch",
-            "monitoring.data_quality.enabled=false",
-            "monitoring.model_quality.enabled=false",
-            *NO_SCHEDULES,
-        ],
-        id="monitoring-off",
-    ),
-    pytest.param(
-        ["project=digits", "training=train_and_tune", "deployment.enabled=false", *NO_SCHEDULES],
-        id="deployment-off",
-    ),
-    pytest.param(
-        [
-            "training=tune",
-            "monitoring.model_quality.enabled=false",
-            "monitoring.model_quality.schedule.enabled=false",
-        ],
-        id="model-quality-off",
-    ),
-    pytest.param(
-        [
-            "training=tune_top2",
-            "monitoring.data_quality.enabled=false",
-            "monitoring.data_quality.schedule.enabled=false",
-        ],
-        id="data-quality-off-top2",
-    ),
-    pytest.param(["training=train_and_tune", *NO_SCHEDULES], id="schedules-off"),
-    # Non-default monitoring and deployment settings.
-    pytest.param(
-        [
-            "monitoring.first_run=false",
-            "monitoring.data_quality.skip_check=false",
-            "monitoring.model_quality.skip_check=false",
-            "monitoring.data_quality.register_new_baseline=false",
-            "monitoring.data_quality.fail_on_violation=false",
-            "monitoring.model_quality.fail_on_violation=false",
-            "monitoring.instance_type=ml.c5.2xlarge",
-            "monitoring.data_quality.schedule.cron=daily",
-            "monitoring.model_quality.schedule.instance_type=ml.c5.xlarge",
-            "monitoring.model_quality.schedule.max_runtime_seconds=600",
-            "deployment.instance_count=2",
-            "deployment.instance_type=ml.c5.large",
-            "deployment.data_capture_percentage=20",
-            "deployment.endpoint_name=penguins-prod",
-        ],
-        id="monitoring-deployment-settings",
-    ),
-]
+CASES = (
+    [
+        pytest.param([f"project={p}", f"framework={f}", f"training={t}"], id=f"{p}-{f}-{t}")
+        for p in PROJECTS
+        for f in FRAMEWORKS
+        for t in TRAININGS
+    ]
+    + [
+        pytest.param([f"project={p}", f"framework={f}"], id=f"{p}-{f}-train")
+        for p in BINARY_PROJECTS
+        for f in FRAMEWORKS
+    ]
+    + [
+        # Beyond the matrix: settings whose rendering the matrix never exercises.
+        pytest.param(
+            [
+                "training=tune",
+                "+training.tuning.ranges.epochs={min:5,max:20,scaling:Linear}",
+                "+training.tuning.ranges.batch_size={min:16,max:64}",
+                "training.tuning.ranges.learning_rate.scaling=Logarithmic",
+                "training.tuning.ranges.learning_rate.min=0.00001",
+                "training.tuning.strategy=Random",
+                "training.tuning.objective_type=Minimize",
+            ],
+            id="tune-integer-ranges-random",
+        ),
+        pytest.param(
+            [
+                "framework=pytorch",
+                "training=train_and_tune",
+                "framework.training_instance_type=ml.g5.xlarge",
+                "framework.inference_instance_type=ml.g4dn.xlarge",
+                "aws.region=eu-west-1",
+                "gate.approve=0.9",
+                "gate.pending=0.8",
+            ],
+            id="pytorch-gpu-eu-west-1",
+        ),
+        pytest.param(
+            ["project=digits", "aws.region=ap-southeast-2", "aws.prefix=team/ml"],
+            id="digits-ap-southeast-2-nested-prefix",
+        ),
+        # Monitoring and deployment switched off, in part or whole (a schedule needs its check and
+        # the deployment, so each switch also turns off the schedules that depend on it).
+        pytest.param(
+            [
+                "framework=pytorch",
+                "monitoring.data_quality.enabled=false",
+                "monitoring.model_quality.enabled=false",
+                *NO_SCHEDULES,
+            ],
+            id="monitoring-off",
+        ),
+        pytest.param(
+            [
+                "project=digits",
+                "training=train_and_tune",
+                "deployment.enabled=false",
+                *NO_SCHEDULES,
+            ],
+            id="deployment-off",
+        ),
+        pytest.param(
+            [
+                "training=tune",
+                "monitoring.model_quality.enabled=false",
+                "monitoring.model_quality.schedule.enabled=false",
+            ],
+            id="model-quality-off",
+        ),
+        pytest.param(
+            [
+                "training=tune_top2",
+                "monitoring.data_quality.enabled=false",
+                "monitoring.data_quality.schedule.enabled=false",
+            ],
+            id="data-quality-off-top2",
+        ),
+        pytest.param(["training=train_and_tune", *NO_SCHEDULES], id="schedules-off"),
+        # Non-default monitoring and deployment settings.
+        pytest.param(
+            [
+                "monitoring.first_run=false",
+                "monitoring.data_quality.skip_check=false",
+                "monitoring.model_quality.skip_check=false",
+                "monitoring.data_quality.register_new_baseline=false",
+                "monitoring.data_quality.fail_on_violation=false",
+                "monitoring.model_quality.fail_on_violation=false",
+                "monitoring.instance_type=ml.c5.2xlarge",
+                "monitoring.data_quality.schedule.cron=daily",
+                "monitoring.model_quality.schedule.instance_type=ml.c5.xlarge",
+                "monitoring.model_quality.schedule.max_runtime_seconds=600",
+                "deployment.instance_count=2",
+                "deployment.instance_type=ml.c5.large",
+                "deployment.data_capture_percentage=20",
+                "deployment.endpoint_name=penguins-prod",
+            ],
+            id="monitoring-deployment-settings",
+        ),
+    ]
+)
 SDK_SUFFIXES = "-RegisterModel|-CreateModel"
 SDK_SUFFIX = re.compile(f"({SDK_SUFFIXES})$")
 SDK_SUFFIX_IN_PATH = re.compile(rf"^(Steps\.[A-Za-z0-9]+)({SDK_SUFFIXES})\.")
@@ -181,11 +198,11 @@ def flatten(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return flat
 
 
-def normalize_sdk(definition: dict[str, Any]) -> dict[str, Any]:
+def normalize_sdk(definition: dict[str, Any], positive_class: str | None) -> dict[str, Any]:
     """The SDK's definition with the documented normalization (module docstring) applied."""
     normalized: dict[str, Any] = _unsuffix(json.loads(json.dumps(definition)))
     for step in normalized["Steps"]:
-        _normalize_step(step)
+        _normalize_step(step, positive_class)
     return normalized
 
 
@@ -203,11 +220,13 @@ def _unsuffix(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def _normalize_step(step: dict[str, Any]) -> None:
+def _normalize_step(step: dict[str, Any], positive_class: str | None) -> None:
     arguments = step["Arguments"]
     for branch in ("IfSteps", "ElseSteps"):
         for child in arguments.get(branch, []):
-            _normalize_step(child)
+            _normalize_step(child, positive_class)
+    if step["Type"] == "QualityCheck" and step["CheckType"] == "MODEL_QUALITY" and positive_class:
+        arguments["Environment"]["positive_label"] = positive_class
     if step["Type"] == "Tuning":
         definition = arguments["TrainingJobDefinition"]
         definition["ResourceConfig"] = definition.pop("HyperParameterTuningResourceConfig")
@@ -235,7 +254,9 @@ def both(request: pytest.FixtureRequest) -> tuple[dict[str, Any], dict[str, Any]
     """(our definition, the SDK twin's normalized definition) of one case."""
     bundle = compile_overrides(request.param)
     sdk = sdk_twin.sdk_definition(bundle.config, _assets(bundle))
-    return json.loads(bundle.pipeline_json), normalize_sdk(sdk)
+    return json.loads(bundle.pipeline_json), normalize_sdk(
+        sdk, bundle.config.project.positive_class
+    )
 
 
 def test_steps_match_sdk(both: tuple[dict[str, Any], dict[str, Any]]) -> None:

@@ -5,6 +5,7 @@ is self-contained: standard library and numpy, plus the one framework the artifa
 imported lazily. Inputs under `--base_dir` (default /opt/ml/processing):
 `model/model.tar.gz` (the training job's output) and `test/test.csv` (header `label,<features>`).
 Output: `evaluation/evaluation.json`, which follows components/evaluate/report.schema.json.
+`--positive_class NAME` (a binary project's) adds ROC AUC and PR AUC of that class's probability.
 """
 
 from __future__ import annotations
@@ -163,7 +164,44 @@ def compute_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) 
     return {"metrics": metrics}
 
 
-def evaluate(base_dir: Path) -> dict[str, Any]:
+def ranking_metrics(is_positive: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """(ROC AUC, average precision) of `scores` for the positive samples, as scikit-learn's
+    roc_auc_score and average_precision_score: one point per distinct score, ties together."""
+    order = np.argsort(-scores, kind="mergesort")
+    ranked, hits = scores[order], is_positive[order].astype(np.float64)
+    last = np.r_[np.nonzero(np.diff(ranked))[0], len(ranked) - 1]  # each threshold's last row
+    tp = np.cumsum(hits)[last]
+    fp = (last + 1) - tp
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+    roc_auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    average_precision = float(np.sum(np.diff(tpr) * (tp / (tp + fp))))
+    return roc_auc, average_precision
+
+
+def binary_metrics(
+    y_true: np.ndarray, probabilities: np.ndarray, classes: list[str], positive_class: str
+) -> dict[str, Any]:
+    """ROC AUC and PR AUC (average precision) of the positive class's probability."""
+    if len(classes) != 2 or positive_class not in classes:
+        raise InputError(
+            f"--positive_class {positive_class!r}: the model's classes are {classes}; "
+            "a positive class is one of exactly two classes"
+        )
+    index = classes.index(positive_class)
+    is_positive = y_true == index
+    if is_positive.all() or not is_positive.any():
+        raise InputError(
+            f"test.csv: every sample is {'' if is_positive.all() else 'not '}{positive_class!r}, "
+            "so ROC and PR AUC are undefined; the test split needs samples of both classes"
+        )
+    roc_auc, pr_auc = ranking_metrics(is_positive, probabilities[:, index].astype(np.float64))
+    return {
+        "roc_auc": {"value": roc_auc, "positive_class": positive_class},
+        "pr_auc": {"value": pr_auc, "positive_class": positive_class},
+    }
+
+
+def evaluate(base_dir: Path, positive_class: str | None = None) -> dict[str, Any]:
     x, y_true = read_test(base_dir / "test" / "test.csv")
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp)
@@ -177,6 +215,8 @@ def evaluate(base_dir: Path) -> dict[str, Any]:
             f"test.csv: label {int(y_true.max())} is not a class index below {len(classes)}"
         )
     report = compute_metrics(y_true, probabilities.argmax(axis=1), classes)
+    if positive_class is not None:
+        report["metrics"].update(binary_metrics(y_true, probabilities, classes, positive_class))
     print(
         f"evaluated {framework} model on {len(x)} test samples: "
         f"accuracy {report['metrics']['accuracy']['value']:.6f}",
@@ -190,8 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = _Parser(description="Evaluate model.tar.gz on test.csv.")
         parser.add_argument("--base_dir", type=Path, default=Path("/opt/ml/processing"))
+        parser.add_argument("--positive_class", default=None)
         args = parser.parse_args(argv)
-        report = evaluate(args.base_dir)
+        report = evaluate(args.base_dir, args.positive_class)
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
         return 2

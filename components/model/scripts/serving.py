@@ -42,6 +42,9 @@ JSON = "application/json"
 JSONLINES = "application/jsonlines"
 CONTENT_TYPES = (JSON, JSONLINES)
 ALLOWLIST_ENV = "INFERENCE_URL_ALLOWLIST"
+# A binary model's positive class (set on the container by the pipeline): each answer then also
+# carries "probability", that class's probability, which binary model quality reads.
+POSITIVE_CLASS_ENV = "INFERENCE_POSITIVE_CLASS"
 
 # SageMaker real-time endpoints accept at most 6 MB per request; larger bodies never reach us,
 # the cap only protects local use (tests, a local endpoint).
@@ -81,15 +84,30 @@ class Artifacts:
         transformer: the parsed `transformer.json`.
         kind: "tabular" or "image".
         n_features: width of the feature matrix the model takes.
+        positive: index of a binary model's positive class, else None.
     """
 
-    def __init__(self, classes: Sequence[str], transformer: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        classes: Sequence[str],
+        transformer: dict[str, Any],
+        positive_class: str | None = None,
+    ) -> None:
         self.classes = [str(name) for name in classes]
         self.transformer = transformer
         self.kind = transformer.get("kind")
         self.n_features = len(transformer.get("features", []))
         if not self.classes:
             raise ValueError("classes.json lists no classes")
+        self.positive = None
+        if positive_class:
+            if len(self.classes) != 2 or positive_class not in self.classes:
+                raise ValueError(
+                    f"{POSITIVE_CLASS_ENV}={positive_class!r} is not one of the model's two "
+                    f"classes {self.classes}; set it to the project's positive_class, or unset "
+                    "it for a model of more than two classes"
+                )
+            self.positive = self.classes.index(positive_class)
         if self.kind == "tabular":
             self.numeric = list(transformer.get("numeric", []))
             self.categorical = list(transformer.get("categorical", []))
@@ -114,11 +132,12 @@ class Artifacts:
 
 
 def load_artifacts(folder: str | Path) -> Artifacts:
-    """Read `classes.json` and `transformer.json` from `folder` (the model's `code/artifacts`)."""
+    """Read `classes.json` and `transformer.json` from `folder` (the model's `code/artifacts`),
+    and the positive class from the container's environment."""
     folder = Path(folder)
     classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
     transformer = json.loads((folder / "transformer.json").read_text(encoding="utf-8"))
-    return Artifacts(classes, transformer)
+    return Artifacts(classes, transformer, os.environ.get(POSITIVE_CLASS_ENV) or None)
 
 
 # --------------------------------------------------------------------------- content types
@@ -434,7 +453,8 @@ def format_predictions(
     """Render class probabilities [n, n_classes] as the response body and its content type.
 
     Each sample becomes `{"prediction": index, "label": name, "confidence": p}`, in request
-    order: a JSON array, or one object a line for `application/jsonlines`.
+    order: a JSON array, or one object a line for `application/jsonlines`. A binary model's
+    answers also carry `"probability"`: the positive class's probability.
     """
     kind = response_type(accept)
     scores = np.asarray(probabilities, dtype=np.float64)
@@ -448,13 +468,21 @@ def format_predictions(
     results = []
     for row in scores:
         index = int(np.argmax(row))
-        confidence = float(min(1.0, max(0.0, row[index])))
-        results.append(
-            {"prediction": index, "label": artifacts.classes[index], "confidence": confidence}
-        )
+        answer = {
+            "prediction": index,
+            "label": artifacts.classes[index],
+            "confidence": _probability(row[index]),
+        }
+        if artifacts.positive is not None:
+            answer["probability"] = _probability(row[artifacts.positive])
+        results.append(answer)
     if kind == JSONLINES:
         return "".join(json.dumps(item) + "\n" for item in results), JSONLINES
     return json.dumps(results), JSON
+
+
+def _probability(value: float) -> float:
+    return float(min(1.0, max(0.0, value)))
 
 
 def error_body(error: RequestError) -> str:

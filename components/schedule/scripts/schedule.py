@@ -89,6 +89,7 @@ MODEL_QUALITY_KEYS = (
     "inference_attribute",
     "probability_attribute",
     "ground_truth_attribute",
+    "positive_label",
 )
 KEYS = COMMON_REQUIRED + COMMON_OPTIONAL + DATA_QUALITY_KEYS + MODEL_QUALITY_KEYS
 
@@ -342,6 +343,15 @@ def parse_event(event: Any) -> dict[str, Any]:
                 problems,
                 required=required,
             )
+        settings["positive_label"] = _text(
+            event,
+            "positive_label",
+            ATTRIBUTE_RE,
+            "must be a non-empty label (at most 256 characters)",
+            "pass the positive class's name, e.g. 'malignant', or leave it out",
+            problems,
+            required=False,
+        )
     if problems:
         raise Failure(400, "invalid event:\n" + "\n".join(problems))
     return settings
@@ -406,6 +416,10 @@ def build_job_definition(settings: dict[str, Any]) -> dict[str, Any]:
             # The API has no field for it; the analyzer reads it from its environment, as in
             # the SDK's baselining jobs.
             environment["ground_truth_attribute"] = settings["ground_truth_attribute"]
+        if settings["positive_label"]:
+            # BinaryClassification over class names: the one that counts as positive (an
+            # extension of the project's analyzer, passed the same way)
+            environment["positive_label"] = settings["positive_label"]
         job_input["GroundTruthS3Input"] = {"S3Uri": settings["ground_truth_uri"]}
     if settings["record_preprocessor_uri"]:
         app["RecordPreprocessorSourceUri"] = settings["record_preprocessor_uri"]

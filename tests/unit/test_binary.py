@@ -1,0 +1,119 @@
+"""What a 2-class project compiles to, beside a multiclass one: the positive class reaches every
+step that scores or serves the model, and the gate's contract knows the project's classes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+import pytest
+
+from compiler.compile import compile_overrides
+
+POSITIVE_CLASS_ENV = "INFERENCE_POSITIVE_CLASS"
+
+
+def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for step in steps:
+        yield step
+        for branch in ("IfSteps", "ElseSteps"):
+            yield from all_steps(step["Arguments"].get(branch, []))
+
+
+@cache
+def steps_of(*overrides: str) -> dict[str, dict[str, Any]]:
+    definition = json.loads(compile_overrides(list(overrides)).pipeline_json)
+    return {step["Name"]: step["Arguments"] for step in all_steps(definition["Steps"])}
+
+
+def serving_environments(steps: dict[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """The Environment of every container that serves the model: CreateModel's, the packages'."""
+    return [steps["CreateModel"]["PrimaryContainer"]["Environment"]] + [
+        steps[name]["InferenceSpecification"]["Containers"][0]["Environment"]
+        for name in ("RegisterApproved", "RegisterPending")
+    ]
+
+
+def test_a_binary_project_is_scored_and_served_for_its_positive_class() -> None:
+    steps = steps_of("project=cancer")
+    quality = steps["ModelQualityBaseline"]["Environment"]
+    assert (quality["problem_type"], quality["positive_label"]) == (
+        "BinaryClassification",
+        "malignant",
+    )
+    assert quality["probability_attribute"] == "SageMakerOutput.probability"
+    schedule = steps["ScheduleModelQualityMonitor"]
+    assert (schedule["problem_type"], schedule["probability_attribute"]) == (
+        "BinaryClassification",
+        "0.probability",
+    )
+    assert schedule["positive_label"] == "malignant"
+    assert "positive_label" not in steps["ScheduleDataQualityMonitor"]
+    assert serving_environments(steps) == [{POSITIVE_CLASS_ENV: "malignant"}] * 3
+    evaluate = steps["Evaluate"]["AppSpecification"]
+    assert evaluate["ContainerArguments"] == ["--positive_class", "malignant"]
+
+
+def test_a_multiclass_project_has_no_positive_class_anywhere() -> None:
+    steps = steps_of("project=penguins")
+    quality = steps["ModelQualityBaseline"]["Environment"]
+    assert quality["problem_type"] == "MulticlassClassification" and "positive_label" not in quality
+    assert quality["probability_attribute"] == "SageMakerOutput.confidence"
+    schedule = steps["ScheduleModelQualityMonitor"]
+    assert (schedule["problem_type"], schedule["probability_attribute"]) == (
+        "MulticlassClassification",
+        "0.confidence",
+    )
+    assert serving_environments(steps) == [{}] * 3
+    assert "ContainerArguments" not in steps["Evaluate"]["AppSpecification"]
+
+
+@pytest.mark.parametrize(
+    ("project", "metric"),
+    [
+        pytest.param("cancer", "metrics.recall.per_class.malignant", id="cancer-recall-malignant"),
+        pytest.param("cancer", "metrics.roc_auc.value", id="cancer-roc-auc"),
+        pytest.param("cancer", "metrics.pr_auc.value", id="cancer-pr-auc"),
+        pytest.param("penguins", "metrics.f1.per_class.Gentoo", id="penguins-f1-gentoo"),
+        pytest.param("digits", "metrics.support.per_class.7", id="digits-support-7"),
+        pytest.param("digits", "metrics.precision.weighted", id="digits-weighted"),
+    ],
+)
+def test_the_gate_reads_any_metric_the_projects_report_has(project: str, metric: str) -> None:
+    condition = steps_of(f"project={project}", f"gate.metric={metric}")["CheckApprove"]
+    (comparison,) = condition["Conditions"]
+    assert comparison["LeftValue"]["Std:JsonGet"]["Path"] == metric
+
+
+@pytest.mark.parametrize(
+    ("project", "expected"),
+    [
+        pytest.param(
+            "cancer",
+            {
+                "problem_type": "BinaryClassification",
+                "probability_attribute": "0.probability",
+                "positive_label": "malignant",
+            },
+            id="cancer",
+        ),
+        pytest.param(
+            "penguins",
+            {"problem_type": "MulticlassClassification", "probability_attribute": "0.confidence"},
+            id="penguins",
+        ),
+    ],
+)
+def test_the_builtin_model_quality_monitor_scores_the_projects_problem(
+    project: str, expected: dict[str, str]
+) -> None:
+    bundle = compile_overrides([f"project={project}", "monitoring.backend=builtin"])
+    monitor = json.loads(bundle.monitors["monitors/model-quality"].pipeline_json)
+    (job,) = [s for s in monitor["Steps"] if s["Type"] == "Processing"]
+    environment = job["Arguments"]["Environment"]
+    assert {k: environment.get(k) for k in expected} == expected
+    assert ("positive_label" in environment) == (project == "cancer")
+    baseline = steps_of(f"project={project}", "monitoring.backend=builtin")["ModelQualityBaseline"]
+    assert baseline["Environment"]["problem_type"] == expected["problem_type"]
