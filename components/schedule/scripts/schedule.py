@@ -35,7 +35,7 @@ HASH_CHARS = 12
 ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
 S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
-# A registry/repository, then an optional tag or digest (none: latest, as the SDK writes the analyzer).
+# A registry/repository, then an optional tag or digest (none: latest, as the SDK writes it).
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$")
 ATTRIBUTE_RE = re.compile(r"^\S.{0,255}$")
 FEATURE_RE = re.compile(r"^[^,\s]+$")
