@@ -88,8 +88,37 @@ def test_matrix_sweep_writes_one_bundle_per_job_and_no_hydra_files(tmp_path: Pat
         (["gate.pending=0.9"], "command line override gate.pending=0.9\n  gate.pending = 0.9\n"),
         (["-m", "project=penguins,digitz"], "did you mean 'digits'?"),
         (["-m", "project=penguins,digits", "gate.approve=1.5"], "thresholds lie in (0, 1]"),
+        (["project=cancer", "project.positive_class=benigm"], "project.positive_class = 'benigm'"),
+        (
+            ["monitoring.backend=builtin", "deployment.enabled=false"],
+            "monitoring.data_quality.schedule.enabled = true\n  why: a schedule watches",
+        ),
+        (
+            ["monitoring.backend=builtin", "monitoring.model_quality.schedule.window=P1W"],
+            "'P1W' is not a window the monitoring job reads",
+        ),
+        (
+            [
+                "monitoring.backend=builtin",
+                "monitoring.data_quality.schedule.cron='cron(0 * * * * *)'",
+            ],
+            "'cron(0 * * * * *)' is not an EventBridge Scheduler expression",
+        ),
+        (
+            ["monitoring.data_quality.schedule.cron='cron(30 * ? * * *)'"],
+            "SageMaker monitoring schedules run at most hourly, on the hour",
+        ),
     ],
-    ids=["single", "sweep-group", "sweep-value"],
+    ids=[
+        "single",
+        "sweep-group",
+        "sweep-value",
+        "positive-class-not-a-class",
+        "builtin-schedules-without-deployment",
+        "builtin-window",
+        "builtin-cron",
+        "model-monitor-cron",
+    ],
 )
 def test_bad_input_exits_2_with_the_message_and_writes_nothing(
     tmp_path: Path, args: list[str], message: str
