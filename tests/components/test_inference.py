@@ -190,6 +190,21 @@ def test_batch_rows_equal_the_singles_in_order(tabular: Any, body: Any, content_
     np.testing.assert_array_equal(features_of(tabular, body, content_type), singles)
 
 
+def test_a_full_batch_transform_request_of_mnist_images_is_parsed(tmp_path: Path) -> None:
+    """Batch transform fills each MultiRecord request up to MaxPayloadInMB (6 MB): about 2,000
+    28x28 MNIST rows, more than the 1,000 samples the handler once took."""
+    side = 28
+    transformer = {**IMAGE, "side": side, "features": [f"p{i}" for i in range(side * side)]}
+    artifacts = serving.load_artifacts(write_artifacts(tmp_path, transformer, IMAGE_CLASSES))
+    line = json.dumps({"pixels": [255] * (side * side), "ground_truth": "7"}) + "\n"
+    rows = serving.MAX_REQUEST_BYTES // len(line)
+    body = line * rows
+    assert rows > 1000 and len(body) <= serving.MAX_REQUEST_BYTES
+    features = features_of(artifacts, body, "application/jsonlines")
+    assert features.shape == (rows, side * side)
+    np.testing.assert_array_equal(features[0], np.ones(side * side, dtype=np.float32))
+
+
 PIXELS = [(i * 37) % 256 for i in range(SIDE * SIDE)]
 NESTED = [PIXELS[row * SIDE : (row + 1) * SIDE] for row in range(SIDE)]
 
@@ -393,11 +408,11 @@ BAD_REQUESTS = [
     ),
     pytest.param(
         "tabular",
-        json.dumps([PENGUIN] * 1001),
+        json.dumps([{}] * 100_001),
         "application/json",
         None,
         413,
-        r"1001 samples; the limit is 1000",
+        r"100001 samples; the limit is 100000",
         id="too-many-samples",
     ),
     pytest.param(
