@@ -56,36 +56,51 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     """
     config = validate_config(loaded)
     pipeline, ctx = build_pipeline(config)
-    order, text, definition = _emit(pipeline)
-    schedule_problems = _schedule_problems(loaded, config, definition)
+    monitors = {
+        f"{MONITORS}/{m.kind.replace('_', '-')}": (
+            m.kind,
+            _bundle(
+                config, m.pipeline, m.ctx, monitor_publish_settings(config, m.kind, m.pipeline.name)
+            ),
+        )
+        for m in build_monitors(config)
+    }
+    listed = [
+        {
+            "folder": folder,
+            "kind": kind,
+            "pipeline": monitor.pipeline.name,
+            "definition_sha256": _sha256(monitor.pipeline_json),
+        }
+        for folder, (kind, monitor) in monitors.items()
+    ]
+    bundle = _bundle(
+        config,
+        pipeline,
+        ctx,
+        publish_settings(config),
+        {"monitors": listed} if listed else {},
+        {folder: monitor for folder, (_, monitor) in monitors.items()},
+    )
+    schedule_problems = _schedule_problems(loaded, config, json.loads(bundle.pipeline_json))
     if schedule_problems:
         raise CompileError(schedule_problems)
-    monitors, listed = {}, []
-    for monitor in build_monitors(config):
-        folder = f"{MONITORS}/{monitor.kind.replace('_', '-')}"
-        publish = monitor_publish_settings(config, monitor.kind, monitor.pipeline.name)
-        monitors[folder] = _bundle(config, monitor.pipeline, monitor.ctx, publish)
-        listed.append(
-            {
-                "folder": folder,
-                "kind": monitor.kind,
-                "pipeline": monitor.pipeline.name,
-                "definition_sha256": _sha256(monitors[folder].pipeline_json),
-            }
-        )
-    manifest_extra = {"monitors": listed} if listed else {}
-    manifest = _manifest(config, pipeline, ctx, text, publish_settings(config), manifest_extra)
-    return Bundle(
-        config, pipeline, order, text, manifest, picture_files(definition), monitors=monitors
-    )
+    return bundle
 
 
 def _bundle(
-    config: PipelineConfig, pipeline: Pipeline, ctx: BuildContext, publish: dict[str, Any]
+    config: PipelineConfig,
+    pipeline: Pipeline,
+    ctx: BuildContext,
+    publish: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    monitors: dict[str, Bundle] | None = None,
 ) -> Bundle:
+    """One pipeline's bundle: its checked definition, assets.json (plus `extra`), pictures."""
     order, text, definition = _emit(pipeline)
-    manifest = _manifest(config, pipeline, ctx, text, publish, {})
-    return Bundle(config, pipeline, order, text, manifest, picture_files(definition))
+    manifest = _manifest(config, pipeline, ctx, text, publish, extra or {})
+    pictures = picture_files(definition)
+    return Bundle(config, pipeline, order, text, manifest, pictures, monitors or {})
 
 
 def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
