@@ -576,19 +576,38 @@ def _image_checks(config: PipelineConfig) -> list[Issue]:
                     f"or set framework.{key} to an image URI",
                 )
             )
-    processing = framework.processing_instance_type
-    try:
-        images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, processing)
-    except ValueError as exc:
-        issues.append(
-            Issue(
-                ("framework", "processing_instance_type"),
-                f"framework.processing_instance_type = '{processing}'",
-                f"preprocessing runs the scikit-learn container, and {exc}",
-                "use a CPU instance type such as ml.m5.xlarge",
+    sklearn_jobs: list[tuple[tuple[str, ...], str]] = [
+        (("framework", "processing_instance_type"), "preprocessing runs")
+    ]
+    monitoring = config.monitoring
+    if monitoring.backend == "builtin":  # the baselines and monitoring jobs run scikit-learn too
+        sklearn_jobs.append((("monitoring", "instance_type"), "the builtin baseline jobs run"))
+        sklearn_jobs += [
+            (("monitoring", kind, "schedule", "instance_type"), "the builtin monitoring job runs")
+            for kind in ("data_quality", "model_quality")
+            if getattr(monitoring, kind).schedule.enabled
+        ]
+    for loc, job in sklearn_jobs:
+        instance = _value_at(config, loc)
+        try:
+            images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, instance)
+        except ValueError as exc:
+            issues.append(
+                Issue(
+                    loc,
+                    f"{'.'.join(loc)} = '{instance}'",
+                    f"{job} the scikit-learn container, and {exc}",
+                    "use a CPU instance type such as ml.m5.xlarge",
+                )
             )
-        )
     return issues
+
+
+def _value_at(config: PipelineConfig, loc: tuple[str, ...]) -> str:
+    node: Any = config
+    for part in loc:
+        node = getattr(node, part)
+    return str(node)
 
 
 def _monitoring_checks(config: PipelineConfig) -> list[Issue]:

@@ -70,9 +70,7 @@ def resolve_images(config: PipelineConfig) -> Images:
         return images.image_uri(fw.name, scope, fw.version, fw.py_version, region, instance_type)
 
     def sklearn_image(instance_type: str) -> str:
-        return images.image_uri(
-            "sklearn", "training", SKLEARN_VERSION, "py3", region, instance_type
-        )
+        return _sklearn_image(config, instance_type)
 
     monitoring = config.monitoring
     monitor = None
@@ -88,6 +86,12 @@ def resolve_images(config: PipelineConfig) -> Images:
         inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
         monitor=monitor,
     )
+
+
+def _sklearn_image(config: PipelineConfig, instance_type: str) -> str:
+    """The scikit-learn container: preprocessing, and the builtin backend's monitoring jobs."""
+    region = config.aws.region
+    return images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, instance_type)
 
 
 def _baseline_steps(
@@ -450,14 +454,7 @@ def build_monitors(config: PipelineConfig) -> list[MonitorPipeline]:
         ctx = BuildContext(place, declare_parameters(config))
         settings = MonitorJob(
             kind=kind,
-            image=images.image_uri(
-                "sklearn",
-                "training",
-                SKLEARN_VERSION,
-                "py3",
-                aws.region,
-                check.schedule.instance_type,
-            ),
+            image=_sklearn_image(config, check.schedule.instance_type),
             instance_type=check.schedule.instance_type,
             max_runtime_seconds=check.schedule.max_runtime_seconds,
             window=check.schedule.window,
