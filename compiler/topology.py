@@ -69,19 +69,16 @@ def resolve_images(config: PipelineConfig) -> Images:
     def framework_image(scope: str, instance_type: str) -> str:
         return images.image_uri(fw.name, scope, fw.version, fw.py_version, region, instance_type)
 
-    def sklearn_image(instance_type: str) -> str:
-        return _sklearn_image(config, instance_type)
-
     monitoring = config.monitoring
     monitor = None
     if monitoring.data_quality.enabled or monitoring.model_quality.enabled:
         monitor = (
-            sklearn_image(monitoring.instance_type)
+            _sklearn_image(config, monitoring.instance_type)
             if monitoring.backend == "builtin"
             else images.monitor_image(region)
         )
     return Images(
-        preprocess=sklearn_image(fw.processing_instance_type),
+        preprocess=_sklearn_image(config, fw.processing_instance_type),
         training=fw.training_image or framework_image("training", fw.training_instance_type),
         inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
         monitor=monitor,
