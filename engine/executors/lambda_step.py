@@ -305,7 +305,8 @@ def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]
     }
     write_json(path, record)
     ctx.log(f"schedule {name} {action} ({path}): starts {arn}")
-    schedule_arn = f"arn:aws:scheduler:us-east-1:111122223333:schedule/default/{name}"
+    region, account = arn.split(":")[3:5]  # the schedule lives beside the pipeline it starts
+    schedule_arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
     return {
         "statusCode": 200,
         "schedule_name": name,

@@ -307,3 +307,77 @@ def test_a_redeploy_replaces_the_endpoint_on_the_port_it_had(
         "  why: another program listens on it (a redeployed endpoint keeps its port)\n"
         "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)"
     )
+
+
+# --------------------------------------------------------------------------- builtin schedules
+
+BUILTIN = "penguins-pytorch-train-builtin"
+MONITOR = "penguins-pytorch-train-data-quality-monitor"
+
+
+def play_builtin_schedule(root: Root, **changes: Any) -> dict[str, Any]:
+    """The golden builtin ScheduleDataQualityMonitor step, its Gets resolved, played locally."""
+    step = golden_step(BUILTIN, "ScheduleDataQualityMonitor")
+    output = "Steps.DataQualityBaseline.ProcessingOutputConfig.Outputs['quality_check_output']"
+    known = {
+        "Steps.Deploy.OutputParameters['endpoint_name']": ENDPOINT,
+        f"{output}.S3Output.S3Uri": f"s3://{BUCKET}/run/DataQualityBaseline",
+        "Parameters.DataCaptureUri": f"s3://{BUCKET}/capture",
+    }
+    definition = resolve(step, known)
+    definition["Arguments"].update(changes)
+    ctx = context(root, step["Name"], "Lambda", definition["Arguments"], definition=definition)
+    return dict(lambda_step.run(ctx)["OutputParameters"])
+
+
+def publish_monitor(root: Root) -> None:
+    """What running the builtin bundle does first: its monitoring pipeline, published locally."""
+    folder = root.path / "pipelines" / MONITOR
+    folder.mkdir(parents=True)
+    (folder / "pipeline.json").write_text("{}")
+
+
+def test_a_builtin_schedule_is_recorded_then_updated_then_left_alone(root: Root) -> None:
+    publish_monitor(root)
+    first = play_builtin_schedule(root)
+    assert (first["statusCode"], first["schedule_name"]) == (200, "penguins-endpoint-data-quality")
+    record = json.loads((root.path / "schedules/penguins-endpoint-data-quality.json").read_text())
+    target = record["Target"]
+    assert target["Arn"].endswith(f":pipeline/{MONITOR}")
+    parameters = {
+        p["Name"]: p["Value"]
+        for p in target["SageMakerPipelineParameters"]["PipelineParameterList"]
+    }
+    assert parameters == {
+        "BaselineConstraintsUri": f"s3://{BUCKET}/run/DataQualityBaseline/constraints.json",
+        "BaselineStatisticsUri": f"s3://{BUCKET}/run/DataQualityBaseline/statistics.json",
+        "DataCaptureUri": f"s3://{BUCKET}/capture",
+        "EndpointName": ENDPOINT,
+    }
+    assert record["ScheduleExpression"] == "cron(0 * ? * * *)"
+    log = root.path / "executions/test-pipeline/exec0001/steps/ScheduleDataQualityMonitor"
+    assert "schedule penguins-endpoint-data-quality created" in (log / "log.txt").read_text()
+    play_builtin_schedule(root, schedule_expression="rate(6 hours)")
+    assert "updated" in (log / "log.txt").read_text().splitlines()[-1]
+    play_builtin_schedule(root, schedule_expression="rate(6 hours)")
+    assert "unchanged" in (log / "log.txt").read_text().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("changes", "published", "status", "message"),
+    [
+        ({}, False, 404, "the target pipeline arn:aws:sagemaker:us-east-1:111122223333:pipeline/"),
+        ({"parameters": ["EndpointName"]}, True, 400, "event.parameters = ['EndpointName']"),
+        ({"schedule_name": "a b"}, True, 400, "event.schedule_name = 'a b'"),
+    ],
+    ids=["monitor-not-published", "parameters-not-a-map", "bad-name"],
+)
+def test_bad_builtin_schedule_events_come_back_as_status_and_error(
+    root: Root, changes: dict[str, Any], published: bool, status: int, message: str
+) -> None:
+    if published:
+        publish_monitor(root)
+    result = play_builtin_schedule(root, **changes)
+    assert result["statusCode"] == status
+    assert message in result["error"]
+    assert not (root.path / "schedules/penguins-endpoint-data-quality.json").exists()
