@@ -3,19 +3,24 @@
 Compares two bundle folders (old A -> new B), or the pipeline SageMaker holds (old) with
 bundle A (new): steps added, removed and changed with the fields that changed and whether
 SageMaker re-runs each changed step, assets whose content changed, parameters added, removed
-or with new defaults. `--exit-code` exits 1 when anything changed (as `git diff --exit-code`);
+or with new defaults. Two bundles of the builtin monitoring backend also get a section per
+monitoring pipeline (`monitors/<kind>/`; one that only one side has shows as added or removed); as
+JSON the document is then `{"pipeline": ..., "monitors": {folder: ...}}`. `--deployed` compares
+the main pipeline only. `--exit-code` exits 1 when anything changed (as `git diff --exit-code`);
 bad bundles and AWS errors exit 2 with where/what/why/fix.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from bundle.aws import AwsError, deployed_definition
 from bundle.compare import Diff, diff_definitions
-from bundle.read import BundleError, read_bundle
+from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
 from bundle.report import RENDERERS
 
 
@@ -73,15 +78,59 @@ def compare(args: argparse.Namespace) -> Diff:
     )
 
 
+def compare_monitors(args: argparse.Namespace) -> dict[str, Diff]:
+    """One diff per monitoring pipeline either bundle holds, by its folder (two bundles only)."""
+    if args.deployed:
+        return {}
+
+    def by_folder(root: Path) -> dict[str, Bundle]:
+        return {m.root.relative_to(root).as_posix(): m for m in monitor_bundles(read_bundle(root))}
+
+    def definition(side: Bundle | None, other: Bundle) -> dict[str, Any]:
+        """A side's definition; where it has none, the other's without steps or parameters."""
+        return side.definition if side else {**other.definition, "Parameters": [], "Steps": []}
+
+    old, new = by_folder(args.old), by_folder(args.new)
+    diffs = {}
+    for folder in sorted(old.keys() | new.keys()):
+        before, after = old.get(folder), new.get(folder)
+        present = before or after
+        assert present is not None  # the folder comes from one side or the other
+        diffs[folder] = diff_definitions(
+            definition(before, present),
+            definition(after, present),
+            old_name=f"{args.old / folder}" if before else "(no such monitoring pipeline)",
+            new_name=f"{args.new / folder}" if after else "(no such monitoring pipeline)",
+            old_assets=list(before.assets) if before else [],
+            new_assets=list(after.assets) if after else [],
+        )
+    return diffs
+
+
+def render(fmt: str, diff: Diff, monitors: dict[str, Diff]) -> str:
+    """The main diff, then each monitoring pipeline's (one JSON document holding all)."""
+    if not monitors:
+        return RENDERERS[fmt](diff)
+    if fmt == "json":
+        document = {
+            "pipeline": json.loads(RENDERERS[fmt](diff)),
+            "monitors": {folder: json.loads(RENDERERS[fmt](d)) for folder, d in monitors.items()},
+        }
+        return json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return "\n".join(RENDERERS[fmt](d) for d in (diff, *monitors.values()))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         diff = compare(args)
+        monitors = compare_monitors(args)
     except (BundleError, AwsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    sys.stdout.write(RENDERERS[args.format](diff))
-    return 1 if args.exit_code and diff.changed else 0
+    sys.stdout.write(render(args.format, diff, monitors))
+    changed = diff.changed or any(d.changed for d in monitors.values())
+    return 1 if args.exit_code and changed else 0
 
 
 if __name__ == "__main__":

@@ -457,3 +457,53 @@ def test_deployed_definition_that_is_not_json(stubbed: tuple[Any, Stubber]) -> N
         "  why: TypeError: it is a JSON list, not an object\n"
         "  fix: republish the pipeline from a bundle"
     )
+
+
+# --------------------------------------------------------------------------- monitoring pipelines
+
+
+@pytest.fixture(scope="module")
+def builtin_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two builtin-backend bundles: a wider data-quality window, and no model-quality schedule."""
+    from compiler.compile import compile_overrides, write_bundle
+
+    root = tmp_path_factory.mktemp("builtin-pair")
+    base = ["project=penguins", "monitoring.backend=builtin"]
+    old = write_bundle(compile_overrides([*base, f"output_dir={root / 'a'}"]))
+    changes = [
+        "monitoring.data_quality.schedule.window=PT6H",
+        "monitoring.model_quality.schedule.enabled=false",
+    ]
+    new = write_bundle(compile_overrides([*base, *changes, f"output_dir={root / 'b'}"]))
+    return old, new
+
+
+def test_the_diff_covers_the_monitoring_pipelines(
+    builtin_pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = builtin_pair
+    assert main([str(old), str(new), "--exit-code"]) == 1
+    out = capsys.readouterr().out
+    sections = out.split("\n--- ")
+    assert [s.splitlines()[0].removeprefix("--- ") for s in sections] == [
+        str(old),
+        str(old / "monitors/data-quality"),
+        str(old / "monitors/model-quality"),
+    ]
+    assert '      Arguments.Environment.MONITOR_WINDOW: "PT1H" -> "PT6H"' in sections[1]
+    assert "+++ (no such monitoring pipeline)" in sections[2]
+    assert "steps: 0 added, 3 removed, 0 changed" in sections[2]
+    assert "pipeline:" not in sections[2]  # the missing side has the other's pipeline fields
+
+    assert main([str(old), str(new), "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert sorted(document["monitors"]) == ["monitors/data-quality", "monitors/model-quality"]
+    assert document["pipeline"]["old"] == str(old)
+
+
+def test_identical_builtin_bundles_have_no_changes_anywhere(
+    builtin_pair: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, _ = builtin_pair
+    assert main([str(old), str(old), "--exit-code"]) == 0
+    assert capsys.readouterr().out.count("no changes") == 3
