@@ -280,7 +280,9 @@ def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
     try:
         result = run_bundle(read_bundle(folder), RunOptions(root=root, parameters=parameters))
     except (BundleError, EngineInputError) as exc:
-        print(f"schedule {name}: {exc}", file=sys.stderr)
+        print(
+            f"error: schedule {name!r}: its published pipeline cannot run: {exc}", file=sys.stderr
+        )
         return 2
     print(f"schedule {name}: {folder.name} execution {result.execution.id}: {result.status}")
     if result.failure:

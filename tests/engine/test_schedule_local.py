@@ -227,6 +227,47 @@ def test_bad_runs_exit_2(
     assert capsys.readouterr().err.startswith(expected.format(root=root.path))
 
 
+PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:111122223333:pipeline/p-data-quality-monitor"
+
+
+def record_pipeline_schedule(root: Root) -> None:
+    """A builtin schedule as the engine records it: a pipeline target and its parameters."""
+    write_json(
+        root.path / "schedules" / "dq.json",
+        {
+            "Name": "dq",
+            "ScheduleExpression": "rate(1 hour)",
+            "Target": {
+                "Arn": PIPELINE_ARN,
+                "RoleArn": "arn:aws:iam::111122223333:role/SchedulerRole",
+                "SageMakerPipelineParameters": {
+                    "PipelineParameterList": [{"Name": "EndpointName", "Value": ENDPOINT}]
+                },
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("published", ["nothing", "not-a-bundle"])
+def test_a_builtin_schedule_whose_pipeline_cannot_run_exits_2(
+    root: Root, capsys: pytest.CaptureFixture[str], published: str
+) -> None:
+    record_pipeline_schedule(root)
+    if published == "not-a-bundle":
+        (root.path / "pipelines" / "p-data-quality-monitor").mkdir(parents=True)
+    assert main(["--root", str(root.path), "run", "dq"]) == 2
+    err = capsys.readouterr().err
+    if published == "nothing":
+        assert err.startswith(
+            f"error: schedule 'dq'\n  its target pipeline {PIPELINE_ARN} is not published under "
+            f"{root.path / 'pipelines'}\n"
+        )
+        assert "fix: run that bundle again (python -m engine run BUNDLE)" in err
+    else:
+        assert err.startswith("error: schedule 'dq': its published pipeline cannot run: ")
+        assert "pipeline.json\n  missing" in err
+
+
 # --------------------------------------------------------------------------- the real analyzer
 
 
