@@ -54,12 +54,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def compare(args: argparse.Namespace) -> Diff:
-    """Read both sides and compare them (old -> new)."""
+def compare(args: argparse.Namespace) -> tuple[Diff, dict[str, Diff]]:
+    """Read both sides once and compare them (old -> new): the pipelines, then (two bundles)
+    their monitoring pipelines."""
     first = read_bundle(args.old)
     if not args.deployed:
         second = read_bundle(args.new)
-        return diff_definitions(
+        diff = diff_definitions(
             first.definition,
             second.definition,
             old_name=str(args.old),
@@ -67,30 +68,30 @@ def compare(args: argparse.Namespace) -> Diff:
             old_assets=list(first.assets),
             new_assets=list(second.assets),
         )
+        return diff, compare_monitors(first, second)
     name = args.pipeline_name or first.name
     deployed = deployed_definition(name, args.region)
-    return diff_definitions(
+    diff = diff_definitions(
         deployed,
         first.definition,
         old_name=f"deployed pipeline {name}",
         new_name=str(args.old),
         new_assets=list(first.assets),
     )
+    return diff, {}
 
 
-def compare_monitors(args: argparse.Namespace) -> dict[str, Diff]:
-    """One diff per monitoring pipeline either bundle holds, by its folder (two bundles only)."""
-    if args.deployed:
-        return {}
+def compare_monitors(first: Bundle, second: Bundle) -> dict[str, Diff]:
+    """One diff per monitoring pipeline either bundle holds, by its folder."""
 
-    def by_folder(root: Path) -> dict[str, Bundle]:
-        return {m.root.relative_to(root).as_posix(): m for m in monitor_bundles(read_bundle(root))}
+    def by_folder(bundle: Bundle) -> dict[str, Bundle]:
+        return {m.root.relative_to(bundle.root).as_posix(): m for m in monitor_bundles(bundle)}
 
     def definition(side: Bundle | None, other: Bundle) -> dict[str, Any]:
         """A side's definition; where it has none, the other's without steps or parameters."""
         return side.definition if side else {**other.definition, "Parameters": [], "Steps": []}
 
-    old, new = by_folder(args.old), by_folder(args.new)
+    old, new = by_folder(first), by_folder(second)
     diffs = {}
     for folder in sorted(old.keys() | new.keys()):
         before, after = old.get(folder), new.get(folder)
@@ -99,8 +100,8 @@ def compare_monitors(args: argparse.Namespace) -> dict[str, Diff]:
         diffs[folder] = diff_definitions(
             definition(before, present),
             definition(after, present),
-            old_name=f"{args.old / folder}" if before else "(no such monitoring pipeline)",
-            new_name=f"{args.new / folder}" if after else "(no such monitoring pipeline)",
+            old_name=f"{first.root / folder}" if before else "(no such monitoring pipeline)",
+            new_name=f"{second.root / folder}" if after else "(no such monitoring pipeline)",
             old_assets=list(before.assets) if before else [],
             new_assets=list(after.assets) if after else [],
         )
@@ -123,8 +124,7 @@ def render(fmt: str, diff: Diff, monitors: dict[str, Diff]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        diff = compare(args)
-        monitors = compare_monitors(args)
+        diff, monitors = compare(args)
     except (BundleError, AwsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -576,19 +576,32 @@ def _image_checks(config: PipelineConfig) -> list[Issue]:
                     f"or set framework.{key} to an image URI",
                 )
             )
-    sklearn_jobs: list[tuple[tuple[str, ...], str]] = [
-        (("framework", "processing_instance_type"), "preprocessing runs")
-    ]
     monitoring = config.monitoring
+    sklearn_jobs: list[tuple[tuple[str, ...], str, str]] = [
+        (
+            ("framework", "processing_instance_type"),
+            framework.processing_instance_type,
+            "preprocessing runs",
+        )
+    ]
     if monitoring.backend == "builtin":  # the baselines and monitoring jobs run scikit-learn too
-        sklearn_jobs.append((("monitoring", "instance_type"), "the builtin baseline jobs run"))
+        sklearn_jobs.append(
+            (
+                ("monitoring", "instance_type"),
+                monitoring.instance_type,
+                "the builtin baseline jobs run",
+            )
+        )
         sklearn_jobs += [
-            (("monitoring", kind, "schedule", "instance_type"), "the builtin monitoring job runs")
+            (
+                ("monitoring", kind, "schedule", "instance_type"),
+                getattr(monitoring, kind).schedule.instance_type,
+                "the builtin monitoring job runs",
+            )
             for kind in ("data_quality", "model_quality")
             if getattr(monitoring, kind).schedule.enabled
         ]
-    for loc, job in sklearn_jobs:
-        instance = _value_at(config, loc)
+    for loc, instance, job in sklearn_jobs:
         try:
             images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, instance)
         except ValueError as exc:
@@ -601,13 +614,6 @@ def _image_checks(config: PipelineConfig) -> list[Issue]:
                 )
             )
     return issues
-
-
-def _value_at(config: PipelineConfig, loc: tuple[str, ...]) -> str:
-    node: Any = config
-    for part in loc:
-        node = getattr(node, part)
-    return str(node)
 
 
 def _monitoring_checks(config: PipelineConfig) -> list[Issue]:

@@ -29,9 +29,10 @@ from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
 from kernel.errors import ToolError as Problem
+from kernel.names import SCHEDULER_NAME
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-SCHEDULER_NAME_RE = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
+SCHEDULER_NAME_RE = re.compile(SCHEDULER_NAME)
 PIPELINE_ARN_RE = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/[a-z0-9\-]{1,256}$"
 )

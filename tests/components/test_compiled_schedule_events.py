@@ -21,6 +21,7 @@ import pytest
 from botocore.stub import Stubber
 
 from compiler.compile import compile_overrides
+from kernel.check import all_steps
 from tests.aws_env import isolate_from_aws
 from tests.engine.serve_fixtures import resolve
 
@@ -68,9 +69,8 @@ def compiled_event(project: str, kind: str, backend: str, tmp_path: Path) -> dic
     )
     definition = json.loads(bundle.pipeline_json)
     name = f"Schedule{''.join(w.title() for w in kind.split('_'))}Monitor"
-    (step,) = [s for s in bundle.pipeline.all_steps() if s.name == name]
-    steps = {s["Name"]: s for s in _walk(definition["Steps"])}
-    arguments = steps[name]["Arguments"]
+    (step,) = [s for s in all_steps(definition["Steps"]) if s["Name"] == name]
+    arguments = step["Arguments"]
     defaults = {f"Parameters.{p['Name']}": p["DefaultValue"] for p in definition["Parameters"]}
     known: dict[str, Any] = {}
     for path in gets(arguments):
@@ -82,15 +82,8 @@ def compiled_event(project: str, kind: str, backend: str, tmp_path: Path) -> dic
             known[path] = (
                 f"s3://example-sagemaker-bucket/run-1/{path.split('.')[1]}/constraints.json"
             )
-    assert step.type == "Lambda"
+    assert step["Type"] == "Lambda"
     return dict(resolve(arguments, known))
-
-
-def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for step in steps:
-        yield step
-        yield from _walk(step.get("Arguments", {}).get("IfSteps", []))
-        yield from _walk(step.get("Arguments", {}).get("ElseSteps", []))
 
 
 def sagemaker_stub(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Stubber]:
