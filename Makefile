@@ -40,6 +40,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/local
 	$(BIN)/python bench/publish
 	$(BIN)/python bench/monitor
+	$(BIN)/python bench/scale
 
 # Graphviz and Chromium, where missing (apt-get as root; otherwise it says what to install).
 system:
