@@ -7,6 +7,7 @@ from pathlib import Path
 
 from engine.s3 import S3
 from tests.engine.conftest import RunEngine
+from tests.manifests import write_test_bundle
 
 # Copies the input file named by argv[1] to the output folder argv[2], with $GREETING and the
 # arguments it was given, so the test sees what the container saw.
@@ -67,11 +68,9 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
             },
         },
     }
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
-    (bundle / "pipeline.json").write_text(json.dumps({"Parameters": parameters, "Steps": [step]}))
-    (bundle / "assets.json").write_text(json.dumps({"pipeline": "contract", "assets": []}))
+    definition = {"Parameters": parameters, "Steps": [step]}
+    bundle = write_test_bundle(tmp_path / "bundle", "contract", definition)
     ran = engine(bundle, tmp_path / "root", "--data", str(data))
     assert ran.code == 0, ran.out
     record = ran.records["Copy"]
