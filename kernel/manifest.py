@@ -207,7 +207,9 @@ class Manifest:
             raise ManifestError([version_problem])
         problems: list[Problem] = []
         manifest: Manifest | None = _decode(data, Manifest, "", problems, where)
-        problems += [
+        if problems or manifest is None:
+            raise ManifestError(problems)
+        problems = [
             Problem(
                 where,
                 f"assets[{i}].kind = {json.dumps(asset.kind)}",
@@ -215,10 +217,10 @@ class Manifest:
                 + EDITED,
                 RECOMPILE,
             )
-            for i, asset in enumerate(manifest.assets if manifest else ())
+            for i, asset in enumerate(manifest.assets)
             if asset.kind not in ASSET_KINDS
         ]
-        if problems or manifest is None:
+        if problems:
             raise ManifestError(problems)
         return manifest
 
@@ -262,7 +264,7 @@ def _version_problem(data: Any, where: str) -> Problem | None:
 
 # ---------------------------------------------------------------- the codec, driven by the types
 
-SCALARS: dict[type, str] = {str: "string", bool: "true or false", int: "whole number"}
+SCALARS = {str: "a string", bool: "true or false", int: "a whole number", float: "a number"}
 
 
 @cache
@@ -322,7 +324,7 @@ def _decode(value: Any, hint: Any, path: str, problems: list[Problem], where: st
                     RECOMPILE,
                 )
             )
-        known = {}
+        known, before = {}, len(problems)
         for name, kind in kinds.items():
             if name not in value:
                 problems.append(
@@ -335,7 +337,7 @@ def _decode(value: Any, hint: Any, path: str, problems: list[Problem], where: st
                 )
             else:
                 known[name] = _decode(value[name], kind, _join(path, name), problems, where)
-        return hint(**known) if len(known) == len(kinds) else None
+        return hint(**known) if len(problems) == before else None
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -344,7 +346,8 @@ def _decode(value: Any, hint: Any, path: str, problems: list[Problem], where: st
             return _decode(value, choices[0], path, problems, where)
         if any(_is_scalar(value, a) for a in choices):
             return value
-        wrong(" or ".join(SCALARS.get(a, "number") for a in choices))
+        names = [SCALARS[a] for a in choices]
+        wrong(f"{', '.join(names[:-1])} or {names[-1]}")
         return None
     if origin is tuple:
         if not isinstance(value, list):
@@ -359,7 +362,7 @@ def _decode(value: Any, hint: Any, path: str, problems: list[Problem], where: st
             return None
         return {k: _decode(v, args[1], _join(path, k), problems, where) for k, v in value.items()}
     if not _is_scalar(value, hint):
-        wrong(f"a {SCALARS.get(hint, 'number')}")
+        wrong(SCALARS[hint])
         return None
     return value
 
