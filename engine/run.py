@@ -258,6 +258,8 @@ class _Run:
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
                     assets={a.name: a.s3_uri for a in self.bundle.assets},
+                    region=self.region,
+                    account=self.account,
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
