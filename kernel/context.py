@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kernel.ir import ExecutionVariable, Join, Parameter, ParameterRef
-from kernel.manifest import Asset, AssetFile, Function
+from kernel.manifest import Asset as Asset  # kernel.context.Asset stays importable
+from kernel.manifest import AssetFile, Function
 
 REPO = Path(__file__).resolve().parent.parent
 SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}

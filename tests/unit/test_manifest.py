@@ -52,6 +52,29 @@ def test_any_manifest_round_trips_through_its_json(manifest: Manifest) -> None:
     assert Manifest.from_json(text, WHERE).to_json() == text
 
 
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(st.data())
+@settings(max_examples=200, deadline=None)
+def test_any_damage_to_a_manifest_is_refused_with_a_message(data: st.DataObject) -> None:
+    """Replace any one value of a valid manifest by any JSON: it reads, or ManifestError says
+    why; never another exception (which would be a traceback in front of a user)."""
+    manifest = valid()
+    section = data.draw(st.sampled_from(sorted(manifest)))
+    target = manifest[section] if isinstance(manifest[section], dict) else manifest
+    key = data.draw(st.sampled_from(sorted(target))) if target is not manifest else section
+    target[key] = data.draw(json_values)
+    try:
+        Manifest.from_json(json.dumps(manifest), WHERE)
+    except ManifestError as refused:
+        assert str(refused).startswith((WHERE, f"{len(refused.problems)} problems"))
+
+
 @pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: str(p.relative_to(GOLDEN).parent))
 def test_every_golden_manifest_reads_and_writes_back_byte_identical(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
