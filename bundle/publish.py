@@ -41,6 +41,7 @@ from bundle.watch import (
     report_outcome,
     watch_execution,
 )
+from kernel.check import definition_problems, rendered_at
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
 UPLOAD_THREADS = 8
@@ -234,6 +235,10 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
                 "  fix: recompile the bundle with `python -m compiler ...`"
             )
     problems += _function_problems(bundle, target)
+    functions = [str(f["function_arn"]) for f in target.functions]
+    problems += rendered_at(  # the definition check the compiler and the engine run
+        bundle.root / "pipeline.json", definition_problems(bundle.definition, functions)
+    )
     if target.schedule is not None:
         values = {k: as_parameter_value(v) for k, v in target.schedule["parameters"].items()}
         where = f"{bundle.root / 'assets.json'} publish.schedule.parameters"
@@ -268,25 +273,7 @@ def _function_problems(bundle: Bundle, target: Target) -> list[str]:
                 "  fix: set deployment's function ARNs to the configured aws account and region, "
                 "then recompile"
             )
-    known = {f["function_arn"] for f in target.functions}
-    for step in _steps(bundle.definition.get("Steps", [])):
-        if step.get("Type") == "Lambda" and step.get("FunctionArn") not in known:
-            problems.append(
-                f"{bundle.root / 'pipeline.json'} step {step.get('Name')}\n  calls "
-                f"{step.get('FunctionArn')}\n  why: no function in assets.json's functions "
-                "section has that ARN, so publishing would not create it\n"
-                "  fix: recompile the bundle with `python -m compiler ...`"
-            )
     return problems
-
-
-def _steps(steps: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    """Every step, including those inside condition branches."""
-    for step in steps:
-        yield step
-        arguments = step.get("Arguments", {})
-        for branch in ("IfSteps", "ElseSteps"):
-            yield from _steps(arguments.get(branch, []))
 
 
 def check_target(aws: Aws, target: Target, objects: Iterable[AssetObject]) -> None:

@@ -97,13 +97,13 @@ def _bundle(
     monitors: dict[str, Bundle] | None = None,
 ) -> Bundle:
     """One pipeline's bundle: its checked definition, assets.json (plus `extra`), pictures."""
-    order, text, definition = _emit(pipeline)
+    order, text, definition = _emit(pipeline, list(ctx.functions))
     manifest = _manifest(config, pipeline, ctx, text, publish, extra or {})
     pictures = picture_files(definition)
     return Bundle(config, pipeline, order, text, manifest, pictures, monitors or {})
 
 
-def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
+def _emit(pipeline: Pipeline, functions: list[str]) -> tuple[tuple[str, ...], str, dict[str, Any]]:
     """Check the graph, emit the definition and check it: (step order, text, definition).
 
     Raises:
@@ -137,7 +137,7 @@ def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
     ]
     if refused:
         raise CompileError(refused)
-    definition_problems = check_definition(definition, pipeline.name, text)
+    definition_problems = check_definition(definition, pipeline.name, text, functions)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
     return order, text, definition

@@ -36,7 +36,7 @@ from engine.executions import (
     new_execution_id,
     now,
 )
-from engine.executors import executor_for
+from engine.executors import MODULES, executor_for
 from engine.executors.base import StepContext, StepFailed
 from engine.expressions import (
     ExpressionError,
@@ -48,7 +48,9 @@ from engine.expressions import (
     walk_path,
 )
 from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
-from engine.s3 import S3
+from engine.s3 import S3, S3UriError
+from kernel.check import all_steps, definition_problems, rendered_at
+from kernel.errors import Problem
 
 DATA_PARAMETER = "InputDataUri"
 METADATA_KEYS = {
@@ -98,6 +100,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
             SageMaker would reject; no execution folder is created.
     """
     options = replace(options, root=options.root.resolve())  # jobs run in their own folders
+    check_definitions(bundle)
     try:
         nodes = build_graph(bundle.definition)
     except DefinitionError as exc:
@@ -261,15 +264,13 @@ class _Run:
                     assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
                 )
                 properties = executor(ctx)
-        except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
+        except (StepFailed, ExpressionError, cache.CacheConfigError, S3UriError) as exc:
             self._end(node, record, None, self._reason(node, str(exc), definition))
             log(f"Failed: {record['FailureReason']}")
             return
         except Exception as exc:  # an engine bug must still end the step, with its traceback
             log(traceback.format_exc())
-            self._end(
-                node, record, None, f"engine error in step {node.name}: {exc!r} (see {log_path})"
-            )
+            self._end(node, record, None, engine_bug(exc, log_path))
             return
         self._end(node, record, properties, None)
 
@@ -372,6 +373,14 @@ class _Run:
         return report
 
 
+def engine_bug(exc: BaseException, log_path: Path) -> str:
+    """How an exception the engine did not expect reads: a fault of the engine, not the bundle."""
+    return (
+        f"engine bug ({type(exc).__name__}: {exc}): the local engine failed, not the bundle; "
+        f"the traceback is in {log_path}"
+    )
+
+
 def _paths(paths: list[str], shown: int = 3) -> str:
     more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
     return ", ".join(paths[:shown]) + more
@@ -439,6 +448,41 @@ def _selective(
     )
 
 
+def check_definitions(bundle: Bundle) -> None:
+    """The definition check (kernel.check, as compiling and publishing run it) on the bundle and
+    its monitoring pipelines, and every step type having an executor here.
+
+    Raises:
+        EngineInputError: every problem found, each with where/what/why/fix; nothing ran.
+    """
+    try:
+        monitors = monitor_bundles(bundle)
+    except BundleError as exc:
+        raise EngineInputError(str(exc)) from None
+    problems = []
+    for each in (bundle, *monitors):
+        where = each.root / "pipeline.json"
+        functions = [str(f.get("function_arn")) for f in each.manifest.get("functions") or []]
+        found = definition_problems(each.definition, functions)
+        found += [
+            Problem(
+                f"step {step['Name']}",
+                f"Type {step['Type']!r}",
+                "the local engine has no executor for it (it runs "
+                f"{', '.join(sorted(MODULES))}); SageMaker would run it, this engine cannot",
+                "run this bundle on SageMaker (python -m bundle.publish), or drop the step",
+            )
+            for step in all_steps(each.definition.get("Steps", []))
+            if not found and step["Type"] not in MODULES
+        ]
+        problems += rendered_at(where, found)
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise EngineInputError(
+            f"{count} in the definition; nothing ran\n\n" + "\n\n".join(problems)
+        )
+
+
 def _put_assets(bundle: Bundle, s3: S3) -> None:
     try:
         objects = asset_objects(bundle.assets)
@@ -468,7 +512,14 @@ def _place_data(
     """The raw data at the InputDataUri parameter's value: --data's files, or sample data."""
     if DATA_PARAMETER not in parameters:
         return
-    target = s3.path(str(parameters[DATA_PARAMETER]))
+    try:
+        target = s3.path(str(parameters[DATA_PARAMETER]))
+    except S3UriError as exc:
+        raise EngineInputError(
+            f"parameter {DATA_PARAMETER}\n  {exc}\n  why: the raw data are placed there, inside "
+            "the engine's S3 folder\n  fix: give an s3://bucket/prefix/ URI (-p "
+            f"{DATA_PARAMETER}=...)"
+        ) from None
     if data is not None and not data.is_dir():
         raise EngineInputError(
             f"--data {data}\n  not a folder\n  why: the files in it are placed at "
