@@ -9,6 +9,7 @@ written. After a failure no new step starts, as on SageMaker; the running ones f
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import json
 import re
@@ -48,6 +49,7 @@ from engine.expressions import (
     walk_path,
 )
 from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
+from engine.records import locked
 from engine.s3 import S3, S3UriError
 from kernel.check import all_steps, definition_problems, rendered_at
 from kernel.errors import Problem
@@ -112,9 +114,11 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     s3 = S3(options.root / "s3")
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
+    data = _data(bundle, parameters, s3, options.data)
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
-    _place_data(bundle, parameters, s3, options.data, options.root)
+    if data is not None:
+        _place_data(data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
     run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
@@ -506,12 +510,25 @@ def _publish_monitors(bundle: Bundle, s3: S3, root: Path) -> None:
         pipelines.publish(root, monitor)
 
 
-def _place_data(
-    bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None, root: Path
-) -> None:
-    """The raw data at the InputDataUri parameter's value: --data's files, or sample data."""
+@dataclass(frozen=True)
+class _Data:
+    """Where the raw data go (the InputDataUri parameter's folder) and where they come from."""
+
+    target: Path
+    given: Path | None  # --data
+    sample: Path  # the project's sample-data script, used without --data
+    project: str
+
+
+def _data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None) -> _Data | None:
+    """What _place_data will do, checked before anything is written.
+
+    Raises:
+        EngineInputError: an InputDataUri the S3 folder cannot hold, a --data that is not a
+            folder, no --data and no sample data.
+    """
     if DATA_PARAMETER not in parameters:
-        return
+        return None
     try:
         target = s3.path(str(parameters[DATA_PARAMETER]))
     except S3UriError as exc:
@@ -534,33 +551,61 @@ def _place_data(
             f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
             "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
         )
-    source = data if data is not None else _sample_data(sample, root / "sample_data" / project)
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
+    return _Data(target, data, sample, project)
+
+
+def _place_data(data: _Data, root: Path) -> None:
+    """The raw data at the InputDataUri parameter's value: --data's files, or sample data.
+
+    Engines on one root take turns; data already in place, byte for byte, are left alone (a
+    concurrent run may be reading them), others are replaced by a renamed, complete folder.
+    """
+    source = data.given or _sample_data(data.sample, root / "sample_data" / data.project)
+    files = sorted(p for p in source.iterdir() if p.is_file())
+    with locked(root, "data"):
+        if _same_files(files, data.target):
+            return
+        data.target.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=data.target.parent, prefix=f".{data.target.name}."))
+        for path in files:
+            shutil.copy2(path, staged / path.name)
+        if data.target.exists():
+            old = data.target.rename(staged.with_name(staged.name + ".old"))
+            shutil.rmtree(old)
+        staged.rename(data.target)
+
+
+def _same_files(files: list[Path], folder: Path) -> bool:
+    """Whether `folder` holds exactly these files, byte for byte."""
+    return (
+        folder.is_dir()
+        and sorted(p.name for p in folder.iterdir()) == [p.name for p in files]
+        and all(filecmp.cmp(p, folder / p.name, shallow=False) for p in files)
+    )
 
 
 def _sample_data(script: Path, folder: Path) -> Path:
     """The project's sample data (`python projects/<name>/sample_data.py OUTDIR`), written once
-    per engine root (they are seeded: always equal)."""
+    per engine root (they are seeded: always equal), by one engine at a time."""
     if folder.is_dir():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    done = subprocess.run(
-        [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        shutil.rmtree(partial)
-        raise EngineInputError(
-            f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
-            f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts from\n"
-            f"  fix: install the project's extras (pip install -e '.[scripts]') or pass --data DIR"
+    with locked(folder.parent.parent, f"sample-data-{folder.name}"):
+        if folder.is_dir():  # another engine wrote them while this one waited
+            return folder
+        partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        done = subprocess.run(
+            [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
         )
-    partial.rename(folder)
+        if done.returncode != 0:
+            shutil.rmtree(partial)
+            raise EngineInputError(
+                f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
+                f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts "
+                "from\n  fix: install the project's extras (pip install -e '.[scripts]') or pass "
+                "--data DIR"
+            )
+        partial.rename(folder)
     return folder
 
 

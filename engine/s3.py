@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 from bundle.assets import split_s3_uri
@@ -43,9 +45,12 @@ class S3:
         return self.path(uri).exists()
 
     def put_bytes(self, uri: str, body: bytes) -> None:
+        """Write an object whole: a reader (another engine on the root) never sees part of it."""
         target = self.path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
+        staged = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        staged.write_bytes(body)
+        staged.replace(target)
 
     def get_bytes(self, uri: str) -> bytes:
         return self.path(uri).read_bytes()

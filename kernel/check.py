@@ -416,7 +416,7 @@ class _Checker:
         pattern = STEP_PROPERTIES.get(target.type)
         prop = pattern.fullmatch(match["path"]) if pattern else None
         if prop is None:
-            return f"a {target.type} step has no such property"
+            return f"{target.type} steps have no such property"
         output = prop.groupdict().get("output")
         if output is not None:
             outputs = _output_names(target.step)

@@ -37,6 +37,12 @@ PARAMETER_VALUES = {
     "Float": "number",
     "Boolean": "boolean",
 }
+RENDERED = {  # (field type, parameter type) pairs whose value SageMaker can put there
+    ("number", "integer"),
+    ("string", "integer"),  # a number or a boolean has a text form: the SDK passes them so
+    ("string", "number"),
+    ("string", "boolean"),
+}
 ACCEPTS = {  # a field's type -> the JSON types a literal there may have
     "string": {"string"},
     "integer": {"integer"},
@@ -143,10 +149,10 @@ def _expression_violation(
         default = declared.get("DefaultValue")
         if given == wanted and default is not None:
             why = _violation(_default_limit(limit or {}, default), default)
-            return f"{body}'s DefaultValue {default!r} {why}" if why else None
+            return f"{body}'s DefaultValue {why}" if why else None
     else:
         return None  # a step property or a JsonGet: its type is known only at run time
-    if given == wanted or (wanted == "number" and given == "integer"):
+    if given == wanted or (wanted, given) in RENDERED:
         return None
     article = "an" if given[0] in "aeiou" else "a"
     return f"is {_spelled(value)}, {article} {given}; the API takes a {wanted}"

@@ -70,7 +70,9 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     bundle = tmp_path / "bundle"
     bundle.mkdir()
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
-    (bundle / "pipeline.json").write_text(json.dumps({"Parameters": parameters, "Steps": [step]}))
+    (bundle / "pipeline.json").write_text(
+        json.dumps({"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]})
+    )
     (bundle / "assets.json").write_text(json.dumps({"pipeline": "contract", "assets": []}))
     ran = engine(bundle, tmp_path / "root", "--data", str(data))
     assert ran.code == 0, ran.out
