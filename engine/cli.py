@@ -44,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         bundle_dir = args.bundle
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops jobs as Ctrl-C does
+    # Ctrl-C stops the run even where the starter left SIGINT ignored (a background job of a
+    # non-interactive shell, nohup): a command that says "Ctrl-C stops it" must mean it.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     options = RunOptions(
         root=args.root.resolve(),
         parameters=tuple(args.parameter),
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return ENGINE_BUG
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     print_summary(console, result, str(options.root / "s3"))
     return EXIT[result.status]
 

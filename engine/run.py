@@ -31,8 +31,10 @@ from bundle.read import Bundle, BundleError, monitor_bundles
 from engine import cache, pipelines, process
 from engine.executions import (
     Execution,
+    engine_identity,
     execution_arn,
     executions_dir,
+    fail_abandoned,
     list_executions,
     new_execution_id,
     now,
@@ -112,9 +114,10 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     except ParameterError as exc:
         raise EngineInputError(str(exc)) from None
     s3 = S3(options.root / "s3")
+    data = _data(bundle, parameters, s3, options.data)
+    fail_abandoned(options.root)
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
-    data = _data(bundle, parameters, s3, options.data)
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
     if data is not None:
@@ -169,6 +172,7 @@ class _Run:
                 {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
             ],
             "Bundle": str(self.bundle.root.resolve()),
+            **engine_identity(),
         }
         if self.options.from_step:
             source = next(iter(reused.values()), {}).get("SelectiveExecutionResult", {})

@@ -281,3 +281,91 @@ def test_earlier_executions_stay_intact(tmp_path: Path, engine: RunEngine) -> No
     assert first.folder != second.folder
     assert Execution(first.folder).describe()["PipelineExecutionStatus"] == "Succeeded"  # type: ignore[arg-type]
     assert os.path.isfile(first.folder / "steps/Quick/log.txt")  # type: ignore[operator]
+
+
+def start_engine(
+    bundle: Path, root: Path, pids: Path, *args: str, ignore_sigint: bool = False
+) -> subprocess.Popen[bytes]:
+    """`python -m engine run` in the background, once its job has written its pids."""
+    command = [sys.executable, "-m", "engine", "run", str(bundle), "--root", str(root), *args]
+    engine = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # as a non-interactive shell starts a background job: SIGINT ignored
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignore_sigint
+        else None,
+    )
+    deadline = time.monotonic() + 60
+    while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pids.exists(), engine.communicate(timeout=5)
+    return engine
+
+
+def test_a_killed_engine_leaves_no_job_and_the_next_run_marks_its_execution_failed(
+    engine: RunEngine, tmp_path: Path
+) -> None:
+    """Before: the job and its child ran on orphaned, and the execution stayed Executing."""
+    pids, root = tmp_path / "pids", tmp_path / "root"
+    bundle = write_bundle(tmp_path / "b", [job_step("Sleep", {"Get": "Parameters.Seconds"}, pids)])
+    killed = start_engine(bundle, root, pids, "-p", "Seconds=60")
+    killed.kill()  # kill -9: the engine cleans nothing up
+    killed.communicate(timeout=10)
+    assert all_gone(pids, within=5.0)  # the job and its own child
+    (abandoned,) = list_executions(root, PIPELINE)
+    assert abandoned.describe()["PipelineExecutionStatus"] == "Executing"
+    assert engine(bundle, root).code == 0  # the next run on the root
+    describe = abandoned.describe()
+    reason = (
+        f"the engine running it (pid {killed.pid}) ended before it finished (killed, or its "
+        "machine stopped); marked Failed by the next run on this engine root"
+    )
+    assert (describe["PipelineExecutionStatus"], describe["FailureReason"]) == ("Failed", reason)
+    record = abandoned.record("Sleep")
+    assert record is not None
+    assert (record["StepStatus"], record["FailureReason"]) == ("Failed", reason)
+
+
+def test_ctrl_c_stops_an_engine_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """Before: SIGINT inherited as ignored stayed ignored; the run went on for its 60 s."""
+    pids, root = tmp_path / "pids", tmp_path / "root"
+    bundle = write_bundle(tmp_path / "b", [job_step("Sleep", {"Get": "Parameters.Seconds"}, pids)])
+    started = start_engine(bundle, root, pids, "-p", "Seconds=60", ignore_sigint=True)
+    started.send_signal(signal.SIGINT)
+    try:
+        _, err = started.communicate(timeout=20)
+    finally:
+        started.kill()
+    assert started.returncode == 130, err
+    assert list_executions(root, PIPELINE)[-1].describe()["PipelineExecutionStatus"] == "Stopped"
+    assert all_gone(pids)
+
+
+def test_two_first_runs_on_one_fresh_root_do_not_collide(
+    penguins_bundle: Path, tmp_path: Path
+) -> None:
+    """Before: both wrote the sample data, and one died renaming its copy into place
+    (OSError: Directory not empty) with a traceback."""
+
+    def fail_fast(definition: dict[str, Any]) -> None:
+        preprocess = next(s for s in definition["Steps"] if s["Name"] == "Preprocess")
+        app = preprocess["Arguments"]["AppSpecification"]
+        app["ContainerEntrypoint"] = ["python3", "-c", "import sys; sys.exit(3)"]
+        app.pop("ContainerArguments", None)
+
+    bundle = edit_json(penguins_bundle, tmp_path / "b", "pipeline.json", fail_fast)
+    root = tmp_path / "root"
+    command = [sys.executable, "-m", "engine", "run", str(bundle), "--root", str(root)]
+    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    runs.append(subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    ended = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, ended, strict=True):
+        assert run.returncode == 1, err.decode()
+        assert b"Traceback" not in out + err
+        assert b"(python3 -c import sys; sys.exit(3)) exited with code 3" in out
+    executions = list_executions(root, json.loads((bundle / "assets.json").read_text())["pipeline"])
+    assert len(executions) == 2
+    assert [p.name for p in (root / "sample_data").iterdir()] == ["penguins"]
