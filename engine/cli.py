@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         with log_path.open("a", encoding="utf-8") as log:
             log.write(f"[{now()}] python -m engine {' '.join(sys.argv[1:])}\n")
             log.write(traceback.format_exc())
-        errors.print(f"error: {engine_bug(exc, log_path)}", markup=False, highlight=False)
+        errors.print(
+            f"error: {engine_bug(exc, log_path)}", markup=False, highlight=False, soft_wrap=True
+        )
         return ENGINE_BUG
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -369,3 +369,47 @@ def test_two_first_runs_on_one_fresh_root_do_not_collide(
     executions = list_executions(root, json.loads((bundle / "assets.json").read_text())["pipeline"])
     assert len(executions) == 2
     assert [p.name for p in (root / "sample_data").iterdir()] == ["penguins"]
+
+
+def test_an_engine_bug_in_a_step_is_said_once_with_its_log(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An executor raising what it should not (here a KeyError) is an engine bug: the step fails
+    saying so, the traceback is in its log, never on the console."""
+
+    def broken(step_name: str, step_type: str) -> Any:
+        def run(ctx: Any) -> Any:
+            raise KeyError("Values")
+
+        return run
+
+    monkeypatch.setattr("engine.run.executor_for", broken)
+    bundle = write_bundle(tmp_path / "b", [job_step("Step", "0", tmp_path / "pids")])
+    ran = engine(bundle, tmp_path / "root")
+    log = ran.folder / "steps/Step/log.txt" if ran.folder else None
+    assert ran.code == 1
+    assert ran.records["Step"]["FailureReason"] == (
+        "engine bug (KeyError: 'Values'): the local engine failed, not the bundle; the traceback "
+        f"is in {log}"
+    )
+    assert "Traceback" not in ran.out + ran.err
+    assert ran.out.count("engine bug (KeyError") == 1
+    assert log is not None and "Traceback (most recent call last)" in log.read_text()
+
+
+def test_an_engine_bug_outside_the_steps_exits_70_with_one_line(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("scheduler lost its place")
+
+    monkeypatch.setattr("engine.cli.run_bundle", broken)
+    bundle = write_bundle(tmp_path / "b", [job_step("Step", "0", tmp_path / "pids")])
+    ran = engine(bundle, tmp_path / "root")
+    log = tmp_path / "root" / "engine-errors.log"
+    assert ran.code == 70
+    assert ran.err == (
+        "error: engine bug (RuntimeError: scheduler lost its place): the local engine failed, not "
+        f"the bundle; the traceback is in {log}\n"
+    )
+    assert "RuntimeError: scheduler lost its place" in log.read_text()
