@@ -304,7 +304,11 @@ class _Run:
         return properties
 
     def _reason(self, node: Node, message: str, definition: dict[str, Any] | None) -> str:
-        """The failure with the bundle assets the step ran (which script, from where)."""
+        """The failure with the bundle assets the step ran (which script, from where), the raw
+        data named as the user gave them (--data DIR rather than its copy in the S3 folder)."""
+        data = self.parameters.get(DATA_PARAMETER)
+        if self.options.data is not None and isinstance(data, str):
+            message = message.replace(data.rstrip("/") + "/", f"{self.options.data}/")
         if node.type == "Fail" or definition is None:
             return message
         text = repr(definition)

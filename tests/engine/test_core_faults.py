@@ -413,3 +413,30 @@ def test_an_engine_bug_outside_the_steps_exits_70_with_one_line(
         f"the bundle; the traceback is in {log}\n"
     )
     assert "RuntimeError: scheduler lost its place" in log.read_text()
+
+
+def test_a_data_error_names_the_users_file_column_and_line(
+    penguins_bundle: Path, engine: RunEngine, tmp_path: Path
+) -> None:
+    """An inf passed Preprocess and failed Train naming a path in the engine's work folder; now
+    Preprocess refuses it naming the file under --data, the column and the line."""
+    data = tmp_path / "my data"
+    subprocess.run(
+        [sys.executable, str(REPO / "projects/penguins/sample_data.py"), str(data)], check=True
+    )
+    lines = (data / "penguins.csv").read_text().splitlines()
+    column = lines[0].split(",").index("culmen_length_mm")
+    cells = lines[9].split(",")
+    cells[column] = "inf"
+    lines[9] = ",".join(cells)
+    (data / "penguins.csv").write_text("\n".join(lines) + "\n")
+    ran = engine(penguins_bundle, tmp_path / "root", "--data", str(data))
+    assert ran.code == 1
+    reason = ran.records["Preprocess"]["FailureReason"]
+    assert (
+        f"{data}/penguins.csv: column 'culmen_length_mm', line 10: 'inf' is not a finite number"
+    ) in reason
+    assert "fix: fix the value, or leave the cell empty if it is unknown" in reason
+    (error,) = [line for line in reason.splitlines() if "preprocess_tabular: error:" in line]
+    assert error.endswith(f"error: {data}/penguins.csv: " + error.split(".csv: ", 1)[1])
+    assert "Train" not in ran.records

@@ -63,18 +63,12 @@ def _string_threshold(definition: Definition) -> None:
     parameter.update(Type="String", DefaultValue="0.7")
 
 
-PREPROCESS_OUTPUTS = "(there: artifacts, baseline, test, train, validation)"
+def _equals_text(definition: Definition) -> None:
+    (condition,) = step(definition, "CheckApprove")["Arguments"]["Conditions"]
+    condition.update(Type="Equals", RightValue="0.7")  # was silently False
+
+
 CASES = {
-    "get-of-wrong-output": Mutation(
-        set_get(
-            ("Train", "Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"),
-            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri"},
-        ),
-        "Train",
-        "Train",
-        "Get Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri: step "
-        f"Preprocess: no 'training' at ProcessingOutputConfig.Outputs {PREPROCESS_OUTPUTS}",
-    ),
     "jsonget-path-typo": Mutation(
         set_get(
             ("CheckApprove", "Arguments", "Conditions", 0, "LeftValue", "Std:JsonGet", "Path"),
@@ -144,14 +138,11 @@ CASES = {
         "Train",
         "sagemaker_program 'components/train/scripts/train.py' is not in the source dir",
     ),
-    "get-of-missing-parameter": Mutation(
-        set_get(
-            ("CheckApprove", "Arguments", "Conditions", 0, "RightValue"),
-            {"Get": "Parameters.ApprovalThreshold"},
-        ),
+    "equals-report-with-text": Mutation(
+        _equals_text,
         "CheckApprove",
         "CheckApprove",
-        "Get Parameters.ApprovalThreshold: no such parameter (there: ApproveThreshold,",
+        "Equals: cannot compare '",  # the report's number (known at run time) with text
     ),
 }
 
@@ -442,6 +433,18 @@ REFUSALS = {
     "get-of-missing-property": Refusal(
         set_get(REJECT_MESSAGE, {"Get": "Steps.Train.ModelArtifacts.S3Artifacts"}),
         "why: Training steps have no such property",
+    ),
+    "get-of-wrong-output": Refusal(
+        set_get(
+            ("Train", "Arguments", "InputDataConfig", 0, "DataSource", "S3DataSource", "S3Uri"),
+            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['training'].S3Output.S3Uri"},
+        ),
+        "why: Preprocess has outputs ['train', 'validation', 'test', 'artifacts', 'baseline']",
+    ),
+    "get-of-missing-parameter": Refusal(
+        set_get((*CONDITION, 0, "RightValue"), {"Get": "Parameters.ApprovalThreshold"}),
+        "Arguments.Conditions[0].RightValue: Get Parameters.ApprovalThreshold\n  why: no such "
+        "parameter (did you mean 'ApproveThreshold'?)",
     ),
     "get-not-text": Refusal(set_get(REJECT_MESSAGE, {"Get": 3}), "Arguments.ErrorMessage.Get is 3"),
     # expression shapes
