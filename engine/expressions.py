@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bundle.watch import value_fits
+from kernel.check import literal_type
 
 FUNCTIONS = ("Get", "Std:Join", "Std:JsonGet")
 _TOKEN = re.compile(r"\.?([A-Za-z0-9_:\-]+)|\[(\d+)\]|\['([^']*)'\]")
@@ -181,12 +182,9 @@ def evaluate(condition: dict[str, Any]) -> bool:
 
 def _kind(value: Any) -> str:
     """A resolved operand's type as a condition sees it: number, string, boolean, ..."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
+    known = literal_type(value)
+    if known is not None:
+        return known
     return "property file" if isinstance(value, PropertyFileRef) else type(value).__name__
 
 

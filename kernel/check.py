@@ -21,7 +21,7 @@ from kernel.ir import STEP_NAME, STEP_PROPERTIES
 from kernel.limits import OPERATIONS, limit_problems
 from kernel.names import LAMBDA_ARN, s3_uri_problem
 from kernel.names import PIPELINE_NAME as PIPELINE_NAME_PATTERN
-from kernel.notation import placed_steps
+from kernel.notation import PlacedStep, placed_steps
 
 FORMAT_VERSION = "2020-12-01"
 PIPELINE_NAME = re.compile(PIPELINE_NAME_PATTERN)
@@ -67,17 +67,10 @@ Scope = tuple[tuple[str, str], ...]  # the (Condition step, branch) pairs a step
 
 
 @dataclass(frozen=True)
-class _Placed:
-    step: dict[str, Any]
-    scope: Scope
+class _Placed(PlacedStep):
+    """A step with every branch it is nested in (not only the innermost)."""
 
-    @property
-    def name(self) -> str:
-        return str(self.step["Name"])
-
-    @property
-    def type(self) -> str:
-        return str(self.step["Type"])
+    scope: Scope = ()
 
 
 def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -205,7 +198,8 @@ class _Checker:
                 place = f"{scope[-1][0]}.{scope[-1][1]}[{index}]" if scope else f"Steps[{index}]"
                 self.add(place, f"is {_short(step)}", "every step has a string Name and Type")
                 continue
-            yield _Placed(step, scope)
+            parent, branch = scope[-1] if scope else (None, None)
+            yield _Placed(step, parent, branch, scope)
             if step["Type"] == "Condition":
                 arguments = step.get("Arguments")
                 arguments = arguments if isinstance(arguments, dict) else {}
@@ -563,12 +557,8 @@ class _Checker:
     def _operand(self, value: Any) -> str | None:
         """The type a condition operand has at run time: boolean, number or string (None:
         known only at run time)."""
-        if isinstance(value, bool):
-            return "boolean"
-        if isinstance(value, int | float):
-            return "number"
-        if isinstance(value, str):
-            return "string"
+        if literal_type(value) is not None:
+            return literal_type(value)
         if not isinstance(value, dict) or len(value) != 1:
             return None
         ((function, body),) = value.items()
@@ -751,6 +741,15 @@ class _Checker:
 
 _OPERANDS = {"String": "string", "Integer": "number", "Float": "number", "Boolean": "boolean"}
 _EXAMPLES = {"String": '"text"', "Integer": "3", "Float": "0.8", "Boolean": "true"}
+
+
+def literal_type(value: Any) -> str | None:
+    """A JSON scalar's type as a condition compares it: boolean, number or string (else None)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else None
 
 
 def _is_a(value: Any, types: tuple[type, ...]) -> bool:
