@@ -420,6 +420,12 @@ REFUSALS = {
         set_get(("ModelQualityBaseline", "DependsOn"), ["CheckApprove"]),
         "DependsOn names Condition step CheckApprove",
     ),
+    "depends-on-the-other-candidate": Refusal(
+        set_get(("RegisterPendingTune", "DependsOn"), ["RegisterApprovedTrain"]),
+        "step RegisterPendingTune\n  DependsOn names step RegisterApprovedTrain, inside "
+        "SelectBestModel's IfSteps > CheckApproveTrain's IfSteps\n",
+        shape="train_and_tune",
+    ),
     "get-from-the-other-branch": Refusal(
         set_get(REJECT_MESSAGE, {"Get": "Steps.RegisterApproved.ModelPackageArn"}),
         "a Get reads step RegisterApproved, inside CheckApprove's IfSteps",
@@ -621,6 +627,13 @@ REFUSALS = {
     "monitor-version": Refusal(
         top("Version", "2020-12-02"),
         "monitors/data-quality/pipeline.json, Version\n  is '2020-12-02'",
+        shape="builtin",
+        monitor="monitors/data-quality",
+    ),
+    "monitor-capture-bucket-climbs-out": Refusal(
+        parameter("DataCaptureUri", DefaultValue="s3://../data-capture"),
+        "monitors/data-quality/pipeline.json, Parameters[2] (DataCaptureUri)\n  DefaultValue = "
+        "'s3://../data-capture'\n  why: bucket '..' breaks S3's bucket name rules",
         shape="builtin",
         monitor="monitors/data-quality",
     ),
