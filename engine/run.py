@@ -55,6 +55,7 @@ from engine.records import locked
 from engine.s3 import S3, S3UriError
 from kernel.check import all_steps, definition_problems, rendered_at
 from kernel.errors import Problem
+from kernel.limits import limit_problems
 
 DATA_PARAMETER = "InputDataUri"
 METADATA_KEYS = {
@@ -113,6 +114,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
         parameters = parse_parameters(bundle.definition.get("Parameters", []), options.parameters)
     except ParameterError as exc:
         raise EngineInputError(str(exc)) from None
+    _check_given_values(bundle, parameters, options.parameters)
     s3 = S3(options.root / "s3")
     data = _data(bundle, parameters, s3, options.data)
     fail_abandoned(options.root)
@@ -492,6 +494,35 @@ def check_definitions(bundle: Bundle) -> None:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
         raise EngineInputError(
             f"{count} in the definition; nothing ran\n\n" + "\n\n".join(problems)
+        )
+
+
+def _check_given_values(
+    bundle: Bundle, parameters: dict[str, Any], overrides: tuple[str, ...]
+) -> None:
+    """The -p values against the API fields their parameters feed, as the defaults are checked:
+    on SageMaker a value the API refuses fails its step when it starts (here it would pass).
+
+    Raises:
+        EngineInputError: each value and the field that refuses it.
+    """
+    given = {o.partition("=")[0] for o in overrides}
+    declared = {
+        str(p["Name"]): {**p, "DefaultValue": parameters[p["Name"]], "ValueFrom": "-p value"}
+        for p in bundle.definition.get("Parameters", [])
+        if p["Name"] in given
+    }
+    problems = [
+        f"step {step['Name']}, Arguments.{problem}"
+        for step in all_steps(bundle.definition["Steps"])
+        for problem in limit_problems(step["Type"], step.get("Arguments", {}), declared)
+    ]
+    if problems:
+        shown = " ".join(f"-p {o}" for o in overrides if o.partition("=")[0] in given)
+        raise EngineInputError(
+            f"{shown}\n  " + "\n  ".join(problems) + "\n  why: SageMaker's API refuses "
+            "these values there, so the steps would fail when they start\n  fix: give values "
+            "the API takes (the message lists some)"
         )
 
 

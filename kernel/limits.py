@@ -81,7 +81,8 @@ def limit_problems(
 
     A literal is checked against its field's type, enum, length, range and pattern; a Get of a
     pipeline parameter (`parameters`: the declared ones by name) against the field's type, and
-    its DefaultValue like a literal; a Std:Join is a string.
+    its DefaultValue like a literal (`ValueFrom` in a declaration names where a value other than
+    the default came from); a Std:Join is a string.
     """
     operation = OPERATIONS.get(step_type)
     if operation is None:
@@ -149,7 +150,7 @@ def _expression_violation(
         default = declared.get("DefaultValue")
         if given == wanted and default is not None:
             why = _violation(_default_limit(limit or {}, default), default)
-            return f"{body}'s DefaultValue {why}" if why else None
+            return f"{body}'s {declared.get('ValueFrom', 'DefaultValue')} {why}" if why else None
     else:
         return None  # a step property or a JsonGet: its type is known only at run time
     if given == wanted or (wanted, given) in RENDERED:

@@ -527,6 +527,12 @@ REFUSALS = {
         "parameter InputDataUri\n  's3://../../outside/': bucket '..' breaks",
         args=("-p", "InputDataUri=s3://../../outside/"),
     ),
+    "given-value-not-an-instance-type": Refusal(
+        lambda d: None,
+        "-p TrainingInstanceType=ml.m5.huge\n  step Train, Arguments.ResourceConfig.InstanceType: "
+        "Parameters.TrainingInstanceType's -p value 'ml.m5.huge' is not one of the API's values",
+        args=("-p", "TrainingInstanceType=ml.m5.huge"),
+    ),
     # Lambda steps
     "function-not-in-the-bundle": Refusal(
         set_get(("Deploy", "FunctionArn"), "arn:aws:lambda:us-east-1:111122223333:function:other"),
