@@ -18,7 +18,7 @@ from typing import Any
 from kernel.emit import MAX_DEFINITION_CHARS
 from kernel.errors import Problem, did_you_mean, one_of
 from kernel.ir import STEP_NAME, STEP_PROPERTIES
-from kernel.limits import OPERATIONS, limit_problems
+from kernel.limits import OPERATIONS, json_type, limit_problems, shown
 from kernel.names import LAMBDA_ARN, s3_uri_problem
 from kernel.names import PIPELINE_NAME as PIPELINE_NAME_PATTERN
 from kernel.notation import PlacedStep, placed_steps
@@ -124,7 +124,7 @@ class _Checker:
         self.parameters = self._parameters(definition.get("Parameters", []))
         steps = definition.get("Steps")
         if not isinstance(steps, list):
-            self.add("Steps", f"is {_short(steps)}", "a definition lists its steps", RECOMPILE)
+            self.add("Steps", f"is {shown(steps)}", "a definition lists its steps", RECOMPILE)
             steps = []
         self.placed = list(self._placed(steps, ()))
         self.steps = {p.name: p for p in self.placed}
@@ -141,14 +141,14 @@ class _Checker:
         if version != FORMAT_VERSION:
             self.add(
                 "Version",
-                f"is {_short(version)}",
+                f"is {shown(version)}",
                 f"SageMaker reads pipeline definition format {FORMAT_VERSION!r} only",
                 f'set "Version": "{FORMAT_VERSION}"',
             )
 
     def _parameters(self, declared: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(declared, list):
-            self.add("Parameters", f"is {_short(declared)}", "Parameters is a list")
+            self.add("Parameters", f"is {shown(declared)}", "Parameters is a list")
             return {}
         found: dict[str, dict[str, Any]] = {}
         for index, parameter in enumerate(declared):
@@ -156,7 +156,7 @@ class _Checker:
             where = f"Parameters[{index}]" + (f" ({name})" if isinstance(name, str) else "")
             if not isinstance(name, str) or not STEP_NAME.match(name):
                 self.add(
-                    where, f"Name {_short(name)}", f"a parameter name matches {STEP_NAME.pattern}"
+                    where, f"Name {shown(name)}", f"a parameter name matches {STEP_NAME.pattern}"
                 )
                 continue
             if name in found:
@@ -165,7 +165,7 @@ class _Checker:
             if kind not in PARAMETER_TYPES:
                 self.add(
                     where,
-                    f"Type {_short(kind)}",
+                    f"Type {shown(kind)}",
                     f"SageMaker's parameter types are {one_of(PARAMETER_TYPES)}",
                     f"use one of them{did_you_mean(str(kind), PARAMETER_TYPES)}",
                 )
@@ -174,9 +174,8 @@ class _Checker:
             if default is not None and not _is_a(default, PARAMETER_TYPES[kind]):
                 self.add(
                     where,
-                    f"DefaultValue {_short(default)} is not of Type {kind}",
-                    f"SageMaker refuses a {kind} parameter whose default is a "
-                    f"{type(default).__name__}",
+                    f"DefaultValue {shown(default)} is not of Type {kind}",
+                    f"SageMaker refuses a {kind} parameter whose default is a {json_type(default)}",
                     f"give a {kind} default (e.g. {_EXAMPLES[kind]}), or change the Type",
                 )
             elif isinstance(default, str) and default.startswith("s3://"):
@@ -187,7 +186,7 @@ class _Checker:
     def _placed(self, steps: Any, scope: Scope) -> Iterator[_Placed]:
         if not isinstance(steps, list):
             where = f"step {scope[-1][0]}, Arguments.{scope[-1][1]}" if scope else "Steps"
-            self.add(where, f"is {_short(steps)}", "a branch is a list of steps")
+            self.add(where, f"is {shown(steps)}", "a branch is a list of steps")
             return
         for index, step in enumerate(steps):
             if not (
@@ -196,7 +195,7 @@ class _Checker:
                 and isinstance(step.get("Type"), str)
             ):
                 place = f"{scope[-1][0]}.{scope[-1][1]}[{index}]" if scope else f"Steps[{index}]"
-                self.add(place, f"is {_short(step)}", "every step has a string Name and Type")
+                self.add(place, f"is {shown(step)}", "every step has a string Name and Type")
                 continue
             parent, branch = scope[-1] if scope else (None, None)
             yield _Placed(step, parent, branch, scope)
@@ -234,7 +233,7 @@ class _Checker:
         self._depends_on(placed)
         arguments = step.get("Arguments", {})
         if not isinstance(arguments, dict):
-            self.add(where, f"Arguments is {_short(arguments)}", "a step's Arguments is an object")
+            self.add(where, f"Arguments is {shown(arguments)}", "a step's Arguments is an object")
             return
         own = {
             k: v for k, v in arguments.items() if k not in BRANCHES or placed.type != "Condition"
@@ -262,7 +261,7 @@ class _Checker:
         depends = placed.step.get("DependsOn", [])
         where = f"step {placed.name}"
         if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
-            self.add(where, f"DependsOn is {_short(depends)}", "DependsOn is a list of step names")
+            self.add(where, f"DependsOn is {shown(depends)}", "DependsOn is a list of step names")
             return
         for target in depends:
             if target == placed.name:
@@ -348,7 +347,7 @@ class _Checker:
     def _get(self, placed: _Placed, path: str, ref: Any, *, in_json_get: bool) -> None:
         where = f"step {placed.name}"
         if not isinstance(ref, str):
-            self.add(where, f"{path}.Get is {_short(ref)}", "a Get holds a reference as text")
+            self.add(where, f"{path}.Get is {shown(ref)}", "a Get holds a reference as text")
             return
         problem = self._reference(placed, ref)
         if problem:
@@ -430,7 +429,7 @@ class _Checker:
         ):
             self.add(
                 where,
-                f"{path}: Std:Join {_short(body)}",
+                f"{path}: Std:Join {shown(body)}",
                 'Std:Join is {"On": text, "Values": [one or more values]}',
             )
             return
@@ -440,7 +439,7 @@ class _Checker:
             elif not isinstance(item, str | int | float) or isinstance(item, dict | list):
                 self.add(
                     where,
-                    f"{path}.Std:Join.Values[{index}] is {_short(item)}",
+                    f"{path}.Std:Join.Values[{index}] is {shown(item)}",
                     "Std:Join joins texts, numbers, booleans and expressions",
                 )
         joined = str(body.get("On", "")).join(
@@ -461,7 +460,7 @@ class _Checker:
         ):
             self.add(
                 where,
-                f"{path}: Std:JsonGet {_short(body)}",
+                f"{path}: Std:JsonGet {shown(body)}",
                 'Std:JsonGet is {"PropertyFile": {"Get": "Steps.<step>.PropertyFiles.<name>"}, '
                 '"Path": "a.b.c"}',
             )
@@ -488,7 +487,7 @@ class _Checker:
         if not isinstance(conditions, list) or not conditions:
             self.add(
                 where,
-                f"{path} is {_short(conditions)}",
+                f"{path} is {shown(conditions)}",
                 "a Condition step decides on one or more conditions; with none it has nothing to "
                 "decide on (the local engine said True and ran the if-branch ungated)",
                 "give the conditions the branch depends on",
@@ -503,7 +502,7 @@ class _Checker:
         if kind not in CONDITIONS:
             self.add(
                 where,
-                f"{path}.Type {_short(kind)}",
+                f"{path}.Type {shown(kind)}",
                 f"SageMaker's condition types are {one_of(CONDITIONS)}",
                 f"use one of them{did_you_mean(str(kind), CONDITIONS)}",
             )
@@ -529,7 +528,7 @@ class _Checker:
         elif kind == "In":
             values = condition["Values"]
             if not isinstance(values, list) or not values:
-                self.add(where, f"{path}.Values is {_short(values)}", "In needs a list of values")
+                self.add(where, f"{path}.Values is {shown(values)}", "In needs a list of values")
                 return
             for index, value in enumerate(values):
                 self._comparable(placed, f"{path}", kind, condition["QueryValue"], value, index)
@@ -587,7 +586,7 @@ class _Checker:
             return  # a parameter, property or report value: rendered as text at run time
         self.add(
             f"step {placed.name}",
-            f"Arguments.ErrorMessage is {_short(message)}",
+            f"Arguments.ErrorMessage is {shown(message)}",
             "a Fail step's ErrorMessage is text: a string, a Std:Join, or a Get of a value",
             "write the message as text, or join its parts with Std:Join",
         )
@@ -596,7 +595,7 @@ class _Checker:
         step, where = placed.step, f"step {placed.name}"
         arn = step.get("FunctionArn")
         if not isinstance(arn, str) or not re.match(LAMBDA_ARN, arn):
-            self.add(where, f"FunctionArn {_short(arn)}", "not a Lambda function ARN")
+            self.add(where, f"FunctionArn {shown(arn)}", "not a Lambda function ARN")
         elif self.functions is not None and arn not in self.functions:
             self.add(
                 where,
@@ -608,7 +607,7 @@ class _Checker:
             )
         outputs = step.get("OutputParameters", [])
         if not isinstance(outputs, list):
-            self.add(where, f"OutputParameters is {_short(outputs)}", "OutputParameters is a list")
+            self.add(where, f"OutputParameters is {shown(outputs)}", "OutputParameters is a list")
             return
         for index, output in enumerate(outputs):
             if (
@@ -618,7 +617,7 @@ class _Checker:
             ):
                 self.add(
                     where,
-                    f"OutputParameters[{index}] is {_short(output)}",
+                    f"OutputParameters[{index}] is {shown(output)}",
                     f"an output has an OutputName and an OutputType among {one_of(OUTPUT_TYPES)}",
                 )
 
@@ -638,7 +637,7 @@ class _Checker:
             ):
                 self.add(
                     where,
-                    f"PropertyFiles[{index}] is {_short(spec)}",
+                    f"PropertyFiles[{index}] is {shown(spec)}",
                     "a property file has a PropertyFileName, an OutputName and a FilePath",
                 )
             elif spec["OutputName"] not in outputs:
@@ -705,7 +704,7 @@ class _Checker:
             if not math.isfinite(values[key]):
                 self.add(
                     where,
-                    f"{path}.{key} is {_short(value)}",
+                    f"{path}.{key} is {shown(value)}",
                     f"a {path.split('[')[0]} bound is a finite {kind}, written as text",
                     f'write e.g. "{"3" if parse is int else "0.01"}"',
                 )
@@ -754,11 +753,6 @@ def literal_type(value: Any) -> str | None:
 
 def _is_a(value: Any, types: tuple[type, ...]) -> bool:
     return isinstance(value, types) and (bool in types or not isinstance(value, bool))
-
-
-def _short(value: Any) -> str:
-    text = "missing" if value is None else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _text(value: Any) -> str:

@@ -155,8 +155,7 @@ def _expression_violation(
         return None  # a step property or a JsonGet: its type is known only at run time
     if given == wanted or (wanted, given) in RENDERED:
         return None
-    article = "an" if given[0] in "aeiou" else "a"
-    return f"is {_spelled(value)}, {article} {given}; the API takes a {wanted}"
+    return f"is {_spelled(value)}, {_a(given)}; the API takes {_a(wanted)}"
 
 
 def _default_limit(limit: dict[str, Any], default: Any) -> dict[str, Any]:
@@ -168,6 +167,10 @@ def _default_limit(limit: dict[str, Any], default: Any) -> dict[str, Any]:
     }
 
 
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def _spelled(value: dict[str, Any]) -> str:
     ((function, body),) = value.items()
     return body if function == "Get" and isinstance(body, str) else function
@@ -177,8 +180,8 @@ def _violation(limit: dict[str, Any] | None, value: Any) -> str | None:
     if limit is None:
         return None
     wanted = limit.get("type")
-    if wanted is not None and _json_type(value) not in ACCEPTS[wanted]:
-        return f"is {_json_type(value)} {_short(value)}; the API takes a {wanted}"
+    if wanted is not None and json_type(value) not in ACCEPTS[wanted]:
+        return f"is {json_type(value)} {shown(value)}; the API takes {_a(wanted)}"
     if isinstance(value, bool):
         return None
     if isinstance(value, str | list | dict):
@@ -193,9 +196,9 @@ def _violation(limit: dict[str, Any] | None, value: Any) -> str | None:
         if "min" in limit and value < limit["min"]:
             return f"is {value}; the API takes at least {limit['min']}"
     if isinstance(value, str) and "enum" in limit and value not in limit["enum"]:
-        shown = ", ".join(limit["enum"][:6]) + (", ..." if len(limit["enum"]) > 6 else "")
+        some = ", ".join(limit["enum"][:6]) + (", ..." if len(limit["enum"]) > 6 else "")
         hint = did_you_mean(value, limit["enum"])
-        return f"{value!r} is not one of the API's values ({shown}){hint}"
+        return f"{value!r} is not one of the API's values ({some}){hint}"
     if isinstance(value, str) and "pattern" in limit:
         pattern = _compiled(limit["pattern"])
         if pattern is not None and not pattern.fullmatch(value):
@@ -203,7 +206,8 @@ def _violation(limit: dict[str, Any] | None, value: Any) -> str | None:
     return None
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """A value's JSON type: boolean, integer, number, string, object, list or null."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
@@ -215,9 +219,12 @@ def _json_type(value: Any) -> str:
     return "object" if isinstance(value, dict) else "list" if isinstance(value, list) else "null"
 
 
-def _short(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a person reads it in a message: JSON (texts quoted as Python would), cut short."""
+    if value is None:
+        return "missing"
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def botocore_table() -> dict[str, dict[str, dict[str, Any]]]:

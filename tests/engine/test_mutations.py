@@ -455,18 +455,18 @@ REFUSALS = {
     "get-not-text": Refusal(set_get(REJECT_MESSAGE, {"Get": 3}), "Arguments.ErrorMessage.Get is 3"),
     # expression shapes
     "join-without-values": Refusal(
-        drop((*JOIN, "Values")), "Arguments.ErrorMessage: Std:Join {'On': ' '}"
+        drop((*JOIN, "Values")), 'Arguments.ErrorMessage: Std:Join {"On": " "}'
     ),
     "join-of-no-values": Refusal(
-        set_get((*JOIN, "Values"), []), "Arguments.ErrorMessage: Std:Join {'On': ' ', 'Values': []}"
+        set_get((*JOIN, "Values"), []), 'Arguments.ErrorMessage: Std:Join {"On": " ", "Values": []}'
     ),
     "join-of-an-object": Refusal(
         set_get((*JOIN, "Values", 0), {"text": "Model"}),
-        "Arguments.ErrorMessage.Std:Join.Values[0] is {'text': 'Model'}",
+        'Arguments.ErrorMessage.Std:Join.Values[0] is {"text": "Model"}',
     ),
     "json-get-without-path": Refusal(
         drop((*JSON_GET, "Path")),
-        "Arguments.ErrorMessage.Std:Join.Values[1]: Std:JsonGet {'PropertyFile'",
+        'Arguments.ErrorMessage.Std:Join.Values[1]: Std:JsonGet {"PropertyFile"',
     ),
     "json-get-of-an-output": Refusal(
         set_get(
@@ -545,7 +545,7 @@ REFUSALS = {
     ),
     "lambda-output-type-unknown": Refusal(
         set_get(("Deploy", "OutputParameters", 1, "OutputType"), "Number"),
-        "OutputParameters[1] is {'OutputName': 'statusCode', 'OutputType': 'Number'}",
+        'OutputParameters[1] is {"OutputName": "statusCode", "OutputType": "Number"}',
     ),
     "schedule-function-not-in-the-bundle": Refusal(
         set_get(
@@ -611,7 +611,7 @@ REFUSALS = {
     # API types and enums of other arguments
     "volume-size-as-text": Refusal(
         set_get(("Train", "Arguments", "ResourceConfig", "VolumeSizeInGB"), "30"),
-        'Arguments.ResourceConfig.VolumeSizeInGB: is string "30"; the API takes a integer',
+        "Arguments.ResourceConfig.VolumeSizeInGB: is string '30'; the API takes an integer",
     ),
     "instance-count-from-a-text-parameter": Refusal(
         set_get(
@@ -619,7 +619,7 @@ REFUSALS = {
             {"Get": "Parameters.InputDataUri"},
         ),
         "Arguments.ResourceConfig.InstanceCount: is Parameters.InputDataUri, a string; the API "
-        "takes a integer",
+        "takes an integer",
     ),
     "approval-status-unknown": Refusal(
         set_get(("RegisterApproved", "Arguments", "ModelApprovalStatus"), "Approve"),

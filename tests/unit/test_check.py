@@ -80,7 +80,7 @@ def test_the_sound_definition_passes() -> None:
         pytest.param(
             (*GATE, "IfSteps", 0, "Arguments", "ErrorMessage"),
             {"Std:Join": {"On": " ", "Values": ["a", ["b"]]}},
-            "step Yes: Arguments.ErrorMessage.Std:Join.Values[1] is ['b']",
+            'step Yes: Arguments.ErrorMessage.Std:Join.Values[1] is ["b"]',
             id="join-of-a-list",
         ),
         pytest.param(
@@ -110,7 +110,7 @@ def test_the_sound_definition_passes() -> None:
         pytest.param(
             ("Parameters", 0, "DefaultValue"),
             True,
-            "Parameters[0] (Threshold): DefaultValue True is not of Type Float",
+            "Parameters[0] (Threshold): DefaultValue true is not of Type Float",
             id="boolean-for-a-float",
         ),
         pytest.param(
