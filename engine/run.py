@@ -219,7 +219,22 @@ class _Run:
         if failed:
             first = min(failed, key=lambda r: r.get("EndTime") or "")
             return "Failed", f"step {first['StepName']} failed: {first.get('FailureReason', '')}"
+        stranded = [n for n in self.nodes if n not in self.records and self._on_path(n)]
+        if stranded:  # never Succeeded with steps of the path taken left out
+            return "Failed", (
+                f"engine bug: steps {', '.join(stranded)} never started although the path that "
+                "holds them was taken"
+            )
         return "Succeeded", None
+
+    def _on_path(self, name: str) -> bool:
+        """Whether step `name` is at the top level or in branches its conditions chose."""
+        node = self.nodes[name]
+        if node.parent is None:
+            return True
+        record = self.records.get(node.parent) or {}
+        outcome = record.get("Properties", {}).get("Outcome")
+        return outcome == ("True" if node.branch else "False") and self._on_path(node.parent)
 
     def _slots(self, running: dict[Future[None], str]) -> int:
         return max(1, self.options.max_parallel) - len(running)

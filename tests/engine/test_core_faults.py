@@ -440,3 +440,27 @@ def test_a_data_error_names_the_users_file_column_and_line(
     (error,) = [line for line in reason.splitlines() if "preprocess_tabular: error:" in line]
     assert error.endswith(f"error: {data}/penguins.csv: " + error.split(".csv: ", 1)[1])
     assert "Train" not in ran.records
+
+
+def test_an_execution_never_succeeds_with_steps_of_its_path_left_out(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The definition check refuses a DependsOn on the branch not taken; were one to get past it,
+    the execution fails instead of saying Succeeded with the step never started."""
+    monkeypatch.setattr("engine.run.check_definitions", lambda bundle: None)
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+            "IfSteps": [job_step("Yes", "0", tmp_path / "yes")],
+            "ElseSteps": [job_step("No", "0", tmp_path / "no")],
+        },
+    }
+    after = {**job_step("After", "0", tmp_path / "after"), "DependsOn": ["No"]}
+    ran = engine(write_bundle(tmp_path / "b", [gate, after]), tmp_path / "root")
+    assert ran.code == 1
+    assert ran.execution["FailureReason"] == (
+        "engine bug: steps After never started although the path that holds them was taken"
+    )
+    assert sorted(ran.records) == ["Gate", "Yes"]
