@@ -41,6 +41,7 @@ from bundle.watch import (
     report_outcome,
     watch_execution,
 )
+from kernel.console import output_console
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
 UPLOAD_THREADS = 8
@@ -746,7 +747,7 @@ def main(
 ) -> int:
     """The command line; `connect_aws` and `repo` let tests use moto, a Stubber and a copy."""
     args = parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         bundle = read_bundle(args.bundle_dir)
         target = read_target(bundle)
