@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import jinja2
 from starlette.applications import Starlette
@@ -115,13 +116,18 @@ async def execution_page(request: Request) -> Response:
     execution = find_execution(request)
     if execution is None:
         return not_found(request, "this execution")
+    definition = found.definition_of(execution)
+    records = found.records(execution)
+    types = {p.name: p.type for p in all_steps(definition)}
     return page(
         request,
         "execution.html",
         execution=execution,
         describe=execution.describe(),
-        definition=found.definition_of(execution),
-        records=found.records(execution),
+        definition=definition,
+        records=records,
+        step_names=[*types, *(name for name in records if name not in types)],
+        types=types,
         gate=found.gate(execution),
     )
 
@@ -216,7 +222,7 @@ async def models_page(request: Request) -> Response:
 async def set_model_status(request: Request) -> Response:
     """Approve or reject a listed model package (POST arn, status, token)."""
     guard: Guard = request.app.state.guard
-    form = await request.form()
+    form = await small_form(request)
     if not guard.has_token(request, form.get("token")):
         return PlainTextResponse("refused: this request does not carry the token", 403)
     status = str(form.get("status", ""))
@@ -259,6 +265,13 @@ async def diff_page(request: Request) -> Response:
 NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+async def small_form(request: Request, limit: int = 16 * 1024) -> dict[str, str]:
+    """An HTML form's fields (application/x-www-form-urlencoded, as the page's forms post)."""
+    body = await request.body()
+    fields = parse_qs(body[:limit].decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in fields.items()}
+
+
 def find_execution(request: Request) -> Execution | None:
     params = request.path_params
     return sources(request).execution(params["pipeline"], params["execution"])
@@ -281,13 +294,22 @@ def read_from(path: Path, offset: int, limit: int = 256 * 1024) -> bytes:
 def execution_state(execution: Execution, found: Sources) -> dict[str, Any]:
     describe = execution.describe()
     steps = {
-        name: {"status": r["StepStatus"], "cached": "CacheHitResult" in r}
+        name: {
+            "status": r["StepStatus"],
+            "cached": "CacheHitResult" in r,
+            "failure": r.get("FailureReason", ""),
+        }
         for name, r in found.records(execution).items()
     }
+    gate = [
+        {"head": f"{d.step}: {d.outcome} → {d.branch}", "lines": [c.text for c in d.comparisons]}
+        for d in found.gate(execution)
+    ]
     return {
         "status": describe.get("PipelineExecutionStatus"),
         "failure": describe.get("FailureReason", ""),
         "steps": steps,
+        "gate": gate,
     }
 
 
@@ -376,7 +398,7 @@ def side_values(found: Sources, execution: Execution) -> dict[str, dict[str, str
         },
         "parameters": {p["Name"]: str(p["Value"]) for p in describe.get("PipelineParameters", [])},
         "gate": {
-            f"{d.step} {index}": f"{c.text} -> {show(c.result)}"
+            f"{d.step} Conditions[{index}]": f"{c.text}: {show(c.result)}"
             for d in found.gate(execution)
             for index, c in enumerate(d.comparisons)
         }
@@ -410,7 +432,7 @@ class Guarded(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Origin null
         return response
 
 

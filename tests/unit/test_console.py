@@ -1,4 +1,4 @@
-"""Output that is not a terminal is never cut: long lines stay whole, wide tables keep every cell."""
+"""Output that is not a terminal is never cut: long lines stay whole, wide tables keep all cells."""
 
 from __future__ import annotations
 

@@ -25,13 +25,32 @@ function followExecution(root) {
         label.textContent = step.status + (step.cached ? " (cache hit)" : "");
         setState(label, step.status);
       }
+      for (const cell of element.querySelectorAll(".failure")) cell.textContent = step.failure;
     }
+    if (state.gate.length) showGate(document.getElementById("gate"), state.gate);
     root.dataset.status = state.status;
   };
   events.addEventListener("end", () => {
     events.close();
     root.dataset.live = "ended";
   });
+}
+
+function showGate(box, decisions) {
+  box.replaceChildren(...decisions.map((decision) => {
+    const block = document.createElement("div");
+    block.className = "gate";
+    const head = document.createElement("b");
+    head.textContent = decision.head;
+    block.append(head);
+    for (const line of decision.lines) {
+      const comparison = document.createElement("div");
+      comparison.className = "cmp";
+      comparison.textContent = line;
+      block.append(comparison);
+    }
+    return block;
+  }));
 }
 
 function tailLog(pre) {

@@ -1,0 +1,144 @@
+"""The web view's guard and escaping, over a real server and engine state written by hand."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+from engine.executions import write_json
+from engine.registry import Registry
+from tests.ui.conftest import Served, fetch
+
+PIPELINE, EXECUTION = "demo-pipeline", "0abc12345678"
+HOSTILE = '<script>alert("x")</script>'
+
+
+def write_execution(root: Path) -> Path:
+    """One failed execution whose failure reason and log hold markup."""
+    folder = root / "executions" / PIPELINE / EXECUTION
+    write_json(
+        folder / "execution.json",
+        {
+            "PipelineName": PIPELINE,
+            "PipelineExecutionId": EXECUTION,
+            "PipelineExecutionStatus": "Failed",
+            "CreationTime": "2026-01-02T03:04:05.000+00:00",
+            "LastModifiedTime": "2026-01-02T03:04:15.000+00:00",
+            "FailureReason": f"step Train failed: {HOSTILE}",
+            "PipelineParameters": [{"Name": "Note", "Value": HOSTILE}],
+        },
+    )
+    write_json(
+        folder / "steps" / "Train" / "record.json",
+        {
+            "StepName": "Train",
+            "StepType": "Training",
+            "StepStatus": "Failed",
+            "StartTime": "2026-01-02T03:04:05.000+00:00",
+            "EndTime": "2026-01-02T03:04:15.000+00:00",
+            "FailureReason": HOSTILE,
+        },
+    )
+    (folder / "steps" / "Train" / "log.txt").write_text(f"line one\n{HOSTILE}\n")
+    return folder
+
+
+def register(root: Path, status: str = "PendingManualApproval") -> tuple[Registry, str]:
+    registry = Registry(root / "registry.sqlite")
+    arn = registry.register(
+        "demo",
+        model_data_url="s3://bucket/model.tar.gz",
+        image="image",
+        status=status,
+        metrics={},
+        drift_check_baselines={},
+        inference_specification={},
+        execution_id=EXECUTION,
+    )
+    return registry, arn
+
+
+def test_pages_need_the_session_the_printed_token_opens(served: Served) -> None:
+    code, body = fetch(None, served.url + "/")
+    assert (code, body) == (
+        403,
+        "refused: no session: open the address with ?token=... that `python -m ui` printed",
+    )
+    assert fetch(None, served.url + "/?token=wrong")[0] == 403
+    code, body = fetch(served.opener(), served.url + "/")
+    assert code == 200 and "<h1>Pipelines</h1>" in body
+
+
+def test_another_host_name_is_refused_even_with_the_token(served: Served) -> None:
+    code, body = fetch(None, served.login_url(), headers={"Host": "attacker.example"})
+    assert (code, body) == (
+        403,
+        "refused: Host 'attacker.example' is not this machine's loopback name",
+    )
+
+
+def test_names_logs_and_reasons_are_escaped(served: Served) -> None:
+    write_execution(served.root)
+    opener = served.opener()
+    for path in (
+        f"/executions/{PIPELINE}/{EXECUTION}",
+        f"/executions/{PIPELINE}/{EXECUTION}/steps/Train",
+        "/",
+    ):
+        code, body = fetch(opener, served.url + path)
+        assert code == 200, path
+        assert "<script>alert" not in body, path
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in body, path
+    code, body = fetch(opener, f"{served.url}/executions/{PIPELINE}/{EXECUTION}/steps/Train/log")
+    assert code == 200
+    assert (
+        body == 'data: "line one\\n<script>alert(\\"x\\")</script>\\n"\n\nevent: end\ndata: {}\n\n'
+    )
+
+
+def test_paths_come_from_listings_never_from_the_request(served: Served) -> None:
+    folder = write_execution(served.root)
+    (served.build / "secret.txt").write_text("secret")
+    opener = served.opener()
+    quote = urllib.parse.quote
+    for path in (
+        f"/executions/{quote('../..', safe='')}",
+        f"/executions/{PIPELINE}/{quote('../' + EXECUTION, safe='')}",
+        f"/executions/{PIPELINE}/{EXECUTION}/steps/{quote('../../execution.json', safe='')}",
+        f"/executions/{PIPELINE}/{EXECUTION}/steps/{quote('../Train', safe='')}/log",
+        f"/bundles/{quote('..', safe='')}",
+        f"/executions/{PIPELINE}/{EXECUTION}/steps/Nope",
+    ):
+        code, body = fetch(opener, served.url + path)
+        assert code == 404, path  # the router's, or the page's "not among those listed here"
+        assert "PipelineExecutionStatus" not in body and "Train" not in body, path
+    code, body = fetch(opener, f"{served.url}/compare?a=../../secret.txt&b={PIPELINE}/{EXECUTION}")
+    assert code == 200 and 'class="list compare"' not in body and "secret" not in body
+    assert folder.is_dir()
+
+
+def test_a_status_change_needs_the_token_itself_and_this_site(served: Served) -> None:
+    registry, arn = register(served.root)
+    opener = served.opener()
+    url = served.url + "/models/status"
+
+    def post(fields: dict[str, str], **headers: str) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
+        return fetch(opener, url, data=data, method="POST", headers=headers)
+
+    approve = {"arn": arn, "status": "Approved"}
+    assert post(approve) == (403, "refused: this request does not carry the token")
+    assert post({**approve, "token": "wrong"})[0] == 403
+    with_token = {**approve, "token": served.guard.token}
+    cross = "refused: a cross-site request cannot change anything here"
+    assert post(with_token, Origin="http://attacker.example") == (403, cross)
+    assert post(with_token, **{"Sec-Fetch-Site": "cross-site"}) == (403, cross)
+    assert post(with_token, **{"Sec-Fetch-Site": "same-site"}) == (403, cross)
+    assert fetch(None, url, data=urllib.parse.urlencode(with_token).encode())[0] == 403
+    assert registry.package(arn).status == "PendingManualApproval"  # type: ignore[union-attr]
+
+    assert post({**with_token, "status": "Deleted"})[0] == 400
+    assert post({**with_token, "arn": arn + "0"})[0] == 404
+    code, body = post(with_token, Origin=served.url, **{"X-UI-Token": served.guard.token})
+    assert code == 200 and "<h1>Model registry</h1>" in body  # redirected back to the list
+    assert registry.package(arn).status == "Approved"  # type: ignore[union-attr]
