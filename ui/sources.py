@@ -108,6 +108,19 @@ class Sources:
     def records(execution: Execution) -> dict[str, dict[str, Any]]:
         return {r["StepName"]: r for r in execution.records()}
 
+    def changed_parameters(self, execution: Execution) -> list[tuple[str, str]]:
+        """The parameters this execution set to other values than the definition's defaults."""
+        defaults = {
+            p["Name"]: str(p.get("DefaultValue"))
+            for p in self.definition_of(execution).get("Parameters", [])
+        }
+        given = execution.describe().get("PipelineParameters", [])
+        return [
+            (p["Name"], str(p["Value"]))
+            for p in given
+            if not _same_text(defaults.get(p["Name"]), str(p["Value"]))
+        ]
+
     def gate(self, execution: Execution) -> list[Decision]:
         return decisions(self.definition_of(execution), self.records(execution))
 
@@ -186,8 +199,11 @@ class Sources:
 
     def monitoring_runs(self, schedule: dict[str, Any]) -> list[MonitoringRun]:
         """A Model Monitor schedule's runs (`engine.schedule run`), newest first."""
-        folder = self.root / "schedules" / str(schedule.get("MonitoringScheduleName", ""))
+        name = str(schedule.get("MonitoringScheduleName", ""))
+        folder = self.root / "schedules" / name
         runs = []
+        if not name or "Target" in schedule:  # a pipeline target's runs are its executions
+            return runs
         for run in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:
             violations = run / "output" / "constraint_violations.json"
             found = _json(violations).get("violations", []) if violations.is_file() else []
@@ -203,6 +219,11 @@ def duration(describe: dict[str, Any]) -> str:
     final = describe.get("PipelineExecutionStatus") in FINAL and describe.get("LastModifiedTime")
     end = datetime.fromisoformat(str(final)) if final else datetime.now().astimezone()
     return f"{(end - datetime.fromisoformat(str(start))).total_seconds():.1f} s"
+
+
+def _same_text(default: str | None, value: str) -> bool:
+    """A value equals its default as written (the engine writes Booleans as True/False)."""
+    return default is not None and default.lower() == value.lower()
 
 
 def _output_uris(value: Any, key: str = "") -> list[str]:
