@@ -157,10 +157,15 @@ async def execution_events(request: Request) -> Response:
 async def step_page(request: Request) -> Response:
     found = sources(request)
     execution = find_execution(request)
-    records = found.records(execution) if execution else {}
-    record = records.get(request.path_params["step"])
-    if execution is None or record is None:
+    if execution is None:
         return not_found(request, "this step")
+    name = request.path_params["step"]
+    record = found.records(execution).get(name)
+    if record is None:  # a step of the definition that has not started (yet)
+        steps = {p.name: p.type for p in all_steps(found.definition_of(execution))}
+        if name not in steps:
+            return not_found(request, "this step")
+        record = {"StepName": name, "StepType": steps[name], "StepStatus": "NotStarted"}
     log = found.step_log(execution, record["StepName"])
     return page(
         request,

@@ -201,7 +201,7 @@ class Sources:
         """A Model Monitor schedule's runs (`engine.schedule run`), newest first."""
         name = str(schedule.get("MonitoringScheduleName", ""))
         folder = self.root / "schedules" / name
-        runs = []
+        runs: list[MonitoringRun] = []
         if not name or "Target" in schedule:  # a pipeline target's runs are its executions
             return runs
         for run in sorted(folder.iterdir(), reverse=True) if folder.is_dir() else []:

@@ -2,10 +2,11 @@
 
     python tests/ui/screenshots.py [OUTDIR]
 
-Compiles the penguins PyTorch bundle (deployment and builtin monitoring on) and a variant with another
-epoch count, runs the bundle twice on a fresh engine root (defaults; then ApproveThreshold=1.01,
-which registers a pending model), runs the data-quality schedule once, serves `python -m ui` over them and photographs each page in
-headless Chromium at 1280 px wide. Execution ids and times differ from run to run; the pages do not.
+Compiles the penguins PyTorch bundle (deployment and builtin monitoring on) and a variant
+with another epoch count, runs the bundle twice on a fresh engine root (defaults; then
+ApproveThreshold=1.01, which registers a pending model), runs the data-quality schedule once,
+serves `python -m ui` over them and photographs each page in headless Chromium at 1280 px wide.
+Execution ids and times differ from run to run; the pages do not.
 """
 
 from __future__ import annotations
