@@ -52,7 +52,8 @@ TEMPLATES.globals.update(duration=duration, picture=picture)
 
 def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
     guard: Guard = request.app.state.guard
-    html = TEMPLATES.get_template(name).render(request=request, token=guard.token, **values)
+    found = sources(request)
+    html = TEMPLATES.get_template(name).render(token=guard.token, sources=found, **values)
     return HTMLResponse(html, status_code=status)
 
 
@@ -76,7 +77,6 @@ async def index(request: Request) -> Response:
         bundles=found.bundles(),
         pipelines=found.pipelines(),
         executions=found.all_executions()[:15],
-        sources=found,
     )
 
 
@@ -93,7 +93,6 @@ async def bundle_page(request: Request) -> Response:
         steps=[(p, step_settings(p.step)) for p in all_steps(bundle.definition)],
         monitors=found.monitors(bundle),
         executions=found.executions(bundle.name),
-        sources=found,
     )
 
 
@@ -107,7 +106,6 @@ async def executions_page(request: Request) -> Response:
         "executions.html",
         pipeline=pipeline,
         executions=found.executions(pipeline),
-        sources=found,
     )
 
 
@@ -221,7 +219,7 @@ async def compare_page(request: Request) -> Response:
 
 async def models_page(request: Request) -> Response:
     found = sources(request)
-    return page(request, "models.html", groups=found.packages(), sources=found)
+    return page(request, "models.html", groups=found.packages())
 
 
 async def set_model_status(request: Request) -> Response:
@@ -245,7 +243,6 @@ async def monitoring_page(request: Request) -> Response:
         "monitoring.html",
         endpoints=found.endpoints(),
         schedules=found.schedules(),
-        sources=found,
     )
 
 
