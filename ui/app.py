@@ -173,7 +173,7 @@ async def step_page(request: Request) -> Response:
         reports=found.reports(record),
         inputs=step_inputs(record.get("Properties") or {}),
         outputs=step_outputs(record.get("Properties") or {}),
-        log_exists=log is not None and log.is_file(),
+        log_known=log is not None,
     )
 
 
@@ -190,7 +190,8 @@ async def step_log(request: Request) -> Response:
         offset = 0
         while not await request.is_disconnected():
             record = execution.record(step) or {}
-            ended = record.get("StepStatus") in FINAL
+            status = execution.describe().get("PipelineExecutionStatus")
+            ended = record.get("StepStatus") in FINAL or status in FINAL
             chunk = read_from(log, offset)
             if chunk:
                 offset += len(chunk)

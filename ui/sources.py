@@ -20,6 +20,7 @@ from engine.executions import FINAL, Execution, list_executions
 from engine.gate import Decision, decisions
 from engine.registry import Package, Registry
 from engine.s3 import S3
+from kernel.notation import all_steps
 
 REPORT_LIMIT = 256 * 1024  # bytes of a JSON report shown on a step's page
 INPUT_KEYS = {"AppSpecification", "AlgorithmSpecification", "InputDataConfig", "ProcessingInputs"}
@@ -125,10 +126,11 @@ class Sources:
         return decisions(self.definition_of(execution), self.records(execution))
 
     def step_log(self, execution: Execution, step: str) -> Path | None:
-        """The step's log file, when the step is one of the execution's."""
-        if step not in self.records(execution):
-            return None
-        return execution.step_dir(step) / "log.txt"
+        """Where the step's log is (or will be), when the step is one of the execution's."""
+        known = self.records(execution).keys() | {
+            p.name for p in all_steps(self.definition_of(execution))
+        }
+        return execution.step_dir(step) / "log.txt" if step in known else None
 
     def reports(self, record: dict[str, Any]) -> list[Report]:
         """The JSON documents among a step's outputs in the engine's S3 folder."""

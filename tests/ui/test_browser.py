@@ -1,5 +1,6 @@
-"""The web view in headless Chromium: a run watched live, a step's log, approving a model,
-comparing two executions, and state changes refused without the token or from another site."""
+"""The web view in headless Chromium: a run and a log watched live, a step's page, approving a
+model, comparing two executions, and state changes refused without the token or from another
+site (or another origin)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,9 @@ def test_an_execution_page_follows_the_run_live(build: Path, page: Page, tmp_pat
         execution = next(root.glob(f"executions/{PIPELINE}/*")).name
         page.goto(f"{served.url}/executions/{PIPELINE}/{execution}")
         page.evaluate("window.loadedOnce = true")
+        train = page.context.new_page()  # Train's log, followed while Train runs
+        train.goto(f"{served.url}/executions/{PIPELINE}/{execution}/steps/Train")
+        expect(train.locator(".badge").first).not_to_have_text("Succeeded")
         evaluate = page.locator("svg.graph g.step[data-step='Evaluate']")
         first_class = evaluate.get_attribute("class") or ""
         assert "state-Succeeded" not in first_class  # Train runs for seconds before it
@@ -80,6 +84,15 @@ def test_an_execution_page_follows_the_run_live(build: Path, page: Page, tmp_pat
         expect(evaluate).to_have_class("step state-Executing", timeout=WAIT_MS)
         expect(page.locator("#execution-status")).to_have_text("Succeeded", timeout=WAIT_MS)
         finish(running)
+        log = train.locator("pre#log")
+        expect(log).to_have_attribute("data-live", "ended")
+        expect(log).to_contain_text("epoch: 2 loss: ")
+        assert (
+            train.evaluate("document.getElementById('log').textContent")
+            == (
+                root / "executions" / PIPELINE / execution / "steps" / "Train" / "log.txt"
+            ).read_text()
+        )
         expect(evaluate).to_have_class("step state-Succeeded")
         expect(evaluate.locator(".state")).to_have_text("Succeeded")
         assert page.evaluate("window.loadedOnce") is True  # updated in place, never reloaded
