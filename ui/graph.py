@@ -32,7 +32,7 @@ class Line:
     source: str
     target: str
     kind: str  # data, depends, IfSteps, ElseSteps
-    points: tuple[tuple[int, int], ...]
+    path: str  # SVG path data
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,11 @@ def picture(definition: dict[str, Any]) -> Picture:
     return Picture(boxes, lines, width, height)
 
 
-def _route(source: tuple[int, int], target: tuple[int, int]) -> tuple[tuple[int, int], ...]:
-    """From the bottom middle of one box to the top middle of the other."""
-    start = (source[0] + WIDTH // 2, source[1] + HEIGHT)
-    end = (target[0] + WIDTH // 2, target[1])
-    return start, end
+def _route(source: tuple[int, int], target: tuple[int, int]) -> str:
+    """A curve from the bottom middle of one box to the top middle of the other."""
+    (x1, y1), (x2, y2) = (
+        (source[0] + WIDTH // 2, source[1] + HEIGHT),
+        (target[0] + WIDTH // 2, target[1]),
+    )
+    bend = max(GAP_Y // 2, (y2 - y1) // 2)
+    return f"M{x1},{y1} C{x1},{y1 + bend} {x2},{y2 - bend} {x2},{y2}"
