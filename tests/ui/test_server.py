@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from engine.executions import write_json
 from engine.registry import Registry
-from tests.ui.conftest import Served, fetch
+from tests.ui.conftest import REPO, Served, fetch
 
 PIPELINE, EXECUTION = "demo-pipeline", "0abc12345678"
 HOSTILE = '<script>alert("x")</script>'
@@ -142,3 +146,47 @@ def test_a_status_change_needs_the_token_itself_and_this_site(served: Served) ->
     code, body = post(with_token, Origin=served.url, **{"X-UI-Token": served.guard.token})
     assert code == 200 and "<h1>Model registry</h1>" in body  # redirected back to the list
     assert registry.package(arn).status == "Approved"  # type: ignore[union-attr]
+
+
+def test_pages_load_nothing_from_elsewhere(served: Served) -> None:
+    write_execution(served.root)
+    opener = served.opener()
+    for path in ("/", f"/executions/{PIPELINE}/{EXECUTION}", "/models", "/monitoring", "/diff"):
+        with opener.open(served.url + path) as answer:
+            body = answer.read().decode()
+            policy = answer.headers["Content-Security-Policy"]
+        assert "default-src 'none'; script-src 'self'; style-src 'self'" in policy
+        links = re.findall(r'(?:src|href|action)="([^"]*)"', body)
+        assert links and all(link.startswith("/") for link in links), (path, links)
+    for asset in ("/static/ui.js", "/static/ui.css"):
+        code, text = fetch(None, served.url + asset)  # no session needed: nothing private
+        assert code == 200 and "http" not in text
+
+
+def test_the_command_listens_on_loopback_and_prints_the_token(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "ui", "--build", str(tmp_path), "--root", str(tmp_path)]
+    server = subprocess.Popen(
+        [*command, "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        match = re.fullmatch(
+            rf"serving {re.escape(str(tmp_path))} and {re.escape(str(tmp_path))} at "
+            r"(http://127\.0\.0\.1:(\d+))/\?token=([\w-]{32})\n",
+            line,
+        )
+        assert match, line
+        jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        code, body = fetch(jar, f"{match[1]}/?token={match[3]}")
+        assert code == 200 and "<h1>Pipelines</h1>" in body
+        busy = subprocess.run(
+            [*command, "--port", match[2]], cwd=REPO, capture_output=True, text=True, check=False
+        )
+        assert busy.returncode == 2
+        assert busy.stderr.startswith(f"error: --host 127.0.0.1 --port {match[2]}\n  cannot listen")
+        assert "fix: pass another --port (0 picks a free one)" in busy.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
+        server.stdout.close()  # type: ignore[union-attr]
