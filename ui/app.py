@@ -6,7 +6,6 @@ Everything is looked up by id among what `Sources` lists; a request never names 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -29,9 +28,6 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bundle.diff import compare as compare_bundles
-from bundle.diff import render as render_diff
-from bundle.read import BundleError
 from engine.executions import FINAL, Execution
 from kernel.notation import all_steps, show
 from ui.graph import picture
@@ -250,17 +246,9 @@ async def monitoring_page(request: Request) -> Response:
 async def diff_page(request: Request) -> Response:
     """`bundle.diff A B` of two listed bundles, as text with changed lines marked."""
     found = sources(request)
-    bundles = found.bundles()
     chosen = [request.query_params.get(side, "") for side in ("a", "b")]
-    text = None
-    if all(name in bundles for name in chosen):
-        old, new = (bundles[name].root for name in chosen)
-        try:
-            diff, monitors = compare_bundles(argparse.Namespace(old=old, new=new, deployed=False))
-            text = render_diff("text", diff, monitors)
-        except BundleError as exc:
-            text = f"error: {exc}"
-    return page(request, "diff.html", bundles=sorted(bundles), chosen=chosen, text=text)
+    text = found.diff(chosen[0], chosen[1])
+    return page(request, "diff.html", bundles=sorted(found.bundles()), chosen=chosen, text=text)
 
 
 # ---------------------------------------------------------------------------------- helpers

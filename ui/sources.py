@@ -9,12 +9,15 @@ no path is ever taken from a request.
 
 from __future__ import annotations
 
+import argparse
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bundle.diff import compare as compare_bundles
+from bundle.diff import render as render_diff
 from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
 from engine.executions import FINAL, Execution, list_executions
 from engine.gate import Decision, decisions
@@ -70,6 +73,17 @@ class Sources:
             return monitor_bundles(bundle)
         except BundleError:
             return []
+
+    def diff(self, old: str, new: str) -> str | None:
+        """`python -m bundle.diff` of two listed bundles (by id) as text; None unless both are."""
+        bundles = self.bundles()
+        if old not in bundles or new not in bundles:
+            return None
+        args = argparse.Namespace(old=bundles[old].root, new=bundles[new].root, deployed=False)
+        try:
+            return render_diff("text", *compare_bundles(args))
+        except BundleError as exc:
+            return f"error: {exc}"
 
     def definition_of(self, execution: Execution) -> dict[str, Any]:
         """The definition an execution ran: its bundle's, or a published pipeline's."""

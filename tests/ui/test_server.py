@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
 import subprocess
 import sys
 import urllib.parse
@@ -11,7 +13,7 @@ from pathlib import Path
 
 from engine.executions import write_json
 from engine.registry import Registry
-from tests.ui.conftest import REPO, Served, fetch
+from tests.ui.conftest import REPO, Served, fetch, serve
 
 PIPELINE, EXECUTION = "demo-pipeline", "0abc12345678"
 HOSTILE = '<script>alert("x")</script>'
@@ -190,3 +192,20 @@ def test_the_command_listens_on_loopback_and_prints_the_token(tmp_path: Path) ->
         server.terminate()
         server.wait(10)
         server.stdout.close()  # type: ignore[union-attr]
+
+
+def test_the_diff_page_is_bundle_diffs_text(tmp_path: Path) -> None:
+    pair = REPO / "tests" / "bundle" / "pairs" / "threshold"
+    shutil.copytree(pair, tmp_path / "build")
+    for served in serve(tmp_path / "build", tmp_path / "build" / "engine"):
+        code, body = fetch(served.opener(), f"{served.url}/diff?a=a&b=b")
+        assert code == 200
+        block = body.split('<pre class="diff">')[1].split("</pre>")[0]
+        shown = html.unescape(re.sub(r"<[^>]+>", "", block))
+        build = served.build.resolve()
+        expected = (pair / "expected.txt").read_text()
+        expected = expected.replace("--- a\n", f"--- {build / 'a'}\n", 1)
+        expected = expected.replace("+++ b\n", f"+++ {build / 'b'}\n", 1)
+        assert shown == expected
+        assert '<span class="line changed">  ~ ApproveThreshold' in body
+        assert fetch(served.opener(), f"{served.url}/diff?a=a&b=..")[1].count("<pre") == 0
