@@ -209,3 +209,38 @@ def test_the_diff_page_is_bundle_diffs_text(tmp_path: Path) -> None:
         assert shown == expected
         assert '<span class="line changed">  ~ ApproveThreshold' in body
         assert fetch(served.opener(), f"{served.url}/diff?a=a&b=..")[1].count("<pre") == 0
+
+
+def test_a_steps_report_shows_its_violations(served: Served) -> None:
+    folder = write_execution(served.root)
+    uri = "s3://bucket/monitoring/report"
+    violation = {
+        "feature_name": "<b>flipper_length_mm</b>",
+        "constraint_check_type": "baseline_drift_check",
+        "description": "distance 0.4 exceeds 0.1",
+    }
+    write_json(
+        served.root / "s3" / "bucket" / "monitoring" / "report" / "constraint_violations.json",
+        {"violations": [violation]},
+    )
+    output = {"report": {"OutputName": "report", "S3Output": {"S3Uri": uri}}}
+    write_json(
+        folder / "steps" / "Monitor" / "record.json",
+        {
+            "StepName": "Monitor",
+            "StepType": "Processing",
+            "StepStatus": "Succeeded",
+            "StartTime": "2026-01-02T03:04:05.000+00:00",
+            "Properties": {"ProcessingOutputConfig": {"Outputs": output}},
+        },
+    )
+    url = f"{served.url}/executions/{PIPELINE}/{EXECUTION}/steps/Monitor"
+    code, body = fetch(served.opener(), url)
+    assert code == 200
+    assert f"<h3>{uri}/constraint_violations.json</h3>" in body
+    row = (
+        "<tr><td>&lt;b&gt;flipper_length_mm&lt;/b&gt;</td><td>baseline_drift_check</td>"
+        "<td>distance 0.4 exceeds 0.1</td></tr>"
+    )
+    assert row in body
+    assert f"<tr><td>report</td><td>{uri}</td></tr>" in body  # the step's outputs
