@@ -42,6 +42,7 @@ from bundle.watch import (
     watch_execution,
 )
 from kernel.check import definition_problems, rendered_at
+from kernel.console import output_console
 from kernel.manifest import Function, Manifest, Publish, Schedule
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
@@ -659,7 +660,7 @@ def main(
 ) -> int:
     """The command line; `connect_aws` and `repo` let tests use moto, a Stubber and a copy."""
     args = parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         bundle = read_bundle(args.bundle_dir)
         target = bundle.manifest.publish
