@@ -22,7 +22,7 @@ from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
 from engine.executions import FINAL, Execution, list_executions
 from engine.gate import Decision, decisions
 from engine.registry import Package, Registry
-from engine.s3 import S3
+from engine.s3 import S3, S3UriError
 from kernel.notation import all_steps
 
 REPORT_LIMIT = 256 * 1024  # bytes of a JSON report shown on a step's page
@@ -151,7 +151,9 @@ class Sources:
         uris = sorted(set(_output_uris(record.get("Properties", {}))))
         found = []
         for uri in uris:
-            path = self.s3.path(uri)
+            path = self._local(uri)
+            if path is None:
+                continue
             files = sorted(path.rglob("*.json"))[:8] if path.is_dir() else [path]
             for file in files:
                 if file.suffix == ".json" and file.is_file() and file.stat().st_size < REPORT_LIMIT:
@@ -159,10 +161,18 @@ class Sources:
                     found.append(Report(shown, _json(file)))
         return found
 
+    def _local(self, uri: str) -> Path | None:
+        """Where the engine keeps an S3 URI a record names, or None for one it cannot hold
+        (empty, not s3://, a bucket S3 refuses): such a record shows no file, never an error."""
+        try:
+            return self.s3.path(uri)
+        except S3UriError:
+            return None
+
     def document(self, uri: str) -> Any:
         """A small JSON document in the engine's S3 folder (a registered metric), or None."""
-        path = self.s3.path(uri)
-        if path.suffix != ".json" or not path.is_file() or path.stat().st_size > REPORT_LIMIT:
+        path = self._local(uri)
+        if path is None or path.suffix != ".json" or not path.is_file() or path.stat().st_size > REPORT_LIMIT:
             return None
         return _json(path)
 
@@ -191,12 +201,12 @@ class Sources:
         found = []
         for record in _records(self.root / "endpoints"):
             capture = record.get("DataCaptureConfig", {})
-            folder = self.s3.path(
+            folder = self._local(
                 f"{str(capture.get('DestinationS3Uri', '')).rstrip('/')}/{record['EndpointName']}"
             )
             lines = (
                 sum(1 for f in folder.rglob("*.jsonl") for line in f.open() if line.strip())
-                if folder.is_dir()
+                if folder is not None and folder.is_dir()
                 else 0
             )
             found.append({**record, "CapturedRequests": lines})
