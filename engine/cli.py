@@ -16,6 +16,7 @@ from types import FrameType
 from rich.console import Console
 
 from bundle.read import BundleError, read_bundle
+from engine.environments import ALL
 from engine.run import EngineInputError, RunOptions, run_bundle
 from engine.view import LiveView, print_summary
 
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         from_step=args.from_step,
         use_cache=not args.no_cache,
         max_parallel=args.max_parallel,
+        containers=frozenset(filter(None, (args.containers or "").split(","))),
     )
     try:
         bundle = read_bundle(bundle_dir)
@@ -99,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             default=DEFAULT_ROOT,
             help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})",
+        )
+        command.add_argument(
+            "--containers",
+            nargs="?",
+            const=ALL,
+            metavar="REPO,...",
+            help="run each job with its image's Python and library versions, in a virtual "
+            "environment built once per image (all images, or only these repositories, e.g. "
+            "sagemaker-scikit-learn); see engine/environments.py",
         )
         command.add_argument(
             "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"

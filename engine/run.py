@@ -28,6 +28,7 @@ from typing import Any
 from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
 from bundle.read import Bundle, BundleError, monitor_bundles
 from engine import cache, pipelines, process
+from engine.environments import EnvironmentUnavailable, Interpreters
 from engine.executions import (
     Execution,
     execution_arn,
@@ -51,6 +52,7 @@ from engine.graph import DefinitionError, Node, build_graph, descendants, own_de
 from engine.s3 import S3
 
 DATA_PARAMETER = "InputDataUri"
+IMAGE_KEYS = {"ImageUri", "TrainingImage"}  # the images jobs run in (not serving's Image)
 METADATA_KEYS = {
     "Processing": ("ProcessingJob", "ProcessingJobArn"),
     "Training": ("TrainingJob", "TrainingJobArn"),
@@ -74,6 +76,7 @@ class RunOptions:
     from_step: str | None = None
     use_cache: bool = True
     max_parallel: int = 4
+    containers: frozenset[str] = frozenset()  # image repositories (or "all"): see environments
 
 
 @dataclass
@@ -109,12 +112,19 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     s3 = S3(options.root / "s3")
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
+    interpreters = Interpreters(options.containers)
+    if options.containers:
+        try:
+            interpreters.prepare(_images(bundle.definition))
+        except EnvironmentUnavailable as exc:
+            raise EngineInputError(exc.problem.render()) from None
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
     _place_data(bundle, parameters, s3, options.data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
-    run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
+    execution = Execution(folder)
+    run = _Run(bundle, options, nodes, parameters, s3, execution, earlier, on_record, interpreters)
     return run.execute(reused)
 
 
@@ -131,6 +141,7 @@ class _Run:
         execution: Execution,
         earlier: list[Execution],
         on_record: Listener,
+        interpreters: Interpreters,
     ) -> None:
         self.bundle, self.options, self.nodes, self.s3 = bundle, options, nodes, s3
         self.execution, self.earlier, self.on_record = execution, earlier, on_record
@@ -148,6 +159,7 @@ class _Run:
         }
         self.scope = Scope(parameters, self.variables, self._properties, self._property_file)
         self.reports: dict[PropertyFileRef, Any] = {}
+        self.interpreters = interpreters
 
     def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
         process.reset()
@@ -259,6 +271,7 @@ class _Run:
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
                     assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
+                    python_for=self._python_for,
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
@@ -272,6 +285,12 @@ class _Run:
             )
             return
         self._end(node, record, properties, None)
+
+    def _python_for(self, image: str) -> str:
+        try:
+            return self.interpreters.python(image)
+        except EnvironmentUnavailable as exc:  # an image only a parameter named
+            raise StepFailed(exc.problem.render()) from None
 
     def _cached(
         self, node: Node, definition: dict[str, Any], record: dict[str, Any]
@@ -375,6 +394,23 @@ class _Run:
 def _paths(paths: list[str], shown: int = 3) -> str:
     more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
     return ", ".join(paths[:shown]) + more
+
+
+def _images(definition: dict[str, Any]) -> set[str]:
+    """Every container image a definition names as a literal (jobs, models, monitors)."""
+    found: set[str] = set()
+    pending: list[Any] = [definition]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in IMAGE_KEYS and isinstance(value, str):
+                    found.add(value)
+                else:
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def _record(node: Node, status: str) -> dict[str, Any]:

@@ -1,0 +1,215 @@
+"""Issue 17's proof: the scikit-learn image's jobs write the same bytes on its own stack.
+
+The scikit-learn 1.2-1 image runs preprocessing, the builtin backend's baseline analyzer and the
+builtin monitoring job (which runs the record preprocessor and the analyzer). For every shipped
+project those jobs run through the engine twice, with the engine's Python and with
+`--containers sagemaker-scikit-learn` (Python 3.9, pandas 1.1.3, numpy 1.24.1, scipy 1.8.0,
+scikit-learn 1.2.1, in a virtual environment built once per machine), and every output file is
+compared byte for byte. The main pipeline keeps only its scikit-learn steps (training and
+evaluation run on other images), so each run takes seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import io
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import endpoint as local_endpoint
+from engine.cli import main
+from engine.environments import Interpreters
+from engine.s3 import S3
+from kernel.image_environments import environment_for
+from tests.engine.conftest import SMALL, Ran, edit_bundle
+
+SKLEARN = "sagemaker-scikit-learn"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+PROJECTS = ("penguins", "cancer", "digits")
+SKLEARN_STEPS = {"Preprocess", "DataQualityBaseline", "Monitor"}  # the monitor runs the rest
+MONITOR_END = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
+COMPILED = (
+    "framework=pytorch",
+    "monitoring.backend=builtin",
+    "monitoring.model_quality.enabled=false",
+    "monitoring.model_quality.schedule.enabled=false",
+    *SMALL,
+)
+VERSIONS = "import numpy, pandas, scipy, sklearn, sys; print(sys.version_info[:2], \
+numpy.__version__, pandas.__version__, scipy.__version__, sklearn.__version__)"
+
+
+@pytest.fixture(scope="session")
+def sklearn_python() -> str:
+    """The image's stack, built once per machine (kept under ~/.cache, keyed by its spec)."""
+    return Interpreters(frozenset({SKLEARN})).python(SKLEARN_IMAGE)
+
+
+def test_the_stack_has_the_images_python_and_library_versions(sklearn_python: str) -> None:
+    env = environment_for(SKLEARN_IMAGE)
+    assert env is not None and env.python == "3.9"
+    versions = {p.name: p.version for p in env.packages}
+
+    shown = subprocess.run(
+        [sklearn_python, "-c", VERSIONS], capture_output=True, text=True, check=True
+    ).stdout.split()
+
+    assert shown == [
+        "(3,",
+        "9)",
+        versions["numpy"],
+        versions["pandas"],
+        versions["scipy"],
+        versions["scikit-learn"],
+    ]
+
+
+def only_sklearn_steps(definition: dict[str, Any]) -> None:
+    """Keep the steps the scikit-learn image runs (preprocessing, the baseline analyzer)."""
+    definition["Steps"] = [
+        step
+        for step in definition["Steps"]
+        if SKLEARN in step.get("Arguments", {}).get("AppSpecification", {}).get("ImageUri", "")
+    ]
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A project's two runs of the same jobs: on the engine's Python and on the image's stack."""
+
+    default: list[Ran]
+    containers: list[Ran]
+
+
+def outputs(ran: Ran) -> dict[str, bytes]:
+    """Every file the scikit-learn steps of a run wrote, by step/output/relative path."""
+    files = {}
+    for name, record in ran.records.items():
+        assert record["StepStatus"] == "Succeeded", (name, record.get("FailureReason"))
+        if SKLEARN not in record["Properties"].get("AppSpecification", {}).get("ImageUri", ""):
+            continue
+        for output, spec in record["Properties"]["ProcessingOutputConfig"]["Outputs"].items():
+            folder = ran.root / "s3" / spec["S3Output"]["S3Uri"].removeprefix("s3://")
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                files[f"{name}/{output}/{path.relative_to(folder)}"] = path.read_bytes()
+    return files
+
+
+def capture_test_split(ran: Ran, project: dict[str, Any]) -> None:
+    """The test split's records captured by the endpoint 5 minutes before the monitor's end."""
+    preprocess = ran.records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
+    baseline = ran.root / "s3" / preprocess["baseline"]["S3Output"]["S3Uri"].removeprefix("s3://")
+    records = [json.loads(line) for line in (baseline / "test.jsonl").read_text().splitlines()]
+    config = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": project["data_capture_uri"],
+    }
+    moment = MONITOR_END - datetime.timedelta(minutes=5)
+
+    class Frozen(datetime.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Frozen:
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(local_endpoint, "datetime", Frozen)
+        recorder = local_endpoint.Capture(S3(ran.root / "s3"), project["endpoint_name"], config)
+        for i, record in enumerate(records):
+            request = {k: v for k, v in record.items() if k != "ground_truth"}
+            recorder.record(
+                (json.dumps(request).encode(), "application/json"),
+                (json.dumps([{"prediction": 0}]).encode(), "application/json"),
+                f"request-{i:04d}",
+            )
+        recorder.close()
+
+
+def run_engine(bundle: Path, root: Path, *args: str) -> Ran:
+    """`python -m engine run` in this process, its output kept (module fixtures have no capsys)."""
+    before = set(root.glob("executions/*/*"))
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["run", str(bundle), "--root", str(root), *args])
+    new = sorted(set(root.glob("executions/*/*")) - before)
+    return Ran(code, out.getvalue(), err.getvalue(), root, new[0] if len(new) == 1 else None)
+
+
+def run_jobs(bundle: Path, root: Path, *flags: str) -> list[Ran]:
+    """The scikit-learn steps, then the data-quality monitoring job over the test split."""
+    main = run_engine(bundle, root, *flags)
+    assert main.code == 0, main.err
+    project = json.loads((bundle / "assets.json").read_text())["project"]
+    capture_test_split(main, project)
+    quality = main.records["DataQualityBaseline"]["Properties"]["ProcessingOutputConfig"]
+    report = quality["Outputs"]["quality_check_output"]["S3Output"]["S3Uri"]
+    monitor = run_engine(
+        bundle / "monitors" / "data-quality",
+        root,
+        "-p",
+        f"BaselineConstraintsUri={report}/constraints.json",
+        "-p",
+        f"BaselineStatisticsUri={report}/statistics.json",
+        *flags,
+    )
+    assert monitor.code == 0, monitor.err + monitor.out
+    return [main, monitor]
+
+
+@pytest.fixture(scope="module", params=PROJECTS)
+def runs(
+    request: pytest.FixtureRequest,
+    sklearn_python: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Runs]:
+    from compiler.compile import compile_overrides, write_bundle
+
+    folder = tmp_path_factory.mktemp(request.param)
+    compiled = write_bundle(
+        compile_overrides(
+            [f"project={request.param}", *COMPILED, f"output_dir={folder / 'compiled'}"]
+        )
+    )
+    bundle = edit_bundle(compiled, folder / "bundle", only_sklearn_steps)
+    with pytest.MonkeyPatch.context() as patch:  # the monitoring job's window ends here
+        patch.setenv("MONITOR_END_TIME", MONITOR_END.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        default = run_jobs(bundle, folder / "default")
+        containers = run_jobs(bundle, folder / "containers", f"--containers={SKLEARN}")
+    yield Runs(default, containers)
+
+
+def job_logs(runs: list[Ran]) -> dict[str, str]:
+    """The log of each scikit-learn job in the runs, by step name."""
+    logs = {}
+    for ran in runs:
+        assert ran.folder is not None
+        for name in set(ran.records) & SKLEARN_STEPS:
+            logs[name] = (ran.folder / "steps" / name / "log.txt").read_text()
+    return logs
+
+
+def test_every_job_ran_on_the_images_python(runs: Runs, sklearn_python: str) -> None:
+    on_stack = job_logs(runs.containers)
+    on_engine = job_logs(runs.default)
+
+    assert sorted(on_stack) == sorted(on_engine) == sorted(SKLEARN_STEPS)
+    assert [name for name, log in on_stack.items() if f"$ {sklearn_python} " not in log] == []
+    assert [name for name, log in on_engine.items() if sklearn_python in log] == []
+
+
+def test_the_images_stack_writes_the_same_bytes(runs: Runs) -> None:
+    default = {k: v for ran in runs.default for k, v in outputs(ran).items()}
+    containers = {k: v for ran in runs.containers for k, v in outputs(ran).items()}
+
+    assert sorted(containers) == sorted(default)
+    assert any(k.startswith("Preprocess/") for k in default)
+    assert any(k.startswith("DataQualityBaseline/") for k in default)
+    assert any(k.startswith("Monitor/") for k in default)
+    assert [k for k in default if containers[k] != default[k]] == []
