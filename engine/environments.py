@@ -30,7 +30,7 @@ CACHE_VARIABLE = "ENGINE_ENVIRONMENTS"
 DEFAULT_CACHE = Path("~/.cache/sagemaker-pipeline-compiler/environments")
 ALL = "all"  # `--containers` alone: every image
 _PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"
-_PIP_TIMEOUT = 1800.0
+_BUILD_TIMEOUT = 1800.0
 
 
 class EnvironmentUnavailable(ToolError):
@@ -121,35 +121,41 @@ def build_environment(env: ImageEnvironment, root: Path) -> Path:
 
 
 def _create(env: ImageEnvironment, interpreter: Path, folder: Path, where: str) -> None:
-    steps = [[str(interpreter), "-m", "venv", str(folder)]]
-    if env.packages:
+    requirements = [p.requirement for p in env.packages]
+    stack = f"Python {env.python} with {', '.join(requirements) or 'no packages'}"
+    _step(
+        [str(interpreter), "-m", "venv", *([] if requirements else ["--without-pip"]), str(folder)],
+        where,
+        f"`{interpreter} -m venv` failed",
+        f"the image's stack is {stack}",
+        f"repair or reinstall that interpreter (`pyenv install --force {env.python}`)",
+    )
+    if requirements:
         index = ["--extra-index-url", env.pip_index] if env.pip_index else []
-        steps.append(
-            [
-                str(_python_in(folder)),
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--no-input",
-                *index,
-                *(p.requirement for p in env.packages),
-            ]
+        pip = [str(_python_in(folder)), "-m", "pip", "install", "--disable-pip-version-check"]
+        _step(
+            [*pip, "--no-input", *index, *requirements],
+            where,
+            "pip cannot install the image's packages",
+            f"the image's stack is {stack}",
+            "check the network or pip's configuration (PIP_INDEX_URL); or run without --containers",
         )
-    for argv in steps:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=_PIP_TIMEOUT)
-        if done.returncode != 0:
-            lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
-            raise EnvironmentUnavailable(
-                where,
-                f"`{' '.join(argv[1:4])} ...` failed: {lines[-1]}",
-                f"the image's stack is Python {env.python} with "
-                + ", ".join(p.requirement for p in env.packages),
-                "check the network and pip's message above; or run without --containers",
-            )
     (folder / "image-environment.json").write_text(
         json.dumps({"image": env.image, "interpreter": str(interpreter)}, indent=2) + "\n"
     )
+
+
+def _step(argv: list[str], where: str, what: str, why: str, fix: str) -> None:
+    """Run one build command; its failure, with its last line of output, as a problem."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=_BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise EnvironmentUnavailable(
+            where, f"{what}: still running after {_BUILD_TIMEOUT:g} s", why, fix
+        ) from None
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines() or ["(no output)"]
+        raise EnvironmentUnavailable(where, f"{what}: {lines[-1]}", why, fix)
 
 
 @dataclass
