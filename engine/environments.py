@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernel.errors import ToolError
-from kernel.image_environments import ImageEnvironment, environment_for, image_key
+from kernel.errors import ToolError, did_you_mean, one_of
+from kernel.image_environments import ImageEnvironment, environment_for, environments, image_key
 
 CACHE_VARIABLE = "ENGINE_ENVIRONMENTS"
 DEFAULT_CACHE = Path("~/.cache/sagemaker-pipeline-compiler/environments")
@@ -181,7 +181,21 @@ class Interpreters:
         return env if ALL in self.selected or repository in self.selected else None
 
     def prepare(self, uris: Iterable[str]) -> None:
-        """Build every chosen image's environment now, so a missing one stops the run early."""
+        """Build every chosen image's environment now, so a missing one stops the run early.
+
+        Raises:
+            EnvironmentUnavailable: a selected repository has no stack, or one cannot be built.
+        """
+        known = sorted({k.split(":")[0] for k, env in environments().items() if env.python})
+        for name in sorted(self.selected - {ALL}):
+            if name not in known:
+                raise EnvironmentUnavailable(
+                    f"--containers={','.join(sorted(self.selected))}",
+                    f"{name!r} is not an image repository with a known stack",
+                    "the stacks are kernel/image_environments.json's images",
+                    f"use one of {one_of(known)}{did_you_mean(name, known)}, or --containers "
+                    "alone for every image",
+                )
         for uri in sorted(set(uris)):
             self.python(uri)
 

@@ -18,7 +18,12 @@ import pytest
 
 from engine import environments
 from engine.cli import main
-from engine.environments import EnvironmentUnavailable, build_environment, find_interpreter
+from engine.environments import (
+    EnvironmentUnavailable,
+    Interpreters,
+    build_environment,
+    find_interpreter,
+)
 from kernel.image_environments import ImageEnvironment, Package
 
 HOST = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -127,3 +132,45 @@ def test_the_cli_exits_2_before_anything_runs_when_a_stack_cannot_be_had(
         "  why: the image runs its jobs with Python 3.9 (https://github.com/aws/"
     )
     assert not root.exists()  # nothing ran, nothing was written
+
+
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+TF_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.19-cpu-py312"
+MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+
+
+@pytest.mark.parametrize(
+    ("selected", "chosen"),
+    [
+        (set(), []),
+        ({"all"}, [SKLEARN_IMAGE, TF_IMAGE]),
+        ({"sagemaker-scikit-learn"}, [SKLEARN_IMAGE]),
+    ],
+    ids=["off", "all", "one-repository"],
+)
+def test_only_selected_images_with_a_published_python_get_a_stack(
+    selected: set[str], chosen: list[str]
+) -> None:
+    interpreters = Interpreters(frozenset(selected))
+    uris = [SKLEARN_IMAGE, TF_IMAGE, MONITOR_IMAGE, "1.dkr.ecr.x/unknown:1.0-cpu"]
+
+    assert [u for u in uris if interpreters.chosen(u) is not None] == chosen
+
+
+def test_an_unknown_repository_is_refused_with_the_known_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "root"
+
+    code = main(["run", str(GOLDEN), "--root", str(root), "--containers=sagemaker-scikit"])
+
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "error: --containers=sagemaker-scikit\n"
+        "  'sagemaker-scikit' is not an image repository with a known stack\n"
+        "  why: the stacks are kernel/image_environments.json's images\n"
+        "  fix: use one of 'pytorch-inference', 'pytorch-training', 'sagemaker-scikit-learn', "
+        "'sagemaker-xgboost', 'tensorflow-inference', 'tensorflow-training' (did you mean "
+        "'sagemaker-scikit-learn'?), or --containers alone for every image\n"
+    )
+    assert not root.exists()
