@@ -1,12 +1,14 @@
 """Issue 17's proof: the scikit-learn image's jobs write the same bytes on its own stack.
 
-The scikit-learn 1.2-1 image runs preprocessing, the builtin backend's baseline analyzer and the
-builtin monitoring job (which runs the record preprocessor and the analyzer). For every shipped
+The scikit-learn 1.2-1 image runs preprocessing, the builtin backend's baseline analyzer (data
+and model quality) and the builtin monitoring job (which runs the record preprocessor and the
+analyzer). For every shipped
 project those jobs run through the engine twice, with the engine's Python and with
 `--containers sagemaker-scikit-learn` (Python 3.9, pandas 1.1.3, numpy 1.24.1, scipy 1.8.0,
 scikit-learn 1.2.1, in a virtual environment built once per machine), and every output file is
-compared byte for byte. The main pipeline keeps only its scikit-learn steps (training and
-evaluation run on other images), so each run takes seconds.
+compared byte for byte. The main pipeline keeps only its scikit-learn steps (training,
+evaluation and transform run on other images; the model-quality baseline reads transform records
+written here), so each run takes seconds.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ import datetime
 import io
 import json
 import subprocess
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,13 @@ from tests.engine.conftest import SMALL, Ran, edit_bundle
 SKLEARN = "sagemaker-scikit-learn"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 PROJECTS = ("penguins", "cancer", "digits")
-SKLEARN_STEPS = {"Preprocess", "DataQualityBaseline", "Monitor"}  # the monitor runs the rest
+# The monitoring job runs the record preprocessor and the analyzer.
+SKLEARN_STEPS = {"Preprocess", "DataQualityBaseline", "ModelQualityBaseline", "Monitor"}
+PREDICTIONS = "s3://example-sagemaker-bucket/test-predictions"
 MONITOR_END = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 COMPILED = (
     "framework=pytorch",
     "monitoring.backend=builtin",
-    "monitoring.model_quality.enabled=false",
     "monitoring.model_quality.schedule.enabled=false",
     *SMALL,
 )
@@ -72,20 +73,34 @@ def test_the_stack_has_the_images_python_and_library_versions(sklearn_python: st
 
 
 def only_sklearn_steps(definition: dict[str, Any]) -> None:
-    """Keep the steps the scikit-learn image runs (preprocessing, the baseline analyzer)."""
+    """Keep the steps the scikit-learn image runs (preprocessing, the baseline analyzers); the
+    model-quality baseline reads transform records written by `write_predictions` instead."""
     definition["Steps"] = [
         step
         for step in definition["Steps"]
         if SKLEARN in step.get("Arguments", {}).get("AppSpecification", {}).get("ImageUri", "")
     ]
+    for step in definition["Steps"]:
+        for item in step["Arguments"]["ProcessingInputs"]:
+            if "TransformTestSet" in json.dumps(item["S3Input"]["S3Uri"]):
+                item["S3Input"]["S3Uri"] = PREDICTIONS
 
 
-@dataclass(frozen=True)
-class Runs:
-    """A project's two runs of the same jobs: on the engine's Python and on the image's stack."""
-
-    default: list[Ran]
-    containers: list[Ran]
+def write_predictions(root: Path, definition: dict[str, Any], classes: list[str]) -> None:
+    """Transform records as TransformTestSet writes them (record.schema.json), some wrong."""
+    [quality] = [s for s in definition["Steps"] if s["Name"] == "ModelQualityBaseline"]
+    positive = quality["Arguments"]["Environment"].get("positive_label", classes[-1])
+    lines = []
+    for i in range(90):
+        truth, label = classes[i % len(classes)], classes[(i + (i % 4 == 0)) % len(classes)]
+        confidence = 0.5 + (i % 10) / 21
+        probability = confidence if label == positive else 1 - confidence
+        output = {"prediction": classes.index(label), "label": label, "confidence": confidence}
+        lines.append(
+            {"ground_truth": truth, "SageMakerOutput": {**output, "probability": probability}}
+        )
+    body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    S3(root / "s3").put_bytes(f"{PREDICTIONS}/test.jsonl.out", body)
 
 
 def outputs(ran: Ran) -> dict[str, bytes]:
@@ -144,9 +159,10 @@ def run_engine(bundle: Path, root: Path, *args: str) -> Ran:
 
 def run_jobs(bundle: Path, root: Path, *flags: str) -> list[Ran]:
     """The scikit-learn steps, then the data-quality monitoring job over the test split."""
+    project = json.loads((bundle / "assets.json").read_text())["project"]
+    write_predictions(root, json.loads((bundle / "pipeline.json").read_text()), project["classes"])
     main = run_engine(bundle, root, *flags)
     assert main.code == 0, main.err
-    project = json.loads((bundle / "assets.json").read_text())["project"]
     capture_test_split(main, project)
     quality = main.records["DataQualityBaseline"]["Properties"]["ProcessingOutputConfig"]
     report = quality["Outputs"]["quality_check_output"]["S3Output"]["S3Uri"]
@@ -163,26 +179,30 @@ def run_jobs(bundle: Path, root: Path, *flags: str) -> list[Ran]:
     return [main, monitor]
 
 
-@pytest.fixture(scope="module", params=PROJECTS)
-def runs(
-    request: pytest.FixtureRequest,
-    sklearn_python: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Runs]:
+@pytest.mark.parametrize("project", PROJECTS)
+def test_the_images_jobs_run_on_its_stack_and_write_the_same_bytes(
+    project: str, sklearn_python: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from compiler.compile import compile_overrides, write_bundle
 
-    folder = tmp_path_factory.mktemp(request.param)
-    compiled = write_bundle(
-        compile_overrides(
-            [f"project={request.param}", *COMPILED, f"output_dir={folder / 'compiled'}"]
-        )
+    overrides = [f"project={project}", *COMPILED, f"output_dir={tmp_path / 'compiled'}"]
+    bundle = edit_bundle(
+        write_bundle(compile_overrides(overrides)), tmp_path / "bundle", only_sklearn_steps
     )
-    bundle = edit_bundle(compiled, folder / "bundle", only_sklearn_steps)
-    with pytest.MonkeyPatch.context() as patch:  # the monitoring job's window ends here
-        patch.setenv("MONITOR_END_TIME", MONITOR_END.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        default = run_jobs(bundle, folder / "default")
-        containers = run_jobs(bundle, folder / "containers", f"--containers={SKLEARN}")
-    yield Runs(default, containers)
+    monkeypatch.setenv("MONITOR_END_TIME", MONITOR_END.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    default = run_jobs(bundle, tmp_path / "default")
+    stacked = run_jobs(bundle, tmp_path / "containers", f"--containers={SKLEARN}")
+
+    on_stack, on_engine = job_logs(stacked), job_logs(default)
+    assert sorted(on_stack) == sorted(on_engine) == sorted(SKLEARN_STEPS)
+    assert [name for name, log in on_stack.items() if f"$ {sklearn_python} " not in log] == []
+    assert [name for name, log in on_engine.items() if sklearn_python in log] == []
+    written = {k: v for ran in default for k, v in outputs(ran).items()}
+    again = {k: v for ran in stacked for k, v in outputs(ran).items()}
+    assert sorted(again) == sorted(written)
+    assert {k.split("/")[0] for k in written} == SKLEARN_STEPS
+    assert [k for k in written if again[k] != written[k]] == []
 
 
 def job_logs(runs: list[Ran]) -> dict[str, str]:
@@ -193,23 +213,3 @@ def job_logs(runs: list[Ran]) -> dict[str, str]:
         for name in set(ran.records) & SKLEARN_STEPS:
             logs[name] = (ran.folder / "steps" / name / "log.txt").read_text()
     return logs
-
-
-def test_every_job_ran_on_the_images_python(runs: Runs, sklearn_python: str) -> None:
-    on_stack = job_logs(runs.containers)
-    on_engine = job_logs(runs.default)
-
-    assert sorted(on_stack) == sorted(on_engine) == sorted(SKLEARN_STEPS)
-    assert [name for name, log in on_stack.items() if f"$ {sklearn_python} " not in log] == []
-    assert [name for name, log in on_engine.items() if sklearn_python in log] == []
-
-
-def test_the_images_stack_writes_the_same_bytes(runs: Runs) -> None:
-    default = {k: v for ran in runs.default for k, v in outputs(ran).items()}
-    containers = {k: v for ran in runs.containers for k, v in outputs(ran).items()}
-
-    assert sorted(containers) == sorted(default)
-    assert any(k.startswith("Preprocess/") for k in default)
-    assert any(k.startswith("DataQualityBaseline/") for k in default)
-    assert any(k.startswith("Monitor/") for k in default)
-    assert [k for k in default if containers[k] != default[k]] == []
