@@ -104,12 +104,17 @@ def _parser() -> argparse.ArgumentParser:
         )
         command.add_argument(
             "--containers",
-            nargs="?",
+            action="store_const",
             const=ALL,
-            metavar="REPO,...",
             help="run each job with its image's Python and library versions, in a virtual "
-            "environment built once per image (all images, or only these repositories, e.g. "
-            "sagemaker-scikit-learn); see engine/environments.py",
+            "environment built once per image (engine/environments.py)",
+        )
+        command.add_argument(
+            "--containers-only",
+            dest="containers",
+            metavar="REPO,...",
+            help="as --containers, for these image repositories only (e.g. "
+            "sagemaker-scikit-learn); the other jobs keep the engine's Python",
         )
         command.add_argument(
             "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"

@@ -190,7 +190,7 @@ class Interpreters:
         for name in sorted(self.selected - {ALL}):
             if name not in known:
                 raise EnvironmentUnavailable(
-                    f"--containers={','.join(sorted(self.selected))}",
+                    f"--containers-only {','.join(sorted(self.selected))}",
                     f"{name!r} is not an image repository with a known stack",
                     "the stacks are kernel/image_environments.json's images",
                     f"use one of {one_of(known)}{did_you_mean(name, known)}, or --containers "

@@ -192,7 +192,7 @@ def test_the_images_jobs_run_on_its_stack_and_write_the_same_bytes(
     monkeypatch.setenv("MONITOR_END_TIME", MONITOR_END.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     default = run_jobs(bundle, tmp_path / "default")
-    stacked = run_jobs(bundle, tmp_path / "containers", f"--containers={SKLEARN}")
+    stacked = run_jobs(bundle, tmp_path / "containers", "--containers-only", SKLEARN)
 
     on_stack, on_engine = job_logs(stacked), job_logs(default)
     assert sorted(on_stack) == sorted(on_engine) == sorted(SKLEARN_STEPS)

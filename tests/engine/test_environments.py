@@ -123,7 +123,9 @@ def test_the_cli_exits_2_before_anything_runs_when_a_stack_cannot_be_had(
     monkeypatch.setattr(environments, "find_interpreter", lambda version: None)
     root = tmp_path / "root"
 
-    code = main(["run", str(GOLDEN), "--root", str(root), "--containers=sagemaker-scikit-learn"])
+    code = main(
+        ["run", str(GOLDEN), "--root", str(root), "--containers-only", "sagemaker-scikit-learn"]
+    )
 
     assert code == 2
     assert capsys.readouterr().err.startswith(
@@ -162,11 +164,11 @@ def test_an_unknown_repository_is_refused_with_the_known_ones(
 ) -> None:
     root = tmp_path / "root"
 
-    code = main(["run", str(GOLDEN), "--root", str(root), "--containers=sagemaker-scikit"])
+    code = main(["run", str(GOLDEN), "--root", str(root), "--containers-only", "sagemaker-scikit"])
 
     assert code == 2
     assert capsys.readouterr().err == (
-        "error: --containers=sagemaker-scikit\n"
+        "error: --containers-only sagemaker-scikit\n"
         "  'sagemaker-scikit' is not an image repository with a known stack\n"
         "  why: the stacks are kernel/image_environments.json's images\n"
         "  fix: use one of 'pytorch-inference', 'pytorch-training', 'sagemaker-scikit-learn', "
