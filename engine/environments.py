@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,25 +52,30 @@ def spec_hash(env: ImageEnvironment) -> str:
 
 
 def find_interpreter(version: str) -> Path | None:
-    """A Python `version` ("3.9") interpreter: on PATH, in pyenv's versions, or from uv."""
-    candidates: list[str] = []
-    on_path = shutil.which(f"python{version}")
-    if on_path:
-        candidates.append(on_path)
-    pyenv = Path(os.environ.get("PYENV_ROOT") or "~/.pyenv").expanduser() / "versions"
-    installed = [p for p in pyenv.glob(f"{version}.*") if p.name[len(version) + 1 :].isdigit()]
-    for folder in sorted(installed, key=lambda p: int(p.name.rsplit(".", 1)[1]), reverse=True):
-        candidates.append(str(folder / "bin" / "python"))
-    uv = shutil.which("uv")
-    if uv:
-        found = _run([uv, "python", "find", version])
-        if found is not None:
-            candidates.append(found.strip())
-    for candidate in candidates:
+    """A Python `version` ("3.9") interpreter: on PATH, in pyenv's versions, or from uv.
+
+    Each candidate is run once to check its version (a pyenv shim on PATH may not run) and to
+    learn its real path.
+    """
+    for candidate in _candidates(version):
         probed = _run([candidate, "-c", _PROBE])
         if probed is not None and probed.splitlines()[:1] == [version]:
             return Path(probed.splitlines()[1])
     return None
+
+
+def _candidates(version: str) -> Iterator[str]:
+    on_path = shutil.which(f"python{version}")
+    if on_path:
+        yield on_path
+    pyenv = Path(os.environ.get("PYENV_ROOT") or "~/.pyenv").expanduser() / "versions"
+    installed = [p for p in pyenv.glob(f"{version}.*") if p.name[len(version) + 1 :].isdigit()]
+    for folder in sorted(installed, key=lambda p: int(p.name.rsplit(".", 1)[1]), reverse=True):
+        yield str(folder / "bin" / "python")
+    uv = shutil.which("uv")
+    found = _run([uv, "python", "find", version]) if uv else None
+    if found:
+        yield found.strip()
 
 
 def _run(argv: list[str]) -> str | None:

@@ -53,6 +53,24 @@ def test_an_interpreter_is_found_and_probed_for_its_version() -> None:
     assert find_interpreter("3.99") is None
 
 
+def test_pyenvs_versions_are_searched_when_path_has_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "versions" / f"{HOST}.99" / "bin" / "python"  # newest, but does not run
+    broken.parent.mkdir(parents=True)
+    broken.write_text("#!/bin/sh\nexit 1\n")
+    broken.chmod(0o755)
+    real = sorted((Path.home() / ".pyenv" / "versions").glob(f"{HOST}.*"))
+    assert real, f"this test needs pyenv's {HOST}"
+    (tmp_path / "versions" / real[-1].name).symlink_to(real[-1])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+
+    found = find_interpreter(HOST)
+
+    assert found is not None and found.resolve().is_relative_to(real[-1].resolve())
+
+
 def test_an_environment_is_built_once_and_then_reused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
