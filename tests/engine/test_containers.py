@@ -1,8 +1,9 @@
 """Issue 17's proof: the scikit-learn image's jobs write the same bytes on its own stack.
 
 The scikit-learn 1.2-1 image runs preprocessing, the builtin backend's baseline analyzer (data
-and model quality) and the builtin monitoring job (which runs the record preprocessor and the
-analyzer). For every shipped
+and model quality) and its monitoring jobs (data quality runs the record preprocessor and the
+analyzer; model quality joins captures with ground truth, then runs the analyzer). For every
+shipped
 project those jobs run through the engine twice, with the engine's Python and with
 `--containers sagemaker-scikit-learn` (Python 3.9, pandas 1.1.3, numpy 1.24.1, scipy 1.8.0,
 scikit-learn 1.2.1, in a virtual environment built once per machine), and every output file is
@@ -23,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from endpoint import ground_truth
+from endpoint.common import Project
 from engine import endpoint as local_endpoint
 from engine.cli import main
 from engine.environments import Interpreters
@@ -40,7 +43,6 @@ MONITOR_END = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 COMPILED = (
     "framework=pytorch",
     "monitoring.backend=builtin",
-    "monitoring.model_quality.schedule.enabled=false",
     *SMALL,
 )
 VERSIONS = "import numpy, pandas, scipy, sklearn, sys; print(sys.version_info[:2], \
@@ -86,39 +88,53 @@ def only_sklearn_steps(definition: dict[str, Any]) -> None:
                 item["S3Input"]["S3Uri"] = PREDICTIONS
 
 
-def write_predictions(root: Path, definition: dict[str, Any], classes: list[str]) -> None:
-    """Transform records as TransformTestSet writes them (record.schema.json), some wrong."""
+def positive_label(definition: dict[str, Any]) -> str | None:
+    """The binary project's positive class (None for multiclass), as its baseline step says."""
     [quality] = [s for s in definition["Steps"] if s["Name"] == "ModelQualityBaseline"]
-    positive = quality["Arguments"]["Environment"].get("positive_label", classes[-1])
-    lines = []
-    for i in range(90):
-        truth, label = classes[i % len(classes)], classes[(i + (i % 4 == 0)) % len(classes)]
-        confidence = 0.5 + (i % 10) / 21
-        probability = confidence if label == positive else 1 - confidence
-        output = {"prediction": classes.index(label), "label": label, "confidence": confidence}
-        lines.append(
-            {"ground_truth": truth, "SageMakerOutput": {**output, "probability": probability}}
-        )
+    label: str | None = quality["Arguments"]["Environment"].get("positive_label")
+    return label
+
+
+def answer(truth: str, i: int, classes: list[str], positive: str | None) -> dict[str, Any]:
+    """What the model answers for the i-th record (record.schema.json): right 3 times in 4."""
+    label = classes[(classes.index(truth) + (i % 4 == 0)) % len(classes)]
+    confidence = 0.5 + (i % 10) / 21
+    output = {"prediction": classes.index(label), "label": label, "confidence": confidence}
+    if positive is not None:
+        output["probability"] = confidence if label == positive else 1 - confidence
+    return output
+
+
+def write_predictions(root: Path, classes: list[str], positive: str | None) -> None:
+    """Transform records as TransformTestSet writes them, for the model-quality baseline."""
+    truths = [classes[i % len(classes)] for i in range(90)]
+    lines = [
+        {"ground_truth": t, "SageMakerOutput": answer(t, i, classes, positive)}
+        for i, t in enumerate(truths)
+    ]
     body = "".join(json.dumps(line) + "\n" for line in lines).encode()
     S3(root / "s3").put_bytes(f"{PREDICTIONS}/test.jsonl.out", body)
 
 
 def outputs(ran: Ran) -> dict[str, bytes]:
-    """Every file the scikit-learn steps of a run wrote, by step/output/relative path."""
+    """Every file the scikit-learn steps of a run wrote, by pipeline/step/output/path."""
+    assert ran.folder is not None
     files = {}
     for name, record in ran.records.items():
-        assert record["StepStatus"] == "Succeeded", (name, record.get("FailureReason"))
-        if SKLEARN not in record["Properties"].get("AppSpecification", {}).get("ImageUri", ""):
+        if name not in SKLEARN_STEPS:
             continue
+        assert record["StepStatus"] == "Succeeded", (name, record.get("FailureReason"))
         for output, spec in record["Properties"]["ProcessingOutputConfig"]["Outputs"].items():
             folder = ran.root / "s3" / spec["S3Output"]["S3Uri"].removeprefix("s3://")
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                files[f"{name}/{output}/{path.relative_to(folder)}"] = path.read_bytes()
+                key = f"{ran.folder.parent.name}/{name}/{output}/{path.relative_to(folder)}"
+                files[key] = path.read_bytes()
     return files
 
 
-def capture_test_split(ran: Ran, project: dict[str, Any]) -> None:
-    """The test split's records captured by the endpoint 5 minutes before the monitor's end."""
+def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) -> None:
+    """The test split's records captured by the endpoint 5 minutes before the monitors' end,
+    answered right three times in four, and their classes as `endpoint.ground_truth` writes."""
     preprocess = ran.records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
     baseline = ran.root / "s3" / preprocess["baseline"]["S3Output"]["S3Uri"].removeprefix("s3://")
     records = [json.loads(line) for line in (baseline / "test.jsonl").read_text().splitlines()]
@@ -128,6 +144,7 @@ def capture_test_split(ran: Ran, project: dict[str, Any]) -> None:
         "DestinationS3Uri": project["data_capture_uri"],
     }
     moment = MONITOR_END - datetime.timedelta(minutes=5)
+    classes = list(project["classes"])
 
     class Frozen(datetime.datetime):
         @classmethod
@@ -141,10 +158,23 @@ def capture_test_split(ran: Ran, project: dict[str, Any]) -> None:
             request = {k: v for k, v in record.items() if k != "ground_truth"}
             recorder.record(
                 (json.dumps(request).encode(), "application/json"),
-                (json.dumps([{"prediction": 0}]).encode(), "application/json"),
+                (
+                    json.dumps([answer(record["ground_truth"], i, classes, positive)]).encode(),
+                    "application/json",
+                ),
                 f"request-{i:04d}",
             )
         recorder.close()
+    known = Project(project["name"], tuple(classes), project["kind"], (), "", None)
+    truth = [
+        ground_truth.Event(f"request-{i:04d}", truth=r["ground_truth"])
+        for i, r in enumerate(records)
+    ]
+    lines = [ground_truth.label_line(e, known, 7, 1.0, ground_truth.Tally()) for e in truth]
+    hour = moment.strftime("%Y/%m/%d/%H")
+    S3(ran.root / "s3").put_bytes(
+        f"{project['ground_truth_uri']}/{hour}/groundtruth.jsonl", "".join(lines).encode()
+    )
 
 
 def run_engine(bundle: Path, root: Path, *args: str) -> Ran:
@@ -158,25 +188,24 @@ def run_engine(bundle: Path, root: Path, *args: str) -> Ran:
 
 
 def run_jobs(bundle: Path, root: Path, *flags: str) -> list[Ran]:
-    """The scikit-learn steps, then the data-quality monitoring job over the test split."""
+    """The scikit-learn steps, then both monitoring jobs over the captured test split."""
     project = json.loads((bundle / "assets.json").read_text())["project"]
-    write_predictions(root, json.loads((bundle / "pipeline.json").read_text()), project["classes"])
+    positive = positive_label(json.loads((bundle / "pipeline.json").read_text()))
+    write_predictions(root, project["classes"], positive)
     main = run_engine(bundle, root, *flags)
     assert main.code == 0, main.err
-    capture_test_split(main, project)
-    quality = main.records["DataQualityBaseline"]["Properties"]["ProcessingOutputConfig"]
-    report = quality["Outputs"]["quality_check_output"]["S3Output"]["S3Uri"]
-    monitor = run_engine(
-        bundle / "monitors" / "data-quality",
-        root,
-        "-p",
-        f"BaselineConstraintsUri={report}/constraints.json",
-        "-p",
-        f"BaselineStatisticsUri={report}/statistics.json",
-        *flags,
-    )
-    assert monitor.code == 0, monitor.err + monitor.out
-    return [main, monitor]
+    capture_test_split(main, project, positive)
+    runs = [main]
+    for kind, step in (("data", "DataQualityBaseline"), ("model", "ModelQualityBaseline")):
+        quality = main.records[step]["Properties"]["ProcessingOutputConfig"]["Outputs"]
+        report = quality["quality_check_output"]["S3Output"]["S3Uri"]
+        baseline = ["-p", f"BaselineConstraintsUri={report}/constraints.json"]
+        if kind == "data":
+            baseline += ["-p", f"BaselineStatisticsUri={report}/statistics.json"]
+        ran = run_engine(bundle / "monitors" / f"{kind}-quality", root, *baseline, *flags)
+        assert ran.code in (0, 1), ran.err  # 1: violations found, which the job reports
+        runs.append(ran)
+    return runs
 
 
 @pytest.mark.parametrize("project", PROJECTS)
@@ -195,21 +224,24 @@ def test_the_images_jobs_run_on_its_stack_and_write_the_same_bytes(
     stacked = run_jobs(bundle, tmp_path / "containers", "--containers-only", SKLEARN)
 
     on_stack, on_engine = job_logs(stacked), job_logs(default)
-    assert sorted(on_stack) == sorted(on_engine) == sorted(SKLEARN_STEPS)
+    assert sorted(on_stack) == sorted(on_engine)
+    assert sorted(name.split("/")[1] for name in on_stack) == sorted([*SKLEARN_STEPS, "Monitor"])
     assert [name for name, log in on_stack.items() if f"$ {sklearn_python} " not in log] == []
     assert [name for name, log in on_engine.items() if sklearn_python in log] == []
     written = {k: v for ran in default for k, v in outputs(ran).items()}
     again = {k: v for ran in stacked for k, v in outputs(ran).items()}
     assert sorted(again) == sorted(written)
-    assert {k.split("/")[0] for k in written} == SKLEARN_STEPS
+    assert {k.split("/")[1] for k in written} == SKLEARN_STEPS
+    assert len({k.split("/")[0] for k in written}) == 3  # the pipeline and both monitors
     assert [k for k in written if again[k] != written[k]] == []
 
 
 def job_logs(runs: list[Ran]) -> dict[str, str]:
-    """The log of each scikit-learn job in the runs, by step name."""
+    """The log of each scikit-learn job in the runs, by pipeline/step."""
     logs = {}
     for ran in runs:
         assert ran.folder is not None
         for name in set(ran.records) & SKLEARN_STEPS:
-            logs[name] = (ran.folder / "steps" / name / "log.txt").read_text()
+            path = ran.folder / "steps" / name / "log.txt"
+            logs[f"{ran.folder.parent.name}/{name}"] = path.read_text()
     return logs
