@@ -24,13 +24,15 @@ from typing import Any
 
 import pytest
 
+from bundle.read import read_bundle
 from endpoint import ground_truth
-from endpoint.common import Project
+from endpoint.common import Project as ToolProject
 from engine import endpoint as local_endpoint
 from engine.cli import main
 from engine.environments import Interpreters
 from engine.s3 import S3
 from kernel.image_environments import environment_for
+from kernel.manifest import Project
 from tests.engine.conftest import SMALL, Ran, edit_bundle
 
 SKLEARN = "sagemaker-scikit-learn"
@@ -132,7 +134,7 @@ def outputs(ran: Ran) -> dict[str, bytes]:
     return files
 
 
-def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) -> None:
+def capture_test_split(ran: Ran, project: Project, positive: str | None) -> None:
     """The test split's records captured by the endpoint 5 minutes before the monitors' end,
     answered right three times in four, and their classes as `endpoint.ground_truth` writes."""
     preprocess = ran.records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
@@ -141,10 +143,10 @@ def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) 
     config = {
         "EnableCapture": True,
         "InitialSamplingPercentage": 100,
-        "DestinationS3Uri": project["data_capture_uri"],
+        "DestinationS3Uri": project.data_capture_uri,
     }
     moment = MONITOR_END - datetime.timedelta(minutes=5)
-    classes = list(project["classes"])
+    classes = list(project.classes)
 
     class Frozen(datetime.datetime):
         @classmethod
@@ -153,7 +155,7 @@ def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) 
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(local_endpoint, "datetime", Frozen)
-        recorder = local_endpoint.Capture(S3(ran.root / "s3"), project["endpoint_name"], config)
+        recorder = local_endpoint.Capture(S3(ran.root / "s3"), str(project.endpoint_name), config)
         for i, record in enumerate(records):
             request = {k: v for k, v in record.items() if k != "ground_truth"}
             recorder.record(
@@ -165,7 +167,7 @@ def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) 
                 f"request-{i:04d}",
             )
         recorder.close()
-    known = Project(project["name"], tuple(classes), project["kind"], (), "", None)
+    known = ToolProject(project.name, project.classes, project.kind, (), "", None)
     truth = [
         ground_truth.Event(f"request-{i:04d}", truth=r["ground_truth"])
         for i, r in enumerate(records)
@@ -173,7 +175,7 @@ def capture_test_split(ran: Ran, project: dict[str, Any], positive: str | None) 
     lines = [ground_truth.label_line(e, known, 7, 1.0, ground_truth.Tally()) for e in truth]
     hour = moment.strftime("%Y/%m/%d/%H")
     S3(ran.root / "s3").put_bytes(
-        f"{project['ground_truth_uri']}/{hour}/groundtruth.jsonl", "".join(lines).encode()
+        f"{project.ground_truth_uri}/{hour}/groundtruth.jsonl", "".join(lines).encode()
     )
 
 
@@ -189,9 +191,9 @@ def run_engine(bundle: Path, root: Path, *args: str) -> Ran:
 
 def run_jobs(bundle: Path, root: Path, *flags: str) -> list[Ran]:
     """The scikit-learn steps, then both monitoring jobs over the captured test split."""
-    project = json.loads((bundle / "assets.json").read_text())["project"]
-    positive = positive_label(json.loads((bundle / "pipeline.json").read_text()))
-    write_predictions(root, project["classes"], positive)
+    compiled = read_bundle(bundle)
+    project, positive = compiled.manifest.project, positive_label(compiled.definition)
+    write_predictions(root, list(project.classes), positive)
     main = run_engine(bundle, root, *flags)
     assert main.code == 0, main.err
     capture_test_split(main, project, positive)
