@@ -18,6 +18,7 @@ from types import FrameType
 from rich.console import Console
 
 from bundle.read import BundleError, read_bundle
+from engine.environments import ALL
 from engine.executions import now
 from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         from_step=args.from_step,
         use_cache=not args.no_cache,
         max_parallel=args.max_parallel,
+        containers=frozenset(filter(None, (args.containers or "").split(","))),
     )
     try:
         bundle = read_bundle(bundle_dir)
@@ -123,6 +125,20 @@ def _parser() -> argparse.ArgumentParser:
             type=Path,
             default=DEFAULT_ROOT,
             help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})",
+        )
+        command.add_argument(
+            "--containers",
+            action="store_const",
+            const=ALL,
+            help="run each job with its image's Python and library versions, in a virtual "
+            "environment built once per image (engine/environments.py)",
+        )
+        command.add_argument(
+            "--containers-only",
+            dest="containers",
+            metavar="REPO,...",
+            help="as --containers, for these image repositories only (e.g. "
+            "sagemaker-scikit-learn); the other jobs keep the engine's Python",
         )
         command.add_argument(
             "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"

@@ -111,11 +111,11 @@ def container_path(text: str, work: Path) -> str:
     return text.replace(CONTAINER_ROOT, f"{work}{CONTAINER_ROOT}")
 
 
-def python_argv(argv: Sequence[str], work: Path) -> list[str]:
-    """A job's command with container paths mapped and `python3` run by this interpreter."""
+def python_argv(argv: Sequence[str], work: Path, python: str = sys.executable) -> list[str]:
+    """A job's command with container paths mapped and `python3` run by `python`."""
     mapped = [container_path(arg, work) for arg in argv]
     if mapped and Path(mapped[0]).name in PYTHONS:
-        mapped[0] = sys.executable
+        mapped[0] = python
     return mapped
 
 

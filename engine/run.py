@@ -28,6 +28,7 @@ from typing import Any
 from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
 from bundle.read import Bundle, BundleError, monitor_bundles
 from engine import cache, pipelines, process
+from engine.environments import EnvironmentUnavailable, Interpreters
 from engine.executions import (
     Execution,
     engine_identity,
@@ -57,6 +58,7 @@ from kernel.errors import Problem
 from kernel.limits import limit_problems
 
 DATA_PARAMETER = "InputDataUri"
+IMAGE_KEYS = {"ImageUri", "TrainingImage"}  # the images jobs run in (not serving's Image)
 METADATA_KEYS = {
     "Processing": ("ProcessingJob", "ProcessingJobArn"),
     "Training": ("TrainingJob", "TrainingJobArn"),
@@ -80,6 +82,7 @@ class RunOptions:
     from_step: str | None = None
     use_cache: bool = True
     max_parallel: int = 4
+    containers: frozenset[str] = frozenset()  # image repositories (or "all"): see environments
 
 
 @dataclass
@@ -119,13 +122,20 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     fail_abandoned(options.root)
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
+    interpreters = Interpreters(options.containers)
+    if options.containers:
+        try:
+            interpreters.prepare(_images(bundle.definition))
+        except EnvironmentUnavailable as exc:
+            raise EngineInputError(exc.problem.render()) from None
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
     if data is not None:
         _place_data(data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
-    run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
+    execution = Execution(folder)
+    run = _Run(bundle, options, nodes, parameters, s3, execution, earlier, on_record, interpreters)
     return run.execute(reused)
 
 
@@ -142,6 +152,7 @@ class _Run:
         execution: Execution,
         earlier: list[Execution],
         on_record: Listener,
+        interpreters: Interpreters,
     ) -> None:
         self.bundle, self.options, self.nodes, self.s3 = bundle, options, nodes, s3
         self.execution, self.earlier, self.on_record = execution, earlier, on_record
@@ -159,6 +170,7 @@ class _Run:
         }
         self.scope = Scope(parameters, self.variables, self._properties, self._property_file)
         self.reports: dict[PropertyFileRef, Any] = {}
+        self.interpreters = interpreters
 
     def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
         process.reset()
@@ -288,6 +300,7 @@ class _Run:
                     assets={a.name: a.s3_uri for a in self.bundle.assets},
                     region=self.region,
                     account=self.account,
+                    python_for=self._python_for,
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError, S3UriError) as exc:
@@ -299,6 +312,12 @@ class _Run:
             self._end(node, record, None, engine_bug(exc, log_path))
             return
         self._end(node, record, properties, None)
+
+    def _python_for(self, image: str) -> str:
+        try:
+            return self.interpreters.python(image)
+        except EnvironmentUnavailable as exc:  # an image only a parameter named
+            raise StepFailed(exc.problem.render()) from None
 
     def _cached(
         self, node: Node, definition: dict[str, Any], record: dict[str, Any]
@@ -414,6 +433,23 @@ def engine_bug(exc: BaseException, log_path: Path) -> str:
 def _paths(paths: list[str], shown: int = 3) -> str:
     more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
     return ", ".join(paths[:shown]) + more
+
+
+def _images(definition: dict[str, Any]) -> set[str]:
+    """Every container image a definition names as a literal (jobs, models, monitors)."""
+    found: set[str] = set()
+    pending: list[Any] = [definition]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in IMAGE_KEYS and isinstance(value, str):
+                    found.add(value)
+                else:
+                    pending.append(value)
+        elif isinstance(node, list):
+            pending.extend(node)
+    return found
 
 
 def _record(node: Node, status: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ by that name, e.g. {"ProcessingOutputConfig": {"Outputs": {"train": {"S3Output":
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class StepContext:
         run_process: runs a child process the engine can stop on Ctrl-C; see engine/process.py.
         assets: the bundle's assets by name -> their s3_uri (in this engine's S3 folder).
         region, account: the pipeline's, from the bundle's manifest: those of the ARNs it makes.
+        python_for: the interpreter a job of an image runs with (the engine's own, or with
+            `--containers` the image's stack; see engine/environments.py).
     """
 
     pipeline_name: str
@@ -56,6 +59,7 @@ class StepContext:
     root: Path
     run_process: Callable[..., int]
     assets: Mapping[str, str] = field(default_factory=dict)
+    python_for: Callable[[str], str] = field(default=lambda _image: sys.executable)
     region: str = DEFAULT_REGION  # the defaults serve executors' own tests
     account: str = DEFAULT_ACCOUNT
 

@@ -54,7 +54,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
     if BASE_DIR_FLAG not in container_args and local_paths:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
-    argv = process.python_argv([str(a) for a in entrypoint] + container_args, ctx.work)
+    python = ctx.python_for(str(app.get("ImageUri", "")))
+    argv = process.python_argv([str(a) for a in entrypoint] + container_args, ctx.work, python)
     env = {
         **os.environ,
         **{

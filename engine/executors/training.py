@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,7 +86,8 @@ def run_training_job(
         "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]),
     }
     args = [a for k, v in user.items() for a in (f"--{k}", process.container_path(_arg(v), work))]
-    argv = [sys.executable, str(script), *args]
+    image = arguments.get("AlgorithmSpecification", {}).get("TrainingImage", "")
+    argv = [ctx.python_for(str(image)), str(script), *args]
     offset = log_path.stat().st_size if log_path.exists() else 0
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     exit_code = ctx.run_process(argv, env=env, cwd=code, timeout=limit, log_path=log_path)

@@ -152,12 +152,28 @@ def encode_labels(frame: pd.DataFrame, path: Path, args: argparse.Namespace) -> 
     return np.array([index[value] for value in values], dtype=np.int64)
 
 
+def parse_number(text: Any) -> float:
+    """A cell as Python's float() reads it (correctly rounded); NaN when missing or not a number.
+
+    Not pandas' parser: pandas 1.1 (the container's) reads "0.06462" as 0.06462000000000001, so
+    the container and a newer pandas would write different bytes from the same CSV.
+    """
+    if not isinstance(text, str):
+        return float("nan")
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
 def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
     """Parse numeric columns to float (NaN = missing); text in a numeric column is a data error."""
     out = np.empty((len(frame), len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        parsed = pd.to_numeric(frame[name], errors="coerce")
-        bad = np.flatnonzero((frame[name].notna() & parsed.isna()).to_numpy())
+        parsed = np.array(
+            [parse_number(cell) for cell in frame[name].to_numpy(dtype=object)], dtype=np.float64
+        )
+        bad = np.flatnonzero(frame[name].notna().to_numpy() & np.isnan(parsed))
         if bad.size:
             raise DataError(
                 f"{path}: column {name!r}, line {line_of(bad[0])}",
@@ -167,9 +183,8 @@ def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
             )
         # inf, -inf, and numbers past float32 (what training computes in) would turn into
         # inf or nan there, far from this file: refused here, where the row is known
-        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
         with np.errstate(invalid="ignore"):
-            wild = np.flatnonzero(np.isinf(values) | (np.abs(values) > FLOAT32_MAX))
+            wild = np.flatnonzero(np.isinf(parsed) | (np.abs(parsed) > FLOAT32_MAX))
         if wild.size:
             raise DataError(
                 f"{path}: column {name!r}, line {line_of(wild[0])}",
@@ -177,7 +192,7 @@ def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
                 f"in size ({wild.size} such row(s))",
                 "fix the value, or leave the cell empty if it is unknown",
             )
-        out[:, j] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        out[:, j] = parsed
     return out
 
 
