@@ -147,7 +147,22 @@ def run_tool(body: Callable[[], int]) -> int:
 
 
 def endpoint_name(args: argparse.Namespace, project: Project) -> str:
-    return str(args.endpoint_name or project.endpoint or f"{project.name}-endpoint")
+    """--endpoint-name, else the endpoint the bundle deploys to.
+
+    Raises:
+        ToolError: neither names one (exit 2).
+    """
+    name = args.endpoint_name or project.endpoint
+    if name is None:
+        raise ToolError(
+            "--endpoint-name",
+            "not given, and the bundle deploys to no endpoint",
+            "the bundle was compiled with deployment.enabled=false, so its assets.json names "
+            "no endpoint to call",
+            "pass --endpoint-name NAME, or use a bundle compiled with deployment enabled",
+            status=2,
+        )
+    return str(name)
 
 
 # --------------------------------------------------------------------------- AWS clients

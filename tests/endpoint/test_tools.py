@@ -104,6 +104,25 @@ def test_a_missing_bundle_exits_2_with_where_what_why_fix(
     assert captured.out == ""
 
 
+@pytest.mark.parametrize("tool", [accuracy, traffic], ids=["accuracy", "traffic"])
+def test_without_an_endpoint_name_a_bundle_that_deploys_none_exits_2(
+    tool: Any, test_set: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The endpoint comes from --endpoint-name or the bundle, never from a naming guess."""
+    bundle = tmp_path / "no-deployment"
+    off = ["deployment", "monitoring.data_quality.schedule", "monitoring.model_quality.schedule"]
+    overrides = ["project=penguins", *(f"{stage}.enabled=false" for stage in off)]
+    write_bundle(compile_overrides([*overrides, f"output_dir={bundle}"]))
+    argv = ["--bundle", str(bundle), "--test-set", str(test_set)]
+    assert tool.main([*argv, "--endpoint-url", "http://127.0.0.1:9"]) == 2
+    assert capsys.readouterr().err == (
+        "error: --endpoint-name\n  not given, and the bundle deploys to no endpoint\n"
+        "  why: the bundle was compiled with deployment.enabled=false, so its assets.json names "
+        "no endpoint to call\n"
+        "  fix: pass --endpoint-name NAME, or use a bundle compiled with deployment enabled\n"
+    )
+
+
 @pytest.mark.parametrize("tool", ["accuracy", "traffic", "ground_truth"], ids=str)
 def test_each_tool_runs_as_a_module(tool: str) -> None:
     proc = subprocess.run(
