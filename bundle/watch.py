@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -24,13 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bundle.aws import Aws, AwsError, connect
+from kernel.ir import value_fits
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
-VALUE_PATTERNS = {  # the literals each parameter type takes; String takes any text
-    "Integer": re.compile(r"[+-]?[0-9]+"),
-    "Float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
-    "Boolean": re.compile(r"true|false"),
-}
 
 
 class ParameterError(Exception):
@@ -95,13 +90,6 @@ def check_parameters(
             f"{len(problems)} {noun} in the parameter values\n\n" + "\n\n".join(problems)
         )
     return dict(values)
-
-
-def value_fits(kind: str, value: str) -> bool:
-    """Whether `value` is a literal of the parameter type (Python's int() and float() would also
-    take '1_000', ' 5' or 'nan', which SageMaker does not). Publishing and the engine share it."""
-    pattern = VALUE_PATTERNS.get(kind)
-    return pattern is None or pattern.fullmatch(value) is not None
 
 
 def _article(kind: str) -> str:

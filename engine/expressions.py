@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bundle.watch import value_fits
+from kernel.ir import value_fits
 
 FUNCTIONS = ("Get", "Std:Join", "Std:JsonGet")
 _TOKEN = re.compile(r"\.?([A-Za-z0-9_:\-]+)|\[(\d+)\]|\['([^']*)'\]")

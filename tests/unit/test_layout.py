@@ -5,6 +5,9 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -46,3 +49,21 @@ def test_parameters_are_declared_in_the_table_only() -> None:
                     used.add(arg.value)
     by_check = {name for pair in quality_check.PARAMETERS.values() for name in pair}
     assert used | by_check == names
+
+
+def test_engine_expressions_load_no_aws_client_or_terminal_library() -> None:
+    """The engine's expression code is pure: it must not pull botocore or rich in (it did, through
+    a helper of bundle.watch), which cost half its import time."""
+    code = (
+        "import sys, engine.expressions; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'boto3', 'rich'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.stdout.strip() == "[]"
