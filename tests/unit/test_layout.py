@@ -6,13 +6,17 @@ import ast
 import importlib
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from compiler.monitoring import BACKENDS
 from compiler.parameters import PARAMETERS
+from compiler.schema import Monitoring
 from components.quality_check import step as quality_check
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,3 +71,16 @@ def test_engine_expressions_load_no_aws_client_or_terminal_library() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_monitoring_backend_is_chosen_in_one_place() -> None:
+    """One object per backend answers the topology and the rules; nothing else branches on it."""
+    backends = get_args(Monitoring.model_fields["backend"].annotation)
+    assert sorted(BACKENDS) == sorted(backends)
+    branching = [
+        str(path.relative_to(REPO))
+        for folder in ("compiler", "components", "kernel")
+        for path in (REPO / folder).rglob("*.py")
+        if re.search(r"backend\s*[!=]=|[!=]=\s*['\"](builtin|model_monitor)['\"]", path.read_text())
+    ]
+    assert branching == []
