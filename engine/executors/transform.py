@@ -21,7 +21,7 @@ from engine.executors.base import StepContext, StepFailed
 from engine.executors.model import job_name, model_record_path
 from engine.s3 import S3
 from engine.serving import toolkit_of, unpack_model
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 REPO = Path(__file__).resolve().parents[2]
 CHOICES = {
@@ -126,7 +126,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     try:
         toolkit_of(container["Image"])
         model_dir = unpack_model(ctx.s3.path(container["ModelDataUrl"]), ctx.work / "model")
-    except Problem as problem:
+    except ProblemError as problem:
         reason = problem.render().removeprefix("error: ")
         raise StepFailed(f"step {ctx.step_name}: {reason}") from problem
     outputs = ctx.work / "output"
