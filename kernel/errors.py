@@ -44,9 +44,10 @@ class Issue:
 class ProblemError(Exception):
     """The root of every error a person can act on: where, what, why and how to fix it.
 
-    Printed alone (no traceback) as "error: " and the problem; the command exits `status` (2: bad
-    input). Several problems found together are raised together, under one headline, so a user
-    fixes them in one go. Subclasses exist only where callers must tell errors apart.
+    Its message is the problem (str(error)); a command prints it alone, no traceback, as
+    `render()` does ("error: " first), and exits `status` (2: bad input). Several problems found
+    together are raised together, under one headline, so a user fixes them in one go.
+    Subclasses exist only where callers must tell errors apart.
     """
 
     status: int = 2
@@ -55,22 +56,22 @@ class ProblemError(Exception):
     def __init__(
         self, where: str, what: str, why: str, fix: str, status: int | None = None
     ) -> None:
-        self._hold((Problem(where=where, what=what, why=why, fix=fix),), status)
+        self._hold((Problem(where=where, what=what, why=why, fix=fix),), status, listed=False)
 
     @classmethod
     def of(cls, problems: Iterable[Problem], status: int | None = None) -> Self:
-        """One error holding every problem found (at least one)."""
+        """One error holding every problem found (at least one), under the topic's headline."""
         error = cls.__new__(cls)
-        error._hold(tuple(problems), status)
+        error._hold(tuple(problems), status, listed=True)
         return error
 
-    def _hold(self, problems: tuple[Problem, ...], status: int | None) -> None:
+    def _hold(self, problems: tuple[Problem, ...], status: int | None, listed: bool) -> None:
         if not problems:
             raise ValueError("an error holds at least one problem")
-        self.problems = problems
+        self.problems, self._listed = problems, listed
         if status is not None:
             self.status = status
-        Exception.__init__(self, self.render())
+        Exception.__init__(self, self._message())
 
     @property
     def problem(self) -> Problem:
@@ -94,10 +95,14 @@ class ProblemError(Exception):
         return self.problem.fix
 
     def render(self) -> str:
-        if len(self.problems) == 1 and not self.topic:
-            return "error: " + self.problem.render()
+        """What a command prints: "error: " and the message."""
+        return f"error: {self}"
+
+    def _message(self) -> str:
+        if len(self.problems) == 1 and not (self._listed and self.topic):
+            return self.problem.render()
         count = len(self.problems)
-        head = f"error: {count} problem{'s' if count != 1 else ''}{self.topic}"
+        head = f"{count} problem{'s' if count != 1 else ''}{self.topic}"
         return head + "\n\n" + "\n\n".join(p.render() for p in self.problems)
 
 
@@ -107,7 +112,7 @@ class CompileError(ProblemError):
     topic = " in the pipeline configuration"
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self._hold(tuple(problems), None)
+        self._hold(tuple(problems), None, listed=True)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
