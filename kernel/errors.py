@@ -27,6 +27,10 @@ class Problem:
     def render(self) -> str:
         return f"{self.where}\n  {self.what}\n  why: {self.why}\n  fix: {self.fix}"
 
+    def reason(self) -> str:
+        """The problem as a failed step's FailureReason: where and what on its first line."""
+        return f"{self.where}: {self.what}\n  why: {self.why}\n  fix: {self.fix}"
+
 
 @dataclass(frozen=True)
 class Issue:
