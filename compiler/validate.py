@@ -69,7 +69,20 @@ def _problems(loaded: LoadedConfig, exc: ValidationError) -> list[Problem]:
             )
             fix = f"{fix}: change {' or '.join(sources)}, or set {path} itself"
         problems.append(Problem(where=where, what=what, why=why, fix=fix))
-    return problems
+    return _merged(problems)
+
+
+def _merged(problems: list[Problem]) -> list[Problem]:
+    """One problem per value: a value that fits none of a union's types fails once per type."""
+    merged: dict[tuple[str, str], Problem] = {}
+    for problem in problems:
+        key = (problem.where, problem.what)
+        first = merged.get(key)
+        if first is None:
+            merged[key] = problem
+        elif problem.why not in first.why.split("; "):
+            merged[key] = Problem(first.where, first.what, f"{first.why}; {problem.why}", first.fix)
+    return list(merged.values())
 
 
 def _unknown_key(loaded: LoadedConfig, loc: tuple[Any, ...], keys: list[str]) -> Problem:
