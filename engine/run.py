@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -137,7 +136,7 @@ class _Run:
         self.parameters = parameters
         self.records: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
-        self.region, self.account = _region_account(bundle.definition)
+        self.region, self.account = bundle.manifest.publish.region, bundle.manifest.publish.account
         self.arn = execution_arn(self.region, self.account, bundle.name, execution.id)
         self.variables = {
             "PipelineExecutionId": execution.id,
@@ -258,7 +257,9 @@ class _Run:
                     log_path=log_path,
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
-                    assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
+                    assets={a.name: a.s3_uri for a in self.bundle.assets},
+                    region=self.region,
+                    account=self.account,
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
@@ -299,8 +300,8 @@ class _Run:
         if node.type == "Fail" or definition is None:
             return message
         text = repr(definition)
-        used = [a for a in self.bundle.assets if str(a["s3_uri"]) in text]
-        lines = [f"asset {a['name']}: {_paths([f['path'] for f in a['files']])}" for a in used]
+        used = [a for a in self.bundle.assets if a.s3_uri in text]
+        lines = [f"asset {a.name}: {_paths([f.path for f in a.files])}" for a in used]
         return message + "".join(f"\n  code: {line}" for line in lines)
 
     def _end(
@@ -475,7 +476,7 @@ def _place_data(
             f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
             "  fix: pass the folder that holds the raw data files"
         )
-    project = str(bundle.manifest.get("project", {}).get("name") or bundle.name.split("-")[0])
+    project = bundle.manifest.project.name
     sample = REPO / "projects" / project / "sample_data.py"
     if data is None and not sample.is_file():
         raise EngineInputError(
@@ -511,13 +512,3 @@ def _sample_data(script: Path, folder: Path) -> Path:
         )
     partial.rename(folder)
     return folder
-
-
-def _region_account(definition: dict[str, Any]) -> tuple[str, str]:
-    text = repr(definition)
-    account = re.search(r"arn:aws:iam::(\d{12}):role/", text)
-    region = re.search(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", text)
-    return (
-        region.group(1) if region else "us-east-1",
-        account.group(1) if account else "111122223333",
-    )
