@@ -41,6 +41,8 @@ from bundle.watch import (
     report_outcome,
     watch_execution,
 )
+from kernel.check import definition_problems, rendered_at
+from kernel.console import output_console
 from kernel.manifest import Function, Manifest, Publish, Schedule
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
@@ -160,6 +162,10 @@ def check_bundle(bundle: Bundle, repo: Path = REPO) -> dict[str, AssetObject]:
                 "  fix: recompile the bundle with `python -m compiler ...`"
             )
     problems += _function_problems(bundle)
+    functions = [f.function_arn for f in bundle.manifest.functions]
+    problems += rendered_at(  # the definition check the compiler and the engine run
+        bundle.root / "pipeline.json", definition_problems(bundle.definition, functions)
+    )
     schedule = bundle.manifest.publish.schedule
     if schedule is not None:
         values = {k: as_parameter_value(v) for k, v in schedule.parameters.items()}
@@ -196,25 +202,7 @@ def _function_problems(bundle: Bundle) -> list[str]:
                 "  fix: set deployment's function ARNs to the configured aws account and region, "
                 "then recompile"
             )
-    known = {f.function_arn for f in functions}
-    for step in _steps(bundle.definition.get("Steps", [])):
-        if step.get("Type") == "Lambda" and step.get("FunctionArn") not in known:
-            problems.append(
-                f"{bundle.root / 'pipeline.json'} step {step.get('Name')}\n  calls "
-                f"{step.get('FunctionArn')}\n  why: no function in assets.json's functions "
-                "section has that ARN, so publishing would not create it\n"
-                "  fix: recompile the bundle with `python -m compiler ...`"
-            )
     return problems
-
-
-def _steps(steps: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-    """Every step, including those inside condition branches."""
-    for step in steps:
-        yield step
-        arguments = step.get("Arguments", {})
-        for branch in ("IfSteps", "ElseSteps"):
-            yield from _steps(arguments.get(branch, []))
 
 
 def check_target(aws: Aws, target: Publish, objects: Iterable[AssetObject]) -> None:
@@ -672,7 +660,7 @@ def main(
 ) -> int:
     """The command line; `connect_aws` and `repo` let tests use moto, a Stubber and a copy."""
     args = parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         bundle = read_bundle(args.bundle_dir)
         target = bundle.manifest.publish

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bundle.aws import Aws, AwsError, connect
+from kernel.console import output_console
 from kernel.errors import Problem, ProblemError
 from kernel.ir import value_fits
 
@@ -239,7 +240,7 @@ def main(
     parser.add_argument("--poll", type=float, default=10.0, help="seconds between polls")
     parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         outcome = watch_execution(
             connect_aws(args.region or _arn_region(args.execution_arn), "us-east-1"),

@@ -97,7 +97,7 @@ def _bundle(
     monitors: dict[str, Bundle] | None = None,
 ) -> Bundle:
     """One pipeline's bundle: its checked definition, assets.json (listing `listed`), pictures."""
-    order, text, definition = _emit(pipeline)
+    order, text, definition = _emit(pipeline, list(ctx.functions))
     manifest = Manifest(
         pipeline=pipeline.name,
         definition_sha256=_sha256(text),
@@ -111,7 +111,7 @@ def _bundle(
     return Bundle(config, pipeline, order, text, manifest, pictures, monitors or {})
 
 
-def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
+def _emit(pipeline: Pipeline, functions: list[str]) -> tuple[tuple[str, ...], str, dict[str, Any]]:
     """Check the graph, emit the definition and check it: (step order, text, definition).
 
     Raises:
@@ -145,7 +145,7 @@ def _emit(pipeline: Pipeline) -> tuple[tuple[str, ...], str, dict[str, Any]]:
     ]
     if refused:
         raise CompileError(refused)
-    definition_problems = check_definition(definition, pipeline.name, text)
+    definition_problems = check_definition(definition, pipeline.name, text, functions)
     if definition_problems:  # a compiler bug, not a user error: never ship such a definition
         raise RuntimeError("emitted definition is unsound:\n" + "\n".join(definition_problems))
     return order, text, definition

@@ -1,7 +1,8 @@
 """`python -m engine run BUNDLE_DIR ...` and `python -m engine compile-run OVERRIDES ...`.
 
 Exit status: 0 the execution Succeeded; 1 it Failed (a Fail step included: its ErrorMessage is
-printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), nothing ran.
+printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), nothing ran;
+70 the engine itself failed (a bug: one line, the traceback in <root>/engine-errors.log).
 """
 
 from __future__ import annotations
@@ -10,18 +11,22 @@ import argparse
 import signal
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 
 from bundle.read import BundleError, read_bundle
-from engine.run import EngineInputError, RunOptions, run_bundle
+from engine.executions import now
+from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
+from kernel.console import output_console
 from kernel.errors import ProblemError
 
 DEFAULT_ROOT = Path("build/engine")
 EXIT = {"Succeeded": 0, "Failed": 1, "Stopped": 130}
+ENGINE_BUG = 70  # EX_SOFTWARE: the engine itself failed
 BUNDLE_LINE = "  -> "  # how `python -m compiler` reports where it wrote a bundle
 
 
@@ -32,15 +37,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.max_parallel < 1:
         parser.error(f"--max-parallel {args.max_parallel}: give at least 1")
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = output_console()
+    errors = output_console(stderr=True)
     if args.command == "compile-run":
         bundle_dir = _compile(extra, errors)
         if bundle_dir is None:
             return 2
+        console.print(
+            f"compiled {' '.join(extra) or '(defaults)'} -> {bundle_dir}",
+            markup=False,
+            highlight=False,
+        )
     else:
         bundle_dir = args.bundle
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops jobs as Ctrl-C does
+    # Ctrl-C stops the run even where the starter left SIGINT ignored (a background job of a
+    # non-interactive shell, nohup): a command that says "Ctrl-C stops it" must mean it.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     options = RunOptions(
         root=args.root.resolve(),
         parameters=tuple(args.parameter),
@@ -59,9 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the first step started: nothing to record
         errors.print("stopped before any step ran", markup=False, highlight=False)
         return EXIT["Stopped"]
+    except Exception as exc:  # an engine bug: said once, its traceback in a file
+        log_path = options.root / "engine-errors.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("a", encoding="utf-8") as log:
+            log.write(f"[{now()}] python -m engine {' '.join(sys.argv[1:])}\n")
+            log.write(traceback.format_exc())
+        errors.print(
+            f"error: {engine_bug(exc, log_path)}", markup=False, highlight=False, soft_wrap=True
+        )
+        return ENGINE_BUG
     finally:
         signal.signal(signal.SIGTERM, previous)
-    print_summary(console, result, str(options.root / "s3"))
+        signal.signal(signal.SIGINT, previous_int)
+    print_summary(console, result, bundle.definition, str(options.root / "s3"))
     return EXIT[result.status]
 
 

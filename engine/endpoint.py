@@ -295,11 +295,19 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def bind(name: str, model: Any, capture: Capture | None, account: str, port: int) -> EndpointServer:
-    """The server on 127.0.0.1:port.
+def bind(
+    name: str,
+    model: Any,
+    capture: Capture | None,
+    account: str,
+    port: int,
+    chosen_by: str | None = None,
+) -> EndpointServer:
+    """The server on 127.0.0.1:port; `chosen_by` names the setting that picked the port (None:
+    --port).
 
     Raises:
-        ProblemError: the port is taken (exit 2).
+        ProblemError: the port is taken (exit 2), naming the setting that picked it.
     """
     try:
         return EndpointServer(name, model, capture, account=account, port=port)
@@ -307,7 +315,7 @@ def bind(name: str, model: Any, capture: Capture | None, account: str, port: int
         if error.errno != errno.EADDRINUSE:
             raise
         raise ProblemError(
-            f"--port {port}",
+            chosen_by or f"--port {port}",
             f"{LOOPBACK}:{port} is in use",
             "another program (or this endpoint, served by another process) listens on it",
             "stop that program, or pass another --port (0 picks a free one)",
@@ -339,9 +347,16 @@ def serve(
     toolkit_of(container["Image"])
     os.environ.update(container.get("Environment") or {})
     chosen = int(record.get("Port") or 0) if port is None else port
+    chosen_by = (
+        None
+        if port is not None
+        else f"{record_path(root, name)} Port = {chosen} (the port the endpoint had; serve "
+        "without --port takes it)"
+    )
     s3 = S3(root / "s3")
     capture = Capture(s3, name, record.get("DataCaptureConfig") or {})
-    server = bind(name, None, capture, str(record.get("Account", "111122223333")), chosen)
+    account = str(record.get("Account", "111122223333"))
+    server = bind(name, None, capture, account, chosen, chosen_by)
     with tempfile.TemporaryDirectory(prefix="model-", dir=record_path(root, name).parent) as tmp:
         try:
             model_dir = unpack_model(s3.path(container["ModelDataUrl"]), Path(tmp))

@@ -102,6 +102,57 @@ def list_executions(root: Path, pipeline: str) -> list[Execution]:
     return [execution for _, _, execution in sorted(found)]
 
 
+def engine_identity() -> dict[str, Any]:
+    """What an execution records of the engine running it, so a later run can tell whether that
+    engine is still there (a pid alone could have been reused)."""
+    return {"EnginePid": os.getpid(), "EngineStartTime": _start_time(os.getpid())}
+
+
+def fail_abandoned(root: Path) -> list[Execution]:
+    """Mark Failed, with the reason, every execution still Executing whose engine is gone (it was
+    killed, or its machine stopped); the ones marked.
+
+    An execution from an engine that recorded no pid is left as it is: it cannot be told apart
+    from one still running.
+    """
+    marked = []
+    for path in sorted(root.glob("executions/*/*/execution.json")):
+        execution = Execution(path.parent)
+        try:
+            describe = execution.describe()
+        except (OSError, json.JSONDecodeError):
+            continue
+        pid = describe.get("EnginePid")
+        if describe.get("PipelineExecutionStatus") != "Executing" or not isinstance(pid, int):
+            continue
+        if _start_time(pid) == describe.get("EngineStartTime"):
+            continue  # its engine still runs
+        reason = (
+            f"the engine running it (pid {pid}) ended before it finished (killed, or its machine "
+            "stopped); marked Failed by the next run on this engine root"
+        )
+        for record in execution.records():
+            if record["StepStatus"] == "Executing":
+                execution.write_record(
+                    {**record, "StepStatus": "Failed", "FailureReason": reason, "EndTime": now()}
+                )
+        describe.update(
+            PipelineExecutionStatus="Failed", FailureReason=reason, LastModifiedTime=now()
+        )
+        execution.write_describe(describe)
+        marked.append(execution)
+    return marked
+
+
+def _start_time(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot), or None when there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] == "Z" else int(fields[19])
+
+
 def execution_arn(region: str, account: str, pipeline: str, execution_id: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:pipeline/{pipeline}/execution/{execution_id}"
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kernel.check import literal_type
 from kernel.errors import Problem, ProblemError
 from kernel.ir import value_fits
 
@@ -126,6 +127,11 @@ def render(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
         return json.dumps(value)
+    if isinstance(value, PropertyFileRef):
+        raise ExpressionError(
+            f"Steps.{value.step}.PropertyFiles.{value.name} is a property file, not a value: "
+            "read it with Std:JsonGet"
+        )
     return str(value)
 
 
@@ -153,12 +159,18 @@ def evaluate(condition: dict[str, Any]) -> bool:
     kind = condition.get("Type")
     if kind in _COMPARISONS:
         left, right = condition["LeftValue"], condition["RightValue"]
+        if _kind(left) != _kind(right) or isinstance(left, PropertyFileRef):
+            # SageMaker does not document a comparison across types: refused, Equals included
+            raise ExpressionError(
+                f"{kind}: cannot compare {render(left)!r} ({_kind(left)}) with "
+                f"{render(right)!r} ({_kind(right)}): compare values of one type"
+            )
         try:
             return _COMPARISONS[str(kind)](_comparable(left), _comparable(right))
         except TypeError:
             raise ExpressionError(
-                f"{kind}: cannot compare {left!r} ({type(left).__name__}) with "
-                f"{right!r} ({type(right).__name__})"
+                f"{kind}: cannot compare {render(left)!r} ({_kind(left)}) with "
+                f"{render(right)!r} ({_kind(right)})"
             ) from None
     if kind == "In":
         return condition["QueryValue"] in condition["Values"]
@@ -167,6 +179,14 @@ def evaluate(condition: dict[str, Any]) -> bool:
     if kind == "Or":
         return any(evaluate(c) for c in condition["Conditions"])
     raise ExpressionError(f"unknown condition type {kind!r}")
+
+
+def _kind(value: Any) -> str:
+    """A resolved operand's type as a condition sees it: number, string, boolean, ..."""
+    known = literal_type(value)
+    if known is not None:
+        return known
+    return "property file" if isinstance(value, PropertyFileRef) else type(value).__name__
 
 
 def _comparable(value: Any) -> Any:

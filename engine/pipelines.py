@@ -9,9 +9,11 @@ recorded schedule targets.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 from bundle.read import Bundle
+from engine.records import locked
 
 FOLDER = "pipelines"
 
@@ -19,11 +21,13 @@ FOLDER = "pipelines"
 def publish(root: Path, monitor: Bundle) -> Path:
     """Put a monitoring pipeline's bundle where schedules find it; its folder."""
     target = root / FOLDER / monitor.name
-    staging = target.with_name(f".{target.name}.new")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(monitor.root, staging)
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    shutil.copytree(monitor.root, staging, dirs_exist_ok=True)
+    with locked(root, "pipelines"):  # engines on one root take turns
+        if target.exists():
+            shutil.rmtree(target.rename(staging.with_name(staging.name + ".old")))
+        staging.rename(target)
     return target
 
 

@@ -2,6 +2,8 @@
 
 A job runs in a new session, so Ctrl-C reaches only the engine, which then stops every running
 job's whole process group (a training script's data-loader workers included) with `stop_all`.
+It runs under engine/watchdog.py, which kills its group when the engine dies, `kill -9`
+included: no job outlives the engine.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from engine.executors.base import StepFailed
 
 CONTAINER_ROOT = "/opt/ml/"
+WATCHDOG = Path(__file__).with_name("watchdog.py")
 PYTHONS = {"python", "python3"}
 TAIL_LINES = 15
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stopping job time
@@ -48,7 +51,7 @@ def run_process(
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
         proc = subprocess.Popen(
-            list(argv),
+            [sys.executable, "-S", str(WATCHDOG), str(os.getpid()), *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -7,8 +7,11 @@ by `python -m engine.schedule run`. Each is replaced whole, never half-written.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,20 @@ def write_json(path: Path, document: dict[str, Any]) -> None:
     staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     staged.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     staged.replace(path)
+
+
+@contextlib.contextmanager
+def locked(root: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on `<root>/.locks/<name>`: engines started together on one root
+    take turns at what they share (sample data, the S3 folder's data, published pipelines)."""
+    folder = root / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / name).open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def update_json(path: Path, **changes: Any) -> None:

@@ -9,6 +9,7 @@ written. After a failure no new step starts, as on SageMaker; the running ones f
 
 from __future__ import annotations
 
+import filecmp
 import functools
 import json
 import shutil
@@ -29,13 +30,15 @@ from bundle.read import Bundle, BundleError, monitor_bundles
 from engine import cache, pipelines, process
 from engine.executions import (
     Execution,
+    engine_identity,
     execution_arn,
     executions_dir,
+    fail_abandoned,
     list_executions,
     new_execution_id,
     now,
 )
-from engine.executors import executor_for
+from engine.executors import MODULES, executor_for
 from engine.executors.base import StepContext, StepFailed
 from engine.expressions import (
     ExpressionError,
@@ -47,7 +50,11 @@ from engine.expressions import (
     walk_path,
 )
 from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
-from engine.s3 import S3
+from engine.records import locked
+from engine.s3 import S3, S3UriError
+from kernel.check import all_steps, definition_problems, rendered_at
+from kernel.errors import Problem
+from kernel.limits import limit_problems
 
 DATA_PARAMETER = "InputDataUri"
 METADATA_KEYS = {
@@ -97,6 +104,7 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
             SageMaker would reject; no execution folder is created.
     """
     options = replace(options, root=options.root.resolve())  # jobs run in their own folders
+    check_definitions(bundle)
     try:
         nodes = build_graph(bundle.definition)
     except DefinitionError as exc:
@@ -105,12 +113,16 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
         parameters = parse_parameters(bundle.definition.get("Parameters", []), options.parameters)
     except ParameterError as exc:
         raise EngineInputError(str(exc)) from None
+    _check_given_values(bundle, parameters, options.parameters)
     s3 = S3(options.root / "s3")
+    data = _data(bundle, parameters, s3, options.data)
+    fail_abandoned(options.root)
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
-    _place_data(bundle, parameters, s3, options.data, options.root)
+    if data is not None:
+        _place_data(data, options.root)
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
     run = _Run(bundle, options, nodes, parameters, s3, Execution(folder), earlier, on_record)
@@ -161,6 +173,7 @@ class _Run:
                 {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
             ],
             "Bundle": str(self.bundle.root.resolve()),
+            **engine_identity(),
         }
         if self.options.from_step:
             source = next(iter(reused.values()), {}).get("SelectiveExecutionResult", {})
@@ -205,7 +218,22 @@ class _Run:
         if failed:
             first = min(failed, key=lambda r: r.get("EndTime") or "")
             return "Failed", f"step {first['StepName']} failed: {first.get('FailureReason', '')}"
+        stranded = [n for n in self.nodes if n not in self.records and self._on_path(n)]
+        if stranded:  # never Succeeded with steps of the path taken left out
+            return "Failed", (
+                f"engine bug: steps {', '.join(stranded)} never started although the path that "
+                "holds them was taken"
+            )
         return "Succeeded", None
+
+    def _on_path(self, name: str) -> bool:
+        """Whether step `name` is at the top level or in branches its conditions chose."""
+        node = self.nodes[name]
+        if node.parent is None:
+            return True
+        record = self.records.get(node.parent) or {}
+        outcome = record.get("Properties", {}).get("Outcome")
+        return outcome == ("True" if node.branch else "False") and self._on_path(node.parent)
 
     def _slots(self, running: dict[Future[None], str]) -> int:
         return max(1, self.options.max_parallel) - len(running)
@@ -262,15 +290,13 @@ class _Run:
                     account=self.account,
                 )
                 properties = executor(ctx)
-        except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:
+        except (StepFailed, ExpressionError, cache.CacheConfigError, S3UriError) as exc:
             self._end(node, record, None, self._reason(node, str(exc), definition))
             log(f"Failed: {record['FailureReason']}")
             return
         except Exception as exc:  # an engine bug must still end the step, with its traceback
             log(traceback.format_exc())
-            self._end(
-                node, record, None, f"engine error in step {node.name}: {exc!r} (see {log_path})"
-            )
+            self._end(node, record, None, engine_bug(exc, log_path))
             return
         self._end(node, record, properties, None)
 
@@ -296,7 +322,11 @@ class _Run:
         return properties
 
     def _reason(self, node: Node, message: str, definition: dict[str, Any] | None) -> str:
-        """The failure with the bundle assets the step ran (which script, from where)."""
+        """The failure with the bundle assets the step ran (which script, from where), the raw
+        data named as the user gave them (--data DIR rather than its copy in the S3 folder)."""
+        data = self.parameters.get(DATA_PARAMETER)
+        if self.options.data is not None and isinstance(data, str):
+            message = message.replace(data.rstrip("/") + "/", f"{self.options.data}/")
         if node.type == "Fail" or definition is None:
             return message
         text = repr(definition)
@@ -373,6 +403,14 @@ class _Run:
         return report
 
 
+def engine_bug(exc: BaseException, log_path: Path) -> str:
+    """How an exception the engine did not expect reads: a fault of the engine, not the bundle."""
+    return (
+        f"engine bug ({type(exc).__name__}: {exc}): the local engine failed, not the bundle; "
+        f"the traceback is in {log_path}"
+    )
+
+
 def _paths(paths: list[str], shown: int = 3) -> str:
     more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
     return ", ".join(paths[:shown]) + more
@@ -440,6 +478,70 @@ def _selective(
     )
 
 
+def check_definitions(bundle: Bundle) -> None:
+    """The definition check (kernel.check, as compiling and publishing run it) on the bundle and
+    its monitoring pipelines, and every step type having an executor here.
+
+    Raises:
+        EngineInputError: every problem found, each with where/what/why/fix; nothing ran.
+    """
+    try:
+        monitors = monitor_bundles(bundle)
+    except BundleError as exc:
+        raise EngineInputError(str(exc)) from None
+    problems = []
+    for each in (bundle, *monitors):
+        where = each.root / "pipeline.json"
+        functions = [f.function_arn for f in each.manifest.functions]
+        found = definition_problems(each.definition, functions)
+        found += [
+            Problem(
+                f"step {step['Name']}",
+                f"Type {step['Type']!r}",
+                "the local engine has no executor for it (it runs "
+                f"{', '.join(sorted(MODULES))}); SageMaker would run it, this engine cannot",
+                "run this bundle on SageMaker (python -m bundle.publish), or drop the step",
+            )
+            for step in all_steps(each.definition.get("Steps", []))
+            if not found and step["Type"] not in MODULES
+        ]
+        problems += rendered_at(where, found)
+    if problems:
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        raise EngineInputError(
+            f"{count} in the definition; nothing ran\n\n" + "\n\n".join(problems)
+        )
+
+
+def _check_given_values(
+    bundle: Bundle, parameters: dict[str, Any], overrides: tuple[str, ...]
+) -> None:
+    """The -p values against the API fields their parameters feed, as the defaults are checked:
+    on SageMaker a value the API refuses fails its step when it starts (here it would pass).
+
+    Raises:
+        EngineInputError: each value and the field that refuses it.
+    """
+    given = {o.partition("=")[0] for o in overrides}
+    declared = {
+        str(p["Name"]): {**p, "DefaultValue": parameters[p["Name"]], "ValueFrom": "-p value"}
+        for p in bundle.definition.get("Parameters", [])
+        if p["Name"] in given
+    }
+    problems = [
+        f"step {step['Name']}, Arguments.{problem}"
+        for step in all_steps(bundle.definition["Steps"])
+        for problem in limit_problems(step["Type"], step.get("Arguments", {}), declared)
+    ]
+    if problems:
+        shown = " ".join(f"-p {o}" for o in overrides if o.partition("=")[0] in given)
+        raise EngineInputError(
+            f"{shown}\n  " + "\n  ".join(problems) + "\n  why: SageMaker's API refuses "
+            "these values there, so the steps would fail when they start\n  fix: give values "
+            "the API takes (the message lists some)"
+        )
+
+
 def _put_assets(bundle: Bundle, s3: S3) -> None:
     try:
         objects = asset_objects(bundle.assets)
@@ -463,13 +565,33 @@ def _publish_monitors(bundle: Bundle, s3: S3, root: Path) -> None:
         pipelines.publish(root, monitor)
 
 
-def _place_data(
-    bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None, root: Path
-) -> None:
-    """The raw data at the InputDataUri parameter's value: --data's files, or sample data."""
+@dataclass(frozen=True)
+class _Data:
+    """Where the raw data go (the InputDataUri parameter's folder) and where they come from."""
+
+    target: Path
+    given: Path | None  # --data
+    sample: Path  # the project's sample-data script, used without --data
+    project: str
+
+
+def _data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None) -> _Data | None:
+    """What _place_data will do, checked before anything is written.
+
+    Raises:
+        EngineInputError: an InputDataUri the S3 folder cannot hold, a --data that is not a
+            folder, no --data and no sample data.
+    """
     if DATA_PARAMETER not in parameters:
-        return
-    target = s3.path(str(parameters[DATA_PARAMETER]))
+        return None
+    try:
+        target = s3.path(str(parameters[DATA_PARAMETER]))
+    except S3UriError as exc:
+        raise EngineInputError(
+            f"parameter {DATA_PARAMETER}\n  {exc}\n  why: the raw data are placed there, inside "
+            "the engine's S3 folder\n  fix: give an s3://bucket/prefix/ URI (-p "
+            f"{DATA_PARAMETER}=...)"
+        ) from None
     if data is not None and not data.is_dir():
         raise EngineInputError(
             f"--data {data}\n  not a folder\n  why: the files in it are placed at "
@@ -484,31 +606,59 @@ def _place_data(
             f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
             "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
         )
-    source = data if data is not None else _sample_data(sample, root / "sample_data" / project)
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file():
-            shutil.copy2(path, target / path.name)
+    return _Data(target, data, sample, project)
+
+
+def _place_data(data: _Data, root: Path) -> None:
+    """The raw data at the InputDataUri parameter's value: --data's files, or sample data.
+
+    Engines on one root take turns; data already in place, byte for byte, are left alone (a
+    concurrent run may be reading them), others are replaced by a renamed, complete folder.
+    """
+    source = data.given or _sample_data(data.sample, root / "sample_data" / data.project)
+    files = sorted(p for p in source.iterdir() if p.is_file())
+    with locked(root, "data"):
+        if _same_files(files, data.target):
+            return
+        data.target.parent.mkdir(parents=True, exist_ok=True)
+        staged = Path(tempfile.mkdtemp(dir=data.target.parent, prefix=f".{data.target.name}."))
+        for path in files:
+            shutil.copy2(path, staged / path.name)
+        if data.target.exists():
+            old = data.target.rename(staged.with_name(staged.name + ".old"))
+            shutil.rmtree(old)
+        staged.rename(data.target)
+
+
+def _same_files(files: list[Path], folder: Path) -> bool:
+    """Whether `folder` holds exactly these files, byte for byte."""
+    return (
+        folder.is_dir()
+        and sorted(p.name for p in folder.iterdir()) == [p.name for p in files]
+        and all(filecmp.cmp(p, folder / p.name, shallow=False) for p in files)
+    )
 
 
 def _sample_data(script: Path, folder: Path) -> Path:
     """The project's sample data (`python projects/<name>/sample_data.py OUTDIR`), written once
-    per engine root (they are seeded: always equal)."""
+    per engine root (they are seeded: always equal), by one engine at a time."""
     if folder.is_dir():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-    done = subprocess.run(
-        [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        shutil.rmtree(partial)
-        raise EngineInputError(
-            f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
-            f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts from\n"
-            f"  fix: install the project's extras (pip install -e '.[scripts]') or pass --data DIR"
+    with locked(folder.parent.parent, f"sample-data-{folder.name}"):
+        if folder.is_dir():  # another engine wrote them while this one waited
+            return folder
+        partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        done = subprocess.run(
+            [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
         )
-    partial.rename(folder)
+        if done.returncode != 0:
+            shutil.rmtree(partial)
+            raise EngineInputError(
+                f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
+                f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts "
+                "from\n  fix: install the project's extras (pip install -e '.[scripts]') or pass "
+                "--data DIR"
+            )
+        partial.rename(folder)
     return folder

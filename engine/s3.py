@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from pathlib import Path
 
 from bundle.assets import split_s3_uri
+from kernel.names import s3_uri_problem
+
+
+class S3UriError(ValueError):
+    """A URI the local S3 cannot hold: not s3://bucket/key, or one that would leave its folder."""
 
 
 class S3:
@@ -18,12 +25,16 @@ class S3:
         """The local path of an object or prefix.
 
         Raises:
-            ValueError: not an s3://bucket/key URI, or a key that climbs out of its bucket.
+            S3UriError: not an s3://bucket/key URI S3 would take, or a key that climbs out of
+                its bucket: nothing outside the folder is ever touched.
         """
+        problem = s3_uri_problem(uri) if uri.startswith("s3://") else "not an s3:// URI"
+        if problem:
+            raise S3UriError(f"{uri!r}: {problem}")
         bucket, key = split_s3_uri(uri) if uri.count("/") > 2 else (uri[5:].rstrip("/"), "")
         target = (self.root / bucket / key).resolve()
         if not target.is_relative_to((self.root / bucket).resolve()):
-            raise ValueError(f"{uri!r} leaves its bucket")
+            raise S3UriError(f"{uri!r} leaves its bucket")
         return target
 
     def uri(self, path: Path) -> str:
@@ -34,9 +45,12 @@ class S3:
         return self.path(uri).exists()
 
     def put_bytes(self, uri: str, body: bytes) -> None:
+        """Write an object whole: a reader (another engine on the root) never sees part of it."""
         target = self.path(uri)
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(body)
+        staged = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        staged.write_bytes(body)
+        staged.replace(target)
 
     def get_bytes(self, uri: str) -> bytes:
         return self.path(uri).read_bytes()

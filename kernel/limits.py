@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from kernel.errors import did_you_mean
 
 TABLE = Path(__file__).with_name("api_limits.json")
 OPERATIONS = {  # the request each step type's Arguments are
@@ -27,7 +29,34 @@ OPERATIONS = {  # the request each step type's Arguments are
     "Transform": "CreateTransformJob",
     "RegisterModel": "CreateModelPackage",
 }
-CONSTRAINTS = ("min", "max", "pattern")
+CONSTRAINTS = ("min", "max", "pattern", "enum")
+EXPRESSIONS = {"Get", "Std:Join", "Std:JsonGet"}
+PARAMETER_VALUES = {
+    "String": "string",
+    "Integer": "integer",
+    "Float": "number",
+    "Boolean": "boolean",
+}
+RENDERED = {  # (field type, parameter type) pairs whose value SageMaker can put there
+    ("number", "integer"),
+    ("string", "integer"),  # a number or a boolean has a text form: the SDK passes them so
+    ("string", "number"),
+    ("string", "boolean"),
+}
+ACCEPTS = {  # a field's type -> the JSON types a literal there may have
+    "string": {"string"},
+    "integer": {"integer"},
+    "number": {"integer", "number"},
+    "boolean": {"boolean"},
+}
+SCALARS = {  # botocore's scalar shape types -> the JSON value a definition must hold there
+    "string": "string",
+    "integer": "integer",
+    "long": "integer",
+    "float": "number",
+    "double": "number",
+    "boolean": "boolean",
+}
 
 
 @cache
@@ -45,27 +74,45 @@ def _compiled(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
-def limit_problems(step_type: str, arguments: Any) -> list[str]:
-    """Every literal value in a step's Arguments that its API request would refuse."""
+def limit_problems(
+    step_type: str, arguments: Any, parameters: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[str]:
+    """Every value in a step's Arguments that its API request would refuse.
+
+    A literal is checked against its field's type, enum, length, range and pattern; a Get of a
+    pipeline parameter (`parameters`: the declared ones by name) against the field's type, and
+    its DefaultValue like a literal (`ValueFrom` in a declaration names where a value other than
+    the default came from); a Std:Join is a string.
+    """
     operation = OPERATIONS.get(step_type)
     if operation is None:
         return []
     limits = _table()[operation]
     maps = _map_fields(operation)
-    return [
-        f"{path}: {why}"
-        for path, field, value in _walk(arguments, "", "", maps)
-        if (why := _violation(limits.get(field), value))
-    ]
+    problems = []
+    for path, field, value in _walk(arguments, "", "", maps):
+        limit = limits.get(field)
+        if _is_expression(value):
+            why = _expression_violation(limit, value, parameters or {})
+        else:
+            why = _violation(limit, value)
+        if why:
+            problems.append(f"{path}: {why}")
+    return problems
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and set(value) <= EXPRESSIONS
 
 
 def _walk(
     value: Any, path: str, field: str, maps: frozenset[str]
 ) -> Iterator[tuple[str, str, Any]]:
-    """(path with indexes, the field as the table names it, value) of every node."""
-    if isinstance(value, dict) and value and set(value) <= {"Get", "Std:Join", "Std:JsonGet"}:
-        return  # an expression: its value is known only at run time
+    """(path with indexes, the field as the table names it, value) of every node; an expression
+    is a leaf (its value is known only at run time)."""
     yield path, field, value
+    if _is_expression(value):
+        return
     if isinstance(value, dict):
         for key, item in value.items():
             if field in maps:
@@ -85,8 +132,57 @@ def _map_fields(operation: str) -> frozenset[str]:
     return frozenset(name.split("{")[0] for name in _table()[operation] if "{" in name)
 
 
+def _expression_violation(
+    limit: dict[str, Any] | None, value: dict[str, Any], parameters: Mapping[str, Mapping[str, Any]]
+) -> str | None:
+    """Why an expression cannot stand where the API takes `limit`'s type, or None."""
+    wanted = (limit or {}).get("type")
+    if wanted is None:
+        return None
+    ((function, body),) = value.items()
+    if function == "Std:Join":
+        given = "string"
+    elif function == "Get" and isinstance(body, str) and body.startswith("Parameters."):
+        declared = parameters.get(body.removeprefix("Parameters."))
+        if declared is None:
+            return None  # the reference check names it
+        given = PARAMETER_VALUES.get(str(declared.get("Type", "String")), "string")
+        default = declared.get("DefaultValue")
+        if given == wanted and default is not None:
+            why = _violation(_default_limit(limit or {}, default), default)
+            return f"{body}'s {declared.get('ValueFrom', 'DefaultValue')} {why}" if why else None
+    else:
+        return None  # a step property or a JsonGet: its type is known only at run time
+    if given == wanted or (wanted, given) in RENDERED:
+        return None
+    return f"is {_spelled(value)}, {_a(given)}; the API takes {_a(wanted)}"
+
+
+def _default_limit(limit: dict[str, Any], default: Any) -> dict[str, Any]:
+    """What a parameter's DefaultValue must meet: its field's type, enum and numeric range (a
+    text default may be a placeholder every start replaces, such as '' for a required URI)."""
+    sized = isinstance(default, str | list | dict)
+    return {
+        k: v for k, v in limit.items() if k != "pattern" and not (sized and k in CONSTRAINTS[:2])
+    }
+
+
+def _a(word: str) -> str:
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
+def _spelled(value: dict[str, Any]) -> str:
+    ((function, body),) = value.items()
+    return body if function == "Get" and isinstance(body, str) else function
+
+
 def _violation(limit: dict[str, Any] | None, value: Any) -> str | None:
-    if limit is None or isinstance(value, bool):
+    if limit is None:
+        return None
+    wanted = limit.get("type")
+    if wanted is not None and json_type(value) not in ACCEPTS[wanted]:
+        return f"is {json_type(value)} {shown(value)}; the API takes {_a(wanted)}"
+    if isinstance(value, bool):
         return None
     if isinstance(value, str | list | dict):
         size, unit = len(value), "characters" if isinstance(value, str) else "items"
@@ -94,16 +190,41 @@ def _violation(limit: dict[str, Any] | None, value: Any) -> str | None:
             return f"has {size} {unit}; the API takes at most {limit['max']}"
         if "min" in limit and size < limit["min"]:
             return f"has {size} {unit}; the API takes at least {limit['min']}"
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float):
         if "max" in limit and value > limit["max"]:
             return f"is {value}; the API takes at most {limit['max']}"
         if "min" in limit and value < limit["min"]:
             return f"is {value}; the API takes at least {limit['min']}"
+    if isinstance(value, str) and "enum" in limit and value not in limit["enum"]:
+        some = ", ".join(limit["enum"][:6]) + (", ..." if len(limit["enum"]) > 6 else "")
+        hint = did_you_mean(value, limit["enum"])
+        return f"{value!r} is not one of the API's values ({some}){hint}"
     if isinstance(value, str) and "pattern" in limit:
         pattern = _compiled(limit["pattern"])
         if pattern is not None and not pattern.fullmatch(value):
             return f"does not match the API's pattern {limit['pattern']}"
     return None
+
+
+def json_type(value: Any) -> str:
+    """A value's JSON type: boolean, integer, number, string, object, list or null."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object" if isinstance(value, dict) else "list" if isinstance(value, list) else "null"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a person reads it in a message: JSON (texts quoted as Python would), cut short."""
+    if value is None:
+        return "missing"
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def botocore_table() -> dict[str, dict[str, dict[str, Any]]]:
@@ -124,6 +245,8 @@ def _flatten(
     shape = shapes[name]
     out: dict[str, dict[str, Any]] = {}
     own = {k: shape[k] for k in CONSTRAINTS if k in shape}
+    if shape["type"] in SCALARS:
+        own["type"] = SCALARS[shape["type"]]
     if own and path:
         out[path] = own
     if name in seen:

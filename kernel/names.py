@@ -54,3 +54,18 @@ def check_name(value: str, pattern: str, what: str) -> str:
             f"fix: use e.g. '{suggestion.strip('-')}'"
         )
     return value
+
+
+def s3_uri_problem(uri: str) -> str | None:
+    """Why `uri` is not an s3://bucket/key URI S3 would take, or one whose key climbs out of its
+    bucket (a '.' or '..' segment), or None."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not re.match(BUCKET, bucket) or ".." in bucket or re.fullmatch(r"[\d.]+", bucket):
+        return (
+            f"bucket {bucket!r} breaks S3's bucket name rules (3 to 63 lowercase letters, "
+            "digits, '.' and '-', starting and ending with a letter or digit, no '..', not an "
+            "IP address)"
+        )
+    if {".", ".."} & set(key.split("/")):
+        return "its key has a '.' or '..' segment, which climbs out of where it points"
+    return None

@@ -66,9 +66,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
     code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit)
     if code != 0:
-        raise process.job_failed(
+        failed = process.job_failed(
             f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset
         )
+        raise StepFailed(_as_uris(str(failed), ctx, arguments.get("ProcessingInputs", [])))
     by_name = {}
     for output in outputs:
         s3_output = output["S3Output"]
@@ -83,6 +84,16 @@ def run(ctx: StepContext) -> dict[str, Any]:
         "ProcessingStartTime": started.isoformat(),
         "ProcessingEndTime": datetime.now(UTC).isoformat(),
     }
+
+
+def _as_uris(message: str, ctx: StepContext, inputs: list[dict[str, Any]]) -> str:
+    """`message` with each input's local copy named by its S3 URI, as the data's owner knows it
+    (a data error then names s3://.../penguins.csv, not a path in the engine's work folder)."""
+    for item in inputs:
+        s3_input = item["S3Input"]
+        local = str(_mapped(ctx, str(s3_input["LocalPath"]))).rstrip("/")
+        message = message.replace(local + "/", str(s3_input["S3Uri"]).rstrip("/") + "/")
+    return message
 
 
 def _mapped(ctx: StepContext, container_path: str) -> Path:

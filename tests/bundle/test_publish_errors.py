@@ -7,6 +7,7 @@ full message, and leaves AWS (moto) and the bundle folder untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,33 @@ def test_pipeline_json_edited_by_hand(bundle_dir: Path, capsys: pytest.CaptureFi
         "JSON)\n"
         "\nnothing was applied\n"
     )
+    nothing_on_aws(bundle_dir)
+
+
+@pytest.mark.usefixtures("aws_env")
+def test_a_hand_edit_with_its_sha256_recomputed_meets_the_definition_check(
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The check the compiler and the engine run: a Version SageMaker does not read, and a
+    DependsOn across branches, are refused even when the recorded hash was made to match."""
+    path = bundle_dir / "pipeline.json"
+    definition = json.loads(path.read_text())
+    definition["Version"] = "2021-01-01"
+    (pending,) = definition["Steps"][-1]["Arguments"]["ElseSteps"]
+    pending["Arguments"]["IfSteps"][0]["DependsOn"] = ["RegisterApproved"]
+    path.write_text(json.dumps(definition))
+    edit_manifest(
+        bundle_dir,
+        lambda m: m.update(definition_sha256=hashlib.sha256(path.read_bytes()).hexdigest()),
+    )
+    assert main([str(bundle_dir), "--yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 2 problems in the bundle\n\n")
+    assert f"{path}, Version\n  is '2021-01-01'\n" in err
+    assert (
+        f"{path}, step RegisterPending\n  DependsOn names step RegisterApproved, inside "
+        "CheckApprove's IfSteps\n"
+    ) in err
     nothing_on_aws(bundle_dir)
 
 

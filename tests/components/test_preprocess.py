@@ -318,7 +318,8 @@ def keep_rows_of_class(file: str, column: str, value: str, keep: int) -> Mutatio
     return mutate
 
 
-FIX_LABEL = "  fix: correct or remove those rows, or add the class to --classes\n"
+FIX_LABEL = "  fix: correct or remove those rows, or add the class to project.classes\n"
+FIX_NUMBER = "  fix: fix the value, or leave the cell empty if it is unknown\n"
 FIX_PIXEL = "  fix: pixels must be integers 0..255; fix or remove the row\n"
 
 BAD_TABULAR = [
@@ -326,27 +327,27 @@ BAD_TABULAR = [
         remove_file("penguins.csv"),
         "{input}/: no CSV file found\n"
         "  fix: upload exactly one CSV with a header to the pipeline's input location "
-        "(or name it with --input_file)\n",
+        "(project.input_data_uri) (or name it with --input_file)\n",
         id="missing-file",
     ),
     pytest.param(
         drop_column("penguins.csv", "culmen_depth_mm"),
         "{input}/penguins.csv: column(s) 'culmen_depth_mm' not in the header (found: species, "
         "island, culmen_length_mm, flipper_length_mm, body_mass_g, sex)\n"
-        "  fix: rename the column in the CSV or fix --target/--numeric/--categorical\n",
+        "  fix: rename the column in the CSV or fix project.data.target/numeric/categorical\n",
         id="missing-feature-column",
     ),
     pytest.param(
         drop_column("penguins.csv", "species"),
         "{input}/penguins.csv: column(s) 'species' not in the header (found: island, "
         "culmen_length_mm, culmen_depth_mm, flipper_length_mm, body_mass_g, sex)\n"
-        "  fix: rename the column in the CSV or fix --target/--numeric/--categorical\n",
+        "  fix: rename the column in the CSV or fix project.data.target/numeric/categorical\n",
         id="missing-target-column",
     ),
     pytest.param(
         set_cell("penguins.csv", 10, "species", "Emperor"),
         "{input}/penguins.csv: column 'species', line 12: unknown label(s) 'Emperor' "
-        "(--classes is Adelie,Chinstrap,Gentoo)\n" + FIX_LABEL,
+        "(project.classes is Adelie,Chinstrap,Gentoo)\n" + FIX_LABEL,
         id="unknown-label",
     ),
     pytest.param(
@@ -360,14 +361,32 @@ BAD_TABULAR = [
         "{input}/penguins.csv: column 'body_mass_g', line 7: 'heavy' is not a number "
         "(1 such row(s))\n"
         "  fix: fix the value, leave the cell empty if it is unknown, "
-        "or list the column under --categorical\n",
+        "or list the column under project.data.categorical\n",
         id="non-numeric-feature",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 8, "culmen_length_mm", "inf"),
+        "{input}/penguins.csv: column 'culmen_length_mm', line 10: 'inf' is not a finite number "
+        "of at most 3.40282e+38 in size (1 such row(s))\n" + FIX_NUMBER,
+        id="infinite-feature",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 3, "body_mass_g", "1e39"),
+        "{input}/penguins.csv: column 'body_mass_g', line 5: '1e39' is not a finite number of at "
+        "most 3.40282e+38 in size (1 such row(s))\n" + FIX_NUMBER,
+        id="feature-past-float32",
+    ),
+    pytest.param(
+        set_cell("penguins.csv", 4, "body_mass_g", "-1e400"),
+        "{input}/penguins.csv: column 'body_mass_g', line 6: '-1e400' is not a finite number of "
+        "at most 3.40282e+38 in size (1 such row(s))\n" + FIX_NUMBER,
+        id="feature-past-float64",
     ),
     pytest.param(
         keep_rows_of_class("penguins.csv", "species", "Chinstrap", keep=2),
         "{input}/penguins.csv: class 'Chinstrap' has 2 row(s), too few to put at least one in "
         "each of train, validation, test\n"
-        "  fix: add rows of class 'Chinstrap' (at least 3) or remove it from --classes\n",
+        "  fix: add rows of class 'Chinstrap' (at least 3) or remove it from project.classes\n",
         id="class-too-small",
     ),
 ]
@@ -376,13 +395,14 @@ BAD_IMAGE = [
     pytest.param(
         remove_file("mnist_test.csv"),
         "{input}/mnist_test.csv: file not found\n"
-        "  fix: upload it there or fix --train_file/--test_file\n",
+        "  fix: upload it there (project.input_data_uri) or fix "
+        "project.data.train_file/test_file\n",
         id="missing-file",
     ),
     pytest.param(
         drop_column("mnist_train.csv", "label"),
         "{input}/mnist_train.csv: no label column 'label' in the header (starts: 1x1, 1x2, 1x3, "
-        "1x4, 1x5)\n  fix: name the label column in the CSV header or fix --label\n",
+        "1x4, 1x5)\n  fix: name the label column in the CSV header or fix project.data.label\n",
         id="missing-label-column",
     ),
     pytest.param(
@@ -412,7 +432,7 @@ BAD_IMAGE = [
     pytest.param(
         set_cell("mnist_test.csv", 4, "label", "11"),
         "{input}/mnist_test.csv: column 'label', line 6: unknown label(s) '11' "
-        "(--classes is 0,1,2,3,4,5,6,7,8,9)\n" + FIX_LABEL,
+        "(project.classes is 0,1,2,3,4,5,6,7,8,9)\n" + FIX_LABEL,
         id="unknown-label",
     ),
     pytest.param(
@@ -425,7 +445,7 @@ BAD_IMAGE = [
         keep_rows_of_class("mnist_train.csv", "label", "3", keep=1),
         "{input}/mnist_train.csv: class '3' has 1 row(s), too few to put at least one in "
         "each of train, validation\n"
-        "  fix: add rows of class '3' (at least 2) or remove it from --classes\n",
+        "  fix: add rows of class '3' (at least 2) or remove it from project.classes\n",
         id="class-too-small",
     ),
 ]
@@ -470,6 +490,41 @@ def test_tabular_bad_data(
 def test_image_bad_data(digits_raw: Path, tmp_path: Path, mutate: Mutation, expected: str) -> None:
     proc, input_dir = run_bad(digits_raw, tmp_path, mutate, IMAGE_SCRIPT, DIGITS_ARGS)
     assert_clean_failure(proc, tmp_path, "preprocess_image", expected.format(input=input_dir))
+
+
+def test_image_test_file_is_read_by_column_name(digits_raw: Path, tmp_path: Path) -> None:
+    """A test file whose pixel columns come in another order gives the same test split (before,
+    they were read by position: the model was scored on scrambled images)."""
+    rerun(digits_raw, tmp_path / "as_given", IMAGE_SCRIPT, *DIGITS_ARGS)
+
+    def reverse_pixels(frames: dict[str, pd.DataFrame]) -> None:
+        frame = frames["mnist_test.csv"]
+        frames["mnist_test.csv"] = frame[["label", *reversed(frame.columns[1:])]]
+
+    (tmp_path / "reordered").mkdir()
+    proc, _ = run_bad(digits_raw, tmp_path / "reordered", reverse_pixels, IMAGE_SCRIPT, DIGITS_ARGS)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("test/test.csv", "train/train.csv"):
+        assert (tmp_path / "reordered" / name).read_bytes() == (
+            tmp_path / "as_given" / name
+        ).read_bytes()
+
+
+def test_image_test_file_with_other_column_names_is_refused(
+    digits_raw: Path, tmp_path: Path
+) -> None:
+    def rename(frames: dict[str, pd.DataFrame]) -> None:
+        frames["mnist_test.csv"] = frames["mnist_test.csv"].rename(columns={"1x1": "pixel0"})
+
+    proc, input_dir = run_bad(digits_raw, tmp_path, rename, IMAGE_SCRIPT, DIGITS_ARGS)
+    assert_clean_failure(
+        proc,
+        tmp_path,
+        "preprocess_image",
+        f"{input_dir}/mnist_test.csv: its pixel columns are not those of mnist_train.csv "
+        "(missing: 1x1; repeated: none)\n"
+        "  fix: give both files the same pixel column names (e.g. 1x1 ... 28x28)\n",
+    )
 
 
 @pytest.mark.parametrize(

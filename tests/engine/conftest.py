@@ -6,6 +6,7 @@ stages that need QualityCheck, Model, Transform and Lambda executors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -29,11 +30,12 @@ SMALL = ("project.hyperparameters.epochs=2",)
 SMALL_TUNING = ("training.tuning.max_jobs=2", "training.tuning.max_parallel_jobs=2")
 
 
-def compile_bundle(target: Path, *overrides: str) -> Path:
+def compile_bundle(target: Path, *overrides: str, stages_off: bool = True) -> Path:
     """Compile `overrides` (plus the small settings) into `target`; the bundle folder."""
     from compiler.compile import compile_overrides, write_bundle
 
-    bundle = compile_overrides([*overrides, *STAGES_OFF, *SMALL, f"output_dir={target}"])
+    off = STAGES_OFF if stages_off else ()
+    bundle = compile_overrides([*overrides, *off, *SMALL, f"output_dir={target}"])
     return write_bundle(bundle)
 
 
@@ -124,12 +126,26 @@ def penguins_tune_top2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Exe
     )
 
 
-def edit_bundle(source: Path, target: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
-    """A copy of bundle `source` in `target` with `edit` applied to its pipeline.json."""
+def edit_bundle(
+    source: Path, target: Path, edit: Callable[[dict[str, Any]], None], monitor: str | None = None
+) -> Path:
+    """A copy of bundle `source` in `target` with `edit` applied to its pipeline.json (or to
+    that of its monitoring pipeline in folder `monitor`), its recorded sha256 recomputed, as a
+    hostile hand edit would."""
     shutil.copytree(source, target)
-    definition = json.loads((target / "pipeline.json").read_text())
+    folder = target / monitor if monitor else target
+    definition = json.loads((folder / "pipeline.json").read_text())
     edit(definition)
-    (target / "pipeline.json").write_text(json.dumps(definition, indent=2))
+    text = json.dumps(definition, indent=2)
+    (folder / "pipeline.json").write_text(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    manifest = json.loads((target / "assets.json").read_text())
+    if monitor is None:
+        manifest["definition_sha256"] = digest
+    for entry in manifest.get("monitors", []):
+        if entry["folder"] == monitor:
+            entry["definition_sha256"] = digest
+    (target / "assets.json").write_text(json.dumps(manifest, indent=2))
     return target
 
 

@@ -206,12 +206,17 @@ def test_conditions(condition: dict[str, Any], result: bool) -> None:
     assert evaluate(condition) is result
 
 
-def test_conditions_refuse_what_cannot_be_compared() -> None:
+@pytest.mark.parametrize("kind", ["GreaterThanOrEqualTo", "Equals"])
+def test_conditions_refuse_what_cannot_be_compared(kind: str) -> None:
+    """Mixed types fail the step for every comparison: Equals was silently False before."""
     with pytest.raises(
         ExpressionError,
-        match=r"^GreaterThanOrEqualTo: cannot compare 0\.9 \(float\) with '0\.7' \(str\)$",
+        match=rf"^{kind}: cannot compare '0\.9' \(number\) with '0\.7' \(string\): compare "
+        "values of one type$",
     ):
-        evaluate({"Type": "GreaterThanOrEqualTo", "LeftValue": 0.9, "RightValue": "0.7"})
+        evaluate({"Type": kind, "LeftValue": 0.9, "RightValue": "0.7"})
+    with pytest.raises(ExpressionError, match=r"cannot compare 'true' \(boolean\) with '1'"):
+        evaluate({"Type": kind, "LeftValue": True, "RightValue": 1})
     with pytest.raises(ExpressionError, match=r"^unknown condition type 'Between'$"):
         evaluate({"Type": "Between"})
 

@@ -24,20 +24,14 @@ from tests.engine.conftest import RunEngine, compile_bundle
 from tests.manifests import write_test_bundle
 
 PIPELINE = "faults"
-# Starts a grandchild, records both pids, then sleeps for argv[2] seconds (or kills itself).
-JOB = (
-    "import os, subprocess, sys, time; "
-    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)']); "
-    "open(sys.argv[1], 'w').write(f'{os.getpid()} {child.pid}'); "
-    "os.kill(os.getpid(), 9) if sys.argv[2] == 'kill' else time.sleep(float(sys.argv[2])); "
-    "child.kill()"
-)
+JOB = Path(__file__).with_name("fault_job.py")  # a script: CreateProcessingJob takes 256
+# characters an entrypoint element, too few for a one-liner
 
 
 def job_step(name: str, seconds: Any, pids: Path, **extra: Any) -> dict[str, Any]:
     arguments: dict[str, Any] = {
         "AppSpecification": {
-            "ContainerEntrypoint": ["python3", "-c", JOB],
+            "ContainerEntrypoint": ["python3", str(JOB)],
             "ContainerArguments": [str(pids), seconds],
             "ImageUri": "x",
         },
@@ -111,8 +105,7 @@ def test_a_killed_job_fails_its_step_and_names_the_signal(
     assert ran.code == 1
     assert reason.startswith("processing job pipelines-")
     assert (
-        "-Killed (python3 -c import os, subprocess, sys, time; child = subproc) was "
-        "killed by signal SIGKILL\n  last lines of its log:\n" in reason
+        "-Killed (fault_job.py) was killed by signal SIGKILL\n  last lines of its log:\n" in reason
     )
     assert f"full log: {ran.folder / 'steps/Killed/log.txt'}" in reason
     assert all_gone(tmp_path / "pids")  # its child went too
@@ -166,13 +159,17 @@ def test_independent_steps_run_in_parallel_up_to_the_limit(
     assert second[0] >= first[1]
 
 
-def test_a_step_type_without_an_executor_fails_its_step(engine: RunEngine, tmp_path: Path) -> None:
+def test_a_step_type_without_an_executor_is_refused_before_running(
+    engine: RunEngine, tmp_path: Path
+) -> None:
     bundle = write_bundle(tmp_path / "b", [{"Name": "Cluster", "Type": "EMR", "Arguments": {}}])
     ran = engine(bundle, tmp_path / "root")
-    assert ran.code == 1
-    assert ran.records["Cluster"]["FailureReason"].startswith(
-        "step Cluster: the local engine has no executor for step type 'EMR' (it runs Condition, "
-    )
+    assert ran.code == 2
+    assert (
+        "pipeline.json, step Cluster\n  Type 'EMR'\n  why: the local engine has no executor for "
+        "it (it runs Condition, "
+    ) in ran.err
+    assert not (tmp_path / "root").exists()
 
 
 @pytest.fixture(scope="module")
@@ -282,3 +279,186 @@ def test_earlier_executions_stay_intact(tmp_path: Path, engine: RunEngine) -> No
     assert first.folder != second.folder
     assert Execution(first.folder).describe()["PipelineExecutionStatus"] == "Succeeded"  # type: ignore[arg-type]
     assert os.path.isfile(first.folder / "steps/Quick/log.txt")  # type: ignore[operator]
+
+
+def start_engine(
+    bundle: Path, root: Path, pids: Path, *args: str, ignore_sigint: bool = False
+) -> subprocess.Popen[bytes]:
+    """`python -m engine run` in the background, once its job has written its pids."""
+    command = [sys.executable, "-m", "engine", "run", str(bundle), "--root", str(root), *args]
+    engine = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        # as a non-interactive shell starts a background job: SIGINT ignored
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if ignore_sigint
+        else None,
+    )
+    deadline = time.monotonic() + 60
+    while not (pids.exists() and pids.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pids.exists(), engine.communicate(timeout=5)
+    return engine
+
+
+def test_a_killed_engine_leaves_no_job_and_the_next_run_marks_its_execution_failed(
+    engine: RunEngine, tmp_path: Path
+) -> None:
+    """Before: the job and its child ran on orphaned, and the execution stayed Executing."""
+    pids, root = tmp_path / "pids", tmp_path / "root"
+    bundle = write_bundle(tmp_path / "b", [job_step("Sleep", {"Get": "Parameters.Seconds"}, pids)])
+    killed = start_engine(bundle, root, pids, "-p", "Seconds=60")
+    killed.kill()  # kill -9: the engine cleans nothing up
+    killed.communicate(timeout=10)
+    assert all_gone(pids, within=5.0)  # the job and its own child
+    (abandoned,) = list_executions(root, PIPELINE)
+    assert abandoned.describe()["PipelineExecutionStatus"] == "Executing"
+    assert engine(bundle, root).code == 0  # the next run on the root
+    describe = abandoned.describe()
+    reason = (
+        f"the engine running it (pid {killed.pid}) ended before it finished (killed, or its "
+        "machine stopped); marked Failed by the next run on this engine root"
+    )
+    assert (describe["PipelineExecutionStatus"], describe["FailureReason"]) == ("Failed", reason)
+    record = abandoned.record("Sleep")
+    assert record is not None
+    assert (record["StepStatus"], record["FailureReason"]) == ("Failed", reason)
+
+
+def test_ctrl_c_stops_an_engine_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """Before: SIGINT inherited as ignored stayed ignored; the run went on for its 60 s."""
+    pids, root = tmp_path / "pids", tmp_path / "root"
+    bundle = write_bundle(tmp_path / "b", [job_step("Sleep", {"Get": "Parameters.Seconds"}, pids)])
+    started = start_engine(bundle, root, pids, "-p", "Seconds=60", ignore_sigint=True)
+    started.send_signal(signal.SIGINT)
+    try:
+        _, err = started.communicate(timeout=20)
+    finally:
+        started.kill()
+    assert started.returncode == 130, err
+    assert list_executions(root, PIPELINE)[-1].describe()["PipelineExecutionStatus"] == "Stopped"
+    assert all_gone(pids)
+
+
+def test_two_first_runs_on_one_fresh_root_do_not_collide(
+    penguins_bundle: Path, tmp_path: Path
+) -> None:
+    """Before: both wrote the sample data, and one died renaming its copy into place
+    (OSError: Directory not empty) with a traceback."""
+
+    def fail_fast(definition: dict[str, Any]) -> None:
+        preprocess = next(s for s in definition["Steps"] if s["Name"] == "Preprocess")
+        app = preprocess["Arguments"]["AppSpecification"]
+        app["ContainerEntrypoint"] = ["python3", "-c", "import sys; sys.exit(3)"]
+        app.pop("ContainerArguments", None)
+
+    bundle = edit_json(penguins_bundle, tmp_path / "b", "pipeline.json", fail_fast)
+    root = tmp_path / "root"
+    command = [sys.executable, "-m", "engine", "run", str(bundle), "--root", str(root)]
+    runs = [subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    runs.append(subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    ended = [run.communicate(timeout=300) for run in runs]
+    for run, (out, err) in zip(runs, ended, strict=True):
+        assert run.returncode == 1, err.decode()
+        assert b"Traceback" not in out + err
+        assert b"(python3 -c import sys; sys.exit(3)) exited with code 3" in out
+    executions = list_executions(root, json.loads((bundle / "assets.json").read_text())["pipeline"])
+    assert len(executions) == 2
+    assert [p.name for p in (root / "sample_data").iterdir()] == ["penguins"]
+
+
+def test_an_engine_bug_in_a_step_is_said_once_with_its_log(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An executor raising what it should not (here a KeyError) is an engine bug: the step fails
+    saying so, the traceback is in its log, never on the console."""
+
+    def broken(step_name: str, step_type: str) -> Any:
+        def run(ctx: Any) -> Any:
+            raise KeyError("Values")
+
+        return run
+
+    monkeypatch.setattr("engine.run.executor_for", broken)
+    bundle = write_bundle(tmp_path / "b", [job_step("Step", "0", tmp_path / "pids")])
+    ran = engine(bundle, tmp_path / "root")
+    log = ran.folder / "steps/Step/log.txt" if ran.folder else None
+    assert ran.code == 1
+    assert ran.records["Step"]["FailureReason"] == (
+        "engine bug (KeyError: 'Values'): the local engine failed, not the bundle; the traceback "
+        f"is in {log}"
+    )
+    assert "Traceback" not in ran.out + ran.err
+    assert ran.out.count("engine bug (KeyError") == 1
+    assert log is not None and "Traceback (most recent call last)" in log.read_text()
+
+
+def test_an_engine_bug_outside_the_steps_exits_70_with_one_line(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("scheduler lost its place")
+
+    monkeypatch.setattr("engine.cli.run_bundle", broken)
+    bundle = write_bundle(tmp_path / "b", [job_step("Step", "0", tmp_path / "pids")])
+    ran = engine(bundle, tmp_path / "root")
+    log = tmp_path / "root" / "engine-errors.log"
+    assert ran.code == 70
+    assert ran.err == (
+        "error: engine bug (RuntimeError: scheduler lost its place): the local engine failed, not "
+        f"the bundle; the traceback is in {log}\n"
+    )
+    assert "RuntimeError: scheduler lost its place" in log.read_text()
+
+
+def test_a_data_error_names_the_users_file_column_and_line(
+    penguins_bundle: Path, engine: RunEngine, tmp_path: Path
+) -> None:
+    """An inf passed Preprocess and failed Train naming a path in the engine's work folder; now
+    Preprocess refuses it naming the file under --data, the column and the line."""
+    data = tmp_path / "my data"
+    subprocess.run(
+        [sys.executable, str(REPO / "projects/penguins/sample_data.py"), str(data)], check=True
+    )
+    lines = (data / "penguins.csv").read_text().splitlines()
+    column = lines[0].split(",").index("culmen_length_mm")
+    cells = lines[9].split(",")
+    cells[column] = "inf"
+    lines[9] = ",".join(cells)
+    (data / "penguins.csv").write_text("\n".join(lines) + "\n")
+    ran = engine(penguins_bundle, tmp_path / "root", "--data", str(data))
+    assert ran.code == 1
+    reason = ran.records["Preprocess"]["FailureReason"]
+    assert (
+        f"{data}/penguins.csv: column 'culmen_length_mm', line 10: 'inf' is not a finite number"
+    ) in reason
+    assert "fix: fix the value, or leave the cell empty if it is unknown" in reason
+    (error,) = [line for line in reason.splitlines() if "preprocess_tabular: error:" in line]
+    assert error.endswith(f"error: {data}/penguins.csv: " + error.split(".csv: ", 1)[1])
+    assert "Train" not in ran.records
+
+
+def test_an_execution_never_succeeds_with_steps_of_its_path_left_out(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The definition check refuses a DependsOn on the branch not taken; were one to get past it,
+    the execution fails instead of saying Succeeded with the step never started."""
+    monkeypatch.setattr("engine.run.check_definitions", lambda bundle: None)
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [{"Type": "Equals", "LeftValue": 1, "RightValue": 1}],
+            "IfSteps": [job_step("Yes", "0", tmp_path / "yes")],
+            "ElseSteps": [job_step("No", "0", tmp_path / "no")],
+        },
+    }
+    after = {**job_step("After", "0", tmp_path / "after"), "DependsOn": ["No"]}
+    ran = engine(write_bundle(tmp_path / "b", [gate, after]), tmp_path / "root")
+    assert ran.code == 1
+    assert ran.execution["FailureReason"] == (
+        "engine bug: steps After never started although the path that holds them was taken"
+    )
+    assert sorted(ran.records) == ["Gate", "Yes"]

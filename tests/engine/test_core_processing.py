@@ -75,7 +75,7 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     }
     step = copy_step("/opt/ml/processing/input/raw.csv", output_uri)
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
-    definition = {"Parameters": parameters, "Steps": [step]}
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]}
     bundle = write_test_bundle(tmp_path / "bundle", "contract", definition)
     ran = engine(bundle, tmp_path / "root", "--data", str(data))
     assert ran.code == 0, ran.out
@@ -108,7 +108,7 @@ def test_project_region_and_account_come_from_the_manifest(
     the project, and no image or role in the definition names eu-west-1."""
     step = copy_step("/opt/ml/processing/input/penguins.csv", "s3://bucket/out")
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
-    definition = {"Parameters": parameters, "Steps": [step]}
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]}
     bundle = write_test_bundle(
         tmp_path / "renamed-copy", "acme-churn", definition, project="penguins", region="eu-west-1"
     )

@@ -331,10 +331,13 @@ def test_serve_brings_a_deployed_endpoint_back_and_refuses_a_busy_port(
     trained = models("penguins", "pytorch")
     url = launched(trained, "pytorch", "penguins-endpoint")
     port = int(url.rsplit(":", 1)[1])
-    # The recorded port is held by the running endpoint: a second server cannot have it.
+    # The recorded port is held by the running endpoint: a second server cannot have it, and
+    # the message names the record that chose the port (no --port was given).
     assert main(["serve", "--root", str(root.path), "penguins-endpoint"]) == 2
+    record_file = endpoint.record_path(root.path, "penguins-endpoint")
     assert capsys.readouterr().err == (
-        f"error: --port {port}\n"
+        f"error: {record_file} Port = {port} (the port the endpoint had; serve without --port "
+        "takes it)\n"
         f"  127.0.0.1:{port} is in use\n"
         "  why: another program (or this endpoint, served by another process) listens on it\n"
         "  fix: stop that program, or pass another --port (0 picks a free one)\n"
@@ -360,6 +363,21 @@ def test_serve_on_a_port_in_use_exits_2(
         assert main(["serve", "--root", str(root.path), "busy", "--port", str(port)]) == 2
     assert capsys.readouterr().err.startswith(
         f"error: --port {port}\n  127.0.0.1:{port} is in use\n"
+    )
+
+
+def test_a_recorded_port_in_use_names_the_record_that_chose_it(
+    root: Root, models: Callable[[str, str], TrainedModel], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --port, serve takes the recorded port: the message says so (it said --port)."""
+    record_endpoint(root, models("penguins", "pytorch"), "pytorch", "busy")
+    path = endpoint.record_path(root.path, "busy")
+    with occupied_port() as port:
+        write_json(path, {**json.loads(path.read_text()), "Port": port})
+        assert main(["serve", "--root", str(root.path), "busy"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: {path} Port = {port} (the port the endpoint had; serve without --port takes "
+        f"it)\n  127.0.0.1:{port} is in use\n"
     )
 
 

@@ -104,5 +104,6 @@ def test_golden_is_a_sound_definition(case: Path) -> None:
         )
         assert [f"{path}: {e.json_path}: {e.message[:200]}" for e in errors] == []
         assert definition["Version"] == "2020-12-01"
-        name = json.loads((path.parent / "assets.json").read_text())["pipeline"]
-        assert check_definition(definition, name, text) == []
+        manifest = json.loads((path.parent / "assets.json").read_text())
+        functions = [f["function_arn"] for f in manifest.get("functions", [])]
+        assert check_definition(definition, manifest["pipeline"], text, functions) == []

@@ -65,7 +65,9 @@ def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str
     """Labels (as text), pixels (float, checked 0..255 integers) and the pixel column names."""
     if not path.is_file():
         raise DataError(
-            str(path), "file not found", "upload it there or fix --train_file/--test_file"
+            str(path),
+            "file not found",
+            "upload it there (project.input_data_uri) or fix project.data.train_file/test_file",
         )
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
@@ -79,7 +81,7 @@ def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str
         raise DataError(
             str(path),
             f"no label column {label!r} in the header (starts: {', '.join(header[:5])})",
-            "name the label column in the CSV header or fix --label",
+            "name the label column in the CSV header or fix project.data.label",
         )
     if frame.empty:
         raise DataError(str(path), "no data rows after the header", "upload the data rows")
@@ -121,6 +123,25 @@ def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str
     return frame[label], pixels, pixel_columns
 
 
+def in_order_of(
+    wanted: list[str], columns: list[str], pixels: np.ndarray, path: Path, reference: Path
+) -> np.ndarray:
+    """`pixels` (whose columns are `columns`) with its columns in the order of `wanted`: pixels
+    are matched by column name, never by position (a reordered file is read right)."""
+    if columns == wanted:
+        return pixels
+    missing = [name for name in wanted if name not in columns]
+    if missing or len(set(columns)) != len(columns):
+        raise DataError(
+            str(path),
+            f"its pixel columns are not those of {reference.name} (missing: "
+            f"{', '.join(missing[:5]) or 'none'}; repeated: "
+            f"{', '.join(sorted({c for c in columns if columns.count(c) > 1})[:5]) or 'none'})",
+            "give both files the same pixel column names (e.g. 1x1 ... 28x28)",
+        )
+    return pixels[:, [columns.index(name) for name in wanted]]
+
+
 def encode_labels(column: pd.Series, path: Path, label: str, classes: list[str]) -> np.ndarray:
     """Class index per row; a missing or unknown label is a data error."""
     values = column.to_numpy(dtype=object)
@@ -139,8 +160,8 @@ def encode_labels(column: pd.Series, path: Path, label: str, classes: list[str])
         raise DataError(
             f"{path}: column {label!r}, line {line_of(unknown[0])}",
             f"unknown label(s) {', '.join(repr(b) for b in bad)} "
-            f"(--classes is {','.join(classes)})",
-            "correct or remove those rows, or add the class to --classes",
+            f"(project.classes is {','.join(classes)})",
+            "correct or remove those rows, or add the class to project.classes",
         )
     return np.array([index[text] for text in texts], dtype=np.int64)
 
@@ -164,7 +185,7 @@ def split_stratified(
                 str(path),
                 f"class {name!r} has {len(rows)} row(s), too few to put at least one in each of "
                 "train, validation",
-                f"add rows of class {name!r} (at least 2) or remove it from --classes",
+                f"add rows of class {name!r} (at least 2) or remove it from project.classes",
             )
         rows = rng.permutation(rows)
         train.append(rows[count:])
@@ -219,6 +240,7 @@ def run(args: argparse.Namespace) -> str:
             f"{len(test_columns)} pixel columns, but {train_path.name} has {len(train_columns)}",
             "use images of the same size in both files",
         )
+    test_pixels = in_order_of(train_columns, test_columns, test_pixels, test_path, train_path)
     train_labels = encode_labels(train_labels_text, train_path, args.label, args.classes)
     test_labels = encode_labels(test_labels_text, test_path, args.label, args.classes)
     train, validation = split_stratified(

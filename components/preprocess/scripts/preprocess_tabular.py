@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 PROG = "preprocess_tabular"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class DataError(Exception):
@@ -80,7 +81,11 @@ def find_input(input_dir: Path, name: str | None) -> Path:
     if name is not None:
         path = input_dir / name
         if not path.is_file():
-            raise DataError(str(path), "file not found", "upload the CSV there or fix --input_file")
+            raise DataError(
+                str(path),
+                "file not found",
+                "upload the CSV there (project.input_data_uri) or fix --input_file",
+            )
         return path
     found = sorted(input_dir.glob("*.csv")) if input_dir.is_dir() else []
     if len(found) != 1:
@@ -89,6 +94,7 @@ def find_input(input_dir: Path, name: str | None) -> Path:
             f"{input_dir}/",
             what,
             "upload exactly one CSV with a header to the pipeline's input location "
+            "(project.input_data_uri) "
             "(or name it with --input_file)",
         )
     return found[0]
@@ -110,7 +116,7 @@ def read_csv(path: Path, args: argparse.Namespace) -> pd.DataFrame:
             str(path),
             f"column(s) {', '.join(repr(m) for m in missing)} not in the header "
             f"(found: {', '.join(map(str, frame.columns))})",
-            "rename the column in the CSV or fix --target/--numeric/--categorical",
+            "rename the column in the CSV or fix project.data.target/numeric/categorical",
         )
     if frame.empty:
         raise DataError(str(path), "no data rows after the header", "upload the data rows")
@@ -140,8 +146,8 @@ def encode_labels(frame: pd.DataFrame, path: Path, args: argparse.Namespace) -> 
         raise DataError(
             f"{path}: column {args.target!r}, line {line_of(unknown[0])}",
             f"unknown label(s) {', '.join(repr(b) for b in bad)} "
-            f"(--classes is {','.join(args.classes)})",
-            "correct or remove those rows, or add the class to --classes",
+            f"(project.classes is {','.join(args.classes)})",
+            "correct or remove those rows, or add the class to project.classes",
         )
     return np.array([index[value] for value in values], dtype=np.int64)
 
@@ -157,7 +163,19 @@ def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
                 f"{path}: column {name!r}, line {line_of(bad[0])}",
                 f"{frame[name].iloc[bad[0]]!r} is not a number ({bad.size} such row(s))",
                 "fix the value, leave the cell empty if it is unknown, "
-                "or list the column under --categorical",
+                "or list the column under project.data.categorical",
+            )
+        # inf, -inf, and numbers past float32 (what training computes in) would turn into
+        # inf or nan there, far from this file: refused here, where the row is known
+        values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            wild = np.flatnonzero(np.isinf(values) | (np.abs(values) > FLOAT32_MAX))
+        if wild.size:
+            raise DataError(
+                f"{path}: column {name!r}, line {line_of(wild[0])}",
+                f"{frame[name].iloc[wild[0]]!r} is not a finite number of at most {FLOAT32_MAX:g} "
+                f"in size ({wild.size} such row(s))",
+                "fix the value, or leave the cell empty if it is unknown",
             )
         out[:, j] = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     return out
@@ -196,7 +214,7 @@ def split_stratified(
                 f"class {name!r} has {len(rows)} row(s), too few to put at least one in each of "
                 f"{', '.join(split_names)}",
                 f"add rows of class {name!r} (at least {len(fractions) + 1}) "
-                "or remove it from --classes",
+                "or remove it from project.classes",
             )
         rows = rng.permutation(rows)
         start = len(rows) - sum(counts)
