@@ -26,6 +26,8 @@ from botocore.exceptions import (
     WaiterError,
 )
 
+from kernel.errors import ProblemError
+
 T = TypeVar("T")
 
 POLICIES = "bundle/PUBLISH.md"  # where the IAM policy of each command is written down
@@ -78,8 +80,8 @@ _REASONS["ExpiredTokenException"] = _REASONS["ExpiredToken"]
 _REASONS["InvalidClientTokenId"] = _REASONS["ExpiredToken"]
 
 
-class AwsError(Exception):
-    """An AWS call failed; the message reads where/what/why/fix."""
+class AwsError(ProblemError):
+    """An AWS call failed (publishing stops at the action it failed on)."""
 
 
 def call(where: str, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -112,16 +114,18 @@ def translate(where: str, exc: BotoCoreError | ClientError) -> AwsError:
     """botocore's exception as where/what/why/fix."""
     if isinstance(exc, NoRegionError):
         return AwsError(
-            f"{where}\n  no AWS region\n"
-            "  why: neither --region nor AWS_DEFAULT_REGION nor the profile names a region\n"
-            "  fix: pass --region, e.g. --region us-east-1"
+            where,
+            "no AWS region",
+            "neither --region nor AWS_DEFAULT_REGION nor the profile names a region",
+            "pass --region, e.g. --region us-east-1",
         )
     if isinstance(exc, NoCredentialsError):
         return AwsError(
-            f"{where}\n  no AWS credentials found\n"
-            "  why: boto3 looked in the environment, ~/.aws and the instance metadata and found "
-            "none\n  fix: configure credentials (`aws configure`, `aws sso login`, or "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and run again"
+            where,
+            "no AWS credentials found",
+            "boto3 looked in the environment, ~/.aws and the instance metadata and found none",
+            "configure credentials (`aws configure`, `aws sso login`, or "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and run again",
         )
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
@@ -134,17 +138,20 @@ def translate(where: str, exc: BotoCoreError | ClientError) -> AwsError:
                 "read AWS's message above; correct the cause and run the same command again",
             ),
         )
-        return AwsError(f"{where}\n  {code}: {message}\n  why: {why}\n  fix: {fix}")
+        return AwsError(where, f"{code}: {message}", why, fix)
     if isinstance(exc, WaiterError):
         return AwsError(
-            f"{where}\n  {_waited_state(exc)}\n"
-            "  why: the resource is still changing, or its creation or update failed\n"
-            "  fix: correct the cause AWS gives (often the function's role or settings), then "
-            "run the same command again"
+            where,
+            _waited_state(exc),
+            "the resource is still changing, or its creation or update failed",
+            "correct the cause AWS gives (often the function's role or settings), then "
+            "run the same command again",
         )
     return AwsError(
-        f"{where}\n  {exc}\n  why: the request did not reach AWS or its answer was unreadable\n"
-        "  fix: check the network and the region, then run the same command again"
+        where,
+        str(exc),
+        "the request did not reach AWS or its answer was unreadable",
+        "check the network and the region, then run the same command again",
     )
 
 
@@ -188,10 +195,11 @@ def deployed_definition(
     )
     if answer is None:
         raise AwsError(
-            f"{where}\n  no pipeline named {pipeline_name!r}\n"
-            "  why: SageMaker has no pipeline of that name in this account and region\n"
-            "  fix: check --pipeline-name and --region (the default name is the bundle's, from "
-            "assets.json), or publish the pipeline first"
+            where,
+            f"no pipeline named {pipeline_name!r}",
+            "SageMaker has no pipeline of that name in this account and region",
+            "check --pipeline-name and --region (the default name is the bundle's, from "
+            "assets.json), or publish the pipeline first",
         )
     try:
         definition = json.loads(answer["PipelineDefinition"])
@@ -199,8 +207,10 @@ def deployed_definition(
             raise TypeError(f"it is a JSON {type(definition).__name__}, not an object")
     except (KeyError, TypeError, json.JSONDecodeError) as exc:
         raise AwsError(
-            f"{where}\n  the stored PipelineDefinition is not a pipeline definition\n"
-            f"  why: {type(exc).__name__}: {exc}\n  fix: republish the pipeline from a bundle"
+            where,
+            "the stored PipelineDefinition is not a pipeline definition",
+            f"{type(exc).__name__}: {exc}",
+            "republish the pipeline from a bundle",
         ) from None
     return definition
 
@@ -270,8 +280,10 @@ class Aws:
         stored = answer.get("ChecksumSHA256")
         if stored != expected:
             raise AwsError(
-                f"{where}\n  S3 stored checksum {stored!r}, the bytes sent have {expected!r}\n"
-                "  why: the upload was corrupted on the way\n  fix: run the same command again"
+                where,
+                f"S3 stored checksum {stored!r}, the bytes sent have {expected!r}",
+                "the upload was corrupted on the way",
+                "run the same command again",
             )
 
     # ---- Lambda ----

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bundle.read import BundleError, read_bundle
+from kernel.errors import ProblemError
 from kernel.picture import dot, mermaid
 
 INSTALL_GRAPHVIZ = (
@@ -24,26 +25,25 @@ INSTALL_GRAPHVIZ = (
 )
 
 
-class GraphError(Exception):
-    """The picture could not be drawn; the message reads where/what/why/fix."""
-
-
 def svg(dot_text: str, where: str) -> bytes:
     """Run Graphviz `dot -Tsvg` on the DOT text."""
     program = shutil.which("dot")
     if program is None:
-        raise GraphError(
-            f"{where}\n  --format svg needs Graphviz's `dot` program\n"
-            f"  why: `dot` is not on PATH\n  fix: {INSTALL_GRAPHVIZ}"
+        raise ProblemError(
+            where,
+            "--format svg needs Graphviz's `dot` program",
+            "`dot` is not on PATH",
+            INSTALL_GRAPHVIZ,
         )
     done = subprocess.run(
         [program, "-Tsvg"], input=dot_text.encode(), capture_output=True, check=False
     )
     if done.returncode != 0:
-        raise GraphError(
-            f"{where}\n  `dot -Tsvg` failed (exit {done.returncode})\n"
-            f"  why: {done.stderr.decode(errors='replace').strip()}\n"
-            "  fix: report this with the bundle's pipeline.json; --format dot shows the input"
+        raise ProblemError(
+            where,
+            f"`dot -Tsvg` failed (exit {done.returncode})",
+            done.stderr.decode(errors="replace").strip(),
+            "report this with the bundle's pipeline.json; --format dot shows the input",
         )
     return done.stdout
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         data = picture(args.bundle, args.format)
-    except (BundleError, GraphError) as exc:
+    except (BundleError, ProblemError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.output is None:

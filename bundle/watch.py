@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,17 +24,16 @@ from rich.text import Text
 
 from bundle.aws import Aws, AwsError, connect
 from kernel.console import output_console
+from kernel.errors import Problem, ProblemError
+from kernel.ir import value_fits
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
-VALUE_PATTERNS = {  # the literals each parameter type takes; String takes any text
-    "Integer": re.compile(r"[+-]?[0-9]+"),
-    "Float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
-    "Boolean": re.compile(r"true|false"),
-}
 
 
-class ParameterError(Exception):
-    """Parameter values that do not fit the pipeline; the message reads where/what/why/fix."""
+class ParameterError(ProblemError):
+    """Parameter values that do not fit the pipeline (publishing lists them with its own)."""
+
+    topic = " in the parameter values"
 
 
 def parse_assignments(pairs: Iterable[str], where: str) -> dict[str, str]:
@@ -49,9 +47,10 @@ def parse_assignments(pairs: Iterable[str], where: str) -> dict[str, str]:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             raise ParameterError(
-                f"{where} {pair}\n  not a Name=Value pair\n"
-                "  why: each parameter value is given as Name=Value\n"
-                "  fix: write it as e.g. `-p ApproveThreshold=0.8`"
+                f"{where} {pair}",
+                "not a Name=Value pair",
+                "each parameter value is given as Name=Value",
+                "write it as e.g. `-p ApproveThreshold=0.8`",
             )
         values[name] = value
     return values
@@ -77,32 +76,28 @@ def check_parameters(
     for name, value in values.items():
         if name not in declared:
             problems.append(
-                f"{where} {name}={value}\n  unknown parameter {name!r}\n"
-                f"  why: the pipeline's parameters are {', '.join(sorted(declared)) or '(none)'}\n"
-                f"  fix: use one of them{_did_you_mean(name, declared)}"
+                Problem(
+                    f"{where} {name}={value}",
+                    f"unknown parameter {name!r}",
+                    f"the pipeline's parameters are {', '.join(sorted(declared)) or '(none)'}",
+                    f"use one of them{_did_you_mean(name, declared)}",
+                )
             )
             continue
         kind = declared[name].get("Type", "String")
         if not value_fits(kind, value):
             problems.append(
-                f"{where} {name}={value}\n  {value!r} is not {_article(kind)}\n"
-                f"  why: parameter {name} is declared {kind} "
-                f"(default {json.dumps(declared[name].get('DefaultValue'))})\n"
-                f"  fix: give {_example(kind)}"
+                Problem(
+                    f"{where} {name}={value}",
+                    f"{value!r} is not {_article(kind)}",
+                    f"parameter {name} is declared {kind} "
+                    f"(default {json.dumps(declared[name].get('DefaultValue'))})",
+                    f"give {_example(kind)}",
+                )
             )
     if problems:
-        noun = "problem" if len(problems) == 1 else "problems"
-        raise ParameterError(
-            f"{len(problems)} {noun} in the parameter values\n\n" + "\n\n".join(problems)
-        )
+        raise ParameterError.of(problems)
     return dict(values)
-
-
-def value_fits(kind: str, value: str) -> bool:
-    """Whether `value` is a literal of the parameter type (Python's int() and float() would also
-    take '1_000', ' 5' or 'nan', which SageMaker does not). Publishing and the engine share it."""
-    pattern = VALUE_PATTERNS.get(kind)
-    return pattern is None or pattern.fullmatch(value) is not None
 
 
 def _article(kind: str) -> str:
@@ -215,10 +210,14 @@ def _time(value: Any) -> str:
 def report_outcome(outcome: Outcome, console: Console, timeout: float | None) -> int:
     """Print how the execution ended; 0 when it succeeded, 1 otherwise."""
     if outcome.timed_out:
+        still = Problem(
+            f"execution {outcome.arn}",
+            f"still {outcome.status} after {timeout:g} seconds",
+            "--timeout ended the watch; the execution keeps running on AWS",
+            f"follow it again with `python -m bundle.watch {outcome.arn}`",
+        )
         console.print(
-            f"execution {outcome.arn}\n  still {outcome.status} after {timeout:g} seconds\n"
-            "  why: --timeout ended the watch; the execution keeps running on AWS\n"
-            f"  fix: follow it again with `python -m bundle.watch {outcome.arn}`",
+            still.render(),
             markup=False,
             highlight=False,
         )

@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from compiler.compile import Bundle, compile_loaded, compile_overrides, write_bundle
 from compiler.load import CONF_DIR, from_hydra
-from kernel.errors import CompileError
+from kernel.errors import CompileError, ProblemError
 
 MULTIRUN_FLAGS = {"-m", "--multirun"}
 PARALLEL_FROM = 4  # sweeps of at least this many jobs compile in two processes
@@ -47,7 +47,7 @@ def main() -> None:
     targets: dict[Path, Bundle] = {}
     for bundle in bundles:
         if bundle.output_dir in targets:
-            _fail_duplicate(bundle, targets[bundle.output_dir])
+            _fail_duplicate(bundle)
         targets[bundle.output_dir] = bundle
     # Each bundle is written whole or not at all; writing (and drawing the SVG with Graphviz,
     # a process of its own) goes on in parallel.
@@ -82,22 +82,23 @@ def _compile_all(jobs: list[list[str]]) -> list[Bundle]:
         return list(pool.map(compile_overrides, jobs))
 
 
-def _fail(exc: CompileError) -> None:
+def _fail(exc: ProblemError) -> None:
     if os.environ.get("HYDRA_FULL_ERROR") == "1":
         traceback.print_exception(exc)
     print(exc.render(), file=sys.stderr)
     raise SystemExit(2)
 
 
-def _fail_duplicate(bundle: Bundle, other: Bundle) -> None:
-    print(
-        f"error: two jobs of this sweep write {bundle.output_dir}\n"
-        f"  why: they give the same pipeline name '{bundle.pipeline.name}'\n"
-        "  fix: keep ${training.name} and ${framework.name} in project.pipeline_name, "
-        "or set output_dir per job",
-        file=sys.stderr,
+def _fail_duplicate(bundle: Bundle) -> None:
+    _fail(
+        ProblemError(
+            str(bundle.output_dir),
+            "two jobs of this sweep write this folder",
+            f"they give the same pipeline name '{bundle.pipeline.name}'",
+            "keep ${training.name} and ${framework.name} in project.pipeline_name, "
+            "or set output_dir per job",
+        )
     )
-    raise SystemExit(2)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from compiler.load import LoadedConfig, load_config
-from compiler.schema import PipelineConfig, validate_config
+from compiler.schema import PipelineConfig
 from compiler.topology import build_monitors, build_pipeline
+from compiler.validate import validate_config
 from kernel.check import all_steps, check_definition
 from kernel.context import BuildContext
 from kernel.emit import MAX_DEFINITION_CHARS, canonical_json, pipeline_definition

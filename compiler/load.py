@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hydra import compose, initialize_config_dir
-from hydra._internal import config_loader_impl
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from compiler.hydra_cache import shared_file_cache
 from kernel.errors import CompileError, Problem, did_you_mean, one_of
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -203,7 +200,7 @@ def _compose_checked(
 ) -> LoadedConfig:
     _check_group_choices(overrides, parsed, conf_dir)
     try:
-        with _shared_file_cache():
+        with shared_file_cache(CONFIG_NAME):
             cfg = compose(CONFIG_NAME, overrides=overrides, return_hydra_config=True)
             choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
     except (HydraException, OmegaConfBaseException) as exc:
@@ -228,54 +225,6 @@ def _diagnose(overrides: list[str], parsed: list[tuple[str, str]], conf_dir: Pat
     except (HydraException, OmegaConfBaseException):
         return
     _check_keys(base, overrides, parsed, conf_dir)
-
-
-_FILE_CACHES: dict[int, Any] = {}
-
-
-class _Copying:
-    """A shared cache that hands each compose its own copy of the primary config.
-
-    Compose merges the other files and the command-line overrides into the primary config it
-    loads (config.yaml), so one object handed out twice would carry one compose's overrides into
-    the next: `output_dir=/x` once, and every later compile wrote to /x. The group files are
-    merged from, never into, so they are shared as they are (a test composes every combination
-    both ways and compares).
-    """
-
-    def __init__(self, cache: Any) -> None:
-        self._cache = cache
-
-    def load_config(self, config_path: str) -> Any:
-        loaded = self._cache.load_config(config_path)
-        return copy.deepcopy(loaded) if config_path == CONFIG_NAME else loaded
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._cache, name)
-
-
-@contextmanager
-def _shared_file_cache() -> Iterator[None]:
-    """Let successive compose() calls share Hydra's cache of loaded config files.
-
-    Hydra 1.3 makes a fresh CachingConfigRepository per compose, re-reading and re-parsing
-    every YAML file (its own included): ~140 ms a compose, ~45 ms with the cache shared. That is
-    what makes a 16-job sweep cost little more than one compile. A test checks that every
-    config combination composes identically with and without it.
-    """
-    original = config_loader_impl.CachingConfigRepository  # type: ignore[attr-defined]
-
-    def shared(repository: Any) -> Any:
-        key = id(repository)
-        if key not in _FILE_CACHES:
-            _FILE_CACHES[key] = _Copying(original(repository))
-        return _FILE_CACHES[key]
-
-    config_loader_impl.CachingConfigRepository = shared  # type: ignore[attr-defined,assignment]
-    try:
-        yield
-    finally:
-        config_loader_impl.CachingConfigRepository = original  # type: ignore[attr-defined]
 
 
 def _parse_overrides(overrides: list[str]) -> list[tuple[str, str]]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from compiler.monitoring import MonitorPipeline, ScheduleCall, backend
 from compiler.parameters import declare_parameters
-from compiler.schema import PipelineConfig, model_quality_attributes
+from compiler.schema import PipelineConfig
 from components.deploy import step as deploy
 from components.deploy.contract import OUTPUT as ENDPOINT_OUTPUT
 from components.evaluate import contract as report
@@ -24,19 +25,12 @@ from components.lambda_step.contract import output
 from components.model import step as model
 from components.model.config import Model
 from components.model.contract import SCRIPTS as SERVING_SCRIPTS
-from components.monitor import step as monitor
-from components.monitor.config import MonitorJob, monitor_pipeline_name
 from components.preprocess import contract as preprocessed
 from components.preprocess import step as preprocess
 from components.preprocess.config import Preprocess
-from components.quality_check import step as quality_check
 from components.quality_check.config import QualityCheck
 from components.register import step as register
 from components.register.config import Register
-from components.register.step import Baseline
-from components.schedule import step as schedule
-from components.schedule.config import MonitorSchedule, PipelineSchedule, schedule_name
-from components.schedule.contract import RECORD_PREPROCESSOR
 from components.train import step as train
 from components.train.config import Training
 from components.train.contract import CHANNELS
@@ -46,9 +40,9 @@ from components.tune import step as tune
 from components.tune.config import Tune
 from kernel import images
 from kernel.context import BuildContext, Place
-from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
-from kernel.ir import Join, JsonGet, Pipeline, Step, StepRef, model_artifacts, step_output
-from kernel.policies import Policies, Retry, with_policies
+from kernel.frameworks import FRAMEWORKS
+from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
+from kernel.policies import with_policies
 
 DATA_QUALITY = "DataQualityBaseline"
 
@@ -70,41 +64,13 @@ def resolve_images(config: PipelineConfig) -> Images:
         return images.image_uri(fw.name, scope, fw.version, fw.py_version, region, instance_type)
 
     monitoring = config.monitoring
-    monitor = None
-    if monitoring.data_quality.enabled or monitoring.model_quality.enabled:
-        monitor = (
-            _sklearn_image(config, monitoring.instance_type)
-            if monitoring.backend == "builtin"
-            else images.monitor_image(region)
-        )
+    monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled
     return Images(
-        preprocess=_sklearn_image(config, fw.processing_instance_type),
+        preprocess=images.scikit_learn_image(region, fw.processing_instance_type),
         training=fw.training_image or framework_image("training", fw.training_instance_type),
         inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
-        monitor=monitor,
+        monitor=backend(config).baseline_image(config) if monitored else None,
     )
-
-
-def _sklearn_image(config: PipelineConfig, instance_type: str) -> str:
-    """The scikit-learn container: preprocessing, and the builtin backend's monitoring jobs."""
-    region = config.aws.region
-    return images.image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, instance_type)
-
-
-def _baseline_steps(
-    config: PipelineConfig, ctx: BuildContext, settings: QualityCheck, name: str, dataset: Any
-) -> list[Step]:
-    """A quality baseline: a QualityCheck step, or (builtin backend) the analyzer as a job."""
-    if config.monitoring.backend == "builtin":
-        return quality_check.build_job(settings, ctx, name=name, dataset=dataset)
-    return quality_check.build(settings, ctx, name=name, dataset=dataset)
-
-
-def _baseline(config: PipelineConfig, name: str | None) -> Baseline | None:
-    if name is None:
-        return None
-    job = config.monitoring.backend == "builtin"
-    return Baseline(*quality_check.baseline_files(name, job=job))
 
 
 def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
@@ -166,7 +132,7 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         records = Join(
             "/", (step_output(preprocessed.NAME, "baseline"), preprocessed.DATA_QUALITY_RECORDS)
         )
-        steps += _baseline_steps(config, ctx, settings, DATA_QUALITY, records)
+        steps += backend(config).baseline_steps(settings, ctx, DATA_QUALITY, records)
         data_quality = DATA_QUALITY
 
     candidates = []
@@ -212,25 +178,9 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
             )
         )
     steps += gate.build(config.gate, ctx, candidates)
-    production = policies(config)
+    production = config.pipeline.policies()
     steps = [with_policies(step, production) for step in steps]
     return Pipeline(project.pipeline_name, ctx.parameters(), tuple(steps)), ctx
-
-
-def policies(config: PipelineConfig) -> Policies:
-    """The retry and cache policies of config.pipeline."""
-    retry, cache = config.pipeline.retry, config.pipeline.cache
-
-    def policy(settings: Any) -> Retry | None:
-        if not settings.enabled:
-            return None
-        return Retry(settings.interval_seconds, settings.backoff_rate, settings.max_attempts)
-
-    return Policies(
-        service_retry=policy(retry.service),
-        job_retry=policy(retry.job),
-        cache_expire_after=cache.expire_after if cache.enabled else None,
-    )
 
 
 def _model_quality_steps(
@@ -249,7 +199,7 @@ def _model_quality_steps(
         model_package_group=project.model_package_group,
         fail_on_violation=monitoring.model_quality.fail_on_violation,
         problem_type="BinaryClassification" if project.binary else "MulticlassClassification",
-        attributes=model_quality_attributes(config),
+        attributes=monitoring.model_quality.attributes(project.binary),
         positive_label=project.positive_class,
     )
     return [
@@ -266,7 +216,9 @@ def _model_quality_steps(
             model_name=model.model_name(model_step),
             records=records,
         ),
-        *_baseline_steps(config, ctx, settings, check, transform.predictions(transform_step)),
+        *backend(config).baseline_steps(
+            settings, ctx, check, transform.predictions(transform_step)
+        ),
     ]
 
 
@@ -295,8 +247,8 @@ def _register(
         name=name,
         model_uri=uri,
         report_uri=report_uri,
-        data_quality=_baseline(config, data_quality),
-        model_quality=_baseline(config, model_quality),
+        data_quality=backend(config).baseline(data_quality) if data_quality else None,
+        model_quality=backend(config).baseline(model_quality) if model_quality else None,
     )
 
 
@@ -328,29 +280,8 @@ def _approved_steps(
         if check is None or not getattr(monitoring, kind).schedule.enabled:
             continue
         name = f"Schedule{''.join(w.title() for w in kind.split('_'))}Monitor{suffix}"
-        if monitoring.backend == "builtin":
-            schedules += _pipeline_schedule(config, ctx, kind, check, name, endpoint, deployed)
-            continue
-        settings = getattr(monitoring, kind)
-        assert image.monitor is not None
-        schedules += schedule.build(
-            MonitorSchedule(
-                kind=kind,
-                schedule=settings.schedule,
-                schedule_name=schedule_name(deployment.endpoint_name, kind),
-                function_arn=deployment.schedule_function_arn,
-                function_role_arn=deployment.lambda_role_arn,
-                image=image.monitor,
-                ground_truth_uri=getattr(settings.schedule, "ground_truth_uri", None),
-                positive_class=config.project.positive_class if kind == "model_quality" else None,
-                **_features(config),
-            ),
-            ctx,
-            name=name,
-            endpoint=endpoint,
-            check=check,
-            after=deployed,
-        )
+        call = ScheduleCall(kind, check, name, endpoint, deployed, image.monitor)
+        schedules += backend(config).schedule_steps(config, ctx, call)
     after_deploy = list(schedules)
     if schedules:
         after_deploy += lambda_step.build(
@@ -362,110 +293,6 @@ def _approved_steps(
     return [*steps, *deploy_steps, *checked]
 
 
-def _features(config: PipelineConfig) -> dict[str, Any]:
-    """The features the record preprocessor keeps: the project's own, or the image's pixels."""
-    data = config.project.data
-    return {
-        "numeric_features": tuple(getattr(data, "numeric", ())),
-        "categorical_features": tuple(getattr(data, "categorical", ())),
-        "pixel_features": data.kind == "image",
-    }
-
-
-def _answers(config: PipelineConfig) -> dict[str, Any]:
-    """What model quality reads in the endpoint's answers: a binary model's positive class's
-    probability, else the predicted class's (components/model/record.schema.json)."""
-    positive = config.project.positive_class
-    if positive is None:
-        return {"problem_type": "MulticlassClassification", "probability_attribute": "0.confidence"}
-    return {
-        "problem_type": "BinaryClassification",
-        "probability_attribute": "0.probability",
-        "positive_label": positive,
-    }
-
-
-def monitor_pipeline_arn(config: PipelineConfig, kind: str) -> str:
-    """The ARN SageMaker gives the monitoring pipeline of `kind` (names are lowercased in it)."""
-    aws = config.aws
-    name = monitor_pipeline_name(config.project.pipeline_name, kind)
-    return f"arn:aws:sagemaker:{aws.region}:{aws.role_arn.split(':')[4]}:pipeline/{name.lower()}"
-
-
-def _pipeline_schedule(
-    config: PipelineConfig,
-    ctx: BuildContext,
-    kind: str,
-    check: str,
-    name: str,
-    endpoint: StepRef,
-    deployed: str,
-) -> list[Step]:
-    """Builtin backend: a schedule that starts the monitoring pipeline on this endpoint."""
-    deployment, monitoring = config.deployment, config.monitoring
-    statistics, constraints, *_ = quality_check.baseline_files(check, job=True)
-    parameters: dict[str, Any] = {
-        "EndpointName": endpoint,
-        "BaselineConstraintsUri": constraints,
-        "DataCaptureUri": ctx.parameter("DataCaptureUri"),
-    }
-    if kind == "data_quality":
-        parameters["BaselineStatisticsUri"] = statistics
-    else:
-        parameters["GroundTruthUri"] = monitoring.model_quality.schedule.ground_truth_uri
-    return schedule.build_pipeline_schedule(
-        PipelineSchedule(
-            schedule_name=schedule_name(deployment.endpoint_name, kind),
-            expression=getattr(monitoring, kind).schedule.cron,
-            pipeline_arn=monitor_pipeline_arn(config, kind),
-            scheduler_role_arn=monitoring.scheduler_role_arn,
-            function_arn=deployment.schedule_function_arn,
-            function_role_arn=deployment.lambda_role_arn,
-        ),
-        ctx,
-        name=name,
-        parameters=parameters,
-        after=deployed,
-    )
-
-
-@dataclass(frozen=True)
-class MonitorPipeline:
-    kind: str
-    pipeline: Pipeline
-    ctx: BuildContext
-
-
 def build_monitors(config: PipelineConfig) -> list[MonitorPipeline]:
-    """Builtin backend: one monitoring pipeline per enabled schedule, each its own bundle."""
-    monitoring, deployment = config.monitoring, config.deployment
-    if monitoring.backend != "builtin" or not deployment.enabled:
-        return []
-    aws = config.aws
-    place = Place(aws.region, aws.role_arn, aws.bucket, aws.prefix, config.project.name)
-    monitors = []
-    for kind in ("data_quality", "model_quality"):
-        check = getattr(monitoring, kind)
-        if not (check.enabled and check.schedule.enabled):
-            continue
-        ctx = BuildContext(place, declare_parameters(config))
-        settings = MonitorJob(
-            kind=kind,
-            image=_sklearn_image(config, check.schedule.instance_type),
-            instance_type=check.schedule.instance_type,
-            max_runtime_seconds=check.schedule.max_runtime_seconds,
-            window=check.schedule.window,
-            cloudwatch_metrics=check.schedule.cloudwatch_metrics,
-            schedule_name=schedule_name(deployment.endpoint_name, kind),
-            **(_features(config) if kind == "data_quality" else _answers(config)),
-        )
-        steps = monitor.build(
-            settings,
-            ctx,
-            analyzer=quality_check.ANALYZER,
-            record_preprocessor=RECORD_PREPROCESSOR,
-        )
-        steps = [with_policies(step, policies(config)) for step in steps]
-        name = monitor_pipeline_name(config.project.pipeline_name, kind)
-        monitors.append(MonitorPipeline(kind, Pipeline(name, ctx.parameters(), tuple(steps)), ctx))
-    return monitors
+    """The pipelines compiled beside the main one: the builtin backend's monitoring pipelines."""
+    return backend(config).monitors(config)

@@ -20,11 +20,11 @@ from rich.table import Table
 
 from endpoint.common import (
     Clock,
+    EndpointError,
     Pacer,
     Project,
     Reply,
     SystemClock,
-    ToolError,
     add_endpoint_arguments,
     batched,
     endpoint_name,
@@ -91,7 +91,7 @@ def _run(argv: Sequence[str] | None, clock: Clock) -> int:
             predicted.extend(labels_of(reply, len(batch), project, where))
             truth.extend(str(record["ground_truth"]) for record in batch)
     if not predicted:
-        raise ToolError(
+        raise EndpointError(
             f"endpoint {name}",
             "no record was sent",
             f"the time budget ended first ({pacer.stopped_by})",
@@ -113,27 +113,29 @@ def labels_of(reply: Reply, expected: int, project: Project, where: str) -> list
     """The predicted labels of one answer, checked against the inference contract.
 
     Raises:
-        ToolError: an error status, a body that is not JSON, the wrong number of predictions, or a
-            prediction without one of the project's labels.
+        EndpointError: an error status, a body that is not JSON, the wrong number of predictions,
+            or a prediction without one of the project's labels.
     """
     fix = "check the endpoint's logs in CloudWatch and that it serves this project's model"
     if not reply.ok:
-        raise ToolError(where, f"the endpoint answered {reply.status}", reply.message or "-", fix)
+        raise EndpointError(
+            where, f"the endpoint answered {reply.status}", reply.message or "-", fix
+        )
     try:
         answer = json.loads(reply.body)
     except ValueError:
         shown = reply.body[:80].decode("utf-8", "replace")
-        raise ToolError(where, "the answer is not JSON", f"it starts {shown!r}", fix) from None
+        raise EndpointError(where, "the answer is not JSON", f"it starts {shown!r}", fix) from None
     if not isinstance(answer, list) or len(answer) != expected:
         size = f"{len(answer)} items" if isinstance(answer, list) else type(answer).__name__
         why = f"sent {expected} records, got a JSON {size}; expected one prediction a record"
-        raise ToolError(where, "the answer has the wrong length", why, fix)
+        raise EndpointError(where, "the answer has the wrong length", why, fix)
     labels = []
     for index, item in enumerate(answer):
         label = item.get("label") if isinstance(item, dict) else None
         if label not in project.classes:
             why = f"prediction {index} is {json.dumps(item)[:80]}; labels are {project.classes}"
-            raise ToolError(where, "a prediction has no known label", why, fix)
+            raise EndpointError(where, "a prediction has no known label", why, fix)
         labels.append(str(label))
     return labels
 

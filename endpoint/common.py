@@ -26,19 +26,17 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bundle.read import BundleError, read_bundle
-from kernel import errors
+from kernel.errors import ProblemError
 
 JSON = "application/json"
 MAX_TEST_RECORDS = 1_000_000  # a bound on what a test set may hold, far above any real one
 BUNDLE_HELP = "the compiled bundle of the project (e.g. build/penguins-tensorflow-train)"
 
 
-class ToolError(errors.ToolError):
-    """A problem the user can act on; the tool prints it without a traceback and exits `status`
-    (1 unless said otherwise: the endpoint or its data, not the command line, is at fault)."""
+class EndpointError(ProblemError):
+    """The endpoint or its data, not the command line, is at fault: exit 1 unless said otherwise."""
 
-    def __init__(self, where: str, what: str, why: str, fix: str, status: int = 1) -> None:
-        super().__init__(where, what, why, fix, status)
+    status = 1
 
 
 @dataclass(frozen=True)
@@ -132,13 +130,13 @@ def parse_arguments(
 
 
 def run_tool(body: Callable[[], int]) -> int:
-    """Run a tool's body; print a ToolError or a config error alone and return its status."""
+    """Run a tool's body; print a problem alone and return its status."""
     try:
         return body()
     except BundleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except ToolError as exc:
+    except ProblemError as exc:
         print(exc.render(), file=sys.stderr)
         return exc.status
     except BrokenPipeError:  # the report went to a pipe that closed (`| head`): stop quietly
@@ -234,7 +232,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """("bucket", "key/prefix") of an s3:// URI."""
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not uri.startswith("s3://") or not bucket:
-        raise ToolError(uri, "not an S3 URI", "expected s3://bucket/key", "write s3://bucket/key")
+        raise EndpointError(
+            uri, "not an S3 URI", "expected s3://bucket/key", "write s3://bucket/key"
+        )
     return bucket, key
 
 
@@ -248,7 +248,7 @@ def read_text(location: str, region: str) -> str:
             return bytes(body).decode("utf-8")
         return Path(location).read_text(encoding="utf-8")
     except (OSError, ClientError, BotoCoreError, UnicodeDecodeError) as exc:
-        raise ToolError(
+        raise EndpointError(
             location, "cannot read this file", str(exc), "check the path (or S3 URI) and access"
         ) from exc
 
@@ -265,7 +265,7 @@ def write_text(location: str, text: str, region: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except (OSError, ClientError, BotoCoreError) as exc:
-        raise ToolError(
+        raise EndpointError(
             location, "cannot write this file", str(exc), "check the path (or S3 URI) and access"
         ) from exc
 
@@ -287,7 +287,7 @@ def list_files(location: str, suffix: str, region: str, limit: int) -> list[str]
                     break
         return [f"s3://{bucket}/{key}" for key in found[:limit]]
     except (OSError, ClientError, BotoCoreError) as exc:
-        raise ToolError(
+        raise EndpointError(
             location, "cannot list this folder", str(exc), "check the path (or S3 URI) and access"
         ) from exc
 
@@ -296,7 +296,7 @@ def read_jsonl(location: str, region: str) -> Iterator[tuple[int, dict[str, Any]
     """(line number, object) of each non-blank line of a JSON-lines file.
 
     Raises:
-        ToolError: a line that is not a JSON object.
+        EndpointError: a line that is not a JSON object.
     """
     for number, line in enumerate(read_text(location, region).splitlines(), start=1):
         if not line.strip():
@@ -308,7 +308,7 @@ def read_jsonl(location: str, region: str) -> Iterator[tuple[int, dict[str, Any]
         else:
             why = f"a JSON {type(record).__name__}, not an object"
         if not isinstance(record, dict):
-            raise ToolError(
+            raise EndpointError(
                 f"{location}:{number}", "bad JSON-lines record", why, "one JSON object a line"
             )
         yield number, record
@@ -318,13 +318,13 @@ def read_test_set(location: str, project: Project, max_records: int) -> list[dic
     """The first `max_records` records of `baseline/test.jsonl`: raw features + "ground_truth".
 
     Raises:
-        ToolError: a record without a ground truth that is one of the project's classes.
+        EndpointError: a record without a ground truth that is one of the project's classes.
     """
     records = []
     for number, record in read_jsonl(location, project.region):
         truth = record.get("ground_truth")
         if truth not in project.classes:
-            raise ToolError(
+            raise EndpointError(
                 f"{location}:{number}",
                 f"ground_truth = {truth!r}",
                 f"the {project.name} project's classes are {', '.join(project.classes)}",
@@ -335,7 +335,9 @@ def read_test_set(location: str, project: Project, max_records: int) -> list[dic
         if len(records) >= max_records:
             break
     if not records:
-        raise ToolError(location, "the test set is empty", "it has no records", "check the file")
+        raise EndpointError(
+            location, "the test set is empty", "it has no records", "check the file"
+        )
     return records
 
 

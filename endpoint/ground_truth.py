@@ -32,9 +32,9 @@ from typing import Any
 
 from endpoint.common import (
     Clock,
+    EndpointError,
     Project,
     SystemClock,
-    ToolError,
     fraction,
     list_files,
     make_parser,
@@ -123,7 +123,7 @@ def _run(argv: Sequence[str] | None, now: Callable[[], datetime], clock: Clock) 
     lines = [line for line in lines if line]
     text = "".join(lines)
     if not text:
-        raise ToolError(
+        raise EndpointError(
             args.ids or args.capture_uri,
             "no ground truth to write",
             f"no inference id had a class or a prediction ({summary(tally)})",
@@ -151,7 +151,7 @@ def read_ids(
     for number, row in read_jsonl(location, project.region):
         inference_id = row.get("inferenceId")
         if not isinstance(inference_id, str) or not inference_id:
-            raise ToolError(
+            raise EndpointError(
                 f"{location}:{number}",
                 "no inferenceId",
                 "each line needs one",
@@ -162,7 +162,7 @@ def read_ids(
             continue
         truth = row.get("ground_truth")
         if truth is not None and truth not in project.classes:
-            raise ToolError(
+            raise EndpointError(
                 f"{location}:{number}",
                 f"ground_truth = {truth!r}",
                 f"the {project.name} project's classes are {', '.join(project.classes)}",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 MEGABYTE = 1024 * 1024
 FAILURE_FILE = "failure.txt"
@@ -257,7 +257,7 @@ def main(argv: list[str]) -> int:
     spec = Spec(**json.loads(spec_path.read_text()))
     try:
         run_job(spec)
-    except (JobFailed, Problem) as error:
+    except (JobFailed, ProblemError) as error:
         (spec_path.parent / FAILURE_FILE).write_text(str(error))
         print(f"transform failed: {error}", file=sys.stderr)
         return 1

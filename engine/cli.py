@@ -23,6 +23,7 @@ from engine.executions import now
 from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
 from kernel.console import output_console
+from kernel.errors import ProblemError
 
 DEFAULT_ROOT = Path("build/engine")
 EXIT = {"Succeeded": 0, "Failed": 1, "Stopped": 130}
@@ -163,10 +164,14 @@ def _compile(overrides: list[str], errors: Console) -> Path | None:
         if line.startswith(BUNDLE_LINE)
     ]
     if len(written) != 1:
+        several = ProblemError(
+            f"python -m compiler {' '.join(overrides)}",
+            f"wrote {len(written)} bundles",
+            "compile-run runs exactly one bundle",
+            "drop -m (sweeps), or compile first and use `python -m engine run BUNDLE_DIR`",
+        )
         errors.print(
-            f"error: python -m compiler {' '.join(overrides)}\n  wrote {len(written)} bundles\n"
-            "  why: compile-run runs exactly one bundle\n  fix: drop -m (sweeps), or compile "
-            "first and use `python -m engine run BUNDLE_DIR`",
+            several.render(),
             markup=False,
             highlight=False,
             soft_wrap=True,

@@ -50,7 +50,7 @@ from typing import IO, Any
 
 from engine.records import now, read_named, update_json
 from engine.s3 import S3
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 LOOPBACK = "127.0.0.1"
 VARIANT = "AllTraffic"
@@ -307,14 +307,14 @@ def bind(
     --port).
 
     Raises:
-        Problem: the port is taken (exit 2), naming the setting that picked it.
+        ProblemError: the port is taken (exit 2), naming the setting that picked it.
     """
     try:
         return EndpointServer(name, model, capture, account=account, port=port)
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
-        raise Problem(
+        raise ProblemError(
             chosen_by or f"--port {port}",
             f"{LOOPBACK}:{port} is in use",
             "another program (or this endpoint, served by another process) listens on it",
@@ -400,7 +400,7 @@ def launch(root: Path, name: str, port: int, timeout: float = START_TIMEOUT) -> 
     Any process still serving the name is stopped first. The child stops when this process ends.
 
     Raises:
-        Problem: the child did not start (its log's last lines say why).
+        ProblemError: the child did not start (its log's last lines say why).
     """
     stop(root, name)
     folder = record_path(root, name).parent
@@ -432,7 +432,7 @@ def launch(root: Path, name: str, port: int, timeout: float = START_TIMEOUT) -> 
                 if child.returncode != -signal.SIGKILL
                 else f"it did not answer within {timeout:g} s"
             )
-            raise Problem(
+            raise ProblemError(
                 f"endpoint {name}",
                 f"the local endpoint did not start:\n    {reason}",
                 f"{ended} (log: {log_path})",
@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve(
             args.root, args.name, args.port, parent_pid=args.parent_pid, ready_file=args.ready_file
         )
-    except Problem as problem:
+    except ProblemError as problem:
         print(problem.render(), file=sys.stderr)
         return problem.status
 

@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from bundle.watch import value_fits
 from kernel.check import literal_type
+from kernel.errors import Problem, ProblemError
+from kernel.ir import value_fits
 
 FUNCTIONS = ("Get", "Std:Join", "Std:JsonGet")
 _TOKEN = re.compile(r"\.?([A-Za-z0-9_:\-]+)|\[(\d+)\]|\['([^']*)'\]")
@@ -240,14 +241,24 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
     for override in overrides:
         name, sep, text = override.partition("=")
         if not sep:
-            problems.append(f"-p {override}\n  not Name=Value\n  fix: e.g. -p ApproveThreshold=0.9")
+            problems.append(
+                Problem(
+                    f"-p {override}",
+                    "not Name=Value",
+                    "each parameter value is given as Name=Value",
+                    "e.g. -p ApproveThreshold=0.9",
+                )
+            )
             continue
         if name not in types:
             hint = difflib.get_close_matches(name, types, n=1)
             problems.append(
-                f"-p {override}\n  no parameter {name!r} in this pipeline\n"
-                f"  why: -p sets the pipeline's declared parameters: {', '.join(sorted(types))}\n"
-                f"  fix: {f'did you mean {hint[0]!r}?' if hint else 'use one of those names'}"
+                Problem(
+                    f"-p {override}",
+                    f"no parameter {name!r} in this pipeline",
+                    f"-p sets the pipeline's declared parameters: {', '.join(sorted(types))}",
+                    f"did you mean {hint[0]!r}?" if hint else "use one of those names",
+                )
             )
             continue
         try:
@@ -256,23 +267,31 @@ def parse_parameters(declared: list[dict[str, Any]], overrides: Iterable[str]) -
             values[name] = _PARSERS[types[name]](text)
         except (KeyError, ValueError):
             problems.append(
-                f"-p {override}\n  {text!r} is not of type {types[name]}\n"
-                f"  why: parameter {name} is declared with Type {types[name]} in pipeline.json\n"
-                f"  fix: give a value of type {types[name]}, "
-                f"e.g. -p {name}={_EXAMPLES.get(types[name], '...')}"
+                Problem(
+                    f"-p {override}",
+                    f"{text!r} is not of type {types[name]}",
+                    f"parameter {name} is declared with Type {types[name]} in pipeline.json",
+                    f"give a value of type {types[name]}, "
+                    f"e.g. -p {name}={_EXAMPLES.get(types[name], '...')}",
+                )
             )
     missing = sorted(n for n, v in values.items() if v is None)
     problems += [
-        f"parameter {n}\n  has no DefaultValue and no -p value\n  fix: pass -p {n}=..."
+        Problem(
+            f"parameter {n}",
+            "has no DefaultValue and no -p value",
+            "the pipeline declares it without a DefaultValue",
+            f"pass -p {n}=...",
+        )
         for n in missing
     ]
     if problems:
-        raise ParameterError("\n".join(problems))
+        raise ParameterError.of(problems)
     return values
 
 
-class ParameterError(ValueError):
-    """Bad `-p` overrides; the message reads where/what/why/fix for each."""
+class ParameterError(ProblemError):
+    """Bad `-p` overrides (the engine refuses to start on them), every one listed."""
 
 
 def _boolean(text: str) -> bool:

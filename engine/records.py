@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 
 def now() -> str:
@@ -54,12 +54,12 @@ def read_named(folder: Path, name: str, kind: str, made_by: str, fix: str) -> di
     """`<folder>/<name>.json`, a record a local step wrote (endpoint, schedule).
 
     Raises:
-        Problem: there is none; the message lists the names there are.
+        ProblemError: there is none; the message lists the names there are.
     """
     path = folder / f"{name}.json"
     if not path.is_file():
         known = sorted(p.stem for p in folder.glob("*.json"))
-        raise Problem(
+        raise ProblemError(
             f"{kind} {name!r}",
             f"no {path}",
             f"only {kind}s {made_by} can be used: "

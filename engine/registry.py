@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 STATUSES = ("Approved", "PendingManualApproval", "Rejected")
 DEFAULT_REGION = "us-east-1"
@@ -271,11 +271,11 @@ def checked_arn(registry: Registry, arn: str) -> str:
     """The ARN, once it is well-formed and names a registered package.
 
     Raises:
-        Problem: where/what/why/fix for a malformed or unknown ARN.
+        ProblemError: where/what/why/fix for a malformed or unknown ARN.
     """
     match = ARN_RE.match(arn)
     if match is None:
-        raise Problem(
+        raise ProblemError(
             "argument ARN",
             f"{arn!r} is not a model package ARN",
             "expected arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>",
@@ -289,7 +289,7 @@ def checked_arn(registry: Registry, arn: str) -> str:
             if versions
             else (f"group {group!r} has no versions")
         )
-        raise Problem(
+        raise ProblemError(
             "argument ARN",
             f"no model package {arn} in {registry.path}",
             f"{known} in this registry (region and account are part of the ARN)",
@@ -326,7 +326,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = args.root / "registry.sqlite"
     try:
         if not path.is_file():
-            raise Problem(
+            raise ProblemError(
                 f"--root {args.root}",
                 f"there is no model registry at {path}",
                 "RegisterModel steps create it when a local run registers a model",
@@ -341,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         registry.set_status(arn, status)
         print(f"{arn}: {status}")
         return 0
-    except Problem as problem:
+    except ProblemError as problem:
         print(problem.render(), file=sys.stderr)
         return problem.status
 

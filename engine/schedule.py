@@ -41,7 +41,7 @@ from engine import pipelines
 from engine.endpoint import VARIANT, read_record
 from engine.records import read_named
 from engine.s3 import S3
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 # TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
 DEFAULT_ROOT = Path("build/engine")
@@ -197,7 +197,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     s3 = S3(root / "s3")
     if analyzer is None:
         if not schedule.get("AnalyzerUri"):
-            raise Problem(
+            raise ProblemError(
                 f"schedule {name!r} ({root / 'schedules' / (name + '.json')})",
                 "records no analyzer",
                 "the run that recorded it used a bundle without the quality-check-analyzer asset",
@@ -208,7 +208,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     destination = endpoint["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")
     capture = s3.path(f"{destination}/{schedule['EndpointName']}/{VARIANT}")
     if not capture.is_dir():
-        raise Problem(
+        raise ProblemError(
             f"schedule {name!r}",
             f"nothing captured at {destination}/{schedule['EndpointName']}/{VARIANT}/",
             "a monitoring job analyses the endpoint's data capture",
@@ -220,7 +220,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     records = build_dataset(s3, schedule, capture)
     if not records:
         joined = " joined with ground truth" if schedule["MonitoringType"] == "ModelQuality" else ""
-        raise Problem(
+        raise ProblemError(
             f"schedule {name!r}",
             f"no records to analyse in the capture at {capture}{joined}",
             "the record preprocessor dropped every captured request, or (model quality) no "
@@ -268,7 +268,7 @@ def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
     target = schedule["Target"]
     folder = pipelines.find(root, target["Arn"])
     if folder is None:
-        raise Problem(
+        raise ProblemError(
             f"schedule {name!r}",
             f"its target pipeline {target['Arn']} is not published under {root / pipelines.FOLDER}",
             "running a bundle compiled with monitoring.backend=builtin publishes its monitoring "
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return run_schedule(args.root, args.name)
-    except Problem as problem:
+    except ProblemError as problem:
         print(problem.render(), file=sys.stderr)
         return problem.status
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, NamedTuple
 
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 TOOLKITS = {"pytorch-inference": "pytorch", "tensorflow-inference": "tensorflow"}
 DEFAULT_ACCEPT = "application/json"
@@ -55,13 +55,13 @@ def toolkit_of(image: str) -> str:
     """'pytorch' or 'tensorflow': the serving toolkit of an inference image URI.
 
     Raises:
-        Problem: an image whose repository is neither pytorch-inference nor tensorflow-inference.
+        ProblemError: an image whose repository is neither pytorch- nor tensorflow-inference.
     """
     repository = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     for name, toolkit in TOOLKITS.items():
         if name in repository:
             return toolkit
-    raise Problem(
+    raise ProblemError(
         f"container Image {image!r}",
         f"repository {repository!r} is not a serving image the local engine can play",
         "it runs the PyTorch and TensorFlow Serving inference containers only "
@@ -74,21 +74,21 @@ def unpack_model(tarball: Path, dest: Path) -> Path:
     """Extract model.tar.gz into `dest` (as the container does into /opt/ml/model).
 
     Raises:
-        Problem: the archive is unreadable or has no `code/inference.py`.
+        ProblemError: the archive is unreadable or has no `code/inference.py`.
     """
     dest.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(tarball) as archive:
             archive.extractall(dest, filter="data")
     except (OSError, tarfile.TarError) as error:
-        raise Problem(
+        raise ProblemError(
             f"model data {tarball}",
             f"cannot unpack it ({type(error).__name__}: {str(error).splitlines()[0]})",
             "the model data must be the model.tar.gz a training job wrote",
             "check the ModelDataUrl (the training step's S3ModelArtifacts)",
         ) from error
     if not (dest / HANDLER).is_file():
-        raise Problem(
+        raise ProblemError(
             f"model data {tarball}",
             f"it has no {HANDLER.as_posix()}",
             "the model serves itself with the inference handler training copies next to it",
@@ -210,7 +210,7 @@ class SavedModelServer:
             key=lambda p: int(p.name),
         )
         if not versions:
-            raise Problem(
+            raise ProblemError(
                 f"model data {model_dir}",
                 "it has no SavedModel version folder (1/, 2/, ...)",
                 "TensorFlow Serving loads <model>/<version>/saved_model.pb",

@@ -92,6 +92,15 @@ def image_uri(
     return f"{account}.dkr.{hostname}/{entry['repository']}:{tag}"
 
 
+def scikit_learn_image(region: str, instance_type: str) -> str:
+    """The scikit-learn container: preprocessing, and the builtin backend's monitoring jobs.
+
+    Raises:
+        ValueError: no such image for the region or the instance type's processor.
+    """
+    return image_uri("sklearn", "training", SKLEARN_VERSION, "py3", region, instance_type)
+
+
 def monitor_image(region: str) -> str:
     """The Model Monitor analyzer image that QualityCheck steps and schedules run.
 

@@ -27,6 +27,20 @@ class Parameter:
     default: str | float | int | bool
 
 
+PARAMETER_LITERALS = {  # the literals each parameter type takes; String takes any text
+    "Integer": re.compile(r"[+-]?[0-9]+"),
+    "Float": re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"),
+    "Boolean": re.compile(r"true|false"),
+}
+
+
+def value_fits(kind: str, value: str) -> bool:
+    """Whether `value` is a literal of the parameter type (Python's int() and float() would also
+    take '1_000', ' 5' or 'nan', which SageMaker does not). Publishing and the engine share it."""
+    pattern = PARAMETER_LITERALS.get(kind)
+    return pattern is None or pattern.fullmatch(value) is not None
+
+
 @dataclass(frozen=True)
 class ParameterRef:
     name: str

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
+from kernel.errors import ProblemError
 from ui.app import create_app
 from ui.security import LOOPBACK_NAMES, Guard
 from ui.sources import Sources
@@ -36,13 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         listener = bind(args.host, args.port)
     except OSError as exc:
-        print(
-            f"error: --host {args.host} --port {args.port}\n  cannot listen: {exc.strerror}\n"
-            "  why: another program uses the port, or the address is not this machine's\n"
-            "  fix: pass another --port (0 picks a free one)",
-            file=sys.stderr,
+        refused = ProblemError(
+            f"--host {args.host} --port {args.port}",
+            f"cannot listen: {exc.strerror}",
+            "another program uses the port, or the address is not this machine's",
+            "pass another --port (0 picks a free one)",
         )
-        return 2
+        print(refused.render(), file=sys.stderr)
+        return refused.status
     guard = Guard(secrets.token_urlsafe(24), loopback=args.host in LOOPBACK_NAMES)
     server = make_server(Sources(args.build, args.root), guard)
     host, port = listener.getsockname()[:2]

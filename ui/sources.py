@@ -172,9 +172,12 @@ class Sources:
     def document(self, uri: str) -> Any:
         """A small JSON document in the engine's S3 folder (a registered metric), or None."""
         path = self._local(uri)
-        if path is None or path.suffix != ".json" or not path.is_file():
-            return None
-        if path.stat().st_size > REPORT_LIMIT:
+        if (
+            path is None
+            or path.suffix != ".json"
+            or not path.is_file()
+            or path.stat().st_size > REPORT_LIMIT
+        ):
             return None
         return _json(path)
 

@@ -17,10 +17,16 @@ from typing import Any, Protocol
 
 from engine.registry import DEFAULT_ACCOUNT, DEFAULT_REGION
 from engine.s3 import S3
+from kernel.errors import Problem
 
 
 class StepFailed(Exception):
     """The step ends Failed; the message is its FailureReason (what, why, and how to fix it)."""
+
+    @classmethod
+    def because(cls, where: str, what: str, why: str, fix: str) -> StepFailed:
+        """A failure whose reason reads where/what/why/fix (as Problem.reason renders it)."""
+        return cls(Problem(where, what, why, fix).reason())
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 from kernel.names import SCHEDULER_NAME
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -183,7 +183,7 @@ def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     write_json(path, record)
     try:
         url = endpoint.launch(ctx.root, name, port)
-    except Problem as problem:
+    except ProblemError as problem:
         endpoint.update_record(ctx.root, name, EndpointStatus="Failed", Pid=None)
         said = problem.problem
         raise Failure(500, f"{said.what}\n  why: {said.why}\n  fix: {said.fix}") from None

@@ -33,10 +33,11 @@ def primary_container(arguments: dict[str, Any], where: str) -> dict[str, Any]:
     if container is None and len(arguments.get("Containers") or []) == 1:
         container = arguments["Containers"][0]
     if not isinstance(container, dict) or not container.get("Image"):
-        raise StepFailed(
-            f"{where}: no PrimaryContainer with an Image\n"
-            "  why: the local engine serves one container a model\n"
-            "  fix: give the Model step Arguments.PrimaryContainer {Image, ModelDataUrl}"
+        raise StepFailed.because(
+            where,
+            "no PrimaryContainer with an Image",
+            "the local engine serves one container a model",
+            "give the Model step Arguments.PrimaryContainer {Image, ModelDataUrl}",
         )
     return container
 
@@ -45,11 +46,12 @@ def run(ctx: StepContext) -> dict[str, Any]:
     container = primary_container(ctx.arguments, f"step {ctx.step_name}")
     model_data = container.get("ModelDataUrl")
     if not isinstance(model_data, str) or not ctx.s3.path(model_data).is_file():
-        raise StepFailed(
-            f"step {ctx.step_name}: ClientError: Could not find model data at {model_data}\n"
-            "  why: CreateModel checks that the model artifact exists\n"
-            "  fix: point PrimaryContainer.ModelDataUrl at the training step's "
-            "ModelArtifacts.S3ModelArtifacts"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"ClientError: Could not find model data at {model_data}",
+            "CreateModel checks that the model artifact exists",
+            "point PrimaryContainer.ModelDataUrl at the training step's "
+            "ModelArtifacts.S3ModelArtifacts",
         )
     name = job_name(ctx)
     record = {

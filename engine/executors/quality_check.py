@@ -63,10 +63,11 @@ class Baseline:
 def _flag(ctx: StepContext, key: str, default: bool | None = None) -> bool:
     value = ctx.definition.get(key, default)
     if not isinstance(value, bool):
-        raise StepFailed(
-            f"QualityCheck {ctx.step_name}: {key} is {value!r}\n"
-            f"  why: SageMaker takes a boolean (or a Boolean pipeline parameter) there\n"
-            f"  fix: set {key} to true or false in the definition"
+        raise StepFailed.because(
+            f"QualityCheck {ctx.step_name}",
+            f"{key} is {value!r}",
+            "SageMaker takes a boolean (or a Boolean pipeline parameter) there",
+            f"set {key} to true or false in the definition",
         )
     return value
 
@@ -115,9 +116,11 @@ def _fetch(ctx: StepContext, uri: str, what: str) -> str:
     try:
         ctx.s3.download(uri, target)
     except (FileNotFoundError, ValueError) as exc:
-        raise StepFailed(
-            f"QualityCheck {ctx.step_name}: the previous baseline's {what} {uri} cannot be read "
-            f"({exc})\n  fix: point the baseline at an existing statistics/constraints file"
+        raise StepFailed.because(
+            f"QualityCheck {ctx.step_name}",
+            f"the previous baseline's {what} {uri} cannot be read",
+            str(exc),
+            "point the baseline at an existing statistics/constraints file",
         ) from None
     return str(target / uri.rsplit("/", 1)[-1])
 
@@ -142,10 +145,11 @@ def _output(ctx: StepContext) -> tuple[str, str]:
     """(container LocalPath, S3Uri) of the job's one output."""
     outputs = ctx.arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
     if len(outputs) != 1:
-        raise StepFailed(
-            f"QualityCheck {ctx.step_name}: {len(outputs)} ProcessingOutputConfig.Outputs\n"
-            f"  why: the quality check job writes its reports to exactly one output\n"
-            f"  fix: give the step one output (quality_check_output)"
+        raise StepFailed.because(
+            f"QualityCheck {ctx.step_name}",
+            f"{len(outputs)} ProcessingOutputConfig.Outputs",
+            "the quality check job writes its reports to exactly one output",
+            "give the step one output (quality_check_output)",
         )
     s3_output = outputs[0]["S3Output"]
     return str(s3_output["LocalPath"]), str(s3_output["S3Uri"]).rstrip("/")
@@ -170,9 +174,11 @@ def _violations_failure(
 def run(ctx: StepContext) -> dict[str, Any]:
     check_type = ctx.definition.get("CheckType")
     if check_type not in BASELINE_KEYS:
-        raise StepFailed(
-            f"QualityCheck {ctx.step_name}: CheckType {check_type!r}\n"
-            f"  fix: use DATA_QUALITY or MODEL_QUALITY"
+        raise StepFailed.because(
+            f"QualityCheck {ctx.step_name}",
+            f"CheckType {check_type!r}",
+            "a quality check is of data or of model quality",
+            "use DATA_QUALITY or MODEL_QUALITY",
         )
     skip, register = _flag(ctx, "SkipCheck"), _flag(ctx, "RegisterNewBaseline")
     fail_on_violation = _flag(ctx, "FailOnViolation", default=True)
@@ -181,28 +187,32 @@ def run(ctx: StepContext) -> dict[str, Any]:
         found = previous_baseline(ctx, check_type)
         if isinstance(found, str):
             needs = "SkipCheck is false" if not skip else "RegisterNewBaseline is false"
-            raise StepFailed(
-                f"QualityCheck {ctx.step_name} ({check_type}): no previous baseline\n"
-                f"  why: {needs}, so the step needs the previous baseline, but {found}\n"
-                f"  fix: on a first run set SkipCheck and RegisterNewBaseline to true; or approve "
+            raise StepFailed.because(
+                f"QualityCheck {ctx.step_name} ({check_type})",
+                "no previous baseline",
+                f"{needs}, so the step needs the previous baseline, but {found}",
+                "on a first run set SkipCheck and RegisterNewBaseline to true; or approve "
                 f"a package whose DriftCheckBaselines has {BASELINE_KEYS[check_type]}; or supply "
-                f"SuppliedBaselineStatistics and SuppliedBaselineConstraints"
+                "SuppliedBaselineStatistics and SuppliedBaselineConstraints",
             )
         baseline = found
     for item in ctx.arguments.get("ProcessingInputs", []):
         s3_input = item.get("S3Input")
         if s3_input is None:
-            raise StepFailed(
-                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}: no S3Input\n"
-                f"  why: the local engine reads datasets from S3 only\n"
-                f"  fix: give the dataset as an S3Input"
+            raise StepFailed.because(
+                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}",
+                "no S3Input",
+                "the local engine reads datasets from S3 only",
+                "give the dataset as an S3Input",
             )
         try:
             ctx.s3.download(str(s3_input["S3Uri"]), _mapped(ctx, str(s3_input["LocalPath"])))
         except (FileNotFoundError, ValueError) as exc:
-            raise StepFailed(
-                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}: {exc}\n"
-                f"  fix: check the step that writes the dataset (the input's S3Uri)"
+            raise StepFailed.because(
+                f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}",
+                "the dataset cannot be read",
+                str(exc),
+                "check the step that writes the dataset (the input's S3Uri)",
             ) from None
     local_output, output_uri = _output(ctx)
     _mapped(ctx, local_output).mkdir(parents=True, exist_ok=True)

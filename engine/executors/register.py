@@ -15,19 +15,20 @@ def run(ctx: StepContext) -> dict[str, Any]:
     arguments = ctx.arguments
     containers = (arguments.get("InferenceSpecification") or {}).get("Containers") or []
     if not containers or not containers[0].get("Image"):
-        raise StepFailed(
-            f"step {ctx.step_name}: InferenceSpecification.Containers is empty\n"
-            "  why: a model package needs the container that serves it\n"
-            "  fix: give the RegisterModel step a container with Image and ModelDataUrl"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            "InferenceSpecification.Containers is empty",
+            "a model package needs the container that serves it",
+            "give the RegisterModel step a container with Image and ModelDataUrl",
         )
     container = containers[0]
     model_data = str(container.get("ModelDataUrl", ""))
     if not model_data or not ctx.s3.path(model_data).is_file():
-        raise StepFailed(
-            f"step {ctx.step_name}: ValidationException: Could not access model data at "
-            f"{model_data or '(none)'}\n"
-            "  why: CreateModelPackage checks the model artifact exists\n"
-            "  fix: point the container's ModelDataUrl at the training step's model.tar.gz"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"ValidationException: Could not access model data at {model_data or '(none)'}",
+            "CreateModelPackage checks the model artifact exists",
+            "point the container's ModelDataUrl at the training step's model.tar.gz",
         )
     registry = Registry(ctx.root / "registry.sqlite", region=ctx.region, account=ctx.account)
     status = str(arguments.get("ModelApprovalStatus") or "PendingManualApproval")

@@ -21,7 +21,7 @@ from engine.executors.base import StepContext, StepFailed
 from engine.executors.model import job_name, model_record_path
 from engine.s3 import S3
 from engine.serving import toolkit_of, unpack_model
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 
 REPO = Path(__file__).resolve().parents[2]
 CHOICES = {
@@ -35,10 +35,11 @@ CHOICES = {
 def _choice(ctx: StepContext, key: str, value: Any, default: str) -> str:
     value = default if value is None else value
     if value not in CHOICES[key]:
-        raise StepFailed(
-            f"step {ctx.step_name}: {key} = {value!r}\n"
-            f"  why: the local engine runs {key} {' or '.join(CHOICES[key])}\n"
-            f"  fix: set {key} to one of them (or leave it out: {default})"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"{key} = {value!r}",
+            f"the local engine runs {key} {' or '.join(CHOICES[key])}",
+            f"set {key} to one of them (or leave it out: {default})",
         )
     return str(value)
 
@@ -65,23 +66,27 @@ def build_spec(ctx: StepContext, model_dir: Path, image: str, outputs: Path) -> 
     arguments = ctx.arguments
     source = arguments["TransformInput"]["DataSource"]["S3DataSource"]
     if source.get("S3DataType", "S3Prefix") != "S3Prefix":
-        raise StepFailed(
-            f"step {ctx.step_name}: S3DataType {source.get('S3DataType')!r}\n"
-            "  why: the local engine reads S3Prefix data sources only\n"
-            "  fix: use S3DataType S3Prefix"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"S3DataType {source.get('S3DataType')!r}",
+            "the local engine reads S3Prefix data sources only",
+            "use S3DataType S3Prefix",
         )
     compression = arguments["TransformInput"].get("CompressionType", "None")
     if compression != "None":
-        raise StepFailed(
-            f"step {ctx.step_name}: CompressionType {compression!r}\n"
-            "  why: the local engine reads uncompressed input only\n  fix: leave it out"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"CompressionType {compression!r}",
+            "the local engine reads uncompressed input only",
+            "leave it out",
         )
     files = input_objects(ctx.s3, source["S3Uri"])
     if not files:
-        raise StepFailed(
-            f"step {ctx.step_name}: ClientError: no objects at {source['S3Uri']}\n"
-            "  why: a transform job needs input data under TransformInput's S3Uri\n"
-            "  fix: check the step that writes it (and the S3Uri's Get/Join)"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"ClientError: no objects at {source['S3Uri']}",
+            "a transform job needs input data under TransformInput's S3Uri",
+            "check the step that writes it (and the S3Uri's Get/Join)",
         )
     processing = arguments.get("DataProcessing") or {}
     filters = {}
@@ -112,10 +117,11 @@ def read_model(ctx: StepContext) -> dict[str, Any]:
     name = ctx.arguments.get("ModelName")
     path = model_record_path(ctx.root, str(name))
     if not path.is_file():
-        raise StepFailed(
-            f"step {ctx.step_name}: ValidationException: Could not find model {name!r}\n"
-            "  why: no Model step of a local run created it\n"
-            "  fix: take ModelName from the Model step ({'Get': 'Steps.<model step>.ModelName'})"
+        raise StepFailed.because(
+            f"step {ctx.step_name}",
+            f"ValidationException: Could not find model {name!r}",
+            "no Model step of a local run created it",
+            "take ModelName from the Model step ({'Get': 'Steps.<model step>.ModelName'})",
         )
     record: dict[str, Any] = json.loads(path.read_text())
     return record
@@ -126,9 +132,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
     try:
         toolkit_of(container["Image"])
         model_dir = unpack_model(ctx.s3.path(container["ModelDataUrl"]), ctx.work / "model")
-    except Problem as problem:
-        reason = problem.render().removeprefix("error: ")
-        raise StepFailed(f"step {ctx.step_name}: {reason}") from problem
+    except ProblemError as problem:
+        raise StepFailed(f"step {ctx.step_name}: {problem}") from problem
     outputs = ctx.work / "output"
     spec = build_spec(ctx, model_dir, container["Image"], outputs)
     spec_path = ctx.work / "transform.json"

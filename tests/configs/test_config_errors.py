@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from compiler.compile import compile_overrides
 from compiler.load import CONF_DIR, LoadedConfig, group_options, load_config
-from compiler.schema import validate_config
+from compiler.validate import validate_config
 from kernel.errors import CompileError, one_of
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.txt"))
@@ -126,4 +127,38 @@ def test_monitoring_schedule_forms(backend: str, cron: str, accepted: str | None
         f"  monitoring.data_quality.schedule.cron = {cron!r}\n"
         f"  why: {why} (monitoring.backend={backend})\n"
         f"  fix: {fix}"
+    )
+
+
+def test_a_key_typo_in_a_project_file_reads_like_the_same_typo_given_as_an_override(
+    tmp_path: Path,
+) -> None:
+    """The schema lists every key the model takes, not only the keys the file happens to set, so
+    the misspelt key's right spelling is listed and suggested (it was missing from both)."""
+    conf = tmp_path / "conf"
+    shutil.copytree(CONF_DIR, conf)
+    project = conf / "project" / "penguins.yaml"
+    project.write_text(project.read_text().replace("  numeric:", "  numerc:"))
+    with pytest.raises(CompileError) as in_file:
+        validate_config(load_config(["project=penguins"], conf_dir=conf))
+    with pytest.raises(CompileError) as as_override:
+        compile_overrides(["project=penguins", "project.data.numerc=[island]"])
+    why = (
+        "  why: project.data has no key 'numerc'; its keys are 'categorical', 'kind', 'numeric', "
+        "'target'\n"
+    )
+    assert in_file.value.render() == (
+        "error: 1 problem in the pipeline configuration\n\n"
+        "conf/project/penguins.yaml (selected by project=penguins)\n"
+        "  unknown key 'project.data.numerc'\n"
+        f"{why}"
+        "  fix: remove it or use an existing key (did you mean 'numeric'?)"
+    )
+    assert as_override.value.render() == (
+        "error: 1 problem in the pipeline configuration\n\n"
+        "command line override project.data.numerc=[island]\n"
+        "  unknown key 'project.data.numerc'\n"
+        f"{why}"
+        "  fix: use an existing key (did you mean 'numeric'?); see `python -m compiler --cfg job` "
+        "for every key"
     )

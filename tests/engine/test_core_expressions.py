@@ -240,8 +240,9 @@ def test_bad_parameters_are_all_listed() -> None:
     with pytest.raises(ParameterError) as caught:
         parse_parameters(DECLARED, ["Epochs=2.5", "SkipCheck=yes"])
     assert str(caught.value) == (
+        "2 problems\n\n"
         "-p Epochs=2.5\n  '2.5' is not of type Integer\n  why: parameter Epochs is declared with "
-        "Type Integer in pipeline.json\n  fix: give a value of type Integer, e.g. -p Epochs=3\n"
+        "Type Integer in pipeline.json\n  fix: give a value of type Integer, e.g. -p Epochs=3\n\n"
         "-p SkipCheck=yes\n  'yes' is not of type Boolean\n  why: parameter SkipCheck is declared "
         "with Type Boolean in pipeline.json\n"
         "  fix: give a value of type Boolean, e.g. -p SkipCheck=true"

@@ -447,7 +447,7 @@ def test_supplied_baseline_that_does_not_exist(engine: Engine, penguins_processe
         quality_check.run(ctx)
     assert str(failed.value) == (
         f"QualityCheck DataQualityBaseline: the previous baseline's constraints {missing} cannot "
-        f"be read (no object or prefix at {missing})\n"
+        f"be read\n  why: no object or prefix at {missing}\n"
         "  fix: point the baseline at an existing statistics/constraints file"
     )
 
@@ -470,7 +470,7 @@ def test_missing_dataset_names_the_input(engine: Engine) -> None:
     with pytest.raises(
         StepFailed,
         match=r"^QualityCheck DataQualityBaseline, input 'baseline_dataset_input': "
-        r"no object or prefix at s3://",
+        r"the dataset cannot be read\n  why: no object or prefix at s3://",
     ):
         quality_check.run(
             engine.context("DataQualityBaseline", SkipCheck=True, RegisterNewBaseline=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.serving import load_model, toolkit_of, unpack_model
-from kernel.errors import ToolError as Problem
+from kernel.errors import ProblemError
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import IMAGES, baseline, expected_labels, models
 
@@ -39,7 +39,7 @@ def test_toolkit_is_read_from_the_image_repository(image: str, toolkit: str) -> 
 
 def test_an_image_of_another_container_is_refused() -> None:
     image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-    with pytest.raises(Problem) as caught:
+    with pytest.raises(ProblemError) as caught:
         toolkit_of(image)
     assert caught.value.render() == (
         f"error: container Image {image!r}\n"
@@ -55,7 +55,7 @@ def test_an_archive_without_a_handler_is_refused(tmp_path: Path) -> None:
     tarball = tmp_path / "model.tar.gz"
     with tarfile.open(tarball, "w:gz") as archive:
         archive.add(tmp_path / "model.pt", "model.pt")
-    with pytest.raises(Problem, match=r"it has no code/inference\.py"):
+    with pytest.raises(ProblemError, match=r"it has no code/inference\.py"):
         unpack_model(tarball, tmp_path / "out")
 
 

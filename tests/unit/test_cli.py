@@ -166,3 +166,16 @@ def test_hydra_flags_work_and_write_nothing(tmp_path: Path, args: list[str], exp
     assert proc.returncode == 0, proc.stderr
     assert expected in proc.stdout
     assert tree(tmp_path) == []
+
+
+def test_two_jobs_of_a_sweep_that_write_one_folder_stop_before_writing(tmp_path: Path) -> None:
+    proc = run(tmp_path, "-m", "training=train,tune", "project.pipeline_name=same")
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "error: build/same\n"
+        "  two jobs of this sweep write this folder\n"
+        "  why: they give the same pipeline name 'same'\n"
+        "  fix: keep ${training.name} and ${framework.name} in project.pipeline_name, "
+        "or set output_dir per job\n"
+    )
+    assert not (tmp_path / "build").exists()

@@ -7,14 +7,18 @@ one to a copy of conf/ to show it).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import re
 from pathlib import Path
 
+import hydra
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from compiler import hydra_cache
 from compiler.compile import compile_loaded
 from compiler.load import CONF_DIR, config_groups, group_options, load_config
 
@@ -64,6 +68,16 @@ def test_shared_file_cache_composes_exactly_what_hydra_composes() -> None:
             cfg = compose("config", overrides=overrides)
             fresh.append(OmegaConf.to_container(cfg, resolve=True))
     assert ours == fresh
+
+
+def test_hydra_is_the_exact_version_whose_internals_the_cache_replaces() -> None:
+    """compiler/hydra_cache.py swaps a class inside hydra._internal: it holds only for the pinned
+    hydra-core, and only while that class and its one caller read as they did when it was made."""
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    pins = re.findall(r'"hydra-core==([^"]+)"', pyproject)
+    assert pins == [hydra.__version__]
+    source = hydra_cache.patched_source().encode()
+    assert hashlib.sha256(source).hexdigest() == hydra_cache.PATCHED_SOURCE_SHA256
 
 
 def test_one_composes_overrides_never_reach_the_next() -> None:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from compiler.monitoring import BACKENDS
 from compiler.parameters import PARAMETERS
+from compiler.schema import Monitoring
 from components.quality_check import step as quality_check
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,3 +53,34 @@ def test_parameters_are_declared_in_the_table_only() -> None:
                     used.add(arg.value)
     by_check = {name for pair in quality_check.PARAMETERS.values() for name in pair}
     assert used | by_check == names
+
+
+def test_engine_expressions_load_no_aws_client_or_terminal_library() -> None:
+    """The engine's expression code is pure: it must not pull botocore or rich in (it did, through
+    a helper of bundle.watch), which cost half its import time."""
+    code = (
+        "import sys, engine.expressions; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'botocore', 'boto3', 'rich'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_monitoring_backend_is_chosen_in_one_place() -> None:
+    """One object per backend answers the topology and the rules; nothing else branches on it."""
+    backends = get_args(Monitoring.model_fields["backend"].annotation)
+    assert sorted(BACKENDS) == sorted(backends)
+    branching = [
+        str(path.relative_to(REPO))
+        for folder in ("compiler", "components", "kernel")
+        for path in (REPO / folder).rglob("*.py")
+        if re.search(r"backend\s*[!=]=|[!=]=\s*['\"](builtin|model_monitor)['\"]", path.read_text())
+    ]
+    assert branching == []

@@ -1,0 +1,239 @@
+"""Rules across config groups, each a function of the validated config at the keys it breaks.
+
+A group's rules across its own keys sit beside its model (compiler/schema.py), one component's
+beside its settings (components/<name>/config.py); what differs per monitoring backend is asked
+of the backend (compiler/monitoring.py). `RULES` lists them all, in the order they report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from compiler.monitoring import KINDS, backend
+from compiler.schema import PipelineConfig
+from components.evaluate.contract import BINARY as BINARY_METRICS
+from components.evaluate.contract import report_contract
+from components.model.contract import CONFIDENCE, PROBABILITY, record_contract
+from components.quality_check.config import ModelQualityAttributes
+from components.schedule.config import schedule_name
+from kernel import images
+from kernel.errors import Issue, did_you_mean
+from kernel.graph import json_path_problem
+from kernel.instances import USE, InstanceKind, instance_types
+
+Rule = Callable[[PipelineConfig], list[Issue]]
+
+
+def gate_metric(config: PipelineConfig) -> list[Issue]:
+    """The gate's metric is a numeric path of this project's evaluation report."""
+    project, metric = config.project, config.gate.metric
+    why = json_path_problem(report_contract(tuple(project.classes), project.positive_class), metric)
+    binary_metric = metric.split(".")[:2] in (["metrics", m] for m in BINARY_METRICS)
+    if why and binary_metric and not project.binary:
+        why = (
+            f"only a 2-class project's report has {' and '.join(BINARY_METRICS)}, and this one "
+            f"has {len(project.classes)} classes"
+        )
+    if not why:
+        return []
+    return [
+        Issue(
+            ("gate", "metric"),
+            f"gate.metric = {metric!r}",
+            f"the gate's conditions read this path from evaluation.json, but {why}",
+            "use a numeric path that components/evaluate/report.schema.json requires for "
+            "this project's classes, e.g. 'metrics.accuracy.value' or "
+            f"'metrics.recall.per_class.{project.classes[0]}'",
+        )
+    ]
+
+
+def containers(config: PipelineConfig) -> list[Issue]:
+    """Every container the pipeline runs must exist for its instance type and region."""
+    framework, region = config.framework, config.aws.region
+    issues = []
+    for scope in ("training", "inference"):
+        key, instance = f"{scope}_image", getattr(framework, f"{scope}_instance_type")
+        if getattr(framework, key) is not None:
+            continue
+        try:
+            images.image_uri(
+                framework.name, scope, framework.version, framework.py_version, region, instance
+            )
+        except ValueError as exc:
+            issues.append(
+                Issue(
+                    ("framework", f"{scope}_instance_type"),
+                    f"framework = {framework.name} {framework.version} {framework.py_version} "
+                    f"on {instance} in {region}",
+                    f"no {scope} container: {exc}",
+                    f"pick another framework.{scope}_instance_type (e.g. ml.m5.xlarge), "
+                    f"or set framework.{key} to an image URI",
+                )
+            )
+    preprocessing = (
+        ("framework", "processing_instance_type"),
+        framework.processing_instance_type,
+        "preprocessing runs",
+    )
+    for loc, instance, job in [preprocessing, *backend(config).scikit_learn_jobs(config)]:
+        try:
+            images.scikit_learn_image(region, instance)
+        except ValueError as exc:
+            issues.append(
+                Issue(
+                    loc,
+                    f"{'.'.join(loc)} = '{instance}'",
+                    f"{job} the scikit-learn container, and {exc}",
+                    "use a CPU instance type such as ml.m5.xlarge",
+                )
+            )
+    return issues
+
+
+def schedules_need_their_check(config: PipelineConfig) -> list[Issue]:
+    """A schedule watches the deployed endpoint against its check's baseline."""
+    monitoring, deployment = config.monitoring, config.deployment
+    issues = []
+    for kind in KINDS:
+        check = getattr(monitoring, kind)
+        if check.schedule.enabled and (not check.enabled or not deployment.enabled):
+            needs = "deployment.enabled" if not deployment.enabled else f"monitoring.{kind}.enabled"
+            issues.append(
+                Issue(
+                    ("monitoring", kind, "schedule", "enabled"),
+                    f"monitoring.{kind}.schedule.enabled = true",
+                    "a schedule watches the deployed endpoint against the "
+                    f"{kind.replace('_', ' ')} baseline, but {needs} is false",
+                    f"set {needs}=true, or monitoring.{kind}.schedule.enabled=false",
+                )
+            )
+    return issues
+
+
+def monitoring_instances(config: PipelineConfig) -> list[Issue]:
+    """The monitoring and endpoint instance types exist for the jobs that use them."""
+    monitoring, deployment = config.monitoring, config.deployment
+    instances: list[tuple[tuple[str, ...], str, InstanceKind]] = [
+        (("monitoring", "instance_type"), monitoring.instance_type, "Processing"),
+        (("monitoring", "instance_type"), monitoring.instance_type, "Transform"),
+        (("deployment", "instance_type"), deployment.instance_type, "ProductionVariant"),
+    ]
+    instances += [
+        (
+            ("monitoring", kind, "schedule", "instance_type"),
+            getattr(monitoring, kind).schedule.instance_type,
+            "Processing",
+        )
+        for kind in KINDS
+    ]
+    issues, reported = [], set()
+    for loc, value, kind in instances:
+        if value not in instance_types(kind) and loc not in reported:
+            reported.add(loc)
+            issues.append(
+                Issue(
+                    loc,
+                    f"{'.'.join(loc)} = '{value}'",
+                    f"'{value}' is not a SageMaker {USE[kind]} instance type",
+                    f"use e.g. 'ml.m5.xlarge'{did_you_mean(value, instance_types(kind))}",
+                )
+            )
+    return issues
+
+
+def model_quality_paths(config: PipelineConfig) -> list[Issue]:
+    """Model quality's paths are in the transform's joined records, of the right class."""
+    if not config.monitoring.model_quality.enabled:
+        return []
+    project = config.project
+    attributes = config.monitoring.model_quality.attributes(project.binary)
+    contract = record_contract(project.binary)
+    issues = []
+    for key in ModelQualityAttributes.model_fields:
+        path = getattr(attributes, key)
+        why = json_path_problem(contract, path, ("string", "integer", "number"))
+        if why and path == f"SageMakerOutput.{PROBABILITY}" and not project.binary:
+            why = (
+                "only a 2-class project's model answers with the positive class's "
+                f"'{PROBABILITY}', and this one has {len(project.classes)} classes"
+            )
+        if why:
+            issues.append(
+                Issue(
+                    ("monitoring", "model_quality", key),
+                    f"monitoring.model_quality.{key} = {path!r}",
+                    f"the batch transform's joined records may not have it: {why}",
+                    "use a path that components/model/record.schema.json requires, e.g. "
+                    "'SageMakerOutput.label' or 'ground_truth'",
+                )
+            )
+    probability = attributes.probability_attribute or ""
+    if project.binary and probability.endswith(f".{CONFIDENCE}"):
+        issues.append(
+            Issue(
+                ("monitoring", "model_quality", "probability_attribute"),
+                f"monitoring.model_quality.probability_attribute = {probability!r}",
+                "BinaryClassification reads the positive class's probability (its AUC and "
+                f"threshold), but '{CONFIDENCE}' is the predicted class's",
+                "use 'SageMakerOutput.probability', or null for the problem type's own",
+            )
+        )
+    return issues
+
+
+def schedule_expressions_and_names(config: PipelineConfig) -> list[Issue]:
+    """Each created schedule's expression and name, as the backend's service would take them."""
+    monitoring, deployment, chosen = config.monitoring, config.deployment, backend(config)
+    issues, names = [], []
+    for kind in KINDS:
+        check = getattr(monitoring, kind)
+        if not (check.enabled and check.schedule.enabled and deployment.enabled):
+            continue
+        cron = check.schedule.cron
+        why = chosen.cron_problem(cron)
+        if why:
+            reason, _, fix = why.partition("; fix: ")
+            issues.append(
+                Issue(
+                    ("monitoring", kind, "schedule", "cron"),
+                    f"monitoring.{kind}.schedule.cron = {cron!r}",
+                    f"{reason} (monitoring.backend={monitoring.backend})",
+                    fix + chosen.cron_alternative,
+                )
+            )
+        names.append(schedule_name(deployment.endpoint_name, kind))
+    pattern, limit = chosen.schedule_name_rule
+    longest = max(names, key=len, default="")
+    if longest and not re.match(pattern, longest):
+        endpoint = deployment.endpoint_name
+        issues.append(
+            Issue(
+                ("deployment", "endpoint_name"),
+                f"deployment.endpoint_name = {endpoint!r}",
+                f"the monitoring schedules are named after it, e.g. {longest!r} "
+                f"({len(longest)} characters), and schedule names have at most {limit}",
+                f"shorten deployment.endpoint_name to at most "
+                f"{limit - len(longest) + len(endpoint)} characters",
+            )
+        )
+    return issues
+
+
+RULES: tuple[Rule, ...] = (
+    lambda config: config.project.problems(),
+    gate_metric,
+    lambda config: config.training.problems(),
+    containers,
+    schedules_need_their_check,
+    monitoring_instances,
+    model_quality_paths,
+    schedule_expressions_and_names,
+    lambda config: backend(config).problems(config),
+)
+
+
+def broken_rules(config: PipelineConfig) -> list[Issue]:
+    """Every rule's issues, in the order of RULES."""
+    return [issue for rule in RULES for issue in rule(config)]
