@@ -148,11 +148,11 @@ def endpoint_name(args: argparse.Namespace, project: Project) -> str:
     """--endpoint-name, else the endpoint the bundle deploys to.
 
     Raises:
-        ToolError: neither names one (exit 2).
+        ProblemError: neither names one (exit 2).
     """
     name = args.endpoint_name or project.endpoint
     if name is None:
-        raise ToolError(
+        raise ProblemError(
             "--endpoint-name",
             "not given, and the bundle deploys to no endpoint",
             "the bundle was compiled with deployment.enabled=false, so its assets.json names "

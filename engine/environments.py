@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kernel.errors import ToolError, did_you_mean, one_of
+from kernel.errors import ProblemError, did_you_mean, one_of
 from kernel.image_environments import ImageEnvironment, environment_for, environments, image_key
 
 CACHE_VARIABLE = "ENGINE_ENVIRONMENTS"
@@ -33,7 +33,7 @@ _PROBE = "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executabl
 _BUILD_TIMEOUT = 1800.0
 
 
-class EnvironmentUnavailable(ToolError):
+class EnvironmentUnavailable(ProblemError):
     """An image's interpreter or packages cannot be had; where/what/why/fix, exit 2."""
 
 

@@ -105,7 +105,7 @@ def test_a_missing_interpreter_says_how_to_get_it(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentUnavailable) as raised:
         build_environment(replace(BARE, python="3.99"), tmp_path)
 
-    assert str(raised.value) == (
+    assert raised.value.render() == (
         "error: image example:1.0 (--containers)\n"
         "  no Python 3.99 interpreter on this machine\n"
         "  why: the image runs its jobs with Python 3.99 (the test)\n"
