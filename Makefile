@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run compile test unit lint goldens bench clean
+.PHONY: run compile test unit lint goldens bench clean system
 
 # Set up (the compiler, PyTorch and the job scripts' libraries), then compile the digits
 # pipeline and run it end to end on the local engine.
@@ -14,9 +14,9 @@ run: $(VENV)/.run
 compile: $(VENV)/.core
 	$(BIN)/python -m compiler project=digits framework=pytorch
 
-# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, moto, linters) and run every
-# check on both cores.
-test: $(VENV)/.dev lint
+# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, moto, linters, and the Debian
+# packages Graphviz and Chromium) and run every check on both cores.
+test: system $(VENV)/.dev lint
 	$(BIN)/python -m pytest -n 2
 
 # The fast tests: the core install plus pytest only (no TensorFlow, PyTorch or SDK).
@@ -40,6 +40,11 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/local
 	$(BIN)/python bench/publish
 	$(BIN)/python bench/monitor
+	$(BIN)/python bench/scale
+
+# Graphviz and Chromium, where missing (apt-get as root; otherwise it says what to install).
+system:
+	bash .ci/system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -17,7 +17,8 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from kernel.manifest import Asset
 
 REPO = Path(__file__).resolve().parent.parent  # asset paths are relative to the source checkout
 
@@ -48,37 +49,36 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def asset_bytes(asset: dict[str, Any], repo: Path = REPO) -> bytes:
+def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
     """The bytes to upload for one assets.json entry (a file, a source dir tarball, a Lambda zip).
 
     Raises:
         StaleBundleError: a file is missing or its content no longer matches the bundle's sha256.
     """
     contents: dict[str, bytes] = {}
-    for entry in asset["files"]:
-        path = repo / entry["path"]
+    for entry in asset.files:
         try:
-            data = path.read_bytes()
+            data = (repo / entry.path).read_bytes()
         except FileNotFoundError:
             raise StaleBundleError(
-                f"{entry['path']} (asset {asset['name']}) is gone since the bundle was compiled; "
+                f"{entry.path} (asset {asset.name}) is gone since the bundle was compiled; "
                 "recompile it"
             ) from None
-        if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        if hashlib.sha256(data).hexdigest() != entry.sha256:
             raise StaleBundleError(
-                f"{entry['path']} (asset {asset['name']}) changed since the bundle was compiled; "
+                f"{entry.path} (asset {asset.name}) changed since the bundle was compiled; "
                 "recompile it"
             )
-        contents[entry["path"]] = data
-    if asset["kind"] == "file":
+        contents[entry.path] = data
+    if asset.kind == "file":
         (only,) = contents.values()
         return only
-    if asset["kind"] == "lambda":
+    if asset.kind == "lambda":
         return _zip({Path(p).name: data for p, data in contents.items()})
     return _tar_gz(contents)
 
 
-def asset_objects(assets: Iterable[dict[str, Any]], repo: Path = REPO) -> list[AssetObject]:
+def asset_objects(assets: Iterable[Asset], repo: Path = REPO) -> list[AssetObject]:
     """Every asset as the object publishing and the local engine put at its s3_uri.
 
     Raises:
@@ -86,8 +86,8 @@ def asset_objects(assets: Iterable[dict[str, Any]], repo: Path = REPO) -> list[A
     """
     objects = []
     for asset in assets:
-        bucket, key = split_s3_uri(asset["s3_uri"])
-        objects.append(AssetObject(asset["name"], bucket, key, asset_bytes(asset, repo)))
+        bucket, key = split_s3_uri(asset.s3_uri)
+        objects.append(AssetObject(asset.name, bucket, key, asset_bytes(asset, repo)))
     return objects
 
 
@@ -110,14 +110,14 @@ def put_assets(
     return done
 
 
-def package_asset(asset: dict[str, Any], dest: Path, repo: Path = REPO) -> Path:
+def package_asset(asset: Asset, dest: Path, repo: Path = REPO) -> Path:
     """Write one asset into folder `dest` under its upload file name; return the file's path.
 
     Raises:
         StaleBundleError: as asset_bytes.
     """
     dest.mkdir(parents=True, exist_ok=True)
-    target: Path = dest / str(asset["s3_uri"]).rsplit("/", 1)[-1]
+    target: Path = dest / asset.s3_uri.rsplit("/", 1)[-1]
     target.write_bytes(asset_bytes(asset, repo))
     return target
 

@@ -10,7 +10,7 @@ cache key rules (bundle/cache.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -22,6 +22,7 @@ from bundle.cache import (
     field_name,
     is_cacheable,
 )
+from kernel.manifest import Asset
 from kernel.notation import all_steps, gets, is_expression, own_content, referenced_steps
 
 
@@ -312,20 +313,17 @@ def diff_parameters(
 
 
 def diff_assets(
-    old: list[dict[str, Any]], new: list[dict[str, Any]]
+    old: Sequence[Asset], new: Sequence[Asset]
 ) -> tuple[list[AssetChange], list[AssetChange], list[AssetChange]]:
     """(changed, added, removed) assets by name: a new sha256, and which of its files changed."""
-    olds = {a["name"]: a for a in old}
-    news = {a["name"]: a for a in new}
+    olds = {a.name: a for a in old}
+    news = {a.name: a for a in new}
     changed = []
     for name in sorted(olds.keys() & news.keys()):
         before, after = olds[name], news[name]
-        if before.get("sha256") == after.get("sha256") and before.get("s3_uri") == after.get(
-            "s3_uri"
-        ):
+        if before.sha256 == after.sha256 and before.s3_uri == after.s3_uri:
             continue
-        old_files = {f["path"]: f.get("sha256") for f in before.get("files", [])}
-        new_files = {f["path"]: f.get("sha256") for f in after.get("files", [])}
+        old_files, new_files = dict(before.files), dict(after.files)
         files = [
             (
                 path,
@@ -338,25 +336,11 @@ def diff_assets(
             for path in sorted(old_files.keys() | new_files.keys())
             if old_files.get(path) != new_files.get(path)
         ]
-        changed.append(
-            AssetChange(
-                name,
-                str(after.get("kind")),
-                before.get("sha256"),
-                after.get("sha256"),
-                tuple(files),
-            )
-        )
+        changed.append(AssetChange(name, after.kind, before.sha256, after.sha256, tuple(files)))
     added = [
-        AssetChange(n, str(a.get("kind")), None, a.get("sha256"))
-        for n, a in sorted(news.items())
-        if n not in olds
+        AssetChange(n, a.kind, None, a.sha256) for n, a in sorted(news.items()) if n not in olds
     ]
-    removed = [
-        AssetChange(n, str(a.get("kind")), a.get("sha256"))
-        for n, a in sorted(olds.items())
-        if n not in news
-    ]
+    removed = [AssetChange(n, a.kind, a.sha256) for n, a in sorted(olds.items()) if n not in news]
     return changed, added, removed
 
 
@@ -366,8 +350,8 @@ def diff_definitions(
     *,
     old_name: str,
     new_name: str,
-    old_assets: list[dict[str, Any]] | None = None,
-    new_assets: list[dict[str, Any]] | None = None,
+    old_assets: Sequence[Asset] | None = None,
+    new_assets: Sequence[Asset] | None = None,
 ) -> Diff:
     """Compare two definitions (and their assets.json lists, when both sides have one)."""
     steps_added, steps_removed, steps_changed = diff_steps(old, new)
@@ -395,5 +379,5 @@ def diff_definitions(
         assets_added=tuple(added),
         assets_removed=tuple(removed),
         assets_compared=compared,
-        asset_names={a["s3_uri"]: a["name"] for a in every_asset if "s3_uri" in a},
+        asset_names={a.s3_uri: a.name for a in every_asset},
     )

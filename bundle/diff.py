@@ -65,8 +65,8 @@ def compare(args: argparse.Namespace) -> tuple[Diff, dict[str, Diff]]:
             second.definition,
             old_name=str(args.old),
             new_name=str(args.new),
-            old_assets=list(first.assets),
-            new_assets=list(second.assets),
+            old_assets=first.assets,
+            new_assets=second.assets,
         )
         return diff, compare_monitors(first, second)
     name = args.pipeline_name or first.name
@@ -76,7 +76,7 @@ def compare(args: argparse.Namespace) -> tuple[Diff, dict[str, Diff]]:
         first.definition,
         old_name=f"deployed pipeline {name}",
         new_name=str(args.old),
-        new_assets=list(first.assets),
+        new_assets=first.assets,
     )
     return diff, {}
 
@@ -102,8 +102,8 @@ def compare_monitors(first: Bundle, second: Bundle) -> dict[str, Diff]:
             definition(after, present),
             old_name=f"{first.root / folder}" if before else "(no such monitoring pipeline)",
             new_name=f"{second.root / folder}" if after else "(no such monitoring pipeline)",
-            old_assets=list(before.assets) if before else [],
-            new_assets=list(after.assets) if after else [],
+            old_assets=before.assets if before else (),
+            new_assets=after.assets if after else (),
         )
     return diffs
 

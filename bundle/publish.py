@@ -42,24 +42,13 @@ from bundle.watch import (
     watch_execution,
 )
 from kernel.check import definition_problems, rendered_at
+from kernel.console import output_console
+from kernel.manifest import Function, Manifest, Publish, Schedule
 
 NO_OP = ("present", "unchanged", "none")  # verbs of actions that change nothing
 UPLOAD_THREADS = 8
 DEFAULT_POLL = 10.0  # seconds between --watch polls
 T = TypeVar("T")
-# The keys of assets.json's publish and functions sections that publishing reads, and their types.
-PUBLISH_KEYS = {
-    "region": str,
-    "account": str,
-    "pipeline_name": str,
-    "role_arn": str,
-    "description": str,
-    "tags": dict,
-}
-SCHEDULE_KEYS = {"name": str, "cron": str, "role_arn": str, "parameters": dict}
-FUNCTION_KEYS = dict.fromkeys(
-    ("asset", "function_name", "function_arn", "handler", "runtime", "role_arn"), str
-)
 FUNCTION_FIELDS = ("Role", "Handler", "Runtime", "Timeout", "MemorySize", "Environment")
 
 
@@ -95,21 +84,6 @@ class Action:
 
 
 @dataclass(frozen=True)
-class Target:
-    """assets.json's publish section, plus the Lambda functions the pipeline calls."""
-
-    region: str
-    account: str
-    pipeline_name: str
-    role_arn: str
-    description: str
-    tags: dict[str, str]
-    parallelism: dict[str, Any] | None
-    schedule: dict[str, Any] | None
-    functions: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
 class PipelinePlan:
     """Create or update one pipeline: the action, its request, and the tags it needs."""
 
@@ -117,7 +91,7 @@ class PipelinePlan:
     request: dict[str, Any]
     tags_to_add: dict[str, str]
     arn: str | None
-    target: Target
+    manifest: Manifest
 
 
 @dataclass(frozen=True)
@@ -128,7 +102,7 @@ class Plan:
     before the main pipeline, whose schedule steps start them.
     """
 
-    target: Target
+    manifest: Manifest
     uploads: tuple[tuple[Action, AssetObject], ...]
     functions: tuple[tuple[Action, dict[str, Any], bytes], ...]
     monitors: tuple[PipelinePlan, ...]
@@ -154,53 +128,7 @@ class Plan:
 # ---------------------------------------------------------------- reading the bundle
 
 
-def read_target(bundle: Bundle) -> Target:
-    """The publish and functions sections of assets.json.
-
-    Raises:
-        PublishError: a section or key is missing or of the wrong type.
-    """
-    where = bundle.root / "assets.json"
-    publish, functions = bundle.manifest.get("publish"), bundle.manifest.get("functions")
-    if not isinstance(publish, dict) or not isinstance(functions, list):
-        missing = [k for k, v in (("publish", publish), ("functions", functions)) if v is None]
-        raise PublishError(
-            f"{where}\n  no {' and no '.join(missing) or 'usable publish/functions'} section\n"
-            "  why: publishing takes the account, region, roles and Lambda settings from the "
-            "bundle, and this bundle was compiled without them\n"
-            "  fix: recompile the bundle with the current compiler (`python -m compiler ...`)"
-        )
-    problems = _mistyped(publish, "publish", PUBLISH_KEYS)
-    problems += [f"publish.{k}" for k in ("parallelism", "schedule") if k not in publish]
-    if isinstance(publish.get("schedule"), dict):
-        problems += _mistyped(publish["schedule"], "publish.schedule", SCHEDULE_KEYS)
-    for i, function in enumerate(functions):
-        problems += _mistyped(function, f"functions[{i}]", FUNCTION_KEYS)
-    if problems:
-        raise PublishError(
-            f"{where}\n  missing or mistyped: {', '.join(problems)}\n"
-            "  why: these are settings the compiler writes; the file was edited by hand or comes "
-            "from another compiler version\n"
-            "  fix: recompile the bundle with `python -m compiler ...`"
-        )
-    return Target(
-        region=publish["region"],
-        account=publish["account"],
-        pipeline_name=publish["pipeline_name"],
-        role_arn=publish["role_arn"],
-        description=publish["description"],
-        tags={str(k): str(v) for k, v in publish["tags"].items()},
-        parallelism=publish["parallelism"],
-        schedule=publish["schedule"],
-        functions=tuple(functions),
-    )
-
-
-def _mistyped(section: Mapping[str, Any], prefix: str, keys: Mapping[str, type]) -> list[str]:
-    return [f"{prefix}.{k}" for k, kind in keys.items() if not isinstance(section.get(k), kind)]
-
-
-def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str, AssetObject]:
+def check_bundle(bundle: Bundle, repo: Path = REPO) -> dict[str, AssetObject]:
     """Re-check the bundle against the files on disk and against itself; its objects by name.
 
     Raises:
@@ -209,9 +137,8 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
             assets and the definition, or schedule parameter values the definition refuses.
     """
     problems = []
-    expected = bundle.manifest.get("definition_sha256")
     text = (bundle.root / "pipeline.json").read_bytes()
-    if expected is not None and hashlib.sha256(text).hexdigest() != expected:
+    if hashlib.sha256(text).hexdigest() != bundle.manifest.definition_sha256:
         problems.append(
             f"{bundle.root / 'pipeline.json'}\n  its sha256 is not assets.json's "
             "definition_sha256\n  why: the definition was edited after the compile, so it may "
@@ -227,20 +154,21 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
         )
         objects = {}
     for i, asset in enumerate(bundle.assets):
-        if asset["sha256"] not in str(asset["s3_uri"]).split("/"):
+        if asset.sha256 not in asset.s3_uri.split("/"):
             problems.append(
-                f"{bundle.root / 'assets.json'} assets[{i}].s3_uri\n  {asset['s3_uri']} does "
-                f"not name the asset's sha256 {asset['sha256']}\n  why: publishing skips an "
+                f"{bundle.root / 'assets.json'} assets[{i}].s3_uri\n  {asset.s3_uri} does "
+                f"not name the asset's sha256 {asset.sha256}\n  why: publishing skips an "
                 "object already at its key, which is safe only for content-addressed keys\n"
                 "  fix: recompile the bundle with `python -m compiler ...`"
             )
-    problems += _function_problems(bundle, target)
-    functions = [str(f["function_arn"]) for f in target.functions]
+    problems += _function_problems(bundle)
+    functions = [f.function_arn for f in bundle.manifest.functions]
     problems += rendered_at(  # the definition check the compiler and the engine run
         bundle.root / "pipeline.json", definition_problems(bundle.definition, functions)
     )
-    if target.schedule is not None:
-        values = {k: as_parameter_value(v) for k, v in target.schedule["parameters"].items()}
+    schedule = bundle.manifest.publish.schedule
+    if schedule is not None:
+        values = {k: as_parameter_value(v) for k, v in schedule.parameters.items()}
         where = f"{bundle.root / 'assets.json'} publish.schedule.parameters"
         try:
             check_parameters(bundle.definition, values, where)
@@ -252,17 +180,18 @@ def check_bundle(bundle: Bundle, target: Target, repo: Path = REPO) -> dict[str,
     return objects
 
 
-def _function_problems(bundle: Bundle, target: Target) -> list[str]:
+def _function_problems(bundle: Bundle) -> list[str]:
     where = bundle.root / "assets.json"
     problems = []
-    lambda_assets = {a["name"] for a in bundle.assets if a["kind"] == "lambda"}
-    for i, function in enumerate(target.functions):
-        arn = function["function_arn"]
-        wanted = f"arn:aws:lambda:{target.region}:{target.account}:function:"
-        wanted += function["function_name"]
-        if function["asset"] not in lambda_assets:
+    lambda_assets = {a.name for a in bundle.assets if a.kind == "lambda"}
+    functions, publish = bundle.manifest.functions, bundle.manifest.publish
+    for i, function in enumerate(functions):
+        arn = function.function_arn
+        wanted = f"arn:aws:lambda:{publish.region}:{publish.account}:function:"
+        wanted += function.function_name
+        if function.asset not in lambda_assets:
             problems.append(
-                f"{where} functions[{i}].asset\n  {function['asset']!r} is not a Lambda asset\n"
+                f"{where} functions[{i}].asset\n  {function.asset!r} is not a Lambda asset\n"
                 f"  why: the bundle's Lambda assets are {', '.join(sorted(lambda_assets))}\n"
                 "  fix: recompile the bundle with `python -m compiler ...`"
             )
@@ -276,7 +205,7 @@ def _function_problems(bundle: Bundle, target: Target) -> list[str]:
     return problems
 
 
-def check_target(aws: Aws, target: Target, objects: Iterable[AssetObject]) -> None:
+def check_target(aws: Aws, target: Publish, objects: Iterable[AssetObject]) -> None:
     """The caller's account and region, and every asset bucket's region, against the bundle.
 
     Raises:
@@ -319,22 +248,21 @@ def check_target(aws: Aws, target: Target, objects: Iterable[AssetObject]) -> No
 
 def make_plan(
     bundle: Bundle,
-    target: Target,
     objects: Mapping[str, AssetObject],
     aws: Aws,
-    monitors: Iterable[tuple[Bundle, Target]] = (),
+    monitors: Iterable[Bundle] = (),
 ) -> Plan:
     """Compare the bundle (and its monitoring pipelines) with what AWS has; read-only calls."""
+    manifest = bundle.manifest
     uploads = tuple(_plan_asset(aws, obj) for obj in objects.values())
-    functions = tuple(_plan_function(aws, f, objects[f["asset"]].body) for f in target.functions)
+    functions = tuple(_plan_function(aws, f, objects[f.asset].body) for f in manifest.functions)
     monitor_plans = tuple(
-        PipelinePlan(*_plan_pipeline(aws, monitor, monitor_target), monitor_target)
-        for monitor, monitor_target in monitors
+        PipelinePlan(*_plan_pipeline(aws, monitor), monitor.manifest) for monitor in monitors
     )
-    pipeline, request, tags, arn = _plan_pipeline(aws, bundle, target)
-    schedule, schedule_request, exists = _plan_schedule(aws, target, arn)
+    pipeline, request, tags, arn = _plan_pipeline(aws, bundle)
+    schedule, schedule_request, exists = _plan_schedule(aws, manifest.publish.schedule, arn)
     return Plan(
-        target,
+        manifest,
         uploads,
         functions,
         monitor_plans,
@@ -359,27 +287,27 @@ def _plan_asset(aws: Aws, obj: AssetObject) -> tuple[Action, AssetObject]:
     return Action("asset", obj.name, "present", "", obj.uri), obj
 
 
-def function_config(function: Mapping[str, Any]) -> dict[str, Any]:
+def function_config(function: Function) -> dict[str, Any]:
     """The CreateFunction/UpdateFunctionConfiguration settings of a functions entry."""
     return {
-        "FunctionName": function["function_name"],
-        "Role": function["role_arn"],
-        "Handler": function["handler"],
-        "Runtime": function["runtime"],
-        "Timeout": int(function.get("timeout_seconds", 300)),
-        "MemorySize": int(function.get("memory_mb", 256)),
-        "Environment": {"Variables": dict(function.get("environment") or {})},
+        "FunctionName": function.function_name,
+        "Role": function.role_arn,
+        "Handler": function.handler,
+        "Runtime": function.runtime,
+        "Timeout": function.timeout_seconds,
+        "MemorySize": function.memory_mb,
+        "Environment": {"Variables": dict(function.environment)},
     }
 
 
 def _plan_function(
-    aws: Aws, function: Mapping[str, Any], zip_bytes: bytes
+    aws: Aws, function: Function, zip_bytes: bytes
 ) -> tuple[Action, dict[str, Any], bytes]:
     config = function_config(function)
-    name, arn = config["FunctionName"], function["function_arn"]
+    name, arn = config["FunctionName"], function.function_arn
     current = aws.function(name)
     if current is None:
-        action = Action("function", name, "create", f"from {function['asset']}", arn)
+        action = Action("function", name, "create", f"from {function.asset}", arn)
         return action, config, zip_bytes
     current = {**current, "Environment": {"Variables": _variables(current)}}
     fields = [k for k in FUNCTION_FIELDS if current.get(k) != config[k]]
@@ -390,7 +318,7 @@ def _plan_function(
         (False, True): "update config",
         (False, False): "unchanged",
     }[(code, bool(fields))]
-    detail = ", ".join(([f"code of {function['asset']}"] if code else []) + fields)
+    detail = ", ".join(([f"code of {function.asset}"] if code else []) + fields)
     return Action("function", name, verb, detail, arn), config, zip_bytes
 
 
@@ -399,18 +327,18 @@ def _variables(configuration: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _plan_pipeline(
-    aws: Aws, bundle: Bundle, target: Target
+    aws: Aws, bundle: Bundle
 ) -> tuple[Action, dict[str, Any], dict[str, str], str | None]:
+    name, target = bundle.name, bundle.manifest.publish
     request: dict[str, Any] = {
-        "PipelineName": target.pipeline_name,
+        "PipelineName": name,
         "PipelineDefinition": (bundle.root / "pipeline.json").read_text(encoding="utf-8"),
         "RoleArn": target.role_arn,
         "PipelineDescription": target.description,
     }
     if target.parallelism is not None:
         request["ParallelismConfiguration"] = target.parallelism
-    current = aws.pipeline(target.pipeline_name)
-    name = target.pipeline_name
+    current = aws.pipeline(name)
     if current is None:
         steps = len(bundle.definition["Steps"])
         return Action("pipeline", name, "create", f"{steps} steps"), request, target.tags, None
@@ -454,36 +382,34 @@ def _definition_change(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
 
 
 def _plan_schedule(
-    aws: Aws, target: Target, pipeline_arn: str | None
+    aws: Aws, schedule: Schedule | None, pipeline_arn: str | None
 ) -> tuple[Action, dict[str, Any] | None, bool]:
-    schedule = target.schedule
     if schedule is None:
         return Action("schedule", "-", "none", "the config sets no schedule"), None, False
     parameters = [
-        {"Name": k, "Value": as_parameter_value(v)}
-        for k, v in sorted(schedule.get("parameters", {}).items())
+        {"Name": k, "Value": as_parameter_value(v)} for k, v in sorted(schedule.parameters.items())
     ]
     request: dict[str, Any] = {
-        "Name": schedule["name"],
-        "ScheduleExpression": schedule["cron"],
-        "ScheduleExpressionTimezone": schedule.get("timezone", "UTC"),
+        "Name": schedule.name,
+        "ScheduleExpression": schedule.cron,
+        "ScheduleExpressionTimezone": schedule.timezone,
         "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED" if schedule.get("enabled", True) else "DISABLED",
+        "State": "ENABLED" if schedule.enabled else "DISABLED",
         "Target": {
             "Arn": pipeline_arn or "",  # filled in once the pipeline exists
-            "RoleArn": schedule["role_arn"],
+            "RoleArn": schedule.role_arn,
             "SageMakerPipelineParameters": {"PipelineParameterList": parameters},
         },
     }
-    current = aws.schedule(schedule["name"])
+    current = aws.schedule(schedule.name)
     if current is None:
-        action = Action("schedule", schedule["name"], "create", schedule["cron"])
+        action = Action("schedule", schedule.name, "create", schedule.cron)
         return action, request, False
     planned = {**request, "Target": {**request["Target"], "Arn": pipeline_arn}}
     stored, wanted = _schedule_fields(current), _schedule_fields(planned)
     changed = [k for k in wanted if stored[k] != wanted[k]]
     verb = "update" if changed else "unchanged"
-    return Action("schedule", schedule["name"], verb, ", ".join(changed)), request, True
+    return Action("schedule", schedule.name, verb, ", ".join(changed)), request, True
 
 
 def _schedule_fields(schedule: Mapping[str, Any]) -> dict[str, Any]:
@@ -502,7 +428,8 @@ def _schedule_fields(schedule: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def plan_table(plan: Plan) -> Table:
-    table = Table(title=f"publish plan: {plan.target.pipeline_name} in {plan.target.region}")
+    manifest = plan.manifest
+    table = Table(title=f"publish plan: {manifest.pipeline} in {manifest.publish.region}")
     for column in ("kind", "name", "action", "detail"):
         table.add_column(column, overflow="fold")
     for action in plan.actions:
@@ -532,7 +459,7 @@ def apply_plan(plan: Plan, aws: Aws, console: Console) -> tuple[dict[str, str], 
         for monitor in plan.monitors:
             _attempt(monitor.action, results, console, _apply_pipeline, aws, monitor)
         main = PipelinePlan(
-            plan.pipeline, plan.pipeline_request, plan.tags_to_add, plan.pipeline_arn, plan.target
+            plan.pipeline, plan.pipeline_request, plan.tags_to_add, plan.pipeline_arn, plan.manifest
         )
         arn = _attempt(plan.pipeline, results, console, _apply_pipeline, aws, main)
         if plan.schedule.pending and plan.schedule_request is not None:
@@ -606,7 +533,7 @@ def _upload(
 def _apply_pipeline(aws: Aws, plan: PipelinePlan) -> str:
     """Create or update the pipeline as planned; its ARN."""
     if plan.action.verb == "create":
-        return aws.create_pipeline(plan.request, plan.target.tags)
+        return aws.create_pipeline(plan.request, plan.manifest.publish.tags)
     assert plan.arn is not None  # the pipeline exists unless the verb is create
     if plan.action.verb == "update":
         aws.update_pipeline(plan.request)
@@ -733,18 +660,18 @@ def main(
 ) -> int:
     """The command line; `connect_aws` and `repo` let tests use moto, a Stubber and a copy."""
     args = parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         bundle = read_bundle(args.bundle_dir)
-        target = read_target(bundle)
-        objects = check_bundle(bundle, target, repo)
-        monitors = [(m, read_target(m)) for m in monitor_bundles(bundle)]
-        for monitor, monitor_target in monitors:  # their assets are uploaded with the main ones
-            objects = {**check_bundle(monitor, monitor_target, repo), **objects}
+        target = bundle.manifest.publish
+        objects = check_bundle(bundle, repo)
+        monitors = monitor_bundles(bundle)
+        for monitor in monitors:  # their assets are uploaded with the main ones
+            objects = {**check_bundle(monitor, repo), **objects}
         values = check_parameters(bundle.definition, parse_assignments(args.parameter, "-p"), "-p")
         aws = connect_aws(args.region, target.region)
         check_target(aws, target, objects.values())
-        plan = make_plan(bundle, target, objects, aws, monitors)
+        plan = make_plan(bundle, objects, aws, monitors)
     except (BundleError, PublishError, ParameterError, AwsError) as exc:
         print(f"error: {exc}\n\nnothing was applied", file=sys.stderr)
         return 2
@@ -760,7 +687,7 @@ def main(
             soft_wrap=True,
         )
         return 0
-    receipt = Receipt(str(bundle.root), target.pipeline_name, target.region, target.account)
+    receipt = Receipt(str(bundle.root), bundle.name, target.region, target.account)
     receipt_path = args.receipt or bundle.root / "receipt.json"
     if not pending:
         console.print("nothing to change: AWS already matches the bundle", markup=False)
@@ -775,7 +702,7 @@ def main(
     receipt.record(plan, results)
     code = 0
     if args.start:
-        code = _start(aws, target, values, args, console, receipt)
+        code = _start(aws, bundle.name, values, args, console, receipt)
     receipt.write(receipt_path)
     console.print(f"receipt: {receipt_path}", markup=False, highlight=False)
     return code
@@ -798,14 +725,14 @@ def _apply_command(args: argparse.Namespace) -> str:
 
 def _start(
     aws: Aws,
-    target: Target,
+    pipeline: str,
     values: dict[str, str],
     args: argparse.Namespace,
     console: Console,
     receipt: Receipt,
 ) -> int:
     try:
-        arn = aws.start_execution(target.pipeline_name, values)
+        arn = aws.start_execution(pipeline, values)
         receipt.execution = {"arn": arn, "status": "Executing", "parameters": values}
         console.print(f"started {arn}", markup=False, highlight=False)
         if not args.watch:

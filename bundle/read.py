@@ -1,4 +1,8 @@
-"""Read a bundle folder, with errors that say which file is wrong and how to fix it."""
+"""Read a bundle folder, with errors that say which file is wrong and how to fix it.
+
+The one reader of a bundle: pipeline.json parsed, assets.json as the kernel's typed `Manifest`
+(its format version checked), so every runtime tool reads the same facts the same way.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kernel.manifest import Asset, Manifest, ManifestError
+
 FILES = ("pipeline.json", "assets.json")
+RECOMPILE = "recompile the bundle with `python -m compiler ...`"
 
 
 class BundleError(Exception):
@@ -17,36 +24,36 @@ class BundleError(Exception):
 
 @dataclass(frozen=True)
 class Bundle:
-    """A compiled bundle as plain data.
+    """A compiled bundle.
 
     Attributes:
         root: the bundle folder.
         definition: pipeline.json, parsed.
-        assets: assets.json's `assets` list (each with name, kind, sha256, s3_uri, files).
-        manifest: assets.json as a whole (pipeline name, assets, and any further sections).
+        manifest: assets.json.
     """
 
     root: Path
     definition: dict[str, Any]
-    assets: tuple[dict[str, Any], ...]
-    manifest: dict[str, Any]
+    manifest: Manifest
 
     @property
     def name(self) -> str:
-        return str(self.manifest["pipeline"])
+        return self.manifest.pipeline
 
-    def asset(self, name: str) -> dict[str, Any]:
-        for asset in self.assets:
-            if asset["name"] == name:
-                return asset
-        raise KeyError(name)
+    @property
+    def assets(self) -> tuple[Asset, ...]:
+        return self.manifest.assets
+
+    def asset(self, name: str) -> Asset:
+        return self.manifest.asset(name)
 
 
 def read_bundle(root: Path) -> Bundle:
-    """Parse pipeline.json and assets.json in `root`.
+    """Parse pipeline.json and read assets.json in `root`.
 
     Raises:
-        BundleError: the folder or a file is missing, or a file is not the JSON a compile writes.
+        BundleError: the folder or a file is missing, a file is not the JSON a compile writes,
+            or assets.json is of another format version.
     """
     if not root.is_dir():
         raise BundleError(
@@ -54,36 +61,34 @@ def read_bundle(root: Path) -> Bundle:
             "writes (pipeline.json, assets.json)\n  fix: compile first, e.g. "
             "`python -m compiler project=digits`, and pass its build/<pipeline-name> folder"
         )
-    parsed = {}
+    texts = {}
     for name in FILES:
         path = root / name
         try:
-            parsed[name] = json.loads(path.read_text(encoding="utf-8"))
+            texts[name] = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise BundleError(
                 f"{path}\n  missing\n  why: every bundle has {' and '.join(FILES)}\n"
-                "  fix: recompile the bundle with `python -m compiler ...`"
+                f"  fix: {RECOMPILE}"
             ) from None
-        except json.JSONDecodeError as exc:
-            raise BundleError(
-                f"{path}\n  not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}\n"
-                "  why: the file was edited by hand or cut short\n"
-                "  fix: recompile the bundle with `python -m compiler ...`"
-            ) from None
-    definition, manifest = parsed["pipeline.json"], parsed["assets.json"]
-    problems = []
-    if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
-        problems.append("pipeline.json has no Steps list")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("assets"), list):
-        problems.append("assets.json has no assets list")
-    elif not isinstance(manifest.get("pipeline"), str):
-        problems.append("assets.json has no pipeline name")
-    if problems:
+    try:
+        manifest = Manifest.from_json(texts["assets.json"], str(root / "assets.json"))
+    except ManifestError as exc:
+        raise BundleError(str(exc)) from None
+    path = root / "pipeline.json"
+    try:
+        definition = json.loads(texts["pipeline.json"])
+    except json.JSONDecodeError as exc:
         raise BundleError(
-            f"{root}\n  {'; '.join(problems)}\n  why: these are not files a compile writes\n"
-            "  fix: recompile the bundle with `python -m compiler ...`"
+            f"{path}\n  not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}\n"
+            f"  why: the file was edited by hand or cut short\n  fix: {RECOMPILE}"
+        ) from None
+    if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
+        raise BundleError(
+            f"{path}\n  has no Steps list\n  why: it is not a file a compile writes\n"
+            f"  fix: {RECOMPILE}"
         )
-    return Bundle(root, definition, tuple(manifest["assets"]), manifest)
+    return Bundle(root, definition, manifest)
 
 
 def monitor_bundles(bundle: Bundle) -> list[Bundle]:
@@ -94,18 +99,18 @@ def monitor_bundles(bundle: Bundle) -> list[Bundle]:
             with this bundle (another pipeline name or definition).
     """
     monitors = []
-    for entry in bundle.manifest.get("monitors", []):
-        folder = bundle.root / str(entry["folder"])
+    for entry in bundle.manifest.monitors:
+        folder = bundle.root / entry.folder
         monitor = read_bundle(folder)
         text = (folder / "pipeline.json").read_bytes()
         if (
-            monitor.name != entry["pipeline"]
-            or hashlib.sha256(text).hexdigest() != entry["definition_sha256"]
+            monitor.name != entry.pipeline
+            or hashlib.sha256(text).hexdigest() != entry.definition_sha256
         ):
             raise BundleError(
-                f"{folder}\n  is not the monitoring pipeline {entry['pipeline']} compiled with "
+                f"{folder}\n  is not the monitoring pipeline {entry.pipeline} compiled with "
                 f"{bundle.root}\n  why: assets.json lists its name and definition hash, and "
-                "they differ\n  fix: recompile the bundle with `python -m compiler ...`"
+                f"they differ\n  fix: {RECOMPILE}"
             )
         monitors.append(monitor)
     return monitors

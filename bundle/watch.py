@@ -24,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bundle.aws import Aws, AwsError, connect
+from kernel.console import output_console
 
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 VALUE_PATTERNS = {  # the literals each parameter type takes; String takes any text
@@ -240,7 +241,7 @@ def main(
     parser.add_argument("--poll", type=float, default=10.0, help="seconds between polls")
     parser.add_argument("--region", default=None)
     args = parser.parse_args(argv)
-    console = Console()
+    console = output_console()
     try:
         outcome = watch_execution(
             connect_aws(args.region or _arn_region(args.execution_arn), "us-east-1"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ from kernel.errors import CompileError, Problem
 from kernel.graph import check_pipeline
 from kernel.ir import Pipeline
 from kernel.limits import OPERATIONS, limit_problems
+from kernel.manifest import Manifest, Monitor, Project, Publish, Schedule
 from kernel.picture import picture_files
 
 MONITORS = "monitors"  # the folder of a bundle's monitoring-pipeline bundles
@@ -39,13 +41,17 @@ class Bundle:
     pipeline: Pipeline
     order: tuple[str, ...]
     pipeline_json: str
-    assets_json: str
+    manifest: Manifest
     pictures: dict[str, str]  # file name -> text: the pipeline as Mermaid and DOT
     monitors: dict[str, Bundle] = field(default_factory=dict)
 
     @property
     def output_dir(self) -> Path:
         return Path(self.config.output_dir)
+
+    @property
+    def assets_json(self) -> str:
+        return self.manifest.to_json()
 
 
 def compile_loaded(loaded: LoadedConfig) -> Bundle:
@@ -59,27 +65,20 @@ def compile_loaded(loaded: LoadedConfig) -> Bundle:
     monitors = {
         f"{MONITORS}/{m.kind.replace('_', '-')}": (
             m.kind,
-            _bundle(
-                config, m.pipeline, m.ctx, monitor_publish_settings(config, m.kind, m.pipeline.name)
-            ),
+            _bundle(config, m.pipeline, m.ctx, monitor_publish_settings(config, m.kind)),
         )
         for m in build_monitors(config)
     }
-    listed = [
-        {
-            "folder": folder,
-            "kind": kind,
-            "pipeline": monitor.pipeline.name,
-            "definition_sha256": _sha256(monitor.pipeline_json),
-        }
+    listed = tuple(
+        Monitor(folder, kind, monitor.pipeline.name, _sha256(monitor.pipeline_json))
         for folder, (kind, monitor) in monitors.items()
-    ]
+    )
     bundle = _bundle(
         config,
         pipeline,
         ctx,
         publish_settings(config),
-        {"monitors": listed} if listed else {},
+        listed,
         {folder: monitor for folder, (_, monitor) in monitors.items()},
     )
     schedule_problems = _schedule_problems(loaded, config, json.loads(bundle.pipeline_json))
@@ -92,13 +91,21 @@ def _bundle(
     config: PipelineConfig,
     pipeline: Pipeline,
     ctx: BuildContext,
-    publish: dict[str, Any],
-    extra: dict[str, Any] | None = None,
+    publish: Publish,
+    listed: tuple[Monitor, ...] = (),
     monitors: dict[str, Bundle] | None = None,
 ) -> Bundle:
-    """One pipeline's bundle: its checked definition, assets.json (plus `extra`), pictures."""
+    """One pipeline's bundle: its checked definition, assets.json (listing `listed`), pictures."""
     order, text, definition = _emit(pipeline, list(ctx.functions))
-    manifest = _manifest(config, pipeline, ctx, text, publish, extra or {})
+    manifest = Manifest(
+        pipeline=pipeline.name,
+        definition_sha256=_sha256(text),
+        assets=tuple(a for _, a in sorted(ctx.assets.items())),
+        functions=tuple(ctx.functions[arn] for arn in sorted(ctx.functions)),
+        project=project_facts(config),
+        publish=publish,
+        monitors=listed,
+    )
     pictures = picture_files(definition)
     return Bundle(config, pipeline, order, text, manifest, pictures, monitors or {})
 
@@ -143,73 +150,51 @@ def _emit(pipeline: Pipeline, functions: list[str]) -> tuple[tuple[str, ...], st
     return order, text, definition
 
 
-def _manifest(
-    config: PipelineConfig,
-    pipeline: Pipeline,
-    ctx: BuildContext,
-    text: str,
-    publish: dict[str, Any],
-    extra: dict[str, Any],
-) -> str:
-    """assets.json: what runtime tools and publishing need besides the definition."""
-    manifest = {
-        "pipeline": pipeline.name,
-        "assets": [a.to_json() for _, a in sorted(ctx.assets.items())],
-        "definition_sha256": _sha256(text),
-        "functions": [ctx.functions[arn] for arn in sorted(ctx.functions)],
-        "project": project_facts(config),
-        "publish": publish,
-        **extra,
-    }
-    return canonical_json(manifest)
-
-
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def monitor_publish_settings(config: PipelineConfig, kind: str, name: str) -> dict[str, Any]:
+def monitor_publish_settings(config: PipelineConfig, kind: str) -> Publish:
     """A monitoring pipeline is published like the main one, but has no schedule of its own:
     the main pipeline's schedule step makes the one that starts it."""
     endpoint = config.deployment.endpoint_name
-    return publish_settings(config) | {
-        "pipeline_name": name,
-        "description": f"{kind.replace('_', '-')} monitoring of endpoint {endpoint} (builtin "
+    return dataclasses.replace(
+        publish_settings(config),
+        description=f"{kind.replace('_', '-')} monitoring of endpoint {endpoint} (builtin "
         f"backend) for {config.project.pipeline_name}, compiled from conf/",
-        "parallelism": None,
-        "schedule": None,
-    }
+        parallelism=None,
+        schedule=None,
+    )
 
 
-def publish_settings(config: PipelineConfig) -> dict[str, Any]:
+def publish_settings(config: PipelineConfig) -> Publish:
     """What publishing applies besides the definition (assets.json `publish`)."""
     production, aws = config.pipeline, config.aws
     schedule = production.schedule
-    return {
-        "region": aws.region,
-        "account": aws.role_arn.split(":")[4],
-        "pipeline_name": config.project.pipeline_name,
-        "role_arn": aws.role_arn,
-        "description": production.description,
-        "tags": dict(sorted(production.tags.items())),
-        "parallelism": (
+    return Publish(
+        region=aws.region,
+        account=aws.role_arn.split(":")[4],
+        role_arn=aws.role_arn,
+        description=production.description,
+        tags=dict(sorted(production.tags.items())),
+        parallelism=(
             {"MaxParallelExecutionSteps": production.max_parallel_steps}
             if production.max_parallel_steps
             else None
         ),
-        "schedule": (
-            {
-                "name": schedule.name,
-                "cron": schedule.cron,
-                "timezone": schedule.timezone,
-                "role_arn": schedule.role_arn,
-                "parameters": dict(sorted(schedule.parameters.items())),
-                "enabled": True,
-            }
+        schedule=(
+            Schedule(
+                name=schedule.name,
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                role_arn=schedule.role_arn,
+                parameters=dict(sorted(schedule.parameters.items())),
+                enabled=True,
+            )
             if schedule.enabled
             else None
         ),
-    }
+    )
 
 
 PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
@@ -246,22 +231,21 @@ def _schedule_problems(
     return problems
 
 
-def project_facts(config: PipelineConfig) -> dict[str, Any]:
+def project_facts(config: PipelineConfig) -> Project:
     """What runtime tools need to know of the project beyond the definition (assets.json)."""
     project, deployment = config.project, config.deployment
     data = project.data
-    return {
-        "name": project.name,
-        "classes": list(project.classes),
-        "kind": data.kind,
-        "numeric": list(getattr(data, "numeric", ())),
-        "categorical": list(getattr(data, "categorical", ())),
-        "region": config.aws.region,
-        "model_package_group": project.model_package_group,
-        "endpoint_name": deployment.endpoint_name if deployment.enabled else None,
-        "data_capture_uri": deployment.data_capture_uri if deployment.enabled else None,
-        "ground_truth_uri": config.monitoring.model_quality.schedule.ground_truth_uri,
-    }
+    return Project(
+        name=project.name,
+        classes=tuple(project.classes),
+        kind=data.kind,
+        numeric=tuple(getattr(data, "numeric", ())),
+        categorical=tuple(getattr(data, "categorical", ())),
+        model_package_group=project.model_package_group,
+        endpoint_name=deployment.endpoint_name if deployment.enabled else None,
+        data_capture_uri=deployment.data_capture_uri if deployment.enabled else None,
+        ground_truth_uri=config.monitoring.model_quality.schedule.ground_truth_uri,
+    )
 
 
 def _write_svg(dot_file: Path, svg: Path) -> None:
@@ -274,7 +258,7 @@ def _write_svg(dot_file: Path, svg: Path) -> None:
 def _write_files(bundle: Bundle, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pipeline.json").write_text(bundle.pipeline_json, encoding="utf-8")
-    (folder / "assets.json").write_text(bundle.assets_json, encoding="utf-8")
+    (folder / "assets.json").write_text(bundle.manifest.to_json(), encoding="utf-8")
     for name, text in bundle.pictures.items():
         (folder / name).write_text(text, encoding="utf-8")
     _write_svg(folder / "pipeline.dot", folder / "pipeline.svg")

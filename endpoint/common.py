@@ -119,20 +119,15 @@ def parse_arguments(
         BundleError: a missing or broken bundle (`run_tool` prints it and returns 2).
     """
     args = parser.parse_args(None if argv is None else list(argv))
-    facts = read_bundle(args.bundle).manifest.get("project")
-    if not isinstance(facts, dict):
-        raise BundleError(
-            f"{args.bundle / 'assets.json'}\n  has no 'project' section\n"
-            "  why: the bundle was compiled before the endpoint tools read bundles\n"
-            "  fix: recompile it with `python -m compiler ...`"
-        )
+    manifest = read_bundle(args.bundle).manifest
+    facts = manifest.project
     return args, Project(
-        name=str(facts["name"]),
-        classes=tuple(str(c) for c in facts["classes"]),
-        kind=str(facts["kind"]),
-        numeric=tuple(str(c) for c in facts["numeric"]),
-        region=str(args.region or facts["region"]),
-        endpoint=facts.get("endpoint_name"),
+        name=facts.name,
+        classes=facts.classes,
+        kind=facts.kind,
+        numeric=facts.numeric,
+        region=args.region or manifest.publish.region,
+        endpoint=facts.endpoint_name,
     )
 
 

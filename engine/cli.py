@@ -21,6 +21,7 @@ from bundle.read import BundleError, read_bundle
 from engine.executions import now
 from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
+from kernel.console import output_console
 
 DEFAULT_ROOT = Path("build/engine")
 EXIT = {"Succeeded": 0, "Failed": 1, "Stopped": 130}
@@ -35,12 +36,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.max_parallel < 1:
         parser.error(f"--max-parallel {args.max_parallel}: give at least 1")
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = output_console()
+    errors = output_console(stderr=True)
     if args.command == "compile-run":
         bundle_dir = _compile(extra, errors)
         if bundle_dir is None:
             return 2
+        console.print(
+            f"compiled {' '.join(extra) or '(defaults)'} -> {bundle_dir}",
+            markup=False,
+            highlight=False,
+        )
     else:
         bundle_dir = args.bundle
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops jobs as Ctrl-C does
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-    print_summary(console, result, str(options.root / "s3"))
+    print_summary(console, result, bundle.definition, str(options.root / "s3"))
     return EXIT[result.status]
 
 

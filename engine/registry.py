@@ -299,8 +299,9 @@ def checked_arn(registry: Registry, arn: str) -> str:
 
 
 def print_packages(registry: Registry, group: str | None) -> None:
-    from rich.console import Console
     from rich.table import Table
+
+    from kernel.console import output_console
 
     table = Table(title=f"model packages in {registry.path}", title_justify="left")
     for column in ("ARN", "status", "created", "model data"):
@@ -308,8 +309,7 @@ def print_packages(registry: Registry, group: str | None) -> None:
     for package in registry.packages(group):
         created = package.created[:19].replace("T", " ")
         table.add_row(package.arn, package.status, created, package.model_data_url)
-    # A pipe gets whole ARNs too (rich would fit the table into 80 columns).
-    Console(width=None if sys.stdout.isatty() else 240).print(table)
+    output_console().print(table)  # a pipe gets whole ARNs too
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import filecmp
 import functools
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -149,7 +148,7 @@ class _Run:
         self.parameters = parameters
         self.records: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
-        self.region, self.account = _region_account(bundle.definition)
+        self.region, self.account = bundle.manifest.publish.region, bundle.manifest.publish.account
         self.arn = execution_arn(self.region, self.account, bundle.name, execution.id)
         self.variables = {
             "PipelineExecutionId": execution.id,
@@ -286,7 +285,9 @@ class _Run:
                     log_path=log_path,
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
-                    assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
+                    assets={a.name: a.s3_uri for a in self.bundle.assets},
+                    region=self.region,
+                    account=self.account,
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError, S3UriError) as exc:
@@ -329,8 +330,8 @@ class _Run:
         if node.type == "Fail" or definition is None:
             return message
         text = repr(definition)
-        used = [a for a in self.bundle.assets if str(a["s3_uri"]) in text]
-        lines = [f"asset {a['name']}: {_paths([f['path'] for f in a['files']])}" for a in used]
+        used = [a for a in self.bundle.assets if a.s3_uri in text]
+        lines = [f"asset {a.name}: {_paths([f.path for f in a.files])}" for a in used]
         return message + "".join(f"\n  code: {line}" for line in lines)
 
     def _end(
@@ -491,7 +492,7 @@ def check_definitions(bundle: Bundle) -> None:
     problems = []
     for each in (bundle, *monitors):
         where = each.root / "pipeline.json"
-        functions = [str(f.get("function_arn")) for f in each.manifest.get("functions") or []]
+        functions = [f.function_arn for f in each.manifest.functions]
         found = definition_problems(each.definition, functions)
         found += [
             Problem(
@@ -597,7 +598,7 @@ def _data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None)
             f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
             "  fix: pass the folder that holds the raw data files"
         )
-    project = str(bundle.manifest.get("project", {}).get("name") or bundle.name.split("-")[0])
+    project = bundle.manifest.project.name
     sample = REPO / "projects" / project / "sample_data.py"
     if data is None and not sample.is_file():
         raise EngineInputError(
@@ -661,13 +662,3 @@ def _sample_data(script: Path, folder: Path) -> Path:
             )
         partial.rename(folder)
     return folder
-
-
-def _region_account(definition: dict[str, Any]) -> tuple[str, str]:
-    text = repr(definition)
-    account = re.search(r"arn:aws:iam::(\d{12}):role/", text)
-    region = re.search(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com", text)
-    return (
-        region.group(1) if region else "us-east-1",
-        account.group(1) if account else "111122223333",
-    )

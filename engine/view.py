@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from engine.gate import decisions
 from engine.run import Result
 
 STYLES = {"Succeeded": "green", "Failed": "red", "Stopped": "yellow", "Executing": "cyan"}
@@ -82,7 +83,9 @@ def seconds(record: dict[str, Any]) -> str:
     return f"{end - start:.1f} s"
 
 
-def print_summary(console: Console, result: Result, s3_root: str) -> None:
+def print_summary(
+    console: Console, result: Result, definition: dict[str, Any], s3_root: str
+) -> None:
     """The summary table, the gate's decision, and where the logs and outputs are."""
     table = Table(title=f"execution {result.execution.id}: {result.status}")
     for column in ("Step", "Type", "Status", "Time"):
@@ -100,7 +103,7 @@ def print_summary(console: Console, result: Result, s3_root: str) -> None:
             _note(record),
         )
     console.print(table)
-    for line in decision(result):
+    for line in decision(result, definition):
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     console.print(
         f"execution: {result.execution.folder}", markup=False, highlight=False, soft_wrap=True
@@ -115,16 +118,15 @@ def print_summary(console: Console, result: Result, s3_root: str) -> None:
         console.print(f"failed: {result.failure}", markup=False, highlight=False, soft_wrap=True)
 
 
-def decision(result: Result) -> list[str]:
-    """The conditions' outcomes, the RegisterModel steps that ran, the Fail steps' messages."""
-    lines = []
+def decision(result: Result, definition: dict[str, Any]) -> list[str]:
+    """The conditions (values compared, outcome, branch taken), the RegisterModel steps that
+    ran, the Fail steps' messages."""
+    lines = [line for found in decisions(definition, result.records) for line in found.lines()]
     for name, node in result.nodes.items():
         record = result.records.get(name)
         if record is None:
             continue
-        if node.type == "Condition" and record["StepStatus"] == "Succeeded":
-            lines.append(f"condition {name}: {record['Properties']['Outcome']}")
-        elif node.type == "RegisterModel":
+        if node.type == "RegisterModel":
             status = node.definition.get("Arguments", {}).get("ModelApprovalStatus")
             lines.append(f"register {name} ({status}): {record['StepStatus']}")
         elif node.type == "Fail":

@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from kernel.ir import ExecutionVariable, Join, Parameter, ParameterRef
+from kernel.manifest import Asset as Asset  # kernel.context.Asset stays importable
+from kernel.manifest import AssetFile, Function
 
 REPO = Path(__file__).resolve().parent.parent
 SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
@@ -16,35 +17,6 @@ SKIPPED = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_TIMEOUT_S = 300
 LAMBDA_MEMORY_MB = 256
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A local file or folder the pipeline needs in S3, addressed by its content.
-
-    Attributes:
-        name: what it is for (e.g. "preprocess-code").
-        kind: "file" (uploaded as is), "sourcedir" (uploaded as sourcedir.tar.gz) or "lambda"
-            (a Lambda deployment package: <script>.zip with the script at its root).
-        files: (path inside the upload, sha256) of every file, sorted; paths mirror the repo.
-        sha256: of the file, or of the sorted "path\\0sha256\\n" lines of a source dir.
-        s3_uri: where publishing puts it: <bucket>/<prefix>/assets/<sha256>/<filename>.
-    """
-
-    name: str
-    kind: str
-    files: tuple[tuple[str, str], ...]
-    sha256: str
-    s3_uri: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "s3_uri": self.s3_uri,
-            "files": [{"path": p, "sha256": h} for p, h in self.files],
-        }
 
 
 @dataclass(frozen=True)
@@ -66,7 +38,7 @@ class BuildContext:
     declared: Mapping[str, Parameter]
     used: dict[str, Parameter] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
-    functions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by function ARN
+    functions: dict[str, Function] = field(default_factory=dict)  # by function ARN
     repo: Path = REPO
 
     @property
@@ -106,13 +78,13 @@ class BuildContext:
         """A single script uploaded as is (Processing code)."""
         digest = _sha256((self.repo / path).read_bytes())
         uri = self.s3(self.place.prefix, "assets", digest, Path(path).name)
-        return self._add(Asset(name, "file", ((path, digest),), digest, uri))
+        return self._add(Asset(name, "file", (AssetFile(path, digest),), digest, uri))
 
     def lambda_asset(self, name: str, path: str) -> Asset:
         """A single-file Lambda handler, uploaded as a zip that publishing deploys."""
         digest = _sha256((self.repo / path).read_bytes())
         uri = self.s3(self.place.prefix, "assets", digest, f"{Path(path).stem}.zip")
-        return self._add(Asset(name, "lambda", ((path, digest),), digest, uri))
+        return self._add(Asset(name, "lambda", (AssetFile(path, digest),), digest, uri))
 
     def lambda_function(self, name: str, path: str, function_arn: str, role_arn: str) -> Asset:
         """A Lambda function the pipeline calls, made from a single-file handler at publish.
@@ -121,23 +93,23 @@ class BuildContext:
         from the asset's zip with this role (assets.json `functions`).
         """
         asset = self.lambda_asset(name, path)
-        self.functions[function_arn] = {
-            "asset": name,
-            "function_arn": function_arn,
-            "function_name": function_arn.split(":")[6],
-            "handler": f"{Path(path).stem}.lambda_handler",
-            "runtime": LAMBDA_RUNTIME,
-            "role_arn": role_arn,
-            "timeout_seconds": LAMBDA_TIMEOUT_S,
-            "memory_mb": LAMBDA_MEMORY_MB,
-            "environment": {},
-        }
+        self.functions[function_arn] = Function(
+            asset=name,
+            function_arn=function_arn,
+            function_name=function_arn.split(":")[6],
+            handler=f"{Path(path).stem}.lambda_handler",
+            runtime=LAMBDA_RUNTIME,
+            role_arn=role_arn,
+            timeout_seconds=LAMBDA_TIMEOUT_S,
+            memory_mb=LAMBDA_MEMORY_MB,
+            environment={},
+        )
         return asset
 
     def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
         """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
         files = sorted(
-            (p.relative_to(self.repo).as_posix(), _sha256(p.read_bytes()))
+            AssetFile(p.relative_to(self.repo).as_posix(), _sha256(p.read_bytes()))
             for folder in folders
             for p in (self.repo / folder).rglob("*")
             if p.is_file()

@@ -17,12 +17,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 # Unit tests need only the core install; everything under these folders is an integration test.
-INTEGRATION = ("components", "oracle", "endpoint", "engine", "bundle")
+INTEGRATION = ("components", "oracle", "endpoint", "engine", "bundle", "ui")
 
 
 # Whole pipelines and trained models first: with `-n 2` a long test collected last leaves the
 # other worker idle at the end; quick ones last fill the gaps. Modules stay whole (fixtures).
-SLOW_FIRST = ("engine", "components", "endpoint")
+SLOW_FIRST = ("engine", "ui", "components", "endpoint")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.registry import DEFAULT_ACCOUNT, DEFAULT_REGION
 from engine.s3 import S3
 
 
@@ -39,6 +40,7 @@ class StepContext:
         root: the engine's root folder (registry, endpoints, schedules live under it).
         run_process: runs a child process the engine can stop on Ctrl-C; see engine/process.py.
         assets: the bundle's assets by name -> their s3_uri (in this engine's S3 folder).
+        region, account: the pipeline's, from the bundle's manifest: those of the ARNs it makes.
     """
 
     pipeline_name: str
@@ -54,6 +56,12 @@ class StepContext:
     root: Path
     run_process: Callable[..., int]
     assets: Mapping[str, str] = field(default_factory=dict)
+    region: str = DEFAULT_REGION  # the defaults serve executors' own tests
+    account: str = DEFAULT_ACCOUNT
+
+    def arn(self, resource: str) -> str:
+        """The SageMaker ARN of a resource this step makes, e.g. "training-job/<name>"."""
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:{resource}"
 
 
 class Executor(Protocol):

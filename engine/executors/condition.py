@@ -1,7 +1,8 @@
 """Condition steps: the conditions (ANDed, as on SageMaker) choose IfSteps or ElseSteps.
 
 The scheduler resolves Conditions only (the branches' steps run later, when chosen) and starts
-the chosen branch's steps from the `Outcome` property.
+the chosen branch's steps from the `Outcome` property. The resolved conditions are kept too
+(engine.gate reads them to say which values decided).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import Any
 
 from engine.executors.base import StepContext, StepFailed
 from engine.expressions import ExpressionError, evaluate
+from engine.gate import RESOLVED
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -21,7 +23,15 @@ def run(ctx: StepContext) -> dict[str, Any]:
             raise StepFailed(f"Conditions[{index}]: {exc}") from None
         ctx.log(f"Conditions[{index}] {describe(condition)} -> {results[-1]}")
     outcome = all(results)
-    return {"Outcome": "True" if outcome else "False", "EvaluationResult": outcome}
+    resolved = [
+        {**condition, "Result": result}
+        for condition, result in zip(ctx.arguments.get("Conditions", []), results, strict=True)
+    ]
+    return {
+        "Outcome": "True" if outcome else "False",
+        "EvaluationResult": outcome,
+        RESOLVED: resolved,
+    }
 
 
 def describe(condition: dict[str, Any]) -> str:

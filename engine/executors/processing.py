@@ -78,7 +78,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
     return {
         **arguments,
         "ProcessingJobName": name,
-        "ProcessingJobArn": f"arn:aws:sagemaker:us-east-1:111122223333:processing-job/{name}",
+        "ProcessingJobArn": ctx.arn(f"processing-job/{name}"),
         "ProcessingJobStatus": "Completed",
         "ProcessingOutputConfig": {"Outputs": by_name},
         "ProcessingStartTime": started.isoformat(),

@@ -1,18 +1,14 @@
 """RegisterModel steps: a new version in the local model registry (`<root>/registry.sqlite`).
 
-The region of the ARN is the one the inference image is pulled from (the ECR host
-`<account>.dkr.ecr.<region>.amazonaws.com`), else us-east-1; the account is the default fake one.
+The ARN carries the pipeline's region and account (the bundle's manifest says which).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from engine.executors.base import StepContext, StepFailed
-from engine.registry import DEFAULT_REGION, Registry
-
-ECR_REGION = re.compile(r"\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com")
+from engine.registry import Registry
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -33,10 +29,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
             "  why: CreateModelPackage checks the model artifact exists\n"
             "  fix: point the container's ModelDataUrl at the training step's model.tar.gz"
         )
-    found = ECR_REGION.search(str(container["Image"]))
-    registry = Registry(
-        ctx.root / "registry.sqlite", region=found.group(1) if found else DEFAULT_REGION
-    )
+    registry = Registry(ctx.root / "registry.sqlite", region=ctx.region, account=ctx.account)
     status = str(arguments.get("ModelApprovalStatus") or "PendingManualApproval")
     try:
         arn = registry.register(

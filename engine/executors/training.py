@@ -105,7 +105,7 @@ def run_training_job(
     return {
         **arguments,
         "TrainingJobName": name,
-        "TrainingJobArn": _arn(arguments, f"training-job/{name.lower()}"),
+        "TrainingJobArn": ctx.arn(f"training-job/{name.lower()}"),
         "TrainingJobStatus": "Completed",
         "SecondaryStatus": "Completed",
         "ModelArtifacts": {"S3ModelArtifacts": artifacts},
@@ -139,12 +139,6 @@ def final_metrics(definitions: list[dict[str, Any]], lines: list[str]) -> list[d
 
 def _arg(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def _arn(arguments: dict[str, Any], resource: str) -> str:
-    role = str(arguments.get("RoleArn", "arn:aws:iam::111122223333:role/x")).split(":")
-    account = role[4] if len(role) > 4 and role[4] else "111122223333"
-    return f"arn:aws:sagemaker:us-east-1:{account}:{resource}"
 
 
 def _unpack(ctx: StepContext, submit: str, code: Path) -> None:

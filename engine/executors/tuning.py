@@ -154,7 +154,7 @@ def _run_trial(
     log_path = ctx.log_path.parent / "jobs" / f"{job}.log"
     summary: dict[str, Any] = {
         "TrainingJobName": job,
-        "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:111122223333:training-job/{job}",
+        "TrainingJobArn": ctx.arn(f"training-job/{job}"),
         "TunedHyperParameters": tuned,
         "CreationTime": started,
         "TrainingStartTime": started,

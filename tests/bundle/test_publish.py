@@ -41,7 +41,7 @@ def test_plan_alone_applies_nothing(bundle_dir: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     bundle = read_bundle(bundle_dir)
     for asset in bundle.assets:
-        assert f"│ asset    │ {asset['name']}" in out
+        assert f"│ asset    │ {asset.name}" in out
     assert "│ pipeline │ penguins-pytorch-train " in out
     assert out.count("│ create ") == 4  # two functions, the pipeline, the schedule
     assert out.count("│ upload ") == len(bundle.assets)
@@ -60,32 +60,32 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
     bundle = read_bundle(bundle_dir)
     s3 = boto3.client("s3", region_name=REGION)
     for asset in bundle.assets:
-        bucket, key = asset["s3_uri"][5:].split("/", 1)
+        bucket, key = asset.s3_uri[5:].split("/", 1)
         stored = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
         body = asset_bytes(asset)
-        assert stored["Body"].read() == body, asset["name"]
-        assert stored["ChecksumSHA256"] == sha256_b64(body), asset["name"]
+        assert stored["Body"].read() == body, asset.name
+        assert stored["ChecksumSHA256"] == sha256_b64(body), asset.name
 
     lam = boto3.client("lambda", region_name=REGION)
-    for function in bundle.manifest["functions"]:
-        config = lam.get_function(FunctionName=function["function_name"])["Configuration"]
-        assert config["FunctionArn"] == function["function_arn"]
-        assert config["CodeSha256"] == sha256_b64(asset_bytes(bundle.asset(function["asset"])))
+    for function in bundle.manifest.functions:
+        config = lam.get_function(FunctionName=function.function_name)["Configuration"]
+        assert config["FunctionArn"] == function.function_arn
+        assert config["CodeSha256"] == sha256_b64(asset_bytes(bundle.asset(function.asset)))
         assert (config["Handler"], config["Role"], config["Runtime"]) == (
-            function["handler"],
-            function["role_arn"],
-            function["runtime"],
+            function.handler,
+            function.role_arn,
+            function.runtime,
         )
         assert (config["Timeout"], config["MemorySize"]) == (
-            function["timeout_seconds"],
-            function["memory_mb"],
+            function.timeout_seconds,
+            function.memory_mb,
         )
 
     sm = boto3.client("sagemaker", region_name=REGION)
     pipeline = sm.describe_pipeline(PipelineName="penguins-pytorch-train")
     assert json.loads(pipeline["PipelineDefinition"]) == bundle.definition
-    assert pipeline["RoleArn"] == bundle.manifest["publish"]["role_arn"]
-    assert pipeline["PipelineDescription"] == bundle.manifest["publish"]["description"]
+    assert pipeline["RoleArn"] == bundle.manifest.publish.role_arn
+    assert pipeline["PipelineDescription"] == bundle.manifest.publish.description
     assert pipeline["ParallelismConfiguration"] == {"MaxParallelExecutionSteps": 10}
     tags = sm.list_tags(ResourceArn=pipeline["PipelineArn"])["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"project": "penguins", "owner": "ml-team"}
@@ -112,9 +112,9 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
     assert len(receipt["actions"]) == len(bundle.assets) + 4
     resources = {f"{a['kind']} {a['name']}": a["resource"] for a in receipt["actions"]}
     for asset in bundle.assets:
-        assert resources[f"asset {asset['name']}"] == asset["s3_uri"]
-    for function in bundle.manifest["functions"]:
-        assert resources[f"function {function['function_name']}"] == function["function_arn"]
+        assert resources[f"asset {asset.name}"] == asset.s3_uri
+    for function in bundle.manifest.functions:
+        assert resources[f"function {function.function_name}"] == function.function_arn
 
 
 def test_second_publish_changes_nothing_and_says_so(
@@ -142,7 +142,7 @@ def test_a_changed_script_uploads_one_asset_and_updates_the_pipeline(
 ) -> None:
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 0
     keys_before = stored_keys(bucket_of(bundle_dir))
-    changed = next(a["name"] for a in read_bundle(bundle_dir).assets if a["kind"] == "file")
+    changed = next(a.name for a in read_bundle(bundle_dir).assets if a.kind == "file")
     new_uri = change_asset(bundle_dir, repo_copy, changed)
 
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 0
@@ -284,11 +284,11 @@ def test_receipt_goes_where_asked(bundle_dir: Path, tmp_path: Path) -> None:
 
 def test_an_object_with_other_bytes_under_its_address_is_replaced(bundle_dir: Path) -> None:
     asset = read_bundle(bundle_dir).assets[0]
-    bucket, key = asset["s3_uri"][5:].split("/", 1)
+    bucket, key = asset.s3_uri[5:].split("/", 1)
     s3 = boto3.client("s3", region_name=REGION)
     s3.put_object(Bucket=bucket, Key=key, Body=b"cut short", ChecksumAlgorithm="SHA256")
 
     assert main([str(bundle_dir), "--yes"]) == 0
 
-    assert results(receipt_of(bundle_dir))[f"asset {asset['name']}"] == "replace: done"
+    assert results(receipt_of(bundle_dir))[f"asset {asset.name}"] == "replace: done"
     assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == asset_bytes(asset)

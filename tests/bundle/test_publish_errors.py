@@ -19,6 +19,12 @@ from bundle.publish import main
 from tests.aws_env import isolate_from_aws
 from tests.bundle.conftest import REGION, bucket_of, compile_bundle, edit_manifest
 
+FIX = "  fix: recompile the bundle with this version's compiler (`python -m compiler ...`)"
+MISSING = (
+    "  why: every bundle of format 1 has it; the file was edited by hand or written by another "
+    f"tool\n{FIX}"
+)
+
 
 def nothing_on_aws(bundle_dir: Path) -> None:
     s3 = boto3.client("s3", region_name=REGION)
@@ -211,12 +217,11 @@ def test_bundle_without_publish_sections(
 
     edit_manifest(bundle_dir, edit)
     assert main([str(bundle_dir), "--yes"]) == 2
+    where = bundle_dir / "assets.json"
     assert capsys.readouterr().err == (
-        f"error: {bundle_dir / 'assets.json'}\n"
-        "  no publish and no functions section\n"
-        "  why: publishing takes the account, region, roles and Lambda settings from the bundle, "
-        "and this bundle was compiled without them\n"
-        "  fix: recompile the bundle with the current compiler (`python -m compiler ...`)\n"
+        "error: 2 problems in the bundle's assets.json\n\n"
+        f"{where}\n  functions: missing\n{MISSING}\n\n"
+        f"{where}\n  publish: missing\n{MISSING}\n"
         "\nnothing was applied\n"
     )
 
@@ -338,11 +343,13 @@ def test_publish_section_with_missing_keys(
 
     edit_manifest(bundle_dir, edit)
     assert main([str(bundle_dir), "--yes"]) == 2
+    where = bundle_dir / "assets.json"
     assert capsys.readouterr().err == (
-        f"error: {bundle_dir / 'assets.json'}\n"
-        "  missing or mistyped: publish.role_arn, publish.schedule.cron, functions[1].handler\n"
-        "  why: these are settings the compiler writes; the file was edited by hand or comes from "
-        "another compiler version\n"
-        "  fix: recompile the bundle with `python -m compiler ...`\n"
+        "error: 3 problems in the bundle's assets.json\n\n"
+        f"{where}\n  functions[1].handler = null\n"
+        "  why: bundle format 1 has a string here; the file was edited by hand or written by "
+        f"another tool\n{FIX}\n\n"
+        f"{where}\n  publish.role_arn: missing\n{MISSING}\n\n"
+        f"{where}\n  publish.schedule.cron: missing\n{MISSING}\n"
         "\nnothing was applied\n"
     )

@@ -58,10 +58,10 @@ def test_publish_creates_the_monitoring_pipelines_first(
     for monitor in monitors:
         stored = sm.describe_pipeline(PipelineName=monitor.name)
         assert json.loads(stored["PipelineDefinition"]) == monitor.definition
-        assert stored["RoleArn"] == monitor.manifest["publish"]["role_arn"]
+        assert stored["RoleArn"] == monitor.manifest.publish.role_arn
         assert "monitoring of endpoint penguins-endpoint" in stored["PipelineDescription"]
         for asset in monitor.assets:  # the job script, the analyzer, the record preprocessor
-            bucket, key = asset["s3_uri"][5:].split("/", 1)
+            bucket, key = asset.s3_uri[5:].split("/", 1)
             assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == asset_bytes(asset)
     receipt = json.loads((builtin_dir / "receipt.json").read_text())
     kinds = [(a["kind"], a["name"], a["result"]) for a in receipt["actions"]]

@@ -56,13 +56,13 @@ def test_a_refused_lambda_update_stops_and_a_rerun_finishes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 0
-    evaluate = next(a["name"] for a in read_bundle(bundle_dir).assets if a["kind"] == "file")
+    evaluate = next(a.name for a in read_bundle(bundle_dir).assets if a.kind == "file")
     change_asset(bundle_dir, repo_copy, "deploy-function")
     change_asset(bundle_dir, repo_copy, evaluate)
     bundle = read_bundle(bundle_dir)
     new_zip = asset_bytes(bundle.asset("deploy-function"), repo_copy)
-    for function in bundle.manifest["functions"]:
-        name = function["function_name"]
+    for function in bundle.manifest.functions:
+        name = function.function_name
         lambda_stub.add_response(
             "get_function",
             answer(aws.lambda_.get_function(FunctionName=name)),

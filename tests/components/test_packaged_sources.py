@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tarfile
 from pathlib import Path
@@ -12,12 +11,13 @@ import pytest
 from bundle.assets import StaleBundleError, package_asset
 from compiler.compile import compile_overrides
 from kernel.context import REPO
+from kernel.manifest import Asset
 from tests.components.runner import run_script
 
 
-def assets_of(*overrides: str) -> dict[str, dict]:  # type: ignore[type-arg]
+def assets_of(*overrides: str) -> dict[str, Asset]:
     bundle = compile_overrides(list(overrides))
-    return {a["name"]: a for a in json.loads(bundle.assets_json)["assets"]}
+    return {a.name: a for a in bundle.manifest.assets}
 
 
 def test_training_runs_from_the_packaged_source_dir(
@@ -30,7 +30,7 @@ def test_training_runs_from_the_packaged_source_dir(
     with tarfile.open(archive) as tar:
         tar.extractall(code, filter="data")
     assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*.py")) == sorted(
-        f["path"] for f in asset["files"] if f["path"].endswith(".py")
+        f.path for f in asset.files if f.path.endswith(".py")
     )
     model_dir = tmp_path / "model"
     run_script(
@@ -65,7 +65,7 @@ def test_archives_are_byte_identical(tmp_path: Path) -> None:
 def test_a_changed_script_is_refused(tmp_path: Path) -> None:
     asset = assets_of("project=digits")["preprocess-code"]
     repo = tmp_path / "repo"
-    path = asset["files"][0]["path"]
+    path = asset.files[0].path
     (repo / path).parent.mkdir(parents=True)
     shutil.copy(REPO / path, repo / path)
     assert (
@@ -85,7 +85,7 @@ def test_lambda_handlers_are_packaged_as_deployable_zips(tmp_path: Path) -> None
 
     assets = assets_of("project=penguins")
     for name, module in (("deploy-function", "deploy"), ("schedule-function", "schedule")):
-        assert assets[name]["kind"] == "lambda"
+        assert assets[name].kind == "lambda"
         archive = package_asset(assets[name], tmp_path / name)
         assert archive.name == f"{module}.zip"
         with zipfile.ZipFile(archive) as bundle:

@@ -118,9 +118,8 @@ def test_the_projects_own_script_is_packed_and_keeps_the_contract(
     throwaway: Throwaway, tmp_path: Path
 ) -> None:
     bundle = compiled(throwaway)
-    assets = {a["name"]: a for a in json.loads(bundle.assets_json)["assets"]}
-    code = assets["preprocess-code"]
-    assert [f["path"] for f in code["files"]] == [f"projects/{throwaway.name}/preprocess.py"]
+    code = bundle.manifest.asset("preprocess-code")
+    assert [f.path for f in code.files] == [f"projects/{throwaway.name}/preprocess.py"]
     assert asset_bytes(code) == (throwaway.folder / "preprocess.py").read_bytes()
     # Run the packed script as its job would, on the project's sample data.
     script = tmp_path / "code" / "preprocess.py"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from engine.cli import main
 from engine.executors.tuning import draw, rank
-from tests.engine.conftest import SMALL, STAGES_OFF, Executed
+from tests.engine.conftest import SMALL, STAGES_OFF, Executed, RunEngine
 
 
 @pytest.mark.integration
@@ -28,7 +29,29 @@ def test_compile_run_compiles_then_runs_the_bundle(
     out = capsys.readouterr().out
     assert code == 1
     assert (tmp_path / "bundle/pipeline.json").is_file()
+    assert out.startswith(f"compiled {' '.join(overrides)} -> {tmp_path / 'bundle'}\n")
     assert "fail Reject: Model not registered: metrics.accuracy.value = " in out
+    accuracy = "Evaluate.EvaluationReport: metrics.accuracy.value = "
+    assert re.search(
+        "^condition CheckApprove: False -> else branch \\(CheckPending\\)\n"
+        f"  {re.escape(accuracy)}[0-9.]+ >= ApproveThreshold = 1.01: false\n"
+        "condition CheckPending: False -> else branch \\(Reject\\)\n"
+        f"  {re.escape(accuracy)}[0-9.]+ >= PendingThreshold = 1.01: false\n",
+        out,
+        re.MULTILINE,
+    ), out
+
+
+@pytest.mark.integration
+def test_the_summary_is_not_cut_when_piped(
+    penguins_train: Executed, engine: RunEngine, tmp_path: Path
+) -> None:
+    ran = engine(penguins_train.bundle, penguins_train.copy_root(tmp_path / "root"))
+    assert ran.code == 0
+    assert "…" not in ran.out
+    rows = [line for line in ran.out.splitlines() if line.startswith("│ ")]
+    assert {line.split("│")[1].strip() for line in rows} == set(ran.records)
+    assert all(line.split("│")[3].strip() == "Succeeded" for line in rows)
 
 
 def test_compile_run_passes_on_the_compilers_error(

@@ -21,6 +21,7 @@ import pytest
 from bundle.assets import REPO
 from engine.executions import Execution, list_executions
 from tests.engine.conftest import RunEngine, compile_bundle
+from tests.manifests import write_test_bundle
 
 PIPELINE = "faults"
 JOB = Path(__file__).with_name("fault_job.py")  # a script: CreateProcessingJob takes 256
@@ -49,15 +50,12 @@ def job_step(name: str, seconds: Any, pids: Path, **extra: Any) -> dict[str, Any
 
 
 def write_bundle(folder: Path, steps: list[dict[str, Any]]) -> Path:
-    folder.mkdir(parents=True)
     definition = {
         "Version": "2020-12-01",
         "Parameters": [{"Name": "Seconds", "Type": "Float", "DefaultValue": 0.0}],
         "Steps": steps,
     }
-    (folder / "pipeline.json").write_text(json.dumps(definition))
-    (folder / "assets.json").write_text(json.dumps({"pipeline": PIPELINE, "assets": []}))
-    return folder
+    return write_test_bundle(folder, PIPELINE, definition)
 
 
 def alive(pid: int) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from engine.s3 import S3
 from tests.engine.conftest import RunEngine
+from tests.manifests import ACCOUNT, write_test_bundle
 
 # Copies the input file named by argv[1] to the output folder argv[2], with $GREETING and the
 # arguments it was given, so the test sees what the container saw.
@@ -18,26 +20,16 @@ JOB = (
 )
 
 
-def test_inputs_outputs_arguments_and_environment_follow_the_contract(
-    engine: RunEngine, tmp_path: Path
-) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "raw.csv").write_text("a,b\n1,2\n")
-    output_uri = {
-        "Std:Join": {
-            "On": "/",
-            "Values": ["s3://bucket/out", {"Get": "Execution.PipelineExecutionId"}],
-        }
-    }
-    step = {
+def copy_step(source: str, output_uri: object) -> dict[str, Any]:
+    """A Processing step that runs JOB on the input file `source` (a container path)."""
+    return {
         "Name": "Copy",
         "Type": "Processing",
         "Arguments": {
             "AppSpecification": {
                 "ContainerEntrypoint": ["python3", "-c", JOB],
                 "ContainerArguments": [
-                    "/opt/ml/processing/input/raw.csv",
+                    source,
                     "/opt/ml/processing/result",
                 ],
                 "ImageUri": "x",
@@ -67,13 +59,24 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
             },
         },
     }
-    bundle = tmp_path / "bundle"
-    bundle.mkdir()
+
+
+def test_inputs_outputs_arguments_and_environment_follow_the_contract(
+    engine: RunEngine, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "raw.csv").write_text("a,b\n1,2\n")
+    output_uri = {
+        "Std:Join": {
+            "On": "/",
+            "Values": ["s3://bucket/out", {"Get": "Execution.PipelineExecutionId"}],
+        }
+    }
+    step = copy_step("/opt/ml/processing/input/raw.csv", output_uri)
     parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
-    (bundle / "pipeline.json").write_text(
-        json.dumps({"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]})
-    )
-    (bundle / "assets.json").write_text(json.dumps({"pipeline": "contract", "assets": []}))
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]}
+    bundle = write_test_bundle(tmp_path / "bundle", "contract", definition)
     ran = engine(bundle, tmp_path / "root", "--data", str(data))
     assert ran.code == 0, ran.out
     record = ran.records["Copy"]
@@ -95,3 +98,28 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     assert record["Metadata"] == {
         "ProcessingJob": {"Arn": record["Properties"]["ProcessingJobArn"]}
     }
+
+
+def test_project_region_and_account_come_from_the_manifest(
+    engine: RunEngine, tmp_path: Path
+) -> None:
+    """The engine takes the project whose sample data it places, and the region and account of
+    its ARNs, from the bundle's manifest: here neither the folder nor the pipeline is named after
+    the project, and no image or role in the definition names eu-west-1."""
+    step = copy_step("/opt/ml/processing/input/penguins.csv", "s3://bucket/out")
+    parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]}
+    bundle = write_test_bundle(
+        tmp_path / "renamed-copy", "acme-churn", definition, project="penguins", region="eu-west-1"
+    )
+    ran = engine(bundle, tmp_path / "root")  # no --data: the project's sample data
+    assert ran.code == 0, ran.err
+    seen = json.loads((S3(tmp_path / "root/s3").path("s3://bucket/out") / "seen.json").read_text())
+    assert seen["text"].startswith("species,island,culmen_length_mm,")  # penguins.csv
+    job = ran.records["Copy"]["Properties"]["ProcessingJobArn"]
+    assert job.startswith(f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:processing-job/")
+    execution = ran.execution
+    assert execution["PipelineArn"] == f"arn:aws:sagemaker:eu-west-1:{ACCOUNT}:pipeline/acme-churn"
+    assert execution["PipelineExecutionArn"] == (
+        f"{execution['PipelineArn']}/execution/{execution['PipelineExecutionId']}"
+    )

@@ -245,9 +245,11 @@ def test_register_refuses_missing_model_data(root: Root) -> None:
     arguments = {
         "ModelPackageGroupName": "penguins",
         "ModelApprovalStatus": "Approved",
-        "InferenceSpecification": {"Containers": [{"Image": "i", "ModelDataUrl": "s3://missing-bucket/none"}]},
+        "InferenceSpecification": {
+            "Containers": [{"Image": "i", "ModelDataUrl": "s3://models/none"}]
+        },
     }
-    with pytest.raises(StepFailed, match="Could not access model data at s3://missing-bucket/none"):
+    with pytest.raises(StepFailed, match="Could not access model data at s3://models/none"):
         register.run(context(root, "Register", "RegisterModel", arguments))
     assert Registry(root.path / "registry.sqlite").packages() == []
 

@@ -25,6 +25,7 @@ from engine.executors import quality_check
 from engine.executors.base import StepContext, StepFailed
 from engine.process import run_process
 from engine.s3 import S3
+from kernel.manifest import Asset
 from tests.components import fixtures_data
 from tests.components.test_analyzer import (
     degrade,
@@ -107,7 +108,7 @@ class Engine:
 
     root: Path
     steps: dict[str, dict[str, Any]]
-    assets: list[dict[str, Any]]
+    assets: tuple[Asset, ...]
     execution: str = EXECUTION
     runs: int = field(default=0)
 
@@ -141,7 +142,7 @@ class Engine:
             log_path=log_path,
             root=self.root,
             run_process=functools.partial(run_process, log_path=log_path),
-            assets={a["name"]: a["s3_uri"] for a in self.assets},
+            assets={a.name: a.s3_uri for a in self.assets},
         )
 
     def put_dataset(self, step_name: str, records: list[dict[str, Any]]) -> None:
@@ -151,7 +152,7 @@ class Engine:
 
 @pytest.fixture
 def engine(tmp_path: Path, compiled: Bundle, compiled_steps: dict[str, dict[str, Any]]) -> Engine:
-    return Engine(tmp_path, compiled_steps, json.loads(compiled.assets_json)["assets"])
+    return Engine(tmp_path, compiled_steps, compiled.manifest.assets)
 
 
 def output_prefix(step_name: str) -> str:
@@ -171,9 +172,8 @@ def first_data_quality_run(
     penguins_processed: Path,
 ) -> tuple[Path, dict[str, Any]]:
     """DataQualityBaseline's first run (execution exec-0001): its S3 folder and properties."""
-    assets = json.loads(compiled.assets_json)["assets"]
     root = tmp_path_factory.mktemp("first_run")
-    engine = Engine(root, compiled_steps, assets, execution="exec-0001")
+    engine = Engine(root, compiled_steps, compiled.manifest.assets, execution="exec-0001")
     records = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
     return engine.root / "s3", first_run(engine, "DataQualityBaseline", records)
 

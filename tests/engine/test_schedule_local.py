@@ -23,10 +23,12 @@ from endpoint import ground_truth, traffic
 from engine import endpoint
 from engine.records import write_json
 from engine.schedule import build_dataset, main, run_schedule
+from kernel.manifest import FORMAT_VERSION
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import BUCKET, IMAGES, Root, expected_labels, models, root
 from tests.engine.serve_fixtures import baseline as baseline_records
+from tests.manifests import write_test_bundle
 
 __all__ = ["models", "root"]
 REPO = Path(__file__).resolve().parents[2]
@@ -248,13 +250,18 @@ def record_pipeline_schedule(root: Root) -> None:
     )
 
 
-@pytest.mark.parametrize("published", ["nothing", "not-a-bundle"])
+@pytest.mark.parametrize("published", ["nothing", "not-a-bundle", "newer-format"])
 def test_a_builtin_schedule_whose_pipeline_cannot_run_exits_2(
     root: Root, capsys: pytest.CaptureFixture[str], published: str
 ) -> None:
     record_pipeline_schedule(root)
+    folder = root.path / "pipelines" / "p-data-quality-monitor"
     if published == "not-a-bundle":
-        (root.path / "pipelines" / "p-data-quality-monitor").mkdir(parents=True)
+        folder.mkdir(parents=True)
+    if published == "newer-format":
+        write_test_bundle(folder, "p-data-quality-monitor", {"Parameters": [], "Steps": []})
+        written = json.loads((folder / "assets.json").read_text())
+        (folder / "assets.json").write_text(json.dumps(written | {"format_version": 99}))
     assert main(["--root", str(root.path), "run", "dq"]) == 2
     err = capsys.readouterr().err
     if published == "nothing":
@@ -263,9 +270,17 @@ def test_a_builtin_schedule_whose_pipeline_cannot_run_exits_2(
             f"{root.path / 'pipelines'}\n"
         )
         assert "fix: run that bundle again (python -m engine run BUNDLE)" in err
-    else:
+    elif published == "not-a-bundle":
         assert err.startswith("error: schedule 'dq': its published pipeline cannot run: ")
         assert "pipeline.json\n  missing" in err
+    else:
+        assert err == (
+            "error: schedule 'dq': its published pipeline cannot run: "
+            f"{folder / 'assets.json'}\n  format_version = 99\n"
+            "  why: it was compiled by a newer version of the compiler (bundle format 99); this "
+            f"version reads bundle format {FORMAT_VERSION}\n"
+            "  fix: recompile the bundle with this version's compiler (`python -m compiler ...`)\n"
+        )
 
 
 # --------------------------------------------------------------------------- the real analyzer

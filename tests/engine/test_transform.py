@@ -150,7 +150,11 @@ def test_a_refused_record_fails_the_job_and_writes_nothing(
         ),
         ({"BatchStrategy": "Everything"}, "step T: BatchStrategy = 'Everything'\n"),
         (
-            {"TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://missing-bucket/none/"}}}},
+            {
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3Uri": "s3://missing-bucket/none/"}}
+                }
+            },
             "step T: ClientError: no objects at s3://missing-bucket/none/\n",
         ),
     ],
@@ -178,7 +182,9 @@ def test_bad_transform_arguments_fail_with_a_clear_reason(
 
 
 def test_model_step_needs_existing_model_data(root: Root) -> None:
-    arguments = {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": "s3://missing-bucket/none"}}
+    arguments = {
+        "PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": "s3://missing-bucket/none"}
+    }
     with pytest.raises(StepFailed, match=r"Could not find model data at s3://missing-bucket/none"):
         model_step.run(context(root, "M", "Model", arguments))
     assert not (root.path / "models").exists()

@@ -72,3 +72,11 @@ def test_one_composes_overrides_never_reach_the_next() -> None:
     changed = load_config(["output_dir=/tmp/elsewhere", "gate.approve=0.9"]).data
     assert (changed["output_dir"], changed["gate"]["approve"]) == ("/tmp/elsewhere", 0.9)
     assert load_config([]).data == before
+
+
+@pytest.mark.parametrize("experiment", group_options("experiment"))
+def test_each_experiment_writes_its_own_bundle_folder(experiment: str) -> None:
+    """An experiment never writes over the bundle the same project's default compile writes."""
+    plain = load_config(["project=penguins"]).data["output_dir"]
+    varied = load_config(["project=penguins", f"experiment={experiment}"]).data["output_dir"]
+    assert varied != plain and experiment in varied

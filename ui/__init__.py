@@ -1,0 +1,1 @@
+"""`python -m ui`: a local web view of bundles, engine executions, models and monitoring."""
