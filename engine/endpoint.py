@@ -365,8 +365,10 @@ def serve(
             update_record(
                 root, name, EndpointStatus="InService", Url=url, Port=server.port, Pid=os.getpid()
             )
-            if ready_file is not None:
-                ready_file.write_text(json.dumps({"port": server.port, "pid": os.getpid()}))
+            if ready_file is not None:  # whole or absent: the engine reads it once it exists
+                staged = ready_file.with_name(f"{ready_file.name}.{os.getpid()}")
+                staged.write_text(json.dumps({"port": server.port, "pid": os.getpid()}))
+                staged.replace(ready_file)
             if parent_pid is not None:
                 _stop_when_parent_exits(server, parent_pid)
             signal.signal(

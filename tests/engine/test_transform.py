@@ -150,8 +150,12 @@ def test_a_refused_record_fails_the_job_and_writes_nothing(
         ),
         ({"BatchStrategy": "Everything"}, "step T: BatchStrategy = 'Everything'\n"),
         (
-            {"TransformInput": {"DataSource": {"S3DataSource": {"S3Uri": "s3://b/none/"}}}},
-            "step T: ClientError: no objects at s3://b/none/\n",
+            {
+                "TransformInput": {
+                    "DataSource": {"S3DataSource": {"S3Uri": "s3://missing-bucket/none/"}}
+                }
+            },
+            "step T: ClientError: no objects at s3://missing-bucket/none/\n",
         ),
     ],
     ids=["unknown-model", "unsupported-jsonpath", "unknown-batch-strategy", "no-input"],
@@ -178,8 +182,10 @@ def test_bad_transform_arguments_fail_with_a_clear_reason(
 
 
 def test_model_step_needs_existing_model_data(root: Root) -> None:
-    arguments = {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": "s3://b/none"}}
-    with pytest.raises(StepFailed, match=r"Could not find model data at s3://b/none"):
+    arguments = {
+        "PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": "s3://missing-bucket/none"}
+    }
+    with pytest.raises(StepFailed, match=r"Could not find model data at s3://missing-bucket/none"):
         model_step.run(context(root, "M", "Model", arguments))
     assert not (root.path / "models").exists()
 
