@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.expressions import ExpressionError, referenced_steps
+from kernel.errors import ProblemError
 
 BRANCHES = ("IfSteps", "ElseSteps")
 
 
-class DefinitionError(Exception):
-    """A definition SageMaker's CreatePipeline would reject; the message says where and why."""
+class DefinitionError(ProblemError):
+    """A definition SageMaker's CreatePipeline would reject (the engine runs nothing)."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,11 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Node]:
     malformed = [i for i, (s, _, _) in enumerate(raw) if not _well_formed(s)]
     if malformed:
         raise DefinitionError(
-            f"pipeline.json\n  {len(malformed)} step(s) without a string Name and Type (in "
-            "definition order, counting nested steps: "
-            f"{', '.join(str(i) for i in malformed)})\n  why: every step has both\n"
-            "  fix: recompile the bundle with `python -m compiler ...`"
+            "pipeline.json",
+            f"{len(malformed)} step(s) without a string Name and Type (in definition order, "
+            f"counting nested steps: {', '.join(str(i) for i in malformed)})",
+            "every step has both",
+            "recompile the bundle with `python -m compiler ...`",
         )
     names = [step["Name"] for step, _, _ in raw]
     problems = [
@@ -85,11 +87,11 @@ def build_graph(definition: dict[str, Any]) -> dict[str, Node]:
         problems += _cycles(nodes)
     if problems:
         raise DefinitionError(
-            "pipeline.json\n  "
-            + "\n  ".join(problems)
-            + "\n  why: SageMaker rejects a definition whose steps name steps that do not exist "
-            "or wait for each other\n  fix: correct the step names (recompile the bundle if it "
-            "was edited by hand)"
+            "pipeline.json",
+            "\n  ".join(problems),  # one file, several faults: one line each
+            "SageMaker rejects a definition whose steps name steps that do not exist "
+            "or wait for each other",
+            "correct the step names (recompile the bundle if it was edited by hand)",
         )
     return nodes
 
