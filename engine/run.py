@@ -259,6 +259,9 @@ class _Run:
                     root=self.options.root,
                     run_process=functools.partial(process.run_process, log_path=log_path),
                     assets={a["name"]: a["s3_uri"] for a in self.bundle.assets},
+                    functions={
+                        f["function_arn"]: f for f in self.bundle.manifest.get("functions", [])
+                    },
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError) as exc:

@@ -39,6 +39,7 @@ class StepContext:
         root: the engine's root folder (registry, endpoints, schedules live under it).
         run_process: runs a child process the engine can stop on Ctrl-C; see engine/process.py.
         assets: the bundle's assets by name -> their s3_uri (in this engine's S3 folder).
+        functions: the bundle's Lambda functions (assets.json `functions`) by FunctionArn.
     """
 
     pipeline_name: str
@@ -54,6 +55,7 @@ class StepContext:
     root: Path
     run_process: Callable[..., int]
     assets: Mapping[str, str] = field(default_factory=dict)
+    functions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 class Executor(Protocol):

@@ -1,19 +1,21 @@
-"""Lambda steps, played locally: the function is recognised by the event it is sent.
+"""Lambda steps, played locally: the function is the bundle's, found by the step's FunctionArn.
 
-- an event naming `model_package_arn` (or `model_package_group`) and `endpoint_name` is the
-  deploy function (components' deploy handler): the Approved package, resolved in the local
-  registry, is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
-- an event with `monitor_type` and `schedule_name` is the schedule function: the monitoring
-  schedule is recorded in `<root>/schedules/<name>.json` (`python -m engine.schedule run` runs it);
-- an event with `pipeline_arn` and `schedule_name` is the builtin backend's schedule function:
-  the EventBridge Scheduler schedule that would start that pipeline is recorded the same way, and
-  `engine.schedule run` runs the published pipeline (engine/pipelines.py) with its parameters.
+The step's FunctionArn must be one of the bundle's functions (assets.json `functions`, which
+publishing creates from their assets); its handler (e.g. `deploy.lambda_handler`) says which
+function it is, and the engine plays that function against its local AWS:
+- `deploy` (components' deploy handler): the Approved package, resolved in the local registry,
+  is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
+- `schedule`: the monitoring schedule is recorded in `<root>/schedules/<name>.json`
+  (`python -m engine.schedule run` runs it);
+- `pipeline_schedule` (the builtin backend's): the EventBridge Scheduler schedule that would
+  start that pipeline is recorded the same way, and `engine.schedule run` runs the published
+  pipeline (engine/pipelines.py) with its parameters.
 
-As the real handlers do, failures are results, not exceptions: `{"statusCode": 4xx|5xx,
-"error": "<what, why, fix>"}`, so the pipeline's condition on statusCode decides. The step's
-OutputParameters are then taken from the result, typed as declared; a declared output the result
-lacks fails the step, as on SageMaker. Endpoints bind a free port unless ENGINE_ENDPOINT_PORT
-is set; a redeployed endpoint keeps its port.
+As the real handlers do, with their envelope (jobkit/envelope.py), failures are results, not
+exceptions: `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`, so the pipeline's condition
+on statusCode decides. The step's OutputParameters are then taken from the result, typed as
+declared; a declared output the result lacks fails the step, as on SageMaker. Endpoints bind a
+free port unless ENGINE_ENDPOINT_PORT is set; a redeployed endpoint keeps its port.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
+from jobkit import envelope
+from jobkit.envelope import Failure
 from kernel.errors import ToolError as Problem
 from kernel.names import SCHEDULER_NAME
 
@@ -42,33 +46,22 @@ MONITOR_TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
 
 
-class Failure(Exception):
-    """A result `{"statusCode": status, "error": message}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _require(event: dict[str, Any], key: str, pattern: re.Pattern[str], fix: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not pattern.match(value):
-        shown = "missing" if value is None else repr(value)
-        raise Failure(400, f"invalid event:\nevent.{key} = {shown}\n  why: required\n  fix: {fix}")
+    problems: list[str] = []
+    value = envelope.text(event, key, pattern, "not a valid value", fix, problems)
+    if value is None:
+        raise Failure(400, "invalid event:\n" + "\n".join(problems))
     return value
 
 
 def _percentage(event: dict[str, Any]) -> int:
-    value = event.get("data_capture_percentage")
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 0 <= int(text) <= 100:
-        raise Failure(
-            400,
-            f"invalid event:\nevent.data_capture_percentage = {value!r}\n"
-            "  why: must be a whole number from 0 to 100\n  fix: pass e.g. 100",
-        )
-    return int(text)
+    problems: list[str] = []
+    value = envelope.integer(
+        event, "data_capture_percentage", 0, 100, None, "pass e.g. 100", problems
+    )
+    if problems:
+        raise Failure(400, "invalid event:\n" + "\n".join(problems))
+    return value
 
 
 # --------------------------------------------------------------------------- deploy
@@ -321,23 +314,46 @@ def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]
 _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 
 
-def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    """The function's result, every output the real handler declares present ("" if unused)."""
-    if "model_package_arn" in event or "model_package_group" in event:
-        function, defaults = deploy, {"endpoint_name": "", "error": ""}
-    elif "pipeline_arn" in event:
-        function, defaults = pipeline_schedule, {"schedule_name": "", "error": ""}
-    elif "monitor_type" in event or "schedule_name" in event:
-        function, defaults = schedule, {"schedule_name": "", "error": ""}
-    else:
-        arn = ctx.definition.get("FunctionArn", "(no FunctionArn)")
+PLAYED = {  # the handler module of a bundle function: how it is played, its declared outputs
+    "deploy": (deploy, {"endpoint_name": "", "error": ""}),
+    "schedule": (schedule, {"schedule_name": "", "error": ""}),
+    "pipeline_schedule": (pipeline_schedule, {"schedule_name": "", "error": ""}),
+}
+
+
+def bundle_function(ctx: StepContext) -> str:
+    """The handler module of the bundle function the step calls (e.g. "deploy").
+
+    Raises:
+        StepFailed: the FunctionArn is not among the bundle's functions, or the engine does not
+            play its handler.
+    """
+    arn = ctx.definition.get("FunctionArn", "(no FunctionArn)")
+    function = ctx.functions.get(str(arn))
+    if function is None:
+        known = ", ".join(sorted(ctx.functions)) or "none"
         raise StepFailed(
-            f"step {ctx.step_name}: the local engine cannot play Lambda function {arn}\n"
-            "  why: it plays the deploy function (an event with model_package_arn) and the "
-            "schedule functions (an event with schedule_name and monitor_type or pipeline_arn) "
-            "only\n"
+            f"step {ctx.step_name}: FunctionArn {arn}\n"
+            "  what: not one of the bundle's Lambda functions\n"
+            f"  why: the engine runs the function the bundle ships (assets.json functions: "
+            f"{known}), found by its ARN\n"
+            "  fix: recompile the bundle, or run a pipeline whose Lambda steps call the bundle's "
+            "own functions"
+        )
+    module = str(function.get("handler", "")).split(".")[0]
+    if module not in PLAYED:
+        raise StepFailed(
+            f"step {ctx.step_name}: the local engine cannot play Lambda function {arn} "
+            f"(handler {function.get('handler')})\n"
+            f"  why: it plays the {', '.join(PLAYED)} handlers only\n"
             "  fix: run this pipeline on AWS, or switch the step off in the config"
         )
+    return module
+
+
+def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
+    """The function's result, every output the real handler declares present ("" if unused)."""
+    function, defaults = PLAYED[bundle_function(ctx)]
     try:
         return {**defaults, **function(ctx, event)}
     except Failure as failure:

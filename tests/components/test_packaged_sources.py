@@ -89,8 +89,11 @@ def test_lambda_handlers_are_packaged_as_deployable_zips(tmp_path: Path) -> None
         archive = package_asset(assets[name], tmp_path / name)
         assert archive.name == f"{module}.zip"
         with zipfile.ZipFile(archive) as bundle:
-            assert bundle.namelist() == [f"{module}.py"]
+            names = bundle.namelist()
             source = bundle.read(f"{module}.py").decode()
+        # the handler at the top, the shared envelope beside it as a package
+        assert {f"{module}.py", "jobkit/__init__.py", "jobkit/envelope.py"} <= set(names)
+        assert names == sorted(names)
         assert "def lambda_handler(event" in source
         assert package_asset(assets[name], tmp_path / f"{name}-again").read_bytes() == (
             archive.read_bytes()

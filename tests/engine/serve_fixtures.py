@@ -107,6 +107,12 @@ def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from _walk(step["Arguments"].get("ElseSteps", []))
 
 
+def golden_functions(case: str) -> dict[str, dict[str, Any]]:
+    """The Lambda functions of a golden bundle (assets.json `functions`) by ARN."""
+    manifest = json.loads((GOLDEN / case / "assets.json").read_text())
+    return {f["function_arn"]: f for f in manifest.get("functions", [])}
+
+
 def golden_step(case: str, name: str) -> dict[str, Any]:
     """Step `name` of a golden definition (also inside condition branches)."""
     steps = json.loads((GOLDEN / case / "pipeline.json").read_text())["Steps"]
@@ -165,6 +171,7 @@ def context(
     *,
     definition: dict[str, Any] | None = None,
     execution_id: str = "exec0001",
+    functions: dict[str, dict[str, Any]] | None = None,
 ) -> StepContext:
     """The StepContext the scheduler would build for a step with resolved arguments."""
     step_dir = root.path / "executions" / "test-pipeline" / execution_id / "steps" / step_name
@@ -190,6 +197,7 @@ def context(
         log_path=log_path,
         root=root.path,
         run_process=run_process(log_path),
+        functions=functions or {},
     )
 
 
