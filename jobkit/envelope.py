@@ -25,7 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 NAME_MAX = 63  # SageMaker's model, endpoint-config, job-definition and endpoint names
 HASH_CHARS = 12
 MISSING = object()
-Check = Union["re.Pattern[str]", Callable[[str], bool]]
+Check = Union["re.Pattern[str]", Callable[[str], object]]  # a pattern, or truthy when valid
 
 
 class Failure(Exception):

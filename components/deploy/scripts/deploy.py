@@ -19,7 +19,7 @@ import logging
 import re
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 
 from jobkit import envelope
 

@@ -510,7 +510,7 @@ def violated(violations: list[dict[str, Any]]) -> str:
 
 def _client(name: str) -> Any:
     """The boto3 client for `name`; tests replace this function to inject a Stubber."""
-    import boto3  # here: only publishing needs it
+    import boto3  # type: ignore[import-untyped]  # here: only publishing needs it
 
     return boto3.client(name)
 

@@ -165,7 +165,7 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
             violations = check_model_quality(
                 statistics, baseline_constraints, str(settings["baseline_constraints"])
             )
-    output = Path(settings["output_path"])
+    output = Path(str(settings["output_path"]))
     files_out = {
         output / "statistics.json": render(statistics),
         output / "constraints.json": render(constraints),

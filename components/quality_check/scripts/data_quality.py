@@ -14,7 +14,7 @@ import numpy as np
 from components.quality_check.scripts.errors import InputError, Record
 
 # Model Monitor's defaults for suggested data-quality constraints.
-MONITORING_CONFIG = {
+MONITORING_CONFIG: dict[str, Any] = {
     "evaluate_constraints": "Enabled",
     "emit_metrics": "Enabled",
     "datatype_check_threshold": 1.0,
@@ -273,7 +273,8 @@ def cdf_distance(baseline: dict[str, Any], current: dict[str, Any]) -> float:
 
     def cdf(items: np.ndarray, item_weights: np.ndarray) -> np.ndarray:
         cumulative = np.concatenate([[0.0], np.cumsum(item_weights)]) / item_weights.sum()
-        return cumulative[np.searchsorted(items, points, side="right")]
+        at_points: np.ndarray = cumulative[np.searchsorted(items, points, side="right")]
+        return at_points
 
     return float(np.max(np.abs(cdf(base_values, base_weights) - cdf(values, weights))))
 

@@ -25,7 +25,7 @@ import re
 import zoneinfo
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError
 
 from jobkit import envelope

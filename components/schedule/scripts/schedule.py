@@ -20,7 +20,7 @@ import logging
 import re
 from typing import Any
 
-import boto3
+import boto3  # type: ignore[import-untyped]
 
 from jobkit import envelope
 from jobkit.capture import feature_environment
