@@ -1092,3 +1092,36 @@ def test_chi_squared_drift_is_refused() -> None:
     analyzer = load_analyzer()
     with pytest.raises(analyzer.InputError, match="this analyzer implements LInfinity only"):
         drift_violations("Robust", drift_method="ChiSquared")
+
+
+def bad_capture_events(first: int) -> Records:
+    """Captured requests that give no record: not JSON, not BASE64, no JSON object."""
+    events = [
+        capture_event(first, "not json {", "application/json"),
+        capture_event(first + 1, "%%%", "application/json"),
+        capture_event(first + 2, "42", "application/json"),
+    ]
+    events[1]["captureData"]["endpointInput"]["encoding"] = "BASE64"
+    return events
+
+
+def test_bad_captured_records_are_skipped_and_counted(
+    penguins_processed: Path, tmp_path: Path
+) -> None:
+    """The one bad-record rule (jobkit/capture.py), as the monitoring job applies it too."""
+    requests = traffic(penguins_processed)[:10]
+    events = captured(requests)
+    dataset = write_jsonl(tmp_path / "capture.jsonl", events + bad_capture_events(len(events)))
+    proc = run_script(
+        ANALYZER,
+        env={
+            "dataset_format": CAPTURE,
+            "dataset_source": str(dataset),
+            "output_path": str(tmp_path / "out"),
+        },
+    )
+    statistics = json.loads((tmp_path / "out/statistics.json").read_text())
+    assert statistics["dataset"]["item_count"] == len(requests)
+    assert f"analyzer: skipped 3 of {len(events) + 3} captured requests" in proc.stdout
+    for line in range(len(events) + 1, len(events) + 4):
+        assert f"capture.jsonl:{line}: skipped a captured request" in proc.stderr

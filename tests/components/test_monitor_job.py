@@ -261,6 +261,39 @@ def test_requests_the_preprocessor_drops_are_counted_as_skipped(
     assert result["violations"] == 0
 
 
+@pytest.mark.parametrize("preprocessor", [True, False], ids=["preprocessor", "raw"])
+def test_bad_captured_records_are_skipped_and_counted(
+    penguins_baseline: Path,
+    penguins_requests: Records,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    preprocessor: bool,
+) -> None:
+    """The one bad-record rule (jobkit/capture.py), as the analyzer applies it too."""
+    base = job_folder(tmp_path, penguins_baseline, preprocessor=preprocessor)
+    at = END - datetime.timedelta(minutes=5)
+    capture(base, exchanges_of(penguins_requests, "bad"), at, monkeypatch)
+    (capture_file,) = (base / "input/capture").rglob("*.jsonl")
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    bad = [("not json {", "JSON"), ("%%%", "BASE64"), ("42", "JSON")]
+    with capture_file.open("a", encoding="utf-8") as handle:
+        for i, (data, encoding) in enumerate(bad):
+            body = {"observedContentType": "application/json", "data": data, "encoding": encoding}
+            event = {
+                "captureData": {"endpointInput": {**body, "mode": "INPUT"}},
+                "eventMetadata": {"eventId": f"bad-{i}", "inferenceTime": stamp},
+                "eventVersion": "0",
+            }
+            handle.write(json.dumps(event) + "\n")
+    features = ("MONITOR_NUMERIC_FEATURES", "MONITOR_CATEGORICAL_FEATURES")
+    env = {k: v for k, v in PENGUINS_ENV.items() if preprocessor or k not in features}
+
+    result = result_of(base, run_job(base, env))
+
+    assert (result["records"], result["skipped"]) == (len(penguins_requests), 3)
+    assert result["violations"] == 0
+
+
 def test_without_a_preprocessor_the_requests_are_the_records(
     penguins_baseline: Path,
     penguins_requests: Records,
