@@ -23,6 +23,10 @@ from typing import Any, Union
 from botocore.exceptions import BotoCoreError, ClientError
 
 NAME_MAX = 63  # SageMaker's model, endpoint-config, job-definition and endpoint names
+SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
+S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 HASH_CHARS = 12
 MISSING = object()
 Check = Union["re.Pattern[str]", Callable[[str], object]]  # a pattern, or truthy when valid
@@ -106,6 +110,35 @@ def unknown_keys(event: Mapping[str, Any], known: tuple[str, ...]) -> list[str]:
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
         problems.append(problem(str(key), event[key], "not a key this handler reads", hint))
     return problems
+
+
+def sagemaker_name(
+    event: Mapping[str, Any],
+    key: str,
+    example: str,
+    problems: list[str],
+    what: str = "SageMaker names",
+) -> str | None:
+    """A model, endpoint, schedule... name as SageMaker's APIs take it."""
+    why = f"{what} are 1-63 letters, digits and hyphens, starting and ending with a letter or digit"
+    return text(event, key, SAGEMAKER_NAME_RE, why, f"pass e.g. {example!r}", problems)
+
+
+def execution_role(event: Mapping[str, Any], problems: list[str]) -> str | None:
+    """`role_arn`: the SageMaker execution role the handler passes on."""
+    fix = "pass the SageMaker execution role, arn:aws:iam::<account>:role/<name>"
+    return text(event, "role_arn", ROLE_RE, "not an IAM role ARN", fix, problems)
+
+
+def instance_type(event: Mapping[str, Any], example: str, problems: list[str]) -> str | None:
+    why = "not a SageMaker instance type"
+    return text(event, "instance_type", INSTANCE_RE, why, f"pass e.g. {example!r}", problems)
+
+
+def s3_uri(
+    event: Mapping[str, Any], key: str, fix: str, problems: list[str], *, required: bool = True
+) -> str | None:
+    return text(event, key, S3_RE, "not an s3:// URI", fix, problems, required=required)
 
 
 def check_object(event: Any) -> dict[str, Any]:

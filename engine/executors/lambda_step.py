@@ -35,12 +35,10 @@ from jobkit.envelope import Failure
 from kernel.errors import ToolError as Problem
 from kernel.names import SCHEDULER_NAME
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 SCHEDULER_NAME_RE = re.compile(SCHEDULER_NAME)
 PIPELINE_ARN_RE = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/[a-z0-9\-]{1,256}$"
 )
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 PORT_ENV = "ENGINE_ENDPOINT_PORT"
 MONITOR_TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
@@ -120,10 +118,15 @@ def resolve_package(registry: Registry, event: dict[str, Any]) -> Package:
 
 
 def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    name = _require(event, "endpoint_name", NAME_RE, "pass e.g. 'penguins-endpoint'")
+    name = _require(
+        event, "endpoint_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-endpoint'"
+    )
     percentage = _percentage(event)
     destination = _require(
-        event, "data_capture_destination", S3_RE, "pass e.g. 's3://my-bucket/penguins/datacapture'"
+        event,
+        "data_capture_destination",
+        envelope.S3_RE,
+        "pass e.g. 's3://my-bucket/penguins/datacapture'",
     )
     package = resolve_package(Registry(ctx.root / "registry.sqlite"), event)
     container = package.inference_specification.get("Containers", [{}])[0]
@@ -201,8 +204,12 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
             f"invalid event:\nevent.monitor_type = {kind!r}\n  why: required, one of: "
             "data_quality, model_quality\n  fix: pass 'data_quality' or 'model_quality'",
         )
-    name = _require(event, "schedule_name", NAME_RE, "pass e.g. 'penguins-data-quality'")
-    endpoint_name = _require(event, "endpoint_name", NAME_RE, "pass e.g. 'penguins-endpoint'")
+    name = _require(
+        event, "schedule_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-data-quality'"
+    )
+    endpoint_name = _require(
+        event, "endpoint_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-endpoint'"
+    )
     if not endpoint.record_path(ctx.root, endpoint_name).is_file():
         raise Failure(
             500,

@@ -547,7 +547,7 @@ def test_job_definition_names_are_deterministic_and_follow_the_settings() -> Non
 def test_job_definition_names_fit_sagemaker_limits(name: str) -> None:
     result = definition_name(data_quality_event(schedule_name=name))
     assert len(result) <= 63
-    assert schedule.NAME_RE.match(result), result
+    assert envelope.SAGEMAKER_NAME_RE.match(result), result
 
 
 # --------------------------------------------------------------------------- cron

@@ -26,16 +26,11 @@ from jobkit import envelope
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-# SageMaker's pattern for model, endpoint-config and endpoint names.
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/\S+$")
 GROUP_RE = re.compile(
     r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/)?"
     r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 )
-INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 VARIANT = "AllTraffic"
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
 # An endpoint in one of these states refuses UpdateEndpoint; the step should wait, not fail late.
@@ -105,31 +100,11 @@ def parse_event(event: Any) -> dict[str, Any]:
             "pass the group name, e.g. 'penguins'",
             problems,
         )
-    settings["endpoint_name"] = envelope.text(
-        event,
-        "endpoint_name",
-        NAME_RE,
-        "SageMaker endpoint names are 1-63 letters, digits and hyphens, starting and ending "
-        "with a letter or digit",
-        "pass e.g. 'penguins-endpoint'",
-        problems,
+    settings["endpoint_name"] = envelope.sagemaker_name(
+        event, "endpoint_name", "penguins-endpoint", problems, "SageMaker endpoint names"
     )
-    settings["role_arn"] = envelope.text(
-        event,
-        "role_arn",
-        ROLE_RE,
-        "not an IAM role ARN",
-        "pass the SageMaker execution role, arn:aws:iam::<account>:role/<name>",
-        problems,
-    )
-    settings["instance_type"] = envelope.text(
-        event,
-        "instance_type",
-        INSTANCE_RE,
-        "not a SageMaker instance type",
-        "pass e.g. 'ml.m5.large'",
-        problems,
-    )
+    settings["role_arn"] = envelope.execution_role(event, problems)
+    settings["instance_type"] = envelope.instance_type(event, "ml.m5.large", problems)
     settings["instance_count"] = envelope.integer(
         event, "instance_count", 1, None, 1, "pass e.g. 1", problems
     )
@@ -142,11 +117,9 @@ def parse_event(event: Any) -> dict[str, Any]:
         "pass e.g. 100 (capture every request)",
         problems,
     )
-    settings["data_capture_destination"] = envelope.text(
+    settings["data_capture_destination"] = envelope.s3_uri(
         event,
         "data_capture_destination",
-        S3_RE,
-        "not an s3:// URI",
         "pass e.g. 's3://my-bucket/penguins/datacapture'",
         problems,
     )

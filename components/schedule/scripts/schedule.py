@@ -28,10 +28,6 @@ from jobkit.capture import feature_environment
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 # A registry/repository, then an optional tag or digest (none: latest, as the SDK writes it).
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$")
 ATTRIBUTE_RE = re.compile(r"^\S.{0,255}$")
@@ -182,43 +178,19 @@ def parse_event(event: Any) -> dict[str, Any]:
         ("endpoint_name", "penguins-endpoint"),
         ("schedule_name", "penguins-data-quality"),
     ):
-        settings[key] = envelope.text(
-            event,
-            key,
-            NAME_RE,
-            "SageMaker names are 1-63 letters, digits and hyphens, starting and ending with a "
-            "letter or digit",
-            f"pass e.g. {example!r}",
-            problems,
-        )
-    settings["role_arn"] = envelope.text(
-        event,
-        "role_arn",
-        ROLE_RE,
-        "not an IAM role ARN",
-        "pass the SageMaker execution role, arn:aws:iam::<account>:role/<name>",
-        problems,
-    )
+        settings[key] = envelope.sagemaker_name(event, key, example, problems)
+    settings["role_arn"] = envelope.execution_role(event, problems)
     settings["schedule_expression"] = _cron(event, problems)
-    settings["instance_type"] = envelope.text(
-        event,
-        "instance_type",
-        INSTANCE_RE,
-        "not a SageMaker instance type",
-        "pass e.g. 'ml.m5.xlarge'",
-        problems,
-    )
+    settings["instance_type"] = envelope.instance_type(event, "ml.m5.xlarge", problems)
     settings["instance_count"] = _count(event, "instance_count", 1, 100, 1, problems)
     settings["max_runtime_seconds"] = _count(event, "max_runtime_seconds", 1, 3600, 3600, problems)
     settings["volume_size_gb"] = _count(event, "volume_size_gb", 1, 16384, 20, problems)
     for key in ("baseline_constraints_uri", "output_uri"):
-        settings[key] = envelope.text(event, key, S3_RE, "not an s3:// URI", s3_fix, problems)
-    settings["record_preprocessor_uri"] = envelope.text(
+        settings[key] = envelope.s3_uri(event, key, s3_fix, problems)
+    settings["record_preprocessor_uri"] = envelope.s3_uri(
         event,
         "record_preprocessor_uri",
-        S3_RE,
-        "not an s3:// URI",
-        "pass the S3 URI of record_preprocessor.py, or leave it out",
+        "pass the S3 URI of the record preprocessor, or leave it out",
         problems,
         required=False,
     )
@@ -240,13 +212,11 @@ def parse_event(event: Any) -> dict[str, Any]:
         )
     settings["pixel_features"] = pixels is True
     if kind == "data_quality":
-        settings["baseline_statistics_uri"] = envelope.text(
-            event, "baseline_statistics_uri", S3_RE, "not an s3:// URI", s3_fix, problems
+        settings["baseline_statistics_uri"] = envelope.s3_uri(
+            event, "baseline_statistics_uri", s3_fix, problems
         )
     elif kind == "model_quality":
-        settings["ground_truth_uri"] = envelope.text(
-            event, "ground_truth_uri", S3_RE, "not an s3:// URI", s3_fix, problems
-        )
+        settings["ground_truth_uri"] = envelope.s3_uri(event, "ground_truth_uri", s3_fix, problems)
         problem_type = event.get("problem_type", envelope.MISSING)
         if problem_type not in PROBLEM_TYPES:
             problems.append(
