@@ -7,9 +7,10 @@ function it is, and the engine plays that function against its local AWS:
   is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
 - `schedule`: the monitoring schedule is recorded in `<root>/schedules/<name>.json`
   (`python -m engine.schedule run` runs it);
-- `pipeline_schedule` (the builtin backend's): the EventBridge Scheduler schedule that would
-  start that pipeline is recorded the same way, and `engine.schedule run` runs the published
-  pipeline (engine/pipelines.py) with its parameters.
+- `pipeline_schedule` (the builtin backend's) runs as the bundle ships it, from its Lambda zip,
+  with the engine's EventBridge Scheduler (engine/scheduler.py) as its AWS client: the schedule
+  that would start that pipeline is recorded the same way, and `engine.schedule run` runs the
+  published pipeline (engine/pipelines.py) with its parameters.
 
 As the real handlers do, with their envelope (jobkit/envelope.py), failures are results, not
 exceptions: `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`, so the pipeline's condition
@@ -20,25 +21,24 @@ free port unless ENGINE_ENDPOINT_PORT is set; a redeployed endpoint keeps its po
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import sys
+import zipfile
 from typing import Any
 
-from engine import endpoint, pipelines
+from engine import endpoint
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
+from engine.scheduler import LocalScheduler
 from jobkit import envelope
 from jobkit.envelope import Failure
 from kernel.errors import ToolError as Problem
-from kernel.names import SCHEDULER_NAME
 
-SCHEDULER_NAME_RE = re.compile(SCHEDULER_NAME)
-PIPELINE_ARN_RE = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/[a-z0-9\-]{1,256}$"
-)
 PORT_ENV = "ENGINE_ENDPOINT_PORT"
 MONITOR_TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
@@ -247,73 +247,33 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "schedule_name": name, "action": action}
 
 
-def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    """CreateSchedule or UpdateSchedule of EventBridge Scheduler, with a pipeline target."""
-    name = _require(event, "schedule_name", SCHEDULER_NAME_RE, "pass e.g. 'penguins-data-quality'")
-    arn = _require(event, "pipeline_arn", PIPELINE_ARN_RE, "pass the monitoring pipeline's ARN")
-    parameters = event.get("parameters")
-    if not isinstance(parameters, dict) or not all(
-        isinstance(v, str | int | float) for v in parameters.values()
-    ):
-        raise Failure(
-            400,
-            f"invalid event:\nevent.parameters = {parameters!r}\n  why: the pipeline's "
-            "parameter values, by name\n  fix: pass e.g. {'EndpointName': 'penguins-endpoint'}",
-        )
-    if pipelines.find(ctx.root, arn) is None:
-        raise Failure(
-            404,
-            f"CreateSchedule failed: the target pipeline {arn} does not exist\n"
-            "  why: the schedule starts a monitoring pipeline that publishing creates (here: "
-            "running the bundle that holds it)\n"
-            "  fix: run the bundle compiled with monitoring.backend=builtin again",
-        )
-    request = {
-        "Name": name,
-        "ScheduleExpression": event.get("schedule_expression", ""),
-        "ScheduleExpressionTimezone": event.get("timezone", "UTC"),
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED",
-        "Target": {
-            "Arn": arn,
-            "RoleArn": event.get("scheduler_role_arn", ""),
-            "SageMakerPipelineParameters": {
-                "PipelineParameterList": [
-                    {"Name": key, "Value": str(value)} for key, value in sorted(parameters.items())
-                ]
-            },
-        },
-    }
-    path = ctx.root / "schedules" / f"{name}.json"
-    previous = json.loads(path.read_text()) if path.is_file() else {}
-    if previous and "Target" not in previous:
-        raise Failure(
-            409,
-            f"schedule {name!r} exists and is a Model Monitor schedule ({path})\n"
-            "  why: one name, one schedule\n"
-            f"  fix: delete {path}, or give the schedules other names (deployment.endpoint_name)",
-        )
-    stored = {
-        k: v for k, v in previous.items() if k not in ("CreationDate", "LastModificationDate")
-    }
-    action = "unchanged" if stored == request else ("updated" if previous else "created")
-    record = {
-        **request,
-        "CreationDate": previous.get("CreationDate", now()),
-        "LastModificationDate": now()
-        if action != "unchanged"
-        else previous["LastModificationDate"],
-    }
-    write_json(path, record)
-    ctx.log(f"schedule {name} {action} ({path}): starts {arn}")
-    region, account = arn.split(":")[3:5]  # the schedule lives beside the pipeline it starts
-    schedule_arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
-    return {
-        "statusCode": 200,
-        "schedule_name": name,
-        "schedule_arn": schedule_arn,
-        "action": action,
-    }
+def run_shipped(ctx: StepContext, function: dict[str, Any], event: dict[str, Any]) -> Any:
+    """The bundle's own handler, run from its Lambda zip (in local S3) with the engine's AWS.
+
+    The handler's `_client` (its one way to AWS) is given the engine's local implementation.
+    """
+    folder = ctx.work / "function"
+    with zipfile.ZipFile(ctx.s3.path(ctx.assets[function["asset"]])) as archive:
+        archive.extractall(folder)
+    module_name, entry = str(function["handler"]).split(".")
+    spec = importlib.util.spec_from_file_location(
+        f"bundle_function_{module_name}", folder / f"{module_name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(folder))  # its modules beside it, as in the Lambda runtime
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    setattr(module, "_client", lambda name, region: LocalScheduler(ctx.root, region))  # noqa: B010
+    result = getattr(module, entry)(event, None)
+    if result.get("statusCode") == 200:
+        path = ctx.root / "schedules" / f"{result['schedule_name']}.json"
+        ctx.log(f"schedule {result['schedule_name']} {result['action']} ({path})")
+    else:
+        ctx.log(f"{ctx.step_name} failed ({result.get('statusCode')}): {result.get('error')}")
+    return result
 
 
 # --------------------------------------------------------------------------- the step
@@ -324,12 +284,12 @@ _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 PLAYED = {  # the handler module of a bundle function: how it is played, its declared outputs
     "deploy": (deploy, {"endpoint_name": "", "error": ""}),
     "schedule": (schedule, {"schedule_name": "", "error": ""}),
-    "pipeline_schedule": (pipeline_schedule, {"schedule_name": "", "error": ""}),
 }
+SHIPPED = ("pipeline_schedule",)  # run as the bundle ships them, on the engine's local AWS
 
 
-def bundle_function(ctx: StepContext) -> str:
-    """The handler module of the bundle function the step calls (e.g. "deploy").
+def bundle_function(ctx: StepContext) -> dict[str, Any]:
+    """The bundle function (assets.json `functions` entry) the step calls.
 
     Raises:
         StepFailed: the FunctionArn is not among the bundle's functions, or the engine does not
@@ -348,19 +308,23 @@ def bundle_function(ctx: StepContext) -> str:
             "own functions"
         )
     module = str(function.get("handler", "")).split(".")[0]
-    if module not in PLAYED:
+    if module not in (*PLAYED, *SHIPPED):
         raise StepFailed(
             f"step {ctx.step_name}: the local engine cannot play Lambda function {arn} "
             f"(handler {function.get('handler')})\n"
-            f"  why: it plays the {', '.join(PLAYED)} handlers only\n"
+            f"  why: it plays the {', '.join((*PLAYED, *SHIPPED))} handlers only\n"
             "  fix: run this pipeline on AWS, or switch the step off in the config"
         )
-    return module
+    return dict(function)
 
 
 def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     """The function's result, every output the real handler declares present ("" if unused)."""
-    function, defaults = PLAYED[bundle_function(ctx)]
+    shipped = bundle_function(ctx)
+    module = str(shipped["handler"]).split(".")[0]
+    if module in SHIPPED:
+        return dict(run_shipped(ctx, shipped, event))
+    function, defaults = PLAYED[module]
     try:
         return {**defaults, **function(ctx, event)}
     except Failure as failure:

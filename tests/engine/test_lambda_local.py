@@ -28,6 +28,7 @@ from tests.engine.serve_fixtures import (
     baseline,
     context,
     expected_labels,
+    golden_assets,
     golden_functions,
     golden_step,
     models,
@@ -366,6 +367,7 @@ def play_builtin_schedule(root: Root, **changes: Any) -> dict[str, Any]:
         definition["Arguments"],
         definition=definition,
         functions=golden_functions(BUILTIN),
+        assets=golden_assets(BUILTIN, root),  # the handler runs from the bundle's Lambda zip
     )
     return dict(lambda_step.run(ctx)["OutputParameters"])
 
@@ -406,7 +408,8 @@ def test_a_builtin_schedule_is_recorded_then_updated_then_left_alone(root: Root)
 @pytest.mark.parametrize(
     ("changes", "published", "status", "message"),
     [
-        ({}, False, 404, "the target pipeline arn:aws:sagemaker:us-east-1:111122223333:pipeline/"),
+        # the shipped handler's status for a refused target (the engine's own play said 404)
+        ({}, False, 400, "the target pipeline arn:aws:sagemaker:us-east-1:111122223333:pipeline/"),
         ({"parameters": ["EndpointName"]}, True, 400, "event.parameters = ['EndpointName']"),
         ({"schedule_name": "a b"}, True, 400, "event.schedule_name = 'a b'"),
     ],
