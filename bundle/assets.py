@@ -49,8 +49,8 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
-    """The bytes to upload for one assets.json entry (a file, a source dir tarball, a Lambda zip).
+def asset_contents(asset: Asset, repo: Path = REPO) -> dict[str, bytes]:
+    """Every file of one assets.json entry, by its path in the upload, checked against its hash.
 
     Raises:
         StaleBundleError: a file is missing or its content no longer matches the bundle's sha256.
@@ -69,25 +69,43 @@ def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
                 f"{entry.path} (asset {asset.name}) changed since the bundle was compiled; "
                 "recompile it"
             )
-        contents[entry.path] = data
+        contents[entry.arcname] = data
+    return contents
+
+
+def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
+    """The one object to upload for a file, a source dir tarball or a Lambda zip.
+
+    Raises:
+        ValueError: a folder asset, which is several objects (see asset_objects).
+        StaleBundleError: as asset_contents.
+    """
+    contents = asset_contents(asset, repo)
     if asset.kind == "file":
         (only,) = contents.values()
         return only
     if asset.kind == "lambda":
-        return _zip({Path(p).name: data for p, data in contents.items()})
-    return _tar_gz(contents)
+        return _zip(contents)
+    if asset.kind == "sourcedir":
+        return _tar_gz(contents)
+    raise ValueError(f"asset {asset.name} is a {asset.kind}, not one object")
 
 
 def asset_objects(assets: Iterable[Asset], repo: Path = REPO) -> list[AssetObject]:
-    """Every asset as the object publishing and the local engine put at its s3_uri.
+    """Every asset as the objects publishing and the local engine put at its s3_uri: one for a
+    file, a source dir or a Lambda zip; one per file under the prefix for a folder.
 
     Raises:
-        StaleBundleError: as asset_bytes.
+        StaleBundleError: as asset_contents.
     """
     objects = []
     for asset in assets:
         bucket, key = split_s3_uri(asset.s3_uri)
-        objects.append(AssetObject(asset.name, bucket, key, asset_bytes(asset, repo)))
+        if asset.kind != "folder":
+            objects.append(AssetObject(asset.name, bucket, key, asset_bytes(asset, repo)))
+            continue
+        for arcname, body in sorted(asset_contents(asset, repo).items()):
+            objects.append(AssetObject(f"{asset.name}/{arcname}", bucket, key + arcname, body))
     return objects
 
 
@@ -111,12 +129,18 @@ def put_assets(
 
 
 def package_asset(asset: Asset, dest: Path, repo: Path = REPO) -> Path:
-    """Write one asset into folder `dest` under its upload file name; return the file's path.
+    """Write one asset into folder `dest` as it is uploaded; return the file's (or, for a
+    folder asset, the folder's) path.
 
     Raises:
-        StaleBundleError: as asset_bytes.
+        StaleBundleError: as asset_contents.
     """
     dest.mkdir(parents=True, exist_ok=True)
+    if asset.kind == "folder":
+        for arcname, body in asset_contents(asset, repo).items():
+            (dest / arcname).parent.mkdir(parents=True, exist_ok=True)
+            (dest / arcname).write_bytes(body)
+        return dest
     target: Path = dest / asset.s3_uri.rsplit("/", 1)[-1]
     target.write_bytes(asset_bytes(asset, repo))
     return target

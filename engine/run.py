@@ -301,6 +301,7 @@ class _Run:
                     region=self.region,
                     account=self.account,
                     python_for=self._python_for,
+                    functions={f.function_arn: f for f in self.bundle.manifest.functions},
                 )
                 properties = executor(ctx)
         except (StepFailed, ExpressionError, cache.CacheConfigError, S3UriError) as exc:

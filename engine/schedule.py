@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -34,13 +33,21 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from engine import pipelines
 from engine.endpoint import VARIANT, read_record
+from engine.executors.quality_check import entry_script
 from engine.records import read_named
 from engine.s3 import S3
+from jobkit.capture import (
+    CapturedData,
+    CaptureError,
+    answer_value,
+    captured_records,
+    load_preprocessor,
+)
+from jobkit.capture import feature_environment as encode_features
 from kernel.errors import ProblemError
 
 # TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
@@ -55,85 +62,59 @@ def read_jsonl(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def inference_record(event: dict[str, Any]) -> SimpleNamespace:
-    """A capture line as Model Monitor hands it to a record preprocessor."""
-
-    def part(data: dict[str, Any] | None) -> SimpleNamespace | None:
-        if data is None:
-            return None
-        return SimpleNamespace(
-            data=data.get("data"),
-            encoding=data.get("encoding"),
-            observed_content_type=data.get("observedContentType"),
-            mode=data.get("mode"),
-        )
-
-    captured = event.get("captureData", {})
-    return SimpleNamespace(
-        endpoint_input=part(captured.get("endpointInput")),
-        endpoint_output=part(captured.get("endpointOutput")),
-        event_metadata=SimpleNamespace(**event.get("eventMetadata", {})),
-        event_version=event.get("eventVersion"),
-    )
-
-
-def load_preprocessor(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("record_preprocessor", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.preprocess_handler
-
-
-def default_records(event: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    """Without a preprocessor: the captured request's records (data) or answer (model)."""
-    captured = event["captureData"]["endpointInput" if kind == "DataQuality" else "endpointOutput"]
-    value = json.loads(captured["data"])
-    if kind == "ModelQuality":
-        return [
-            {str(i): item for i, item in enumerate(value)} if isinstance(value, list) else value
-        ]
-    return value if isinstance(value, list) else [value]
+def model_quality_records(
+    events: list[dict[str, Any]], handler: Any, truth: dict[str, Any], key: str
+) -> list[dict[str, Any]]:
+    """Each captured answer (a JSON list's items under "0", "1", ...) with its truth under `key`;
+    through the preprocessor when the schedule names one."""
+    records: list[dict[str, Any]] = []
+    for event in events:
+        captured = CapturedData(event)
+        if handler is not None:
+            produced = handler(captured)
+            batch = produced if isinstance(produced, list) else [produced]
+        else:
+            value = answer_value(captured.endpoint_output)
+            batch = (
+                [{str(i): item for i, item in enumerate(value)}]
+                if isinstance(value, list)
+                else [value]
+            )
+        label = truth[event["eventMetadata"]["inferenceId"]]
+        records.extend({**record, key: label} for record in batch)
+    return records
 
 
 def build_dataset(s3: S3, schedule: dict[str, Any], capture: Path) -> list[dict[str, Any]]:
     settings, kind = schedule["Settings"], schedule["MonitoringType"]
     events = read_jsonl(capture)
-    truth: dict[str, Any] = {}
-    if kind == "ModelQuality":
+    preprocessor = settings.get("record_preprocessor_uri")
+    handler = load_preprocessor(s3.path(preprocessor)) if preprocessor else None
+    with job_environment(feature_environment(settings)):  # as Model Monitor runs the handler
+        if kind == "DataQuality":
+            where = [(f"{capture} event {i}", event) for i, event in enumerate(events, 1)]
+            return [record for _, record in captured_records(where, handler)[0]]
         truth = {
             t["eventMetadata"]["eventId"]: t["groundTruthData"]["data"]
             for t in read_jsonl(s3.path(settings["ground_truth_uri"]))
         }
         events = [e for e in events if e.get("eventMetadata", {}).get("inferenceId") in truth]
-    preprocessor = settings.get("record_preprocessor_uri")
-    handler = load_preprocessor(s3.path(preprocessor)) if preprocessor else None
-    records: list[dict[str, Any]] = []
-    key = settings.get("ground_truth_attribute") or TRUTH_KEY
-    with job_environment(feature_environment(settings)):  # as Model Monitor runs the handler
-        for event in events:
-            produced = handler(inference_record(event)) if handler else default_records(event, kind)
-            batch = produced if isinstance(produced, list) else [produced]
-            if kind == "ModelQuality":
-                label = truth[event["eventMetadata"]["inferenceId"]]
-                batch = [{**record, key: label} for record in batch]
-            records.extend(batch)
-    return records
+        key = settings.get("ground_truth_attribute") or TRUTH_KEY
+        return model_quality_records(events, handler, truth, key)
 
 
 def feature_environment(settings: dict[str, Any]) -> dict[str, str]:
     """The variables a schedule's job gets for its record preprocessor: the project's features."""
-    env = {}
-    for name, variable in (
-        ("numeric_features", "MONITOR_NUMERIC_FEATURES"),
-        ("categorical_features", "MONITOR_CATEGORICAL_FEATURES"),
-    ):
-        value = settings.get(name)
-        if value:
-            env[variable] = value if isinstance(value, str) else ",".join(value)
-    if settings.get("pixel_features") is True:
-        env["MONITOR_PIXEL_FEATURES"] = "true"
-    return env
+
+    def names(key: str) -> list[str]:
+        value = settings.get(key) or []
+        return value.split(",") if isinstance(value, str) else list(value)
+
+    return encode_features(
+        names("numeric_features"),
+        names("categorical_features"),
+        settings.get("pixel_features") is True,
+    )
 
 
 @contextlib.contextmanager
@@ -203,7 +184,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
                 "the run that recorded it used a bundle without the quality-check-analyzer asset",
                 "recompile the bundle and run the pipeline again",
             )
-        analyzer = s3.path(schedule["AnalyzerUri"])
+        analyzer = entry_script(s3.path(schedule["AnalyzerUri"]))
     endpoint = read_record(root, schedule["EndpointName"])
     destination = endpoint["DataCaptureConfig"]["DestinationS3Uri"].rstrip("/")
     capture = s3.path(f"{destination}/{schedule['EndpointName']}/{VARIANT}")
@@ -217,7 +198,10 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     run_dir = root / "schedules" / name / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     dataset, output = run_dir / "dataset" / "records.jsonl", run_dir / "output"
     dataset.parent.mkdir(parents=True)
-    records = build_dataset(s3, schedule, capture)
+    try:
+        records = build_dataset(s3, schedule, capture)
+    except CaptureError as error:
+        raise ProblemError(error.where, error.what, error.why, error.fix) from None
     if not records:
         joined = " joined with ground truth" if schedule["MonitoringType"] == "ModelQuality" else ""
         raise ProblemError(

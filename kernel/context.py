@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,19 +76,31 @@ class BuildContext:
         return tuple(self.used[name] for name in sorted(self.used))
 
     def file_asset(self, name: str, path: str) -> Asset:
-        """A single script uploaded as is (Processing code)."""
+        """One file uploaded as is (a script that imports nothing from the repository)."""
         digest = _sha256((self.repo / path).read_bytes())
         uri = self.s3(self.place.prefix, "assets", digest, Path(path).name)
-        return self._add(Asset(name, "file", (AssetFile(path, digest),), digest, uri))
+        files = (AssetFile(path, Path(path).name, digest),)
+        return self._add(Asset(name, "file", files, digest, uri))
+
+    def code_asset(self, name: str, entry: str) -> Asset:
+        """A job's code: the entry script alone as a file, or, when it imports repository
+        modules, a folder with the entry at its top and those modules at their paths."""
+        files = self._job_files(entry)
+        if len(files) == 1:
+            return self.file_asset(name, entry)
+        digest = _manifest_sha256(files)
+        uri = self.s3(self.place.prefix, "assets", digest) + "/"
+        return self._add(Asset(name, "folder", files, digest, uri))
 
     def lambda_asset(self, name: str, path: str) -> Asset:
-        """A single-file Lambda handler, uploaded as a zip that publishing deploys."""
-        digest = _sha256((self.repo / path).read_bytes())
+        """A Lambda handler and the repository modules it imports, zipped as a folder asset."""
+        files = self._job_files(path)
+        digest = _manifest_sha256(files)
         uri = self.s3(self.place.prefix, "assets", digest, f"{Path(path).stem}.zip")
-        return self._add(Asset(name, "lambda", (AssetFile(path, digest),), digest, uri))
+        return self._add(Asset(name, "lambda", files, digest, uri))
 
     def lambda_function(self, name: str, path: str, function_arn: str, role_arn: str) -> Asset:
-        """A Lambda function the pipeline calls, made from a single-file handler at publish.
+        """A Lambda function the pipeline calls, made from a handler script at publish.
 
         Its `lambda_handler` is the entry point; publishing creates or updates the function
         from the asset's zip with this role (assets.json `functions`).
@@ -108,22 +121,63 @@ class BuildContext:
 
     def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
         """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
-        files = sorted(
-            AssetFile(p.relative_to(self.repo).as_posix(), _sha256(p.read_bytes()))
+        paths = (
+            p.relative_to(self.repo).as_posix()
             for folder in folders
             for p in (self.repo / folder).rglob("*")
             if p.is_file()
             and not SKIPPED & set(p.relative_to(self.repo).parts)
             and p.suffix != ".pyc"
         )
-        manifest = "".join(f"{path}\0{digest}\n" for path, digest in files)
-        digest = _sha256(manifest.encode())
+        files = _sorted(AssetFile(p, p, _sha256((self.repo / p).read_bytes())) for p in paths)
+        digest = _manifest_sha256(files)
         uri = self.s3(self.place.prefix, "assets", digest, "sourcedir.tar.gz")
-        return self._add(Asset(name, "sourcedir", tuple(files), digest, uri))
+        return self._add(Asset(name, "sourcedir", files, digest, uri))
+
+    def _job_files(self, entry: str) -> tuple[AssetFile, ...]:
+        """The entry script (at the top) and every repository module it imports, transitively."""
+        found = {entry: Path(entry).name}
+        pending = [entry]
+        while pending:
+            for module in repo_imports(self.repo, pending.pop()):
+                if module not in found:
+                    found[module] = module
+                    pending.append(module)
+        return _sorted(
+            AssetFile(p, name, _sha256((self.repo / p).read_bytes())) for p, name in found.items()
+        )
 
     def _add(self, asset: Asset) -> Asset:
         self.assets[asset.name] = asset
         return asset
+
+
+def repo_imports(repo: Path, path: str) -> list[str]:
+    """Repository paths of the modules that script `path` imports (`import a.b`, `from a.b
+    import c`), with their packages' __init__ files, so the code runs from its folder alone."""
+    tree = ast.parse((repo / path).read_text(encoding="utf-8"), path)
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    found = set()
+    for name in names:
+        parts = name.split(".")
+        module = "/".join(parts) + ".py"
+        if (repo / module).is_file():
+            packages = ("/".join(parts[:i]) + "/__init__.py" for i in range(1, len(parts)))
+            found |= {module, *(p for p in packages if (repo / p).is_file())}
+    return sorted(found)
+
+
+def _sorted(files: Iterable[AssetFile]) -> tuple[AssetFile, ...]:
+    return tuple(sorted(files, key=lambda f: f.arcname))
+
+
+def _manifest_sha256(files: tuple[AssetFile, ...]) -> str:
+    return _sha256("".join(f"{f.arcname}\0{f.sha256}\n" for f in files).encode())
 
 
 def _sha256(data: bytes) -> str:

@@ -53,7 +53,7 @@ def processing_arguments(
 
     The instance type is the ProcessingInstanceType parameter unless `instance_type` is given.
     """
-    code = ctx.file_asset(code_asset, code_path)
+    code = ctx.code_asset(code_asset, code_path)
     filename = code_path.rsplit("/", 1)[-1]
     app: dict[str, Any] = {
         "ContainerEntrypoint": ["python3", f"{CODE_DIR}/{filename}"],

@@ -23,7 +23,7 @@ from kernel.errors import Problem, did_you_mean, one_of
 # Raise it whenever a reader of the previous format would misread a new bundle.
 FORMAT_VERSION = 1
 # The kinds of asset the packer (bundle/assets.py) knows; a new kind is added here and there.
-ASSET_KINDS = frozenset({"file", "sourcedir", "lambda"})
+ASSET_KINDS = frozenset({"file", "folder", "sourcedir", "lambda"})
 RECOMPILE = "recompile the bundle with this version's compiler (`python -m compiler ...`)"
 EDITED = "the file was edited by hand or written by another tool"
 MAX_SHOWN = 10  # problems shown of a badly broken file
@@ -44,24 +44,29 @@ class ManifestError(Exception):
 
 
 class AssetFile(NamedTuple):
-    """One file of an asset: its path in the repository (and in the upload) and its sha256."""
+    """One file of an asset: where it is in the repository, where in the upload, its sha256."""
 
     path: str
+    arcname: str
     sha256: str
 
 
 @dataclass(frozen=True)
 class Asset:
-    """A local file or folder the pipeline needs in S3, addressed by its content.
+    """A local file or set of files the pipeline needs in S3, addressed by its content.
 
     Attributes:
         name: what it is for (e.g. "preprocess-code").
-        kind: one of ASSET_KINDS: "file" (uploaded as is), "sourcedir" (uploaded as
-            sourcedir.tar.gz) or "lambda" (a Lambda deployment package: <script>.zip with the
-            script at its root).
-        files: (path inside the upload, sha256) of every file, sorted; paths mirror the repo.
-        sha256: of the file, or of the sorted "path\\0sha256\\n" lines of a source dir.
-        s3_uri: where publishing puts it: <bucket>/<prefix>/assets/<sha256>/<filename>.
+        kind: one of ASSET_KINDS: "file" (one file uploaded as is), "folder" (a job's code: its
+            entry script at the top, the repository modules it imports at their repository
+            paths, each file an object under the s3_uri prefix), "sourcedir" (uploaded as
+            sourcedir.tar.gz) or "lambda" (a Lambda deployment package: a zip laid out as a
+            folder asset).
+        files: every file, sorted by arcname.
+        sha256: of the one file ("file"), else of the sorted "arcname\\0sha256\\n" lines, so
+            an asset changes exactly when a file it ships changes.
+        s3_uri: where publishing puts it: <bucket>/<prefix>/assets/<sha256>/<filename>, or the
+            prefix <bucket>/<prefix>/assets/<sha256>/ of a folder's objects.
     """
 
     name: str

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.monitor.config import MonitorJob
+from jobkit.capture import feature_environment
 from kernel.context import BuildContext
 from kernel.ir import ExecutionVariable, Join, JsonGet, PropertyFile, Step, step_output
 from kernel.jobs import processing_arguments, processing_input
@@ -34,24 +35,6 @@ RESULT = PropertyFile(
     },
 )
 INPUT = "/opt/ml/processing/input"
-ENV_VALUE_MAX = 256  # a Processing job's environment value; longer lists go in numbered parts
-
-
-def feature_environment(variable: str, names: tuple[str, ...]) -> dict[str, str]:
-    """`variable` = the comma-separated names, or `variable_0`, `_1`... parts of at most 256."""
-    if not names:
-        return {}
-    parts, current = [], ""
-    for name in names:
-        joined = f"{current},{name}" if current else name
-        if len(joined) > ENV_VALUE_MAX:
-            parts.append(current)
-            joined = name
-        current = joined
-    parts.append(current)
-    if len(parts) == 1:
-        return {variable: parts[0]}
-    return {f"{variable}_{i}": part for i, part in enumerate(parts)}
 
 
 def _environment(settings: MonitorJob, endpoint: Any) -> dict[str, Any]:
@@ -63,10 +46,9 @@ def _environment(settings: MonitorJob, endpoint: Any) -> dict[str, Any]:
         "sagemaker_monitoring_schedule_name": settings.schedule_name,
     }
     if settings.kind == "data_quality":
-        env |= feature_environment("MONITOR_NUMERIC_FEATURES", settings.numeric_features)
-        env |= feature_environment("MONITOR_CATEGORICAL_FEATURES", settings.categorical_features)
-        if settings.pixel_features:
-            env["MONITOR_PIXEL_FEATURES"] = "true"
+        env |= feature_environment(
+            settings.numeric_features, settings.categorical_features, settings.pixel_features
+        )
     else:
         env |= {
             "problem_type": settings.problem_type,
@@ -95,7 +77,7 @@ def build(
         ),
         processing_input(
             "analyzer",
-            ctx.file_asset("quality-check-analyzer", analyzer).s3_uri,
+            ctx.code_asset("quality-check-analyzer", analyzer).s3_uri,
             f"{INPUT}/analyzer",
         ),
     ]

@@ -55,7 +55,7 @@ def _environment(settings: QualityCheck, output_path: str) -> dict[str, str]:
 
 def build(settings: QualityCheck, ctx: BuildContext, *, name: str, dataset: Any) -> list[Step]:
     """A QualityCheck step `name` over the records at `dataset`."""
-    ctx.file_asset(ANALYZER_ASSET, ANALYZER)
+    ctx.code_asset(ANALYZER_ASSET, ANALYZER)
     output = processing_output(ctx, name, OUTPUT)
     output["S3Output"]["LocalPath"] = "/opt/ml/processing/output"
     arguments = {

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from engine.registry import DEFAULT_ACCOUNT, DEFAULT_REGION
 from engine.s3 import S3
 from kernel.errors import Problem
+from kernel.manifest import Function
 
 
 class StepFailed(Exception):
@@ -50,6 +51,7 @@ class StepContext:
         region, account: the pipeline's, from the bundle's manifest: those of the ARNs it makes.
         python_for: the interpreter a job of an image runs with (the engine's own, or with
             `--containers` the image's stack; see engine/environments.py).
+        functions: the bundle's Lambda functions (assets.json `functions`) by FunctionArn.
     """
 
     pipeline_name: str
@@ -68,6 +70,7 @@ class StepContext:
     python_for: Callable[[str], str] = field(default=lambda _image: sys.executable)
     region: str = DEFAULT_REGION  # the defaults serve executors' own tests
     account: str = DEFAULT_ACCOUNT
+    functions: Mapping[str, Function] = field(default_factory=dict)
 
     def arn(self, resource: str) -> str:
         """The SageMaker ARN of a resource this step makes, e.g. "training-job/<name>"."""

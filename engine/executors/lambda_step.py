@@ -1,74 +1,66 @@
-"""Lambda steps, played locally: the function is recognised by the event it is sent.
+"""Lambda steps, played locally: the function is the bundle's, found by the step's FunctionArn.
 
-- an event naming `model_package_arn` (or `model_package_group`) and `endpoint_name` is the
-  deploy function (components' deploy handler): the Approved package, resolved in the local
-  registry, is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
-- an event with `monitor_type` and `schedule_name` is the schedule function: the monitoring
-  schedule is recorded in `<root>/schedules/<name>.json` (`python -m engine.schedule run` runs it);
-- an event with `pipeline_arn` and `schedule_name` is the builtin backend's schedule function:
-  the EventBridge Scheduler schedule that would start that pipeline is recorded the same way, and
-  `engine.schedule run` runs the published pipeline (engine/pipelines.py) with its parameters.
+The step's FunctionArn must be one of the bundle's functions (assets.json `functions`, which
+publishing creates from their assets); its handler (e.g. `deploy.lambda_handler`) says which
+function it is, and the engine plays that function against its local AWS:
+- `deploy` (components' deploy handler): the Approved package, resolved in the local registry,
+  is served on a loopback endpoint (engine/endpoint.py) with the event's data capture;
+- `schedule`: the monitoring schedule is recorded in `<root>/schedules/<name>.json`
+  (`python -m engine.schedule run` runs it);
+- `pipeline_schedule` (the builtin backend's) runs as the bundle ships it, from its Lambda zip,
+  with the engine's EventBridge Scheduler (engine/scheduler.py) as its AWS client: the schedule
+  that would start that pipeline is recorded the same way, and `engine.schedule run` runs the
+  published pipeline (engine/pipelines.py) with its parameters.
 
-As the real handlers do, failures are results, not exceptions: `{"statusCode": 4xx|5xx,
-"error": "<what, why, fix>"}`, so the pipeline's condition on statusCode decides. The step's
-OutputParameters are then taken from the result, typed as declared; a declared output the result
-lacks fails the step, as on SageMaker. Endpoints bind a free port unless ENGINE_ENDPOINT_PORT
-is set; a redeployed endpoint keeps its port.
+As the real handlers do, with their envelope (jobkit/envelope.py), failures are results, not
+exceptions: `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`, so the pipeline's condition
+on statusCode decides. The step's OutputParameters are then taken from the result, typed as
+declared; a declared output the result lacks fails the step, as on SageMaker. Endpoints bind a
+free port unless ENGINE_ENDPOINT_PORT is set; a redeployed endpoint keeps its port.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
+import sys
+import zipfile
 from typing import Any
 
-from engine import endpoint, pipelines
+from engine import endpoint
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.quality_check import ANALYZER_ASSET
 from engine.records import now, write_json
 from engine.registry import ARN_RE, Package, Registry
+from engine.scheduler import LocalScheduler
+from jobkit import envelope
+from jobkit.envelope import Failure
 from kernel.errors import ProblemError
-from kernel.names import SCHEDULER_NAME
+from kernel.manifest import Function
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-SCHEDULER_NAME_RE = re.compile(SCHEDULER_NAME)
-PIPELINE_ARN_RE = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/[a-z0-9\-]{1,256}$"
-)
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 PORT_ENV = "ENGINE_ENDPOINT_PORT"
 MONITOR_TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
 
 
-class Failure(Exception):
-    """A result `{"statusCode": status, "error": message}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _require(event: dict[str, Any], key: str, pattern: re.Pattern[str], fix: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not pattern.match(value):
-        shown = "missing" if value is None else repr(value)
-        raise Failure(400, f"invalid event:\nevent.{key} = {shown}\n  why: required\n  fix: {fix}")
+    problems: list[str] = []
+    value = envelope.text(event, key, pattern, "not a valid value", fix, problems)
+    if value is None:
+        raise Failure(400, "invalid event:\n" + "\n".join(problems))
     return value
 
 
 def _percentage(event: dict[str, Any]) -> int:
-    value = event.get("data_capture_percentage")
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 0 <= int(text) <= 100:
-        raise Failure(
-            400,
-            f"invalid event:\nevent.data_capture_percentage = {value!r}\n"
-            "  why: must be a whole number from 0 to 100\n  fix: pass e.g. 100",
-        )
-    return int(text)
+    problems: list[str] = []
+    value = envelope.integer(
+        event, "data_capture_percentage", 0, 100, None, "pass e.g. 100", problems
+    )
+    if problems:
+        raise Failure(400, "invalid event:\n" + "\n".join(problems))
+    return value
 
 
 # --------------------------------------------------------------------------- deploy
@@ -127,10 +119,15 @@ def resolve_package(registry: Registry, event: dict[str, Any]) -> Package:
 
 
 def deploy(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    name = _require(event, "endpoint_name", NAME_RE, "pass e.g. 'penguins-endpoint'")
+    name = _require(
+        event, "endpoint_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-endpoint'"
+    )
     percentage = _percentage(event)
     destination = _require(
-        event, "data_capture_destination", S3_RE, "pass e.g. 's3://my-bucket/penguins/datacapture'"
+        event,
+        "data_capture_destination",
+        envelope.S3_RE,
+        "pass e.g. 's3://my-bucket/penguins/datacapture'",
     )
     package = resolve_package(Registry(ctx.root / "registry.sqlite"), event)
     container = package.inference_specification.get("Containers", [{}])[0]
@@ -208,8 +205,12 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
             f"invalid event:\nevent.monitor_type = {kind!r}\n  why: required, one of: "
             "data_quality, model_quality\n  fix: pass 'data_quality' or 'model_quality'",
         )
-    name = _require(event, "schedule_name", NAME_RE, "pass e.g. 'penguins-data-quality'")
-    endpoint_name = _require(event, "endpoint_name", NAME_RE, "pass e.g. 'penguins-endpoint'")
+    name = _require(
+        event, "schedule_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-data-quality'"
+    )
+    endpoint_name = _require(
+        event, "endpoint_name", envelope.SAGEMAKER_NAME_RE, "pass e.g. 'penguins-endpoint'"
+    )
     if not endpoint.record_path(ctx.root, endpoint_name).is_file():
         raise Failure(
             500,
@@ -247,73 +248,33 @@ def schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "schedule_name": name, "action": action}
 
 
-def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    """CreateSchedule or UpdateSchedule of EventBridge Scheduler, with a pipeline target."""
-    name = _require(event, "schedule_name", SCHEDULER_NAME_RE, "pass e.g. 'penguins-data-quality'")
-    arn = _require(event, "pipeline_arn", PIPELINE_ARN_RE, "pass the monitoring pipeline's ARN")
-    parameters = event.get("parameters")
-    if not isinstance(parameters, dict) or not all(
-        isinstance(v, str | int | float) for v in parameters.values()
-    ):
-        raise Failure(
-            400,
-            f"invalid event:\nevent.parameters = {parameters!r}\n  why: the pipeline's "
-            "parameter values, by name\n  fix: pass e.g. {'EndpointName': 'penguins-endpoint'}",
-        )
-    if pipelines.find(ctx.root, arn) is None:
-        raise Failure(
-            404,
-            f"CreateSchedule failed: the target pipeline {arn} does not exist\n"
-            "  why: the schedule starts a monitoring pipeline that publishing creates (here: "
-            "running the bundle that holds it)\n"
-            "  fix: run the bundle compiled with monitoring.backend=builtin again",
-        )
-    request = {
-        "Name": name,
-        "ScheduleExpression": event.get("schedule_expression", ""),
-        "ScheduleExpressionTimezone": event.get("timezone", "UTC"),
-        "FlexibleTimeWindow": {"Mode": "OFF"},
-        "State": "ENABLED",
-        "Target": {
-            "Arn": arn,
-            "RoleArn": event.get("scheduler_role_arn", ""),
-            "SageMakerPipelineParameters": {
-                "PipelineParameterList": [
-                    {"Name": key, "Value": str(value)} for key, value in sorted(parameters.items())
-                ]
-            },
-        },
-    }
-    path = ctx.root / "schedules" / f"{name}.json"
-    previous = json.loads(path.read_text()) if path.is_file() else {}
-    if previous and "Target" not in previous:
-        raise Failure(
-            409,
-            f"schedule {name!r} exists and is a Model Monitor schedule ({path})\n"
-            "  why: one name, one schedule\n"
-            f"  fix: delete {path}, or give the schedules other names (deployment.endpoint_name)",
-        )
-    stored = {
-        k: v for k, v in previous.items() if k not in ("CreationDate", "LastModificationDate")
-    }
-    action = "unchanged" if stored == request else ("updated" if previous else "created")
-    record = {
-        **request,
-        "CreationDate": previous.get("CreationDate", now()),
-        "LastModificationDate": now()
-        if action != "unchanged"
-        else previous["LastModificationDate"],
-    }
-    write_json(path, record)
-    ctx.log(f"schedule {name} {action} ({path}): starts {arn}")
-    region, account = arn.split(":")[3:5]  # the schedule lives beside the pipeline it starts
-    schedule_arn = f"arn:aws:scheduler:{region}:{account}:schedule/default/{name}"
-    return {
-        "statusCode": 200,
-        "schedule_name": name,
-        "schedule_arn": schedule_arn,
-        "action": action,
-    }
+def run_shipped(ctx: StepContext, function: Function, event: dict[str, Any]) -> Any:
+    """The bundle's own handler, run from its Lambda zip (in local S3) with the engine's AWS.
+
+    The handler's `_client` (its one way to AWS) is given the engine's local implementation.
+    """
+    folder = ctx.work / "function"
+    with zipfile.ZipFile(ctx.s3.path(ctx.assets[function.asset])) as archive:
+        archive.extractall(folder)
+    module_name, entry = function.handler.split(".")
+    spec = importlib.util.spec_from_file_location(
+        f"bundle_function_{module_name}", folder / f"{module_name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(folder))  # its modules beside it, as in the Lambda runtime
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    setattr(module, "_client", lambda name, region: LocalScheduler(ctx.root, region))  # noqa: B010
+    result = getattr(module, entry)(event, None)
+    if result.get("statusCode") == 200:
+        path = ctx.root / "schedules" / f"{result['schedule_name']}.json"
+        ctx.log(f"schedule {result['schedule_name']} {result['action']} ({path})")
+    else:
+        ctx.log(f"{ctx.step_name} failed ({result.get('statusCode')}): {result.get('error')}")
+    return result
 
 
 # --------------------------------------------------------------------------- the step
@@ -321,23 +282,50 @@ def pipeline_schedule(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]
 _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 
 
-def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
-    """The function's result, every output the real handler declares present ("" if unused)."""
-    if "model_package_arn" in event or "model_package_group" in event:
-        function, defaults = deploy, {"endpoint_name": "", "error": ""}
-    elif "pipeline_arn" in event:
-        function, defaults = pipeline_schedule, {"schedule_name": "", "error": ""}
-    elif "monitor_type" in event or "schedule_name" in event:
-        function, defaults = schedule, {"schedule_name": "", "error": ""}
-    else:
-        arn = ctx.definition.get("FunctionArn", "(no FunctionArn)")
+PLAYED = {  # the handler module of a bundle function: how it is played, its declared outputs
+    "deploy": (deploy, {"endpoint_name": "", "error": ""}),
+    "schedule": (schedule, {"schedule_name": "", "error": ""}),
+}
+SHIPPED = ("pipeline_schedule",)  # run as the bundle ships them, on the engine's local AWS
+
+
+def bundle_function(ctx: StepContext) -> Function:
+    """The bundle function (assets.json `functions` entry) the step calls.
+
+    Raises:
+        StepFailed: the FunctionArn is not among the bundle's functions, or the engine does not
+            play its handler.
+    """
+    arn = ctx.definition.get("FunctionArn", "(no FunctionArn)")
+    function = ctx.functions.get(str(arn))
+    if function is None:
+        known = ", ".join(sorted(ctx.functions)) or "none"
         raise StepFailed(
-            f"step {ctx.step_name}: the local engine cannot play Lambda function {arn}\n"
-            "  why: it plays the deploy function (an event with model_package_arn) and the "
-            "schedule functions (an event with schedule_name and monitor_type or pipeline_arn) "
-            "only\n"
+            f"step {ctx.step_name}: FunctionArn {arn}\n"
+            "  what: not one of the bundle's Lambda functions\n"
+            f"  why: the engine runs the function the bundle ships (assets.json functions: "
+            f"{known}), found by its ARN\n"
+            "  fix: recompile the bundle, or run a pipeline whose Lambda steps call the bundle's "
+            "own functions"
+        )
+    module = function.handler.split(".")[0]
+    if module not in (*PLAYED, *SHIPPED):
+        raise StepFailed(
+            f"step {ctx.step_name}: the local engine cannot play Lambda function {arn} "
+            f"(handler {function.handler})\n"
+            f"  why: it plays the {', '.join((*PLAYED, *SHIPPED))} handlers only\n"
             "  fix: run this pipeline on AWS, or switch the step off in the config"
         )
+    return function
+
+
+def handle(ctx: StepContext, event: dict[str, Any]) -> dict[str, Any]:
+    """The function's result, every output the real handler declares present ("" if unused)."""
+    shipped = bundle_function(ctx)
+    module = shipped.handler.split(".")[0]
+    if module in SHIPPED:
+        return dict(run_shipped(ctx, shipped, event))
+    function, defaults = PLAYED[module]
     try:
         return {**defaults, **function(ctx, event)}
     except Failure as failure:

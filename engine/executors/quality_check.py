@@ -36,6 +36,13 @@ BASELINE_DIR = "/opt/ml/processing/baseline"  # where the previous baseline's fi
 LOG_TAIL = 15
 
 
+def entry_script(path: Path) -> Path:
+    """A job's script in local S3: the file itself, or the one script at a folder asset's top
+    (its modules are in the folders beside it)."""
+    scripts = sorted(path.glob("*.py")) if path.is_dir() else [path]
+    return scripts[0] if len(scripts) == 1 else path
+
+
 def analyzer_script(ctx: StepContext) -> Path:
     """The analyzer the job runs: the bundle's `quality-check-analyzer` asset, in local S3.
 
@@ -48,7 +55,7 @@ def analyzer_script(ctx: StepContext) -> Path:
             f"{ctx.step_name}: the bundle has no '{ANALYZER_ASSET}' asset, the analyzer that "
             "stands in for Model Monitor's on this machine; recompile the bundle"
         )
-    return ctx.s3.path(uri)
+    return entry_script(ctx.s3.path(uri))
 
 
 @dataclass(frozen=True)

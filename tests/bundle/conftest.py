@@ -111,7 +111,7 @@ def repo_copy(compiled: Path, tmp_path: Path) -> Path:
 
 
 def change_asset(bundle_dir: Path, repo: Path, name: str) -> str:
-    """Edit the one file of asset `name` in `repo` and rewrite the bundle as a recompile would.
+    """Edit the entry script of asset `name` in `repo`; rewrite the bundle as a recompile would.
 
     Returns:
         the asset's new s3_uri.
@@ -119,13 +119,17 @@ def change_asset(bundle_dir: Path, repo: Path, name: str) -> str:
     assets_path, pipeline_path = bundle_dir / "assets.json", bundle_dir / "pipeline.json"
     manifest = json.loads(assets_path.read_text())
     (asset,) = [a for a in manifest["assets"] if a["name"] == name]
-    (entry,) = asset["files"]
+    (entry,) = [f for f in asset["files"] if "/" not in f["arcname"]]  # the entry script
     source = repo / entry["path"]
     source.write_bytes(source.read_bytes() + b"\n# changed by a test\n")
-    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    entry["sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
+    lines = "".join(f"{f['arcname']}\0{f['sha256']}\n" for f in asset["files"])  # sorted
+    digest = (
+        entry["sha256"] if asset["kind"] == "file" else hashlib.sha256(lines.encode()).hexdigest()
+    )
     old_uri = asset["s3_uri"]
     asset["s3_uri"] = old_uri.replace(asset["sha256"], digest)
-    asset["sha256"] = entry["sha256"] = digest
+    asset["sha256"] = digest
     pipeline_path.write_text(pipeline_path.read_text().replace(old_uri, asset["s3_uri"]))
     manifest["definition_sha256"] = hashlib.sha256(pipeline_path.read_bytes()).hexdigest()
     assets_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

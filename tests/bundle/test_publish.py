@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from bundle.assets import asset_bytes
+from bundle.assets import asset_bytes, asset_objects
 from bundle.aws import sha256_b64
 from bundle.publish import main
 from bundle.read import read_bundle
@@ -40,13 +40,14 @@ def test_plan_alone_applies_nothing(bundle_dir: Path, capsys: pytest.CaptureFixt
     assert main([str(bundle_dir)]) == 0
     out = capsys.readouterr().out
     bundle = read_bundle(bundle_dir)
-    for asset in bundle.assets:
-        assert f"│ asset    │ {asset.name}" in out
+    objects = asset_objects(bundle.assets)  # a folder asset is one object per file
+    for obj in objects:
+        assert f"│ asset    │ {obj.name}" in out
     assert "│ pipeline │ penguins-pytorch-train " in out
     assert out.count("│ create ") == 4  # two functions, the pipeline, the schedule
-    assert out.count("│ upload ") == len(bundle.assets)
+    assert out.count("│ upload ") == len(objects)
     assert out.endswith(
-        f"plan only ({len(bundle.assets) + 4} change(s)); nothing applied. To apply, run:\n"
+        f"plan only ({len(objects) + 4} change(s)); nothing applied. To apply, run:\n"
         f"  python -m bundle.publish {bundle_dir} --yes\n"
     )
     assert stored_keys(bucket_of(bundle_dir)) == set()
@@ -59,12 +60,10 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
     assert main([str(bundle_dir), "--yes"]) == 0
     bundle = read_bundle(bundle_dir)
     s3 = boto3.client("s3", region_name=REGION)
-    for asset in bundle.assets:
-        bucket, key = asset.s3_uri[5:].split("/", 1)
-        stored = s3.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
-        body = asset_bytes(asset)
-        assert stored["Body"].read() == body, asset.name
-        assert stored["ChecksumSHA256"] == sha256_b64(body), asset.name
+    for obj in asset_objects(bundle.assets):
+        stored = s3.get_object(Bucket=obj.bucket, Key=obj.key, ChecksumMode="ENABLED")
+        assert stored["Body"].read() == obj.body, obj.name
+        assert stored["ChecksumSHA256"] == sha256_b64(obj.body), obj.name
 
     lam = boto3.client("lambda", region_name=REGION)
     for function in bundle.manifest.functions:
@@ -109,10 +108,11 @@ def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:
         "upload: done",
         "create: done",
     }, results(receipt)
-    assert len(receipt["actions"]) == len(bundle.assets) + 4
+    objects = asset_objects(bundle.assets)
+    assert len(receipt["actions"]) == len(objects) + 4
     resources = {f"{a['kind']} {a['name']}": a["resource"] for a in receipt["actions"]}
-    for asset in bundle.assets:
-        assert resources[f"asset {asset.name}"] == asset.s3_uri
+    for obj in objects:
+        assert resources[f"asset {obj.name}"] == obj.uri
     for function in bundle.manifest.functions:
         assert resources[f"function {function.function_name}"] == function.function_arn
 

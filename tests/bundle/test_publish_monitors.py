@@ -14,7 +14,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from bundle.assets import asset_bytes
+from bundle.assets import asset_objects
 from bundle.publish import main
 from bundle.read import monitor_bundles, read_bundle
 from tests.bundle.conftest import REGION, compile_bundle
@@ -60,9 +60,9 @@ def test_publish_creates_the_monitoring_pipelines_first(
         assert json.loads(stored["PipelineDefinition"]) == monitor.definition
         assert stored["RoleArn"] == monitor.manifest.publish.role_arn
         assert "monitoring of endpoint penguins-endpoint" in stored["PipelineDescription"]
-        for asset in monitor.assets:  # the job script, the analyzer, the record preprocessor
-            bucket, key = asset.s3_uri[5:].split("/", 1)
-            assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == asset_bytes(asset)
+        # the job's code, the analyzer's, the record preprocessor: every object of each
+        for obj in asset_objects(monitor.assets):
+            assert s3.get_object(Bucket=obj.bucket, Key=obj.key)["Body"].read() == obj.body
     receipt = json.loads((builtin_dir / "receipt.json").read_text())
     kinds = [(a["kind"], a["name"], a["result"]) for a in receipt["actions"]]
     assert ("pipeline", monitors[0].name, "done") in kinds

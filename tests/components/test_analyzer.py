@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 import base64
 import csv
-import functools
+import importlib
 import importlib.util
 import json
 import sys
@@ -361,7 +361,7 @@ def test_captured_requests_give_the_statistics_of_the_requests(
 def test_record_preprocessor_keeps_the_baseline_features(
     penguins_processed: Path, penguins_baseline: Path, tmp_path: Path
 ) -> None:
-    [preprocessor] = REPO.glob("components/*/scripts/record_preprocessor.py")
+    preprocessor = REPO / "jobkit/capture.py"  # the record preprocessor Model Monitor loads
     requests = [{**r, "sex": "MALE", "id": i} for i, r in enumerate(traffic(penguins_processed))]
     dataset = write_jsonl(tmp_path / "capture.jsonl", captured(requests))
     check = {
@@ -779,8 +779,8 @@ def test_model_quality_check_against_a_baseline(
         pytest.param(
             [{"captureData": {}}],
             {"dataset_format": CAPTURE},
-            "data.jsonl:1: no captureData.endpointInput\n  why: data-capture lines hold",
-            id="capture-without-input",
+            "no record left after preprocessing\n  why: statistics need at least one record",
+            id="capture-without-input",  # a bad record is skipped (and counted), not fatal
         ),
         pytest.param(
             [{"a": 1}],
@@ -998,25 +998,21 @@ def test_model_quality_statistics_schema_rejects(
 # --- the script itself ------------------------------------------------------------------------
 
 
-@functools.cache
 def load_analyzer() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("analyzer_under_test", ANALYZER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    """The analyzer's data-quality module (where its statistics and checks live)."""
+    return importlib.import_module("components.quality_check.scripts.data_quality")
 
 
 def test_runs_on_python_3_9_with_numpy_only() -> None:
-    tree = ast.parse(ANALYZER.read_text(), feature_version=(3, 9))
+    shipped = [*ANALYZER.parent.glob("*.py"), REPO / "jobkit/capture.py"]
     imported = {
         (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for node in ast.walk(tree)
+        for path in shipped
+        for node in ast.walk(ast.parse(path.read_text(), feature_version=(3, 9)))
         if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     }
-    assert imported - set(sys.stdlib_module_names) == {"numpy"}
+    assert imported - set(sys.stdlib_module_names) == {"numpy", "components", "jobkit"}
 
 
 @settings(max_examples=40, deadline=None)
@@ -1096,3 +1092,36 @@ def test_chi_squared_drift_is_refused() -> None:
     analyzer = load_analyzer()
     with pytest.raises(analyzer.InputError, match="this analyzer implements LInfinity only"):
         drift_violations("Robust", drift_method="ChiSquared")
+
+
+def bad_capture_events(first: int) -> Records:
+    """Captured requests that give no record: not JSON, not BASE64, no JSON object."""
+    events = [
+        capture_event(first, "not json {", "application/json"),
+        capture_event(first + 1, "%%%", "application/json"),
+        capture_event(first + 2, "42", "application/json"),
+    ]
+    events[1]["captureData"]["endpointInput"]["encoding"] = "BASE64"
+    return events
+
+
+def test_bad_captured_records_are_skipped_and_counted(
+    penguins_processed: Path, tmp_path: Path
+) -> None:
+    """The one bad-record rule (jobkit/capture.py), as the monitoring job applies it too."""
+    requests = traffic(penguins_processed)[:10]
+    events = captured(requests)
+    dataset = write_jsonl(tmp_path / "capture.jsonl", events + bad_capture_events(len(events)))
+    proc = run_script(
+        ANALYZER,
+        env={
+            "dataset_format": CAPTURE,
+            "dataset_source": str(dataset),
+            "output_path": str(tmp_path / "out"),
+        },
+    )
+    statistics = json.loads((tmp_path / "out/statistics.json").read_text())
+    assert statistics["dataset"]["item_count"] == len(requests)
+    assert f"analyzer: skipped 3 of {len(events) + 3} captured requests" in proc.stdout
+    for line in range(len(events) + 1, len(events) + 4):
+        assert f"capture.jsonl:{line}: skipped a captured request" in proc.stderr

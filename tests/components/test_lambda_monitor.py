@@ -22,6 +22,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from jobkit import envelope
 from tests.aws_env import isolate_from_aws
 from tests.components.runner import REPO
 
@@ -50,7 +51,10 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 
 schedule = load_module(SCRIPTS / "schedule.py", "schedule_under_test")
-preprocessor = load_module(SCRIPTS / "record_preprocessor.py", "record_preprocessor_under_test")
+# The record preprocessor Model Monitor loads is the capture module, shipped as one file.
+preprocessor = load_module(
+    SCRIPTS.parents[2] / "jobkit/capture.py", "record_preprocessor_under_test"
+)
 
 
 def data_quality_event(**changes: Any) -> dict[str, Any]:
@@ -180,7 +184,7 @@ def test_data_quality_schedule_is_created(stub: Stubber) -> None:
         "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
         "RoleArn": ROLE,
     }
-    name = schedule.derive_name("penguins-data-quality", "dq", request)
+    name = envelope.derive_name("penguins-data-quality", "dq", request)
     missing(stub, "describe_data_quality_job_definition", {"JobDefinitionName": name})
     stub.add_response(
         "create_data_quality_job_definition",
@@ -273,7 +277,7 @@ def test_model_quality_schedule_is_created_with_preprocessor(stub: Stubber) -> N
         "StoppingCondition": {"MaxRuntimeInSeconds": 1800},
         "RoleArn": ROLE,
     }
-    name = schedule.derive_name("penguins-model-quality", "mq", request)
+    name = envelope.derive_name("penguins-model-quality", "mq", request)
     missing(stub, "describe_model_quality_job_definition", {"JobDefinitionName": name})
     stub.add_response(
         "create_model_quality_job_definition",
@@ -543,7 +547,7 @@ def test_job_definition_names_are_deterministic_and_follow_the_settings() -> Non
 def test_job_definition_names_fit_sagemaker_limits(name: str) -> None:
     result = definition_name(data_quality_event(schedule_name=name))
     assert len(result) <= 63
-    assert schedule.NAME_RE.match(result), result
+    assert envelope.SAGEMAKER_NAME_RE.match(result), result
 
 
 # --------------------------------------------------------------------------- cron
@@ -837,12 +841,6 @@ def test_environment_names_other_features(monkeypatch: pytest.MonkeyPatch) -> No
     }
 
 
-def test_schedule_and_preprocessor_agree_on_the_environment() -> None:
-    assert schedule.NUMERIC_ENV == preprocessor.NUMERIC_ENV
-    assert schedule.CATEGORICAL_ENV == preprocessor.CATEGORICAL_ENV
-    assert schedule.PIXELS_ENV == preprocessor.PIXELS_ENV
-
-
 def test_a_job_that_names_no_features_fails_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
     """No project's columns as a fallback: dropping every request silently was the defect."""
     for variable in ("MONITOR_NUMERIC_FEATURES", "MONITOR_CATEGORICAL_FEATURES"):
@@ -856,8 +854,8 @@ def test_long_feature_lists_travel_in_parts_and_come_back_whole(
 ) -> None:
     """A monitoring job's environment values hold 256 characters; 30 long names need more."""
     names = [f"mean feature number {i}" for i in range(30)]
-    env = schedule.feature_environment(schedule.NUMERIC_ENV, names)
-    assert len(env) > 1 and all(len(v) <= schedule.ENV_VALUE_MAX for v in env.values())
+    env = preprocessor.feature_environment(names)  # as the schedule handler encodes them
+    assert len(env) > 1 and all(len(v) <= preprocessor.ENV_VALUE_MAX for v in env.values())
     for variable, value in env.items():
         monkeypatch.setenv(variable, value)
     assert preprocessor.feature_columns() == (tuple(names), ())

@@ -37,6 +37,7 @@ from endpoint import ground_truth, traffic
 from endpoint.common import Project
 from engine import endpoint as local_endpoint
 from engine.s3 import S3
+from jobkit.capture import feature_environment as encode_features
 from projects.cancer.sample_data import write_cancer_csv
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_data import PENGUINS_CATEGORICAL, PENGUINS_NUMERIC
@@ -44,7 +45,7 @@ from tests.components.runner import REPO, run_script
 
 MONITOR = REPO / "components/monitor/scripts/monitor.py"
 ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"
-PREPROCESSOR = REPO / "components/schedule/scripts/record_preprocessor.py"
+PREPROCESSOR = REPO / "jobkit/capture.py"  # the record preprocessor Model Monitor loads
 SCHEDULE_HANDLER = REPO / "components/schedule/scripts/schedule.py"
 UTC = datetime.UTC
 END = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -260,6 +261,39 @@ def test_requests_the_preprocessor_drops_are_counted_as_skipped(
     assert result["violations"] == 0
 
 
+@pytest.mark.parametrize("preprocessor", [True, False], ids=["preprocessor", "raw"])
+def test_bad_captured_records_are_skipped_and_counted(
+    penguins_baseline: Path,
+    penguins_requests: Records,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    preprocessor: bool,
+) -> None:
+    """The one bad-record rule (jobkit/capture.py), as the analyzer applies it too."""
+    base = job_folder(tmp_path, penguins_baseline, preprocessor=preprocessor)
+    at = END - datetime.timedelta(minutes=5)
+    capture(base, exchanges_of(penguins_requests, "bad"), at, monkeypatch)
+    (capture_file,) = (base / "input/capture").rglob("*.jsonl")
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    bad = [("not json {", "JSON"), ("%%%", "BASE64"), ("42", "JSON")]
+    with capture_file.open("a", encoding="utf-8") as handle:
+        for i, (data, encoding) in enumerate(bad):
+            body = {"observedContentType": "application/json", "data": data, "encoding": encoding}
+            event = {
+                "captureData": {"endpointInput": {**body, "mode": "INPUT"}},
+                "eventMetadata": {"eventId": f"bad-{i}", "inferenceTime": stamp},
+                "eventVersion": "0",
+            }
+            handle.write(json.dumps(event) + "\n")
+    features = ("MONITOR_NUMERIC_FEATURES", "MONITOR_CATEGORICAL_FEATURES")
+    env = {k: v for k, v in PENGUINS_ENV.items() if preprocessor or k not in features}
+
+    result = result_of(base, run_job(base, env))
+
+    assert (result["records"], result["skipped"]) == (len(penguins_requests), 3)
+    assert result["violations"] == 0
+
+
 def test_without_a_preprocessor_the_requests_are_the_records(
     penguins_baseline: Path,
     penguins_requests: Records,
@@ -339,12 +373,7 @@ def test_image_requests_are_checked_as_pixel_features(
 
 def feature_environment(names: list[str]) -> dict[str, str]:
     """MONITOR_NUMERIC_FEATURES as the schedule handler writes it (numbered parts when long)."""
-    spec = importlib.util.spec_from_file_location("schedule_handler", SCHEDULE_HANDLER)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    env: dict[str, str] = module.feature_environment("MONITOR_NUMERIC_FEATURES", names)
-    return env
+    return encode_features(names)
 
 
 @pytest.mark.parametrize(
@@ -1004,12 +1033,12 @@ def test_non_finite_metric_values_are_left_out(tmp_path: Path) -> None:
 
 
 def test_runs_on_python_3_9_with_the_standard_library() -> None:
-    tree = ast.parse(MONITOR.read_text(), feature_version=(3, 9))
     imported = {
         ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for node in ast.walk(tree)
+        for path in (MONITOR, PREPROCESSOR)  # the job and the capture module it ships with
+        for node in ast.walk(ast.parse(path.read_text(), feature_version=(3, 9)))
         if isinstance(node, (ast.Import, ast.ImportFrom))
         and not (isinstance(node, ast.ImportFrom) and node.level)
         for alias in node.names
     }
-    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore"}
+    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore", "jobkit"}

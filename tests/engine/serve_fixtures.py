@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bundle.assets import asset_objects
 from engine.executors.base import StepContext
 from engine.s3 import S3
 from projects.digits.sample_data import write_digits_csvs
@@ -107,6 +108,20 @@ def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from _walk(step["Arguments"].get("ElseSteps", []))
 
 
+def golden_assets(case: str, root: Root) -> dict[str, str]:
+    """A golden bundle's assets put in the root's S3, as a run does first: their URIs by name."""
+    manifest = json.loads((GOLDEN / case / "assets.json").read_text())
+    for obj in asset_objects(manifest["assets"]):
+        root.s3.put_bytes(obj.uri, obj.body)
+    return {a["name"]: a["s3_uri"] for a in manifest["assets"]}
+
+
+def golden_functions(case: str) -> dict[str, dict[str, Any]]:
+    """The Lambda functions of a golden bundle (assets.json `functions`) by ARN."""
+    manifest = json.loads((GOLDEN / case / "assets.json").read_text())
+    return {f["function_arn"]: f for f in manifest.get("functions", [])}
+
+
 def golden_step(case: str, name: str) -> dict[str, Any]:
     """Step `name` of a golden definition (also inside condition branches)."""
     steps = json.loads((GOLDEN / case / "pipeline.json").read_text())["Steps"]
@@ -165,6 +180,8 @@ def context(
     *,
     definition: dict[str, Any] | None = None,
     execution_id: str = "exec0001",
+    functions: dict[str, dict[str, Any]] | None = None,
+    assets: dict[str, str] | None = None,
 ) -> StepContext:
     """The StepContext the scheduler would build for a step with resolved arguments."""
     step_dir = root.path / "executions" / "test-pipeline" / execution_id / "steps" / step_name
@@ -190,6 +207,8 @@ def context(
         log_path=log_path,
         root=root.path,
         run_process=run_process(log_path),
+        functions=functions or {},
+        assets=assets or {},
     )
 
 

@@ -28,6 +28,8 @@ from tests.engine.serve_fixtures import (
     baseline,
     context,
     expected_labels,
+    golden_assets,
+    golden_functions,
     golden_step,
     models,
     occupied_port,
@@ -74,7 +76,14 @@ def run_golden(root: Root, name: str, known: dict[str, Any], **changes: Any) -> 
     definition = resolve(step, known)
     definition["Arguments"].update(changes)
     executor = register.run if step["Type"] == "RegisterModel" else lambda_step.run
-    ctx = context(root, name, step["Type"], definition["Arguments"], definition=definition)
+    ctx = context(
+        root,
+        name,
+        step["Type"],
+        definition["Arguments"],
+        definition=definition,
+        functions=golden_functions(CASE),
+    )
     return executor(ctx)
 
 
@@ -227,16 +236,41 @@ def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> N
         "Arguments": {"message": "hi"},
         "OutputParameters": [{"OutputName": "statusCode", "OutputType": "Integer"}],
     }
-    ctx = context(root, "Notify", "Lambda", definition["Arguments"], definition=definition)
-    with pytest.raises(StepFailed, match=r"cannot play Lambda function arn:aws:lambda:.*:notify"):
+    functions = golden_functions(CASE)
+    ctx = context(
+        root,
+        "Notify",
+        "Lambda",
+        definition["Arguments"],
+        definition=definition,
+        functions=functions,
+    )
+    with pytest.raises(StepFailed) as refused:
         lambda_step.run(ctx)
+    assert str(refused.value) == (
+        "step Notify: FunctionArn arn:aws:lambda:us-east-1:111122223333:function:notify\n"
+        "  what: not one of the bundle's Lambda functions\n"
+        "  why: the engine runs the function the bundle ships (assets.json functions: "
+        f"{', '.join(sorted(functions))}), found by its ARN\n"
+        "  fix: recompile the bundle, or run a pipeline whose Lambda steps call the bundle's own "
+        "functions"
+    )
+    (schedule_arn,) = [a for a, f in functions.items() if f["asset"] == "schedule-function"]
+    definition["FunctionArn"] = schedule_arn
     definition["Arguments"] = {
         "monitor_type": "data_quality",
         "schedule_name": "s",
         "endpoint_name": "e",
     }
     definition["OutputParameters"] = [{"OutputName": "job_arn", "OutputType": "String"}]
-    ctx = context(root, "Schedule", "Lambda", definition["Arguments"], definition=definition)
+    ctx = context(
+        root,
+        "Schedule",
+        "Lambda",
+        definition["Arguments"],
+        definition=definition,
+        functions=functions,
+    )
     with pytest.raises(StepFailed, match=r"the Lambda function's result has no output 'job_arn'"):
         lambda_step.run(ctx)
 
@@ -328,7 +362,15 @@ def play_builtin_schedule(root: Root, **changes: Any) -> dict[str, Any]:
     }
     definition = resolve(step, known)
     definition["Arguments"].update(changes)
-    ctx = context(root, step["Name"], "Lambda", definition["Arguments"], definition=definition)
+    ctx = context(
+        root,
+        step["Name"],
+        "Lambda",
+        definition["Arguments"],
+        definition=definition,
+        functions=golden_functions(BUILTIN),
+        assets=golden_assets(BUILTIN, root),  # the handler runs from the bundle's Lambda zip
+    )
     return dict(lambda_step.run(ctx)["OutputParameters"])
 
 
@@ -368,7 +410,8 @@ def test_a_builtin_schedule_is_recorded_then_updated_then_left_alone(root: Root)
 @pytest.mark.parametrize(
     ("changes", "published", "status", "message"),
     [
-        ({}, False, 404, "the target pipeline arn:aws:sagemaker:us-east-1:111122223333:pipeline/"),
+        # the shipped handler's status for a refused target (the engine's own play said 404)
+        ({}, False, 400, "the target pipeline arn:aws:sagemaker:us-east-1:111122223333:pipeline/"),
         ({"parameters": ["EndpointName"]}, True, 400, "event.parameters = ['EndpointName']"),
         ({"schedule_name": "a b"}, True, 400, "event.schedule_name = 'a b'"),
     ],

@@ -32,7 +32,7 @@ from tests.manifests import write_test_bundle
 
 __all__ = ["models", "root"]
 REPO = Path(__file__).resolve().parents[2]
-PREPROCESSOR = REPO / "components" / "schedule" / "scripts" / "record_preprocessor.py"
+PREPROCESSOR = REPO / "jobkit" / "capture.py"  # the record preprocessor Model Monitor loads
 ANALYZER = REPO / "components" / "quality_check" / "scripts" / "analyzer.py"
 PENGUINS_FEATURES = {
     "numeric_features": ["culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g"],

@@ -83,19 +83,22 @@ def test_every_golden_manifest_reads_and_writes_back_byte_identical(path: Path) 
     assert manifest.to_json() == text
 
 
-def test_asset_files_are_pairs_and_objects_in_json() -> None:
-    """An asset's files unpack as (path, sha256) in code and are {"path", "sha256"} in JSON."""
-    files = (AssetFile("a/b.py", "1" * 64), ("a/c.py", "2" * 64))  # a plain pair serialises too
-    asset = Asset("code", "sourcedir", files, "3" * 64, "s3://b/k")  # type: ignore[arg-type]
+def test_asset_files_are_triples_and_objects_in_json() -> None:
+    """An asset's files unpack as (path, arcname, sha256) in code and are objects in JSON."""
+    files = (AssetFile("a/b.py", "b.py", "1" * 64), ("a/c.py", "a/c.py", "2" * 64))  # plain too
+    asset = Asset("code", "folder", files, "3" * 64, "s3://b/k/")  # type: ignore[arg-type]
     manifest = dataclasses.replace(hand_manifest("p", "{}"), assets=(asset,))
     written = json.loads(manifest.to_json())["assets"][0]["files"]
     assert written == [
-        {"path": "a/b.py", "sha256": "1" * 64},
-        {"path": "a/c.py", "sha256": "2" * 64},
+        {"path": "a/b.py", "arcname": "b.py", "sha256": "1" * 64},
+        {"path": "a/c.py", "arcname": "a/c.py", "sha256": "2" * 64},
     ]
     (read,) = Manifest.from_json(manifest.to_json(), WHERE).assets
-    assert [tuple(f) for f in read.files] == [("a/b.py", "1" * 64), ("a/c.py", "2" * 64)]
-    assert read.files[0].path == "a/b.py"
+    assert [tuple(f) for f in read.files] == [
+        ("a/b.py", "b.py", "1" * 64),
+        ("a/c.py", "a/c.py", "2" * 64),
+    ]
+    assert read.files[0].arcname == "b.py"
 
 
 def valid() -> dict[str, Any]:
@@ -176,7 +179,8 @@ def test_every_problem_is_listed_with_its_key_path() -> None:
     missing = f"  why: every bundle of format {FORMAT_VERSION} has it; {EDITED}\n{FIX}"
     assert refusal(data) == "\n\n".join(
         [
-            "7 problems in the bundle's assets.json",
+            "8 problems in the bundle's assets.json",
+            f"{WHERE}\n  assets[0].files[0].arcname: missing\n{missing}",
             f"{WHERE}\n  assets[0].files[0].sha256: missing\n{missing}",
             f"{WHERE}\n  assets[0].sha256 = 7\n"
             f"  why: bundle format {FORMAT_VERSION} has a string here; {EDITED}\n{FIX}",
@@ -196,8 +200,8 @@ def test_an_unknown_asset_kind_is_refused() -> None:
     data["assets"] = [{"name": "c", "kind": "zip", "files": [], "sha256": "0", "s3_uri": "s3://b"}]
     assert refusal(data) == (
         f'{WHERE}\n  assets[0].kind = "zip"\n'
-        f"  why: bundle format {FORMAT_VERSION} has the asset kinds 'file', 'lambda', "
-        f"'sourcedir'; {EDITED}\n{FIX}"
+        f"  why: bundle format {FORMAT_VERSION} has the asset kinds 'file', 'folder', "
+        f"'lambda', 'sourcedir'; {EDITED}\n{FIX}"
     )
 
 
@@ -224,12 +228,12 @@ def test_a_schedule_parameter_takes_a_string_number_or_boolean() -> None:
 
 def test_writing_checks_the_manifest_as_reading_does() -> None:
     """A compiler bug (a kind no packer knows) fails the compile, not the publish later."""
-    asset = Asset("code", "wheel", (AssetFile("a.py", "1"),), "1", "s3://b/1/a.py")
+    asset = Asset("code", "wheel", (AssetFile("a.py", "a.py", "1"),), "1", "s3://b/1/a.py")
     manifest = dataclasses.replace(hand_manifest("p", "{}"), assets=(asset,))
     with pytest.raises(ManifestError) as refused:
         manifest.to_json()
     assert str(refused.value) == (
         'assets.json (as compiled)\n  assets[0].kind = "wheel"\n'
-        f"  why: bundle format {FORMAT_VERSION} has the asset kinds 'file', 'lambda', "
-        f"'sourcedir'; {EDITED}\n{FIX}"
+        f"  why: bundle format {FORMAT_VERSION} has the asset kinds 'file', 'folder', "
+        f"'lambda', 'sourcedir'; {EDITED}\n{FIX}"
     )

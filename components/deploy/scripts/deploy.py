@@ -15,31 +15,22 @@ every failure is a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import logging
 import re
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import boto3  # type: ignore[import-untyped]
+
+from jobkit import envelope
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-# SageMaker's pattern for model, endpoint-config and endpoint names.
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-NAME_MAX = 63
-HASH_CHARS = 12
-ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
 PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/\S+$")
 GROUP_RE = re.compile(
     r"^(arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/)?"
     r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 )
-INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 VARIANT = "AllTraffic"
 CAPTURE_TYPES = ["application/json", "application/jsonlines"]
 # An endpoint in one of these states refuses UpdateEndpoint; the step should wait, not fail late.
@@ -56,84 +47,12 @@ OPTIONAL = ("model_package_arn", "model_package_group", "instance_count")
 KEYS = REQUIRED + OPTIONAL
 
 
-class Failure(Exception):
-    """A failure the handler reports as `{"statusCode": status, "error": message}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _client(name: str) -> Any:
     """The boto3 client for `name`; tests replace this function to inject moto or a Stubber."""
     return boto3.client(name)
 
 
 # --------------------------------------------------------------------------- event
-
-
-_MISSING = object()
-
-
-def _problem(key: str, value: Any, why: str, fix: str) -> str:
-    shown = "missing" if value is _MISSING else repr(value)
-    return f"event.{key} = {shown}\n  why: {why}\n  fix: {fix}"
-
-
-def _text(
-    event: dict[str, Any],
-    key: str,
-    pattern: re.Pattern[str],
-    why: str,
-    fix: str,
-    problems: list[str],
-) -> str:
-    value = event.get(key, _MISSING)
-    if value is _MISSING or value is None or value == "":
-        problems.append(_problem(key, _MISSING, "required", fix))
-        return ""
-    if not isinstance(value, str) or not pattern.match(value):
-        problems.append(_problem(key, value, why, fix))
-        return ""
-    return value
-
-
-def _integer(
-    event: dict[str, Any],
-    key: str,
-    low: int,
-    high: int | None,
-    default: int | None,
-    fix: str,
-    problems: list[str],
-) -> int:
-    """An int, or a string of digits (pipeline parameters may arrive as text), within bounds."""
-    value = event.get(key, _MISSING)
-    if value is _MISSING or value is None:
-        if default is not None:
-            return default
-        problems.append(_problem(key, _MISSING, "required", fix))
-        return 0
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or number < low or (high is not None and number > high):
-        bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        problems.append(_problem(key, value, f"must be a whole number {bounds}", fix))
-        return 0
-    return number
-
-
-def _unknown_keys(event: dict[str, Any], known: tuple[str, ...]) -> list[str]:
-    problems = []
-    for key in sorted(set(event) - set(known), key=str):
-        close = difflib.get_close_matches(str(key), known, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
-        problems.append(_problem(str(key), event[key], "not a key this handler reads", hint))
-    return problems
 
 
 def parse_event(event: Any) -> dict[str, Any]:
@@ -143,10 +62,10 @@ def parse_event(event: Any) -> dict[str, Any]:
         Failure: 400 naming each bad key with why and fix.
     """
     if not isinstance(event, dict):
-        raise Failure(
+        raise envelope.Failure(
             400, f"the event must be a JSON object of settings, got {type(event).__name__}"
         )
-    problems = _unknown_keys(event, KEYS)
+    problems = envelope.unknown_keys(event, KEYS)
     settings: dict[str, Any] = {}
     arn, group = event.get("model_package_arn"), event.get("model_package_group")
     if arn and group:
@@ -164,7 +83,7 @@ def parse_event(event: Any) -> dict[str, Any]:
             "<group>/<version>) or model_package_group (its latest Approved version is used)"
         )
     elif arn:
-        settings["model_package_arn"] = _text(
+        settings["model_package_arn"] = envelope.text(
             event,
             "model_package_arn",
             PACKAGE_ARN_RE,
@@ -173,7 +92,7 @@ def parse_event(event: Any) -> dict[str, Any]:
             problems,
         )
     else:
-        settings["model_package_group"] = _text(
+        settings["model_package_group"] = envelope.text(
             event,
             "model_package_group",
             GROUP_RE,
@@ -181,35 +100,15 @@ def parse_event(event: Any) -> dict[str, Any]:
             "pass the group name, e.g. 'penguins'",
             problems,
         )
-    settings["endpoint_name"] = _text(
-        event,
-        "endpoint_name",
-        NAME_RE,
-        "SageMaker endpoint names are 1-63 letters, digits and hyphens, starting and ending "
-        "with a letter or digit",
-        "pass e.g. 'penguins-endpoint'",
-        problems,
+    settings["endpoint_name"] = envelope.sagemaker_name(
+        event, "endpoint_name", "penguins-endpoint", problems, "SageMaker endpoint names"
     )
-    settings["role_arn"] = _text(
-        event,
-        "role_arn",
-        ROLE_RE,
-        "not an IAM role ARN",
-        "pass the SageMaker execution role, arn:aws:iam::<account>:role/<name>",
-        problems,
-    )
-    settings["instance_type"] = _text(
-        event,
-        "instance_type",
-        INSTANCE_RE,
-        "not a SageMaker instance type",
-        "pass e.g. 'ml.m5.large'",
-        problems,
-    )
-    settings["instance_count"] = _integer(
+    settings["role_arn"] = envelope.execution_role(event, problems)
+    settings["instance_type"] = envelope.instance_type(event, "ml.m5.large", problems)
+    settings["instance_count"] = envelope.integer(
         event, "instance_count", 1, None, 1, "pass e.g. 1", problems
     )
-    settings["data_capture_percentage"] = _integer(
+    settings["data_capture_percentage"] = envelope.integer(
         event,
         "data_capture_percentage",
         0,
@@ -218,55 +117,21 @@ def parse_event(event: Any) -> dict[str, Any]:
         "pass e.g. 100 (capture every request)",
         problems,
     )
-    settings["data_capture_destination"] = _text(
+    settings["data_capture_destination"] = envelope.s3_uri(
         event,
         "data_capture_destination",
-        S3_RE,
-        "not an s3:// URI",
         "pass e.g. 's3://my-bucket/penguins/datacapture'",
         problems,
     )
     if problems:
-        raise Failure(400, "invalid event:\n" + "\n".join(problems))
+        raise envelope.Failure(400, "invalid event:\n" + "\n".join(problems))
     return settings
 
 
 # --------------------------------------------------------------------------- names
 
 
-def derive_name(prefix: str, kind: str, request: dict[str, Any]) -> str:
-    """`<prefix>-<kind>-<hash>` within 63 characters; the hash covers the whole request."""
-    digest = hashlib.sha256(
-        json.dumps(request, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    ).hexdigest()[:HASH_CHARS]
-    suffix = f"-{kind}-{digest}"
-    head = prefix[: NAME_MAX - len(suffix)].rstrip("-")
-    return head + suffix
-
-
 # --------------------------------------------------------------------------- AWS
-
-
-def _is_missing(error: ClientError) -> bool:
-    """SageMaker reports a missing resource as ResourceNotFound or as a ValidationException."""
-    info = error.response.get("Error", {})
-    code, message = info.get("Code", ""), info.get("Message", "")
-    if code in ("ResourceNotFound", "ResourceNotFoundException"):
-        return True
-    return code == "ValidationException" and bool(
-        re.search(r"could not find|does not exist|not found", message, re.IGNORECASE)
-    )
-
-
-def _describe(call: Any, **kwargs: Any) -> dict[str, Any] | None:
-    """The describe call's answer, or None when the resource does not exist."""
-    try:
-        answer: dict[str, Any] = call(**kwargs)
-    except ClientError as error:
-        if _is_missing(error):
-            return None
-        raise
-    return answer
 
 
 def resolve_package(sm: Any, settings: dict[str, Any]) -> str:
@@ -278,9 +143,9 @@ def resolve_package(sm: Any, settings: dict[str, Any]) -> str:
     """
     arn = settings.get("model_package_arn")
     if arn:
-        package = _describe(sm.describe_model_package, ModelPackageName=arn)
+        package = envelope.describe(sm.describe_model_package, ModelPackageName=arn)
         if package is None:
-            raise Failure(
+            raise envelope.Failure(
                 404,
                 f"model package {arn} not found\n"
                 "  why: SageMaker has no model package with this ARN in this account and region\n"
@@ -289,7 +154,7 @@ def resolve_package(sm: Any, settings: dict[str, Any]) -> str:
             )
         status = package.get("ModelApprovalStatus", "unknown")
         if status != "Approved":
-            raise Failure(
+            raise envelope.Failure(
                 400,
                 f"model package {arn} is {status}, not Approved\n"
                 "  why: only Approved model packages are deployed\n"
@@ -308,15 +173,15 @@ def resolve_package(sm: Any, settings: dict[str, Any]) -> str:
     summaries = listed.get("ModelPackageSummaryList", [])
     if summaries:
         return str(summaries[0]["ModelPackageArn"])
-    if _describe(sm.describe_model_package_group, ModelPackageGroupName=group) is None:
-        raise Failure(
+    if envelope.describe(sm.describe_model_package_group, ModelPackageGroupName=group) is None:
+        raise envelope.Failure(
             404,
             f"model package group {group!r} not found\n"
             "  why: SageMaker has no model package group of this name in this account and region\n"
             "  fix: check model_package_group (the pipeline's register step names it) and the "
             "Lambda's region",
         )
-    raise Failure(
+    raise envelope.Failure(
         404,
         f"model package group {group!r} has no Approved model package\n"
         "  why: the handler deploys only Approved versions and none is Approved yet\n"
@@ -332,7 +197,7 @@ def build_requests(settings: dict[str, Any], package_arn: str) -> dict[str, dict
         "ExecutionRoleArn": settings["role_arn"],
         "PrimaryContainer": {"ModelPackageName": package_arn},
     }
-    model = {"ModelName": derive_name(endpoint, "model", model), **model}
+    model = {"ModelName": envelope.derive_name(endpoint, "model", model), **model}
     config: dict[str, Any] = {
         "ProductionVariants": [
             {
@@ -351,7 +216,7 @@ def build_requests(settings: dict[str, Any], package_arn: str) -> dict[str, dict
             "CaptureContentTypeHeader": {"JsonContentTypes": list(CAPTURE_TYPES)},
         },
     }
-    config = {"EndpointConfigName": derive_name(endpoint, "config", config), **config}
+    config = {"EndpointConfigName": envelope.derive_name(endpoint, "config", config), **config}
     return {"model": model, "config": config}
 
 
@@ -364,21 +229,21 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     endpoint = settings["endpoint_name"]
 
     # Same name = same request (the hash covers it), so an existing one is exactly what we want.
-    if _describe(sm.describe_model, ModelName=model_name) is None:
+    if envelope.describe(sm.describe_model, ModelName=model_name) is None:
         sm.create_model(**requests["model"])
         log.info("created model %s from %s", model_name, package_arn)
-    if _describe(sm.describe_endpoint_config, EndpointConfigName=config_name) is None:
+    if envelope.describe(sm.describe_endpoint_config, EndpointConfigName=config_name) is None:
         sm.create_endpoint_config(**requests["config"])
         log.info("created endpoint config %s", config_name)
 
-    current = _describe(sm.describe_endpoint, EndpointName=endpoint)
+    current = envelope.describe(sm.describe_endpoint, EndpointName=endpoint)
     if current is None:
         sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
         action = "created"
     else:
         status = current.get("EndpointStatus", "")
         if status in BUSY:
-            raise Failure(
+            raise envelope.Failure(
                 409,
                 f"endpoint {endpoint!r} is {status}\n"
                 "  why: SageMaker cannot update an endpoint while it is changing\n"
@@ -401,31 +266,8 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _aws_failure(error: ClientError) -> Failure:
-    info = error.response.get("Error", {})
-    code = info.get("Code", "Unknown")
-    message = info.get("Message", str(error))
-    operation = getattr(error, "operation_name", "the AWS call")
-    if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
-        fix = (
-            f"allow sagemaker:{operation} (and iam:PassRole on role_arn) in the Lambda "
-            "function's execution role; components/deploy/README.md lists every permission"
-        )
-    elif code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-        fix = "re-run the step; SageMaker throttled the request"
-    elif code == "ResourceLimitExceeded":
-        fix = "raise the SageMaker service quota for this instance type or free capacity"
-    else:
-        fix = "correct the setting the AWS message names and re-run"
-    return Failure(
-        500,
-        f"{operation} failed: {code}: {message}\n"
-        f"  why: SageMaker refused the request\n  fix: {fix}",
-    )
-
-
 # A pipeline Lambda step fails when an output it declares is missing from the result, so every
-# result carries each declared output ("" where it does not apply).
+# result carries each one ("" where it does not apply).
 PIPELINE_OUTPUTS = {"endpoint_name": "", "error": ""}
 
 
@@ -435,30 +277,17 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 
 def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Deploy the model package the event names; never raises (see the module docstring)."""
-    try:
-        settings = parse_event(event)
+    """Deploy the model package the event names; never raises."""
+
+    def work() -> dict[str, Any]:
+        settings = parse_event(event)  # a bad event never reaches AWS
         return deploy(_client("sagemaker"), settings)
-    except Failure as failure:
-        log.warning("deploy failed (%d): %s", failure.status, failure.message)
-        return {"statusCode": failure.status, "error": failure.message}
-    except ClientError as error:
-        failure = _aws_failure(error)
-        log.warning("deploy failed (%d): %s", failure.status, failure.message)
-        return {"statusCode": failure.status, "error": failure.message}
-    except BotoCoreError as error:
-        log.warning("deploy failed: %s", error)
-        return {
-            "statusCode": 500,
-            "error": f"AWS call failed: {type(error).__name__}: {error}\n"
-            "  why: boto3 could not reach SageMaker or find credentials\n"
-            "  fix: check the Lambda's region, network access and execution role",
-        }
-    except Exception as error:  # never hand a traceback to the pipeline
-        log.exception("deploy failed unexpectedly")
-        return {
-            "statusCode": 500,
-            "error": f"unexpected error: {type(error).__name__}: {error}\n"
-            "  why: a bug or an answer the handler does not expect\n"
-            "  fix: see the traceback in the function's CloudWatch log",
-        }
+
+    return envelope.respond(
+        work,
+        log=log,
+        service="SageMaker",
+        refused=lambda error: envelope.sagemaker_refused(
+            error, "components/deploy/README.md", "for this instance type or free capacity"
+        ),
+    )

@@ -19,7 +19,8 @@ Inputs (under `--base_dir`, default /opt/ml/processing; the local engine maps it
   eventId.
 - `input/baseline_constraints/`, `input/baseline_statistics/` (data quality only): one `.json`
   file each, the baseline's constraints.json / statistics.json.
-- `input/analyzer/`: one `.py` file, the project's analyzer (analyzer.py), run as a process.
+- `input/analyzer/`: the project's analyzer, its entry script (analyzer.py) at the top and its
+  modules beside it, run as a process.
 - `input/record_preprocessor/` (data quality, optional): one `.py` file with Model Monitor's
   `preprocess_handler(inference_record[, logger])`, run in this process with this environment.
   Without the folder, a request's JSON records are taken as they are.
@@ -61,10 +62,6 @@ Runs on Python 3.9+ with the standard library (boto3 only to publish metrics).
 from __future__ import annotations
 
 import argparse
-import base64
-import binascii
-import importlib.util
-import inspect
 import json
 import logging
 import math
@@ -74,11 +71,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from jobkit.capture import (
+    BadRecord,
+    CapturedData,
+    CaptureError,
+    answer_value,
+    captured_records,
+    ground_truth_label,
+    load_preprocessor,
+)
 
 UTC = timezone.utc  # noqa: UP017 (Python 3.9 has no datetime.UTC)
 KINDS = {"data_quality": "DATA_QUALITY", "model_quality": "MODEL_QUALITY"}
@@ -128,7 +135,6 @@ BYTES_PER_CALL = 256_000  # of JSON: a quarter of the 1 MB request limit leaves 
 LOG_TAIL = 12
 
 Event = tuple[str, dict[str, Any]]  # (file:line, a capture line)
-_log = logging.getLogger("record_preprocessor")  # the logger a preprocessor is handed
 
 
 class JobError(Exception):
@@ -383,145 +389,8 @@ def events_in_window(folder: Path, settings: Settings) -> list[Event]:
 # --------------------------------------------------------------------------- records
 
 
-class Payload:
-    """One captured body, with the attributes Model Monitor gives a record preprocessor."""
-
-    def __init__(self, item: dict[str, Any]) -> None:
-        self.data = item.get("data")
-        self.encoding = item.get("encoding")
-        self.observedContentType = item.get("observedContentType")
-        self.observed_content_type = self.observedContentType
-        self.mode = item.get("mode")
-
-
-class Metadata:
-    def __init__(self, item: dict[str, Any]) -> None:
-        self.event_id = item.get("eventId")
-        self.inference_id = item.get("inferenceId")
-        self.inference_time = item.get("inferenceTime")
-        self.event_time = self.inference_time
-        self.custom_attribute = item.get("customAttributes")
-
-
-class InferenceRecord:
-    """A capture line as Model Monitor hands it to `preprocess_handler(inference_record)`."""
-
-    def __init__(self, event: dict[str, Any]) -> None:
-        captured = event.get("captureData") or {}
-        self.endpoint_input, self.endpoint_output = (
-            Payload(captured[key]) if isinstance(captured.get(key), dict) else None
-            for key in ("endpointInput", "endpointOutput")
-        )
-        self.event_metadata = Metadata(event.get("eventMetadata") or {})
-        self.event_version = event.get("eventVersion")
-
-
-def decoded(payload: Payload | None) -> str | None:
-    """A captured body as text (BASE64 decoded), or None when there is none."""
-    if payload is None or not isinstance(payload.data, str):
-        return None
-    if str(payload.encoding or "").upper() != "BASE64":
-        return payload.data
-    try:
-        return base64.b64decode(payload.data, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-
-
-def json_body(payload: Payload | None) -> Any:
-    """A JSON body's value (JSON lines: the list of lines), or None when it is not JSON."""
-    text = decoded(payload)
-    if payload is None or text is None:
-        return None
-    try:
-        if "jsonlines" in str(payload.observedContentType or "").lower():
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def load_handler(path: Path) -> Callable[..., Any]:
-    """The preprocess_handler of a record preprocessor file.
-
-    Raises:
-        JobError: the file does not load or defines no preprocess_handler.
-    """
-    spec = importlib.util.spec_from_file_location("record_preprocessor", path)
-    try:
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    except Exception as error:
-        raise JobError(
-            str(path),
-            f"the record preprocessor does not load: {type(error).__name__}: {error}",
-            "the job imports it to turn captured requests into records",
-            "fix the script (it must run on the container's Python alone)",
-        ) from None
-    handler = getattr(module, "preprocess_handler", None)
-    if not callable(handler):
-        raise JobError(
-            str(path),
-            "defines no preprocess_handler",
-            "Model Monitor's contract is preprocess_handler(inference_record[, logger])",
-            "define preprocess_handler in the record preprocessor",
-        )
-    return handler  # type: ignore[no-any-return]
-
-
-def data_quality_records(
-    events: list[Event], handler: Callable[..., Any] | None
-) -> tuple[list[dict[str, Any]], int]:
-    """(records, captured requests that gave none), through the preprocessor when there is one.
-
-    Raises:
-        JobError: the preprocessor raised or returned something that is not records.
-    """
-    wants_logger = handler is not None and len(inspect.signature(handler).parameters) > 1
-    records: list[dict[str, Any]] = []
-    skipped = 0
-    for where, event in events:
-        if handler is None:
-            body = json_body(InferenceRecord(event).endpoint_input)
-            values = body if isinstance(body, list) else [body]
-            batch = [value for value in values if isinstance(value, dict)]
-        else:
-            record = InferenceRecord(event)
-            try:
-                produced = handler(record, _log) if wants_logger else handler(record)
-            except Exception as error:
-                raise JobError(
-                    where,
-                    f"the record preprocessor raised {type(error).__name__}: {error}",
-                    "Model Monitor fails the job when preprocess_handler raises",
-                    "check the job's MONITOR_* feature variables and the preprocessor",
-                ) from None
-            batch = produced if isinstance(produced, list) else [produced]
-            if not all(isinstance(item, dict) for item in batch):
-                raise JobError(
-                    where,
-                    f"preprocess_handler returned {type(produced).__name__}, not records",
-                    "it returns a dict (one record), a list of dicts, or [] to skip",
-                    "fix the record preprocessor",
-                )
-        if not batch:
-            skipped += 1
-        records.extend(batch)
-    return records, skipped
-
-
-def truth_value(truth: dict[str, Any]) -> Any:
-    """A ground-truth label: CSV text as it is, JSON parsed; None when it cannot be read."""
-    text = decoded(Payload(truth))
-    if text is None:
-        return None
-    if str(truth.get("encoding", "")).upper() == "JSON":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
-    return text.strip() or None
+def _job_error(error: CaptureError) -> JobError:
+    return JobError(error.where, error.what, error.why, error.fix)
 
 
 def ground_truth(folder: Path) -> dict[str, Any]:
@@ -532,17 +401,11 @@ def ground_truth(folder: Path) -> dict[str, Any]:
     """
     labels: dict[str, Any] = {}
     for where, line in read_jsonl(folder):
-        metadata, truth = line.get("eventMetadata"), line.get("groundTruthData")
-        event_id = metadata.get("eventId") if isinstance(metadata, dict) else None
-        if not isinstance(event_id, str) or not isinstance(truth, dict):
-            raise JobError(
-                where,
-                "not a ground-truth record",
-                'each line is {"eventMetadata": {"eventId"}, "groundTruthData": {"data", '
-                '"encoding"}}',
-                "write ground truth with python -m endpoint.ground_truth",
-            )
-        labels[event_id] = truth_value(truth)
+        try:
+            event_id, label = ground_truth_label(where, line)
+        except CaptureError as error:
+            raise _job_error(error) from None
+        labels[event_id] = label
     if not labels:
         raise JobError(
             f"input folder {folder}",
@@ -556,14 +419,18 @@ def ground_truth(folder: Path) -> dict[str, Any]:
 def model_quality_records(
     events: list[Event], labels: dict[str, Any], truth_key: str
 ) -> tuple[list[dict[str, Any]], int]:
-    """Each captured answer ({"0": item, ...} for a list) with its label under `truth_key`."""
+    """Each captured answer ({"0": item, ...} for a list) with its label under `truth_key`;
+    answers without a label or unreadable are skipped and counted."""
     records: list[dict[str, Any]] = []
     skipped = 0
     for _, event in events:
-        record = InferenceRecord(event)
+        record = CapturedData(event)
         metadata = record.event_metadata
         label = labels.get(metadata.inference_id or metadata.event_id or "")
-        body = json_body(record.endpoint_output) if label is not None else None
+        try:
+            body = answer_value(record.endpoint_output) if label is not None else None
+        except BadRecord:
+            body = None
         if isinstance(body, list):  # as Model Monitor flattens an array: "0.label", ...
             body = {str(i): value for i, value in enumerate(body)}
         if not isinstance(body, dict):
@@ -643,7 +510,7 @@ def violated(violations: list[dict[str, Any]]) -> str:
 
 def _client(name: str) -> Any:
     """The boto3 client for `name`; tests replace this function to inject a Stubber."""
-    import boto3  # here: only publishing needs it
+    import boto3  # type: ignore[import-untyped]  # here: only publishing needs it
 
     return boto3.client(name)
 
@@ -749,17 +616,23 @@ def run(base: Path, environ: dict[str, str], now: datetime) -> dict[str, Any]:
     )
     handler = None
     if data_quality and (inputs / "record_preprocessor").exists():
-        handler = load_handler(
-            one_file(
-                inputs / "record_preprocessor",
-                ".py",
-                "the record preprocessor",
-                "give the step record_preprocessor.py, or no record_preprocessor input",
-            )
+        preprocessor = one_file(
+            inputs / "record_preprocessor",
+            ".py",
+            "the record preprocessor",
+            "give the step the record preprocessor, or no record_preprocessor input",
         )
+        try:
+            handler = load_preprocessor(preprocessor)
+        except CaptureError as error:
+            raise _job_error(error) from None
     events = events_in_window(inputs / "capture", settings)
     if data_quality:
-        records, skipped = data_quality_records(events, handler)
+        try:
+            found, skipped = captured_records(events, handler)
+        except CaptureError as error:
+            raise _job_error(error) from None
+        records = [record for _, record in found]
         why = "the record preprocessor (or the reading of the requests) dropped every one"
         fix = "check the job's MONITOR_* feature variables match the requests' features"
     else:

@@ -283,9 +283,9 @@ def fit_transformer(
                 "no values in the train split",
                 "fill in the column or drop it from --categorical",
             )
-        fill = most_frequent(present)
+        common = most_frequent(present)
         categories = sorted(set(present))
-        spec["categorical"].append({"name": name, "fill": fill, "categories": categories})
+        spec["categorical"].append({"name": name, "fill": common, "categories": categories})
         spec["features"].extend(f"{name}_{category}" for category in categories)
     return spec
 

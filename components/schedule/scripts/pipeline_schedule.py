@@ -20,14 +20,15 @@ never raises: every failure is a result `{"statusCode": 4xx|5xx, "error": "<what
 from __future__ import annotations
 
 import datetime
-import difflib
 import logging
 import re
 import zoneinfo
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import boto3  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError
+
+from jobkit import envelope
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
@@ -72,28 +73,12 @@ OPTIONAL = ("timezone", "parameters", "group_name", "description")
 KEYS = REQUIRED + OPTIONAL
 
 
-class Failure(Exception):
-    """A failure the handler reports as `{"statusCode": status, "error": message}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _client(name: str, region: str) -> Any:
     """The boto3 client for `name` in `region`; tests replace this function to inject a Stubber."""
     return boto3.client(name, region_name=region)
 
 
 # --------------------------------------------------------------------------- event
-
-_MISSING = object()
-
-
-def _problem(key: str, value: Any, why: str, fix: str) -> str:
-    shown = "missing" if value is _MISSING else repr(value)
-    return f"event.{key} = {shown}\n  why: {why}\n  fix: {fix}"
 
 
 def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
@@ -160,27 +145,6 @@ def expression_problem(expression: str) -> str | None:
     return None
 
 
-def _text(
-    event: dict[str, Any],
-    key: str,
-    valid: Any,
-    why: str,
-    fix: str,
-    problems: list[str],
-    default: str | None = None,
-) -> str | None:
-    """A string the callable `valid` accepts; `default` when left out (else it is required)."""
-    value = event.get(key, _MISSING)
-    if value is _MISSING or value is None:
-        if default is None:
-            problems.append(_problem(key, _MISSING, "required", fix))
-        return default
-    if not isinstance(value, str) or not valid(value):
-        problems.append(_problem(key, value, why, fix))
-        return None
-    return value
-
-
 def _timezone(name: str) -> bool:
     if not TIMEZONE_RE.match(name):
         return False
@@ -204,7 +168,7 @@ def _parameters(event: dict[str, Any], problems: list[str]) -> list[dict[str, st
         return []
     if not isinstance(given, dict):
         problems.append(
-            _problem(
+            envelope.problem(
                 "parameters",
                 given,
                 "an object of pipeline parameter names and values",
@@ -214,7 +178,7 @@ def _parameters(event: dict[str, Any], problems: list[str]) -> list[dict[str, st
         return []
     if len(given) > PARAMETERS_MAX:
         problems.append(
-            _problem(
+            envelope.problem(
                 "parameters",
                 f"{len(given)} parameters",
                 f"StartPipelineExecution takes at most {PARAMETERS_MAX}",
@@ -226,7 +190,7 @@ def _parameters(event: dict[str, Any], problems: list[str]) -> list[dict[str, st
         text = parameter_value(given[name])
         if not isinstance(name, str) or not PARAMETER_NAME_RE.match(name):
             problems.append(
-                _problem(
+                envelope.problem(
                     f"parameters.{name}",
                     given[name],
                     "a pipeline parameter name is 1-256 letters, digits, '-' and '_'",
@@ -235,7 +199,7 @@ def _parameters(event: dict[str, Any], problems: list[str]) -> list[dict[str, st
             )
         elif text is None or not 1 <= len(text) <= PARAMETER_VALUE_MAX:
             problems.append(
-                _problem(
+                envelope.problem(
                     f"parameters.{name}",
                     given[name],
                     f"a parameter value is text, a number or a boolean of 1-{PARAMETER_VALUE_MAX} "
@@ -248,15 +212,6 @@ def _parameters(event: dict[str, Any], problems: list[str]) -> list[dict[str, st
     return listed
 
 
-def _unknown_keys(event: dict[str, Any]) -> list[str]:
-    problems = []
-    for key in sorted(set(event) - set(KEYS), key=str):
-        close = difflib.get_close_matches(str(key), KEYS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(KEYS)}"
-        problems.append(_problem(str(key), event[key], "not a key this handler reads", hint))
-    return problems
-
-
 def parse_event(event: Any) -> dict[str, Any]:
     """The CreateSchedule / UpdateSchedule request the event asks for.
 
@@ -264,11 +219,11 @@ def parse_event(event: Any) -> dict[str, Any]:
         Failure: 400 naming every bad key with why and fix.
     """
     if not isinstance(event, dict):
-        raise Failure(
+        raise envelope.Failure(
             400, f"the event must be a JSON object of settings, got {type(event).__name__}"
         )
-    problems = _unknown_keys(event)
-    name = _text(
+    problems = envelope.unknown_keys(event, KEYS)
+    name = envelope.text(
         event,
         "schedule_name",
         NAME_RE.match,
@@ -282,9 +237,11 @@ def parse_event(event: Any) -> dict[str, Any]:
     else:
         why = expression_problem(expression) if isinstance(expression, str) else "not text"
     if why:
-        shown = _MISSING if expression is None else expression
-        problems.append(_problem("schedule_expression", shown, why, f"use {EXPRESSION_FORMS}"))
-    pipeline_arn = _text(
+        shown = envelope.MISSING if expression is None else expression
+        problems.append(
+            envelope.problem("schedule_expression", shown, why, f"use {EXPRESSION_FORMS}")
+        )
+    pipeline_arn = envelope.text(
         event,
         "pipeline_arn",
         PIPELINE_ARN_RE.match,
@@ -292,7 +249,7 @@ def parse_event(event: Any) -> dict[str, Any]:
         "pass arn:aws:sagemaker:<region>:<account>:pipeline/<name>",
         problems,
     )
-    role = _text(
+    role = envelope.text(
         event,
         "scheduler_role_arn",
         lambda v: len(v) <= ROLE_MAX and ROLE_RE.match(v),
@@ -301,7 +258,7 @@ def parse_event(event: Any) -> dict[str, Any]:
         "arn:aws:iam::<account>:role/<name>",
         problems,
     )
-    timezone = _text(
+    timezone = envelope.text(
         event,
         "timezone",
         _timezone,
@@ -310,7 +267,7 @@ def parse_event(event: Any) -> dict[str, Any]:
         problems,
         default="UTC",
     )
-    group = _text(
+    group = envelope.text(
         event,
         "group_name",
         NAME_RE.match,
@@ -319,7 +276,7 @@ def parse_event(event: Any) -> dict[str, Any]:
         problems,
         default="",
     )
-    description = _text(
+    description = envelope.text(
         event,
         "description",
         lambda v: len(v) <= DESCRIPTION_MAX,
@@ -330,7 +287,7 @@ def parse_event(event: Any) -> dict[str, Any]:
     )
     parameters = _parameters(event, problems)
     if problems:
-        raise Failure(400, "invalid event:\n" + "\n".join(problems))
+        raise envelope.Failure(400, "invalid event:\n" + "\n".join(problems))
     request: dict[str, Any] = {
         "Name": name,
         "ScheduleExpression": expression,
@@ -413,7 +370,7 @@ def apply_schedule(scheduler: Any, request: dict[str, Any]) -> dict[str, Any]:
     return {"statusCode": 200, "schedule_name": name, "schedule_arn": arn, "action": action}
 
 
-def _aws_failure(error: ClientError, request: dict[str, Any]) -> Failure:
+def _aws_failure(error: ClientError, request: dict[str, Any]) -> envelope.Failure:
     info = error.response.get("Error", {})
     code = str(info.get("Code", "Unknown"))
     message = info.get("Message", str(error))
@@ -452,7 +409,7 @@ def _aws_failure(error: ClientError, request: dict[str, Any]) -> Failure:
         )
     else:
         status, fix = 500, "re-run the step; if it persists, see the AWS message"
-    return Failure(
+    return envelope.Failure(
         status,
         f"{operation} failed: {code}: {message}\n"
         f"  why: EventBridge Scheduler refused the request for schedule {request['Name']!r}\n"
@@ -473,35 +430,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 def _handle(event: Any, context: Any) -> dict[str, Any]:
     """Create or update the schedule the event describes; never raises."""
     name = event.get("schedule_name") if isinstance(event, dict) else None
-    failed = {"schedule_name": name if isinstance(name, str) and NAME_RE.match(name) else ""}
     request: dict[str, Any] = {}
-    try:
-        request = parse_event(event)
+
+    def apply() -> dict[str, Any]:
+        request.update(parse_event(event))
         arn = PIPELINE_ARN_RE.match(request["Target"]["Arn"])
         assert arn is not None  # parse_event checked it
         return apply_schedule(_client("scheduler", arn["region"]), request)
-    except Failure as failure:
-        log.warning("schedule failed (%d): %s", failure.status, failure.message)
-        return {**failed, "statusCode": failure.status, "error": failure.message}
-    except ClientError as error:
-        refused = _aws_failure(error, request)
-        log.warning("schedule failed (%d): %s", refused.status, refused.message)
-        return {**failed, "statusCode": refused.status, "error": refused.message}
-    except BotoCoreError as error:
-        log.warning("schedule failed: %s", error)
-        return {
-            **failed,
-            "statusCode": 500,
-            "error": f"AWS call failed: {type(error).__name__}: {error}\n"
-            "  why: boto3 could not reach EventBridge Scheduler or find credentials\n"
-            "  fix: check the Lambda's network access and execution role",
-        }
-    except Exception as error:  # never hand a traceback to the pipeline
-        log.exception("schedule failed unexpectedly")
-        return {
-            **failed,
-            "statusCode": 500,
-            "error": f"unexpected error: {type(error).__name__}: {error}\n"
-            "  why: a bug or an answer the handler does not expect\n"
-            "  fix: see the traceback in the function's CloudWatch log",
-        }
+
+    return envelope.respond(
+        apply,
+        log=log,
+        service="EventBridge Scheduler",
+        refused=lambda error: _aws_failure(error, request),
+        failed={"schedule_name": name if isinstance(name, str) and NAME_RE.match(name) else ""},
+    )

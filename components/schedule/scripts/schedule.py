@@ -16,25 +16,18 @@ every failure is a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import json
 import logging
 import re
 from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+import boto3  # type: ignore[import-untyped]
+
+from jobkit import envelope
+from jobkit.capture import feature_environment
 
 log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-NAME_MAX = 63
-HASH_CHARS = 12
-ROLE_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
-INSTANCE_RE = re.compile(r"^ml\.[a-z0-9-]+\.[a-z0-9]+$")
-S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 # A registry/repository, then an optional tag or digest (none: latest, as the SDK writes it).
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$")
 ATTRIBUTE_RE = re.compile(r"^\S.{0,255}$")
@@ -56,11 +49,6 @@ TYPES = {"data_quality": "DataQuality", "model_quality": "ModelQuality"}
 PROBLEM_TYPES = ("MulticlassClassification", "BinaryClassification", "Regression")
 INPUT_PATH = "/opt/ml/processing/input/endpoint"
 OUTPUT_PATH = "/opt/ml/processing/output"
-# Read by components/schedule/scripts/record_preprocessor.py inside the analyzer container.
-NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
-CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
-PIXELS_ENV = "MONITOR_PIXEL_FEATURES"  # "true": image requests' pixels become p0..pN
-ENV_VALUE_MAX = 256  # a monitoring job's environment value; longer lists go in numbered parts
 
 COMMON_REQUIRED = (
     "monitor_type",
@@ -94,15 +82,6 @@ MODEL_QUALITY_KEYS = (
 KEYS = COMMON_REQUIRED + COMMON_OPTIONAL + DATA_QUALITY_KEYS + MODEL_QUALITY_KEYS
 
 
-class Failure(Exception):
-    """A failure the handler reports as `{"statusCode": status, "error": message}`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 def _client(name: str) -> Any:
     """The boto3 client for `name`; tests replace this function to inject a Stubber."""
     return boto3.client(name)
@@ -110,57 +89,13 @@ def _client(name: str) -> Any:
 
 # --------------------------------------------------------------------------- event
 
-_MISSING = object()
 
-
-def _problem(key: str, value: Any, why: str, fix: str) -> str:
-    shown = "missing" if value is _MISSING else repr(value)
-    return f"event.{key} = {shown}\n  why: {why}\n  fix: {fix}"
-
-
-def _text(
-    event: dict[str, Any],
-    key: str,
-    pattern: re.Pattern[str],
-    why: str,
-    fix: str,
-    problems: list[str],
-    required: bool = True,
-) -> str | None:
-    value = event.get(key, _MISSING)
-    if value is _MISSING or value is None or value == "":
-        if required:
-            problems.append(_problem(key, _MISSING, "required", fix))
-        return None
-    if not isinstance(value, str) or not pattern.match(value):
-        problems.append(_problem(key, value, why, fix))
-        return None
-    return value
-
-
-def _integer(
+def _count(
     event: dict[str, Any], key: str, low: int, high: int, default: int, problems: list[str]
 ) -> int:
-    """An int, or a string of digits (pipeline parameters may arrive as text), within bounds."""
-    value = event.get(key, _MISSING)
-    if value is _MISSING or value is None:
-        return default
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or not low <= number <= high:
-        problems.append(
-            _problem(
-                key,
-                value,
-                f"must be a whole number from {low} to {high}",
-                f"pass e.g. {default}, or leave it out for {default}",
-            )
-        )
-        return default
-    return number
+    """A whole number within bounds, `default` when left out."""
+    fix = f"pass e.g. {default}, or leave it out for {default}"
+    return envelope.integer(event, key, low, high, default, fix, problems)
 
 
 def _names(event: dict[str, Any], key: str, problems: list[str]) -> list[str] | None:
@@ -173,7 +108,7 @@ def _names(event: dict[str, Any], key: str, problems: list[str]) -> list[str] | 
         isinstance(n, str) and FEATURE_RE.match(n.strip()) for n in names
     ):
         problems.append(
-            _problem(
+            envelope.problem(
                 key,
                 value,
                 "not a list of feature names",
@@ -186,10 +121,10 @@ def _names(event: dict[str, Any], key: str, problems: list[str]) -> list[str] | 
 
 def _cron(event: dict[str, Any], problems: list[str]) -> str | None:
     """The schedule expression for `cron`, with the SDK's shorthands expanded."""
-    value = event.get("cron", _MISSING)
+    value = event.get("cron", envelope.MISSING)
     fix = f"use one of the accepted forms: {CRON_FORMS}"
-    if value is _MISSING or value is None or value == "":
-        problems.append(_problem("cron", _MISSING, "required", fix))
+    if value is envelope.MISSING or value is None or value == "":
+        problems.append(envelope.problem("cron", envelope.MISSING, "required", fix))
         return None
     if isinstance(value, str):
         text = value.strip()
@@ -204,18 +139,11 @@ def _cron(event: dict[str, Any], problems: list[str]) -> str | None:
             ):
                 return text
     problems.append(
-        _problem("cron", value, "not a schedule expression SageMaker Model Monitor accepts", fix)
+        envelope.problem(
+            "cron", value, "not a schedule expression SageMaker Model Monitor accepts", fix
+        )
     )
     return None
-
-
-def _unknown_keys(event: dict[str, Any]) -> list[str]:
-    problems = []
-    for key in sorted(set(event) - set(KEYS), key=str):
-        close = difflib.get_close_matches(str(key), KEYS, n=1)
-        hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(KEYS)}"
-        problems.append(_problem(str(key), event[key], "not a key this handler reads", hint))
-    return problems
 
 
 def parse_event(event: Any) -> dict[str, Any]:
@@ -229,15 +157,15 @@ def parse_event(event: Any) -> dict[str, Any]:
         Failure: 400 naming each bad key with why and fix.
     """
     if not isinstance(event, dict):
-        raise Failure(
+        raise envelope.Failure(
             400, f"the event must be a JSON object of settings, got {type(event).__name__}"
         )
-    problems = _unknown_keys(event)
+    problems = envelope.unknown_keys(event, KEYS)
     s3_fix = "pass an s3:// URI, e.g. 's3://my-bucket/penguins/monitoring/...'"
-    kind = event.get("monitor_type", _MISSING)
+    kind = event.get("monitor_type", envelope.MISSING)
     if kind not in TYPES:
         problems.append(
-            _problem(
+            envelope.problem(
                 "monitor_type",
                 kind,
                 "required, one of: " + ", ".join(TYPES),
@@ -250,49 +178,23 @@ def parse_event(event: Any) -> dict[str, Any]:
         ("endpoint_name", "penguins-endpoint"),
         ("schedule_name", "penguins-data-quality"),
     ):
-        settings[key] = _text(
-            event,
-            key,
-            NAME_RE,
-            "SageMaker names are 1-63 letters, digits and hyphens, starting and ending with a "
-            "letter or digit",
-            f"pass e.g. {example!r}",
-            problems,
-        )
-    settings["role_arn"] = _text(
-        event,
-        "role_arn",
-        ROLE_RE,
-        "not an IAM role ARN",
-        "pass the SageMaker execution role, arn:aws:iam::<account>:role/<name>",
-        problems,
-    )
+        settings[key] = envelope.sagemaker_name(event, key, example, problems)
+    settings["role_arn"] = envelope.execution_role(event, problems)
     settings["schedule_expression"] = _cron(event, problems)
-    settings["instance_type"] = _text(
-        event,
-        "instance_type",
-        INSTANCE_RE,
-        "not a SageMaker instance type",
-        "pass e.g. 'ml.m5.xlarge'",
-        problems,
-    )
-    settings["instance_count"] = _integer(event, "instance_count", 1, 100, 1, problems)
-    settings["max_runtime_seconds"] = _integer(
-        event, "max_runtime_seconds", 1, 3600, 3600, problems
-    )
-    settings["volume_size_gb"] = _integer(event, "volume_size_gb", 1, 16384, 20, problems)
+    settings["instance_type"] = envelope.instance_type(event, "ml.m5.xlarge", problems)
+    settings["instance_count"] = _count(event, "instance_count", 1, 100, 1, problems)
+    settings["max_runtime_seconds"] = _count(event, "max_runtime_seconds", 1, 3600, 3600, problems)
+    settings["volume_size_gb"] = _count(event, "volume_size_gb", 1, 16384, 20, problems)
     for key in ("baseline_constraints_uri", "output_uri"):
-        settings[key] = _text(event, key, S3_RE, "not an s3:// URI", s3_fix, problems)
-    settings["record_preprocessor_uri"] = _text(
+        settings[key] = envelope.s3_uri(event, key, s3_fix, problems)
+    settings["record_preprocessor_uri"] = envelope.s3_uri(
         event,
         "record_preprocessor_uri",
-        S3_RE,
-        "not an s3:// URI",
-        "pass the S3 URI of record_preprocessor.py, or leave it out",
+        "pass the S3 URI of the record preprocessor, or leave it out",
         problems,
         required=False,
     )
-    settings["image_uri"] = _text(
+    settings["image_uri"] = envelope.text(
         event,
         "image_uri",
         IMAGE_RE,
@@ -306,21 +208,19 @@ def parse_event(event: Any) -> dict[str, Any]:
     pixels = event.get("pixel_features", False)
     if not isinstance(pixels, bool):
         problems.append(
-            _problem("pixel_features", pixels, "not true or false", "pass true for images")
+            envelope.problem("pixel_features", pixels, "not true or false", "pass true for images")
         )
     settings["pixel_features"] = pixels is True
     if kind == "data_quality":
-        settings["baseline_statistics_uri"] = _text(
-            event, "baseline_statistics_uri", S3_RE, "not an s3:// URI", s3_fix, problems
+        settings["baseline_statistics_uri"] = envelope.s3_uri(
+            event, "baseline_statistics_uri", s3_fix, problems
         )
     elif kind == "model_quality":
-        settings["ground_truth_uri"] = _text(
-            event, "ground_truth_uri", S3_RE, "not an s3:// URI", s3_fix, problems
-        )
-        problem_type = event.get("problem_type", _MISSING)
+        settings["ground_truth_uri"] = envelope.s3_uri(event, "ground_truth_uri", s3_fix, problems)
+        problem_type = event.get("problem_type", envelope.MISSING)
         if problem_type not in PROBLEM_TYPES:
             problems.append(
-                _problem(
+                envelope.problem(
                     "problem_type",
                     problem_type,
                     "required, one of: " + ", ".join(PROBLEM_TYPES),
@@ -333,7 +233,7 @@ def parse_event(event: Any) -> dict[str, Any]:
             ("probability_attribute", False),
             ("ground_truth_attribute", False),
         ):
-            settings[key] = _text(
+            settings[key] = envelope.text(
                 event,
                 key,
                 ATTRIBUTE_RE,
@@ -343,7 +243,7 @@ def parse_event(event: Any) -> dict[str, Any]:
                 problems,
                 required=required,
             )
-        settings["positive_label"] = _text(
+        settings["positive_label"] = envelope.text(
             event,
             "positive_label",
             ATTRIBUTE_RE,
@@ -353,47 +253,25 @@ def parse_event(event: Any) -> dict[str, Any]:
             required=False,
         )
     if problems:
-        raise Failure(400, "invalid event:\n" + "\n".join(problems))
+        raise envelope.Failure(400, "invalid event:\n" + "\n".join(problems))
     return settings
 
 
 # --------------------------------------------------------------------------- requests
 
 
-def derive_name(prefix: str, kind: str, request: dict[str, Any]) -> str:
-    """`<prefix>-<kind>-<hash>` within 63 characters; the hash covers the whole request."""
-    digest = hashlib.sha256(
-        json.dumps(request, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    ).hexdigest()[:HASH_CHARS]
-    suffix = f"-{kind}-{digest}"
-    return prefix[: NAME_MAX - len(suffix)].rstrip("-") + suffix
-
-
-def feature_environment(variable: str, names: list[str] | None) -> dict[str, str]:
-    """{variable: 'a,b'}, or {variable_0: ..., variable_1: ...} for a list too long for one."""
-    if not names:
-        return {}
-    parts, current = [], ""
-    for name in names:
-        joined = f"{current},{name}" if current else name
-        if len(joined) > ENV_VALUE_MAX:
-            parts.append(current)
-            joined = name
-        current = joined
-    parts.append(current)
-    if len(parts) == 1:
-        return {variable: parts[0]}
-    return {f"{variable}_{i}": part for i, part in enumerate(parts)}
-
-
 def build_job_definition(settings: dict[str, Any]) -> dict[str, Any]:
     """The CreateDataQualityJobDefinition / CreateModelQualityJobDefinition request."""
     kind = TYPES[settings["monitor_type"]]
-    environment = {"publish_cloudwatch_metrics": "Enabled"}
-    environment.update(feature_environment(NUMERIC_ENV, settings["numeric_features"]))
-    environment.update(feature_environment(CATEGORICAL_ENV, settings["categorical_features"]))
-    if settings["pixel_features"]:
-        environment[PIXELS_ENV] = "true"
+    # Read by the record preprocessor (jobkit/capture.py) inside the analyzer container.
+    environment = {
+        "publish_cloudwatch_metrics": "Enabled",
+        **feature_environment(
+            settings["numeric_features"] or (),
+            settings["categorical_features"] or (),
+            bool(settings["pixel_features"]),
+        ),
+    }
     app: dict[str, Any] = {"ImageUri": settings["image_uri"]}
     endpoint_input: dict[str, Any] = {
         "EndpointName": settings["endpoint_name"],
@@ -450,7 +328,10 @@ def build_job_definition(settings: dict[str, Any]) -> dict[str, Any]:
         "RoleArn": settings["role_arn"],
     }
     short = "dq" if kind == "DataQuality" else "mq"
-    return {"JobDefinitionName": derive_name(settings["schedule_name"], short, request), **request}
+    return {
+        "JobDefinitionName": envelope.derive_name(settings["schedule_name"], short, request),
+        **request,
+    }
 
 
 def build_schedule_config(settings: dict[str, Any], job_definition_name: str) -> dict[str, Any]:
@@ -465,28 +346,6 @@ def build_schedule_config(settings: dict[str, Any], job_definition_name: str) ->
 # --------------------------------------------------------------------------- AWS
 
 
-def _is_missing(error: ClientError) -> bool:
-    """SageMaker reports a missing resource as ResourceNotFound or as a ValidationException."""
-    info = error.response.get("Error", {})
-    code, message = info.get("Code", ""), info.get("Message", "")
-    if code in ("ResourceNotFound", "ResourceNotFoundException"):
-        return True
-    return code == "ValidationException" and bool(
-        re.search(r"could not find|does not exist|not found", message, re.IGNORECASE)
-    )
-
-
-def _describe(call: Any, **kwargs: Any) -> dict[str, Any] | None:
-    """The describe call's answer, or None when the resource does not exist."""
-    try:
-        answer: dict[str, Any] = call(**kwargs)
-    except ClientError as error:
-        if _is_missing(error):
-            return None
-        raise
-    return answer
-
-
 def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     """Create (or reuse) the job definition, then create or update the schedule."""
     kind = TYPES[settings["monitor_type"]]
@@ -495,13 +354,13 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     definition_name = definition["JobDefinitionName"]
     # Same name = same request (the hash covers it), so an existing one is exactly what we want.
     describe_definition = getattr(sm, f"describe_{snake}_job_definition")
-    if _describe(describe_definition, JobDefinitionName=definition_name) is None:
+    if envelope.describe(describe_definition, JobDefinitionName=definition_name) is None:
         getattr(sm, f"create_{snake}_job_definition")(**definition)
         log.info("created %s job definition %s", kind, definition_name)
 
     name = settings["schedule_name"]
     config = build_schedule_config(settings, definition_name)
-    current = _describe(sm.describe_monitoring_schedule, MonitoringScheduleName=name)
+    current = envelope.describe(sm.describe_monitoring_schedule, MonitoringScheduleName=name)
     if current is None:
         sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig=config)
         action = "created"
@@ -509,7 +368,7 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
         current_config = current.get("MonitoringScheduleConfig", {})
         current_type = current.get("MonitoringType") or current_config.get("MonitoringType")
         if current_type and current_type != kind:
-            raise Failure(
+            raise envelope.Failure(
                 409,
                 f"monitoring schedule {name!r} exists and monitors {current_type}, not {kind}\n"
                 "  why: a schedule keeps its monitoring type; it cannot be updated to another\n"
@@ -518,7 +377,7 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
             )
         status = current.get("MonitoringScheduleStatus", "")
         if status == "Pending":
-            raise Failure(
+            raise envelope.Failure(
                 409,
                 f"monitoring schedule {name!r} is Pending\n"
                 "  why: SageMaker is still creating or updating it and refuses another update\n"
@@ -546,31 +405,8 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _aws_failure(error: ClientError) -> Failure:
-    info = error.response.get("Error", {})
-    code = info.get("Code", "Unknown")
-    message = info.get("Message", str(error))
-    operation = getattr(error, "operation_name", "the AWS call")
-    if "AccessDenied" in code or code in ("UnauthorizedOperation", "UnrecognizedClientException"):
-        fix = (
-            f"allow sagemaker:{operation} (and iam:PassRole on role_arn) in the Lambda "
-            "function's execution role; components/schedule/README.md lists every permission"
-        )
-    elif code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-        fix = "re-run the step; SageMaker throttled the request"
-    elif code == "ResourceLimitExceeded":
-        fix = "raise the SageMaker service quota (monitoring schedules, instances) or free one"
-    else:
-        fix = "correct the setting the AWS message names and re-run"
-    return Failure(
-        500,
-        f"{operation} failed: {code}: {message}\n"
-        f"  why: SageMaker refused the request\n  fix: {fix}",
-    )
-
-
 # A pipeline Lambda step fails when an output it declares is missing from the result, so every
-# result carries each declared output ("" where it does not apply).
+# result carries each one ("" where it does not apply).
 PIPELINE_OUTPUTS = {"schedule_name": "", "error": ""}
 
 
@@ -581,29 +417,18 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
 
 def _handle(event: Any, context: Any) -> dict[str, Any]:
     """Create or update the monitoring schedule the event describes; never raises."""
-    try:
-        settings = parse_event(event)
+
+    def work() -> dict[str, Any]:
+        settings = parse_event(event)  # a bad event never reaches AWS
         return schedule(_client("sagemaker"), settings)
-    except Failure as failure:
-        log.warning("schedule failed (%d): %s", failure.status, failure.message)
-        return {"statusCode": failure.status, "error": failure.message}
-    except ClientError as error:
-        failure = _aws_failure(error)
-        log.warning("schedule failed (%d): %s", failure.status, failure.message)
-        return {"statusCode": failure.status, "error": failure.message}
-    except BotoCoreError as error:
-        log.warning("schedule failed: %s", error)
-        return {
-            "statusCode": 500,
-            "error": f"AWS call failed: {type(error).__name__}: {error}\n"
-            "  why: boto3 could not reach SageMaker or find credentials\n"
-            "  fix: check the Lambda's region, network access and execution role",
-        }
-    except Exception as error:  # never hand a traceback to the pipeline
-        log.exception("schedule failed unexpectedly")
-        return {
-            "statusCode": 500,
-            "error": f"unexpected error: {type(error).__name__}: {error}\n"
-            "  why: a bug or an answer the handler does not expect\n"
-            "  fix: see the traceback in the function's CloudWatch log",
-        }
+
+    return envelope.respond(
+        work,
+        log=log,
+        service="SageMaker",
+        refused=lambda error: envelope.sagemaker_refused(
+            error,
+            "components/schedule/README.md",
+            "(monitoring schedules, instances) or free one",
+        ),
+    )

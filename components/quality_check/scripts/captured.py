@@ -1,0 +1,107 @@
+"""Data-capture datasets: captured requests as records, captured answers joined with ground truth.
+
+The capture itself is read by the jobs' shared module (jobkit/capture.py): a captured request
+that gives no record is skipped and counted, as in the monitoring job.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from components.quality_check.scripts.errors import InputError, Record
+from components.quality_check.scripts.model_quality import attribute
+from components.quality_check.scripts.reading import dataset_files, read_json_lines
+from jobkit.capture import (
+    CAPTURE_SHAPE,
+    BadRecord,
+    CapturedData,
+    CaptureError,
+    answer_value,
+    captured_records,
+    ground_truth_label,
+    load_preprocessor,
+)
+
+_log = logging.getLogger("analyzer")
+
+
+def _input_error(error: CaptureError) -> InputError:
+    return InputError(f"{error.where}: {error.what}\n  why: {error.why}\n  fix: {error.fix}")
+
+
+def capture_records(events: list[Record], preprocessor: str | None) -> list[Record]:
+    """Feature records from data-capture events, through the preprocessor when one is given;
+    requests that give none are skipped and counted."""
+    try:
+        handler = load_preprocessor(Path(preprocessor)) if preprocessor else None
+        records, skipped = captured_records(events, handler)
+    except CaptureError as error:
+        raise _input_error(error) from None
+    if skipped:
+        print(f"analyzer: skipped {skipped} of {len(events)} captured requests that gave no record")
+    return records
+
+
+def ground_truth_labels(source: Path) -> dict[str, Any]:
+    """Ground truth by event id, from files of {"groundTruthData", "eventMetadata": {"eventId"}}."""
+    labels: dict[str, Any] = {}
+    for path in dataset_files(source, "ground_truth_source"):
+        for where, line in read_json_lines(path):
+            try:
+                event_id, label = ground_truth_label(where, line)
+            except CaptureError as error:
+                raise _input_error(error) from None
+            labels[event_id] = label
+    return labels
+
+
+def merged_records(events: list[Record], settings: dict[str, str | None]) -> list[Record]:
+    """Each captured answer joined with its ground truth on the inference id (else event id),
+    as flat records {prediction, probability, ground_truth}; events without one, or without a
+    readable answer, are left out (and counted)."""
+    if settings["ground_truth_source"] is None:
+        raise InputError(
+            "setting ground_truth_source is missing\n"
+            "  why: model quality over data capture joins each captured answer with its ground "
+            "truth\n  fix: set ground_truth_source to the ground-truth files (or their folder)"
+        )
+    labels = ground_truth_labels(Path(settings["ground_truth_source"]))
+    paths = {  # merged record key: the setting that locates it in the captured answer
+        "prediction": "inference_attribute",
+        "probability": "probability_attribute",
+    }
+    records: list[Record] = []
+    skipped = 0
+    for where, event in events:
+        captured = CapturedData(event)
+        metadata = captured.event_metadata
+        truth = labels.get(metadata.inference_id or metadata.event_id or "")
+        if truth is None:
+            continue
+        try:
+            answer = answer_value(captured.endpoint_output)
+        except BadRecord as error:
+            _log.warning("%s: skipped a captured answer: %s", where, error)
+            skipped += 1
+            continue
+        record = {
+            name: attribute(where, answer, str(settings[setting]), setting)
+            for name, setting in paths.items()
+            if settings[setting]
+        }
+        truth_path = settings["ground_truth_attribute"]
+        if isinstance(truth, (dict, list)) and truth_path:
+            truth = attribute(where, truth, truth_path, "ground_truth_attribute")
+        records.append((where, {**record, "ground_truth": truth}))
+    if skipped:
+        print(f"analyzer: skipped {skipped} captured answers that are not readable")
+    if not records:
+        raise InputError(
+            f"dataset {settings['dataset_source']}: no captured event has ground truth\n"
+            f"  why: events join ground truth on eventMetadata.inferenceId (or eventId); "
+            f"{CAPTURE_SHAPE}\n"
+            f"  fix: write ground truth for the captured inference ids"
+        )
+    return records
