@@ -323,8 +323,8 @@ def diff_assets(
         before, after = olds[name], news[name]
         if before.sha256 == after.sha256 and before.s3_uri == after.s3_uri:
             continue
-        old_files = {f.arcname: f.sha256 for f in before.files}
-        new_files = {f.arcname: f.sha256 for f in after.files}
+        old_files = {f.path: f.sha256 for f in before.files}
+        new_files = {f.path: f.sha256 for f in after.files}
         files = [
             (
                 path,
