@@ -610,7 +610,8 @@ class _Twin:
             data = self.cfg.project.data
             if kind == "data_quality":  # the preprocessor keeps the project's own features
                 event["record_preprocessor_uri"] = self._code(
-                    "record-preprocessor", "record_preprocessor.py"
+                    "record-preprocessor",
+                    "capture.py",  # jobkit/capture.py, one file
                 )
                 if data.kind == "image":
                     event["pixel_features"] = True

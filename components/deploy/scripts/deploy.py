@@ -9,8 +9,9 @@ Model and endpoint-config names are `<endpoint>-model-<hash>` / `<endpoint>-conf
 hash taken over the request that creates them: the same inputs give the same names (a re-run
 reuses what exists), different inputs give new ones. No clock, no randomness.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3 only. It never raises:
-every failure is a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`.
+Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
+(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
+`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
 """
 
 from __future__ import annotations

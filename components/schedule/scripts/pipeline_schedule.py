@@ -13,8 +13,9 @@ FlexibleTimeWindow OFF, State ENABLED, Target {Arn, RoleArn, SageMakerPipelinePa
 {PipelineParameterList}} with the parameters sorted by name, and the time zone (default UTC).
 The calls go to the pipeline ARN's region.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3 only, shipped alone. It
-never raises: every failure is a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`.
+Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
+(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
+`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ the whole create request: the same settings give the same name (a re-run reuses 
 settings a new one. Replaced definitions are kept (SageMaker refuses to delete one while a
 schedule uses it); delete old ones by hand if they pile up. No clock, no randomness.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3 only. It never raises:
-every failure is a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`.
+Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
+(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
+`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
 """
 
 from __future__ import annotations
