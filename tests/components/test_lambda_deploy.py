@@ -22,6 +22,7 @@ from botocore.exceptions import NoCredentialsError
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from jobkit import envelope
 from tests.aws_env import isolate_from_aws
 from tests.components.runner import REPO
 
@@ -262,7 +263,7 @@ def test_names_fit_sagemaker_limits(endpoint: str) -> None:
     )
     for name in (requests["model"]["ModelName"], requests["config"]["EndpointConfigName"]):
         assert len(name) <= 63
-        assert deploy.NAME_RE.match(name), name
+        assert envelope.SAGEMAKER_NAME_RE.match(name), name
 
 
 # --------------------------------------------------------------------------- bad events

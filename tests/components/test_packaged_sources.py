@@ -111,7 +111,7 @@ PREPROCESS = "components/preprocess/scripts/preprocess_tabular.py"
 def test_a_processing_job_runs_from_its_folder_alone(tmp_path: Path) -> None:
     """The analyzer's code folder holds every module it imports: it runs with no repository."""
     asset = assets_of("project=penguins")["quality-check-analyzer"]
-    assert asset["kind"] == "folder" and asset["s3_uri"].endswith(f"/{asset['sha256']}/")
+    assert asset.kind == "folder" and asset.s3_uri.endswith(f"/{asset.sha256}/")
     code = package_asset(asset, tmp_path / "code")
     scripts = "components/quality_check/scripts"
     assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*.py")) == [
@@ -156,7 +156,7 @@ def job_assets(repo: Path) -> dict[str, Asset]:
 
 
 def bodies(assets: dict[str, Asset], repo: Path) -> dict[str, bytes]:
-    objects = asset_objects([a.to_json() for a in assets.values()], repo)
+    objects = asset_objects(assets.values(), repo)
     return {obj.key: obj.body for obj in objects}
 
 

@@ -20,6 +20,7 @@ import pytest
 from bundle.assets import asset_objects
 from engine.executors.base import StepContext
 from engine.s3 import S3
+from kernel.manifest import Function, Manifest
 from projects.digits.sample_data import write_digits_csvs
 from projects.penguins.sample_data import write_penguins_csv
 from tests.components.fixtures_data import (
@@ -108,18 +109,22 @@ def _walk(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from _walk(step["Arguments"].get("ElseSteps", []))
 
 
+def golden_manifest(case: str) -> Manifest:
+    path = GOLDEN / case / "assets.json"
+    return Manifest.from_json(path.read_text(), str(path))
+
+
 def golden_assets(case: str, root: Root) -> dict[str, str]:
     """A golden bundle's assets put in the root's S3, as a run does first: their URIs by name."""
-    manifest = json.loads((GOLDEN / case / "assets.json").read_text())
-    for obj in asset_objects(manifest["assets"]):
+    manifest = golden_manifest(case)
+    for obj in asset_objects(manifest.assets):
         root.s3.put_bytes(obj.uri, obj.body)
-    return {a["name"]: a["s3_uri"] for a in manifest["assets"]}
+    return {a.name: a.s3_uri for a in manifest.assets}
 
 
-def golden_functions(case: str) -> dict[str, dict[str, Any]]:
+def golden_functions(case: str) -> dict[str, Function]:
     """The Lambda functions of a golden bundle (assets.json `functions`) by ARN."""
-    manifest = json.loads((GOLDEN / case / "assets.json").read_text())
-    return {f["function_arn"]: f for f in manifest.get("functions", [])}
+    return {f.function_arn: f for f in golden_manifest(case).functions}
 
 
 def golden_step(case: str, name: str) -> dict[str, Any]:

@@ -255,7 +255,7 @@ def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> N
         "  fix: recompile the bundle, or run a pipeline whose Lambda steps call the bundle's own "
         "functions"
     )
-    (schedule_arn,) = [a for a, f in functions.items() if f["asset"] == "schedule-function"]
+    (schedule_arn,) = [a for a, f in functions.items() if f.asset == "schedule-function"]
     definition["FunctionArn"] = schedule_arn
     definition["Arguments"] = {
         "monitor_type": "data_quality",
