@@ -32,7 +32,7 @@ from components.tune.config import Tuning
 from kernel import images
 from kernel.context import REPO
 from kernel.errors import CompileError, Issue, Problem, did_you_mean, one_of
-from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
+from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION, FrameworkName, framework_issues
 from kernel.graph import json_path_problem
 from kernel.instances import USE, InstanceKind, instance_problem, instance_types
 from kernel.names import (
@@ -144,7 +144,7 @@ class Project(Settings):
 
 
 class Framework(Settings):
-    name: Literal["tensorflow", "pytorch"]
+    name: FrameworkName
     version: str
     py_version: str
     training_instance_type: str
@@ -456,6 +456,9 @@ def _cross_checks(loaded: LoadedConfig, config: PipelineConfig) -> list[Problem]
             )
         )
     issues += _script_checks(config)
+    tuning = config.training.tuning
+    ranges = tuning.ranges if tuning else None
+    issues += framework_issues(config.framework.name, project.data.kind, ranges)
     issues += _training_checks(config) + _image_checks(config) + _monitoring_checks(config)
     return [Problem(loaded.source_of(i.loc), i.what, i.why, i.fix) for i in issues]
 

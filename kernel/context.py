@@ -134,12 +134,19 @@ class BuildContext:
         }
         return asset
 
-    def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
-        """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
+    def sourcedir_asset(self, name: str, paths: tuple[str, ...]) -> Asset:
+        """Files and folders packed into one sourcedir.tar.gz that mirrors the repository.
+
+        Raises:
+            FileNotFoundError: a path the repository does not have (a table names a lost file).
+        """
+        missing = [path for path in paths if not (self.repo / path).exists()]
+        if missing:
+            raise FileNotFoundError(f"no {', '.join(missing)} in {self.repo}")
         files = sorted(
             (p.relative_to(self.repo).as_posix(), _sha256(p.read_bytes()))
-            for folder in folders
-            for p in (self.repo / folder).rglob("*")
+            for path in paths
+            for p in _files(self.repo / path)
             if p.is_file()
             and not SKIPPED & set(p.relative_to(self.repo).parts)
             and p.suffix != ".pyc"
@@ -152,6 +159,11 @@ class BuildContext:
     def _add(self, asset: Asset) -> Asset:
         self.assets[asset.name] = asset
         return asset
+
+
+def _files(path: Path) -> list[Path]:
+    """A file itself, or every file under a folder."""
+    return [path] if path.is_file() else list(path.rglob("*"))
 
 
 def _sha256(data: bytes) -> str:

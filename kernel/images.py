@@ -36,7 +36,9 @@ def known_versions(framework: str) -> list[str]:
 
 
 def py_versions(framework: str, version: str) -> list[str]:
-    return list(_table()[framework]["training"][version]["py_versions"])
+    """The Pythons of a version's training images; 'py3' for images that name none (XGBoost's
+    estimator takes only that)."""
+    return list(_table()[framework]["training"][version]["py_versions"]) or ["py3"]
 
 
 def known_regions(framework: str) -> list[str]:
@@ -78,14 +80,14 @@ def image_uri(
     if account is None:
         raise ValueError(f"no {framework} {version} {scope} image in region {region!r}")
     proc = processor(instance_type)
-    if proc not in entry["processors"]:
+    if entry["processors"] and proc not in entry["processors"]:  # none: one image for both
         raise ValueError(f"no {proc} image for {framework} {version} {scope}")
     if entry["py_versions"] and py_version not in entry["py_versions"]:
         raise ValueError(
             f"{framework} {version} {scope} images exist for {entry['py_versions']}, "
             f"not {py_version!r}"
         )
-    tag = f"{version}-{proc}"
+    tag = f"{version}-{proc}" if entry["processors"] else version
     if entry["tag_py"]:
         tag += f"-{py_version}"
     hostname = _table()["ecr_hostnames"][region]
@@ -122,10 +124,12 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
             for version in versions:
                 entry = node["versions"][aliases.get(version, version)]
                 py = entry.get("py_versions", [])
+                # As the SDK: a version's processors, else its scope's; none (XGBoost): one image
+                # for all, no processor in the tag.
                 out[framework][scope][version] = {
                     "repository": entry["repository"],
                     "registries": dict(sorted(entry["registries"].items())),
-                    "processors": entry.get("processors", ["cpu", "gpu"]),
+                    "processors": entry.get("processors") or node.get("processors") or [],
                     "py_versions": py,
                     "tag_py": bool(py),
                 }

@@ -21,9 +21,10 @@ PROBABILITY = "probability"  # the response field with the positive class's prob
 CONFIDENCE = "confidence"  # the response field with the predicted class's probability
 
 
-def serving_environment(positive_class: str | None) -> dict[str, str]:
-    """The serving container's environment: the positive class of a binary model, else none."""
-    return {} if positive_class is None else {POSITIVE_CLASS_ENV: positive_class}
+def serving_environment(framework: dict[str, str], positive_class: str | None) -> dict[str, str]:
+    """The serving container's environment: the framework's, plus a binary model's positive
+    class."""
+    return framework | ({} if positive_class is None else {POSITIVE_CLASS_ENV: positive_class})
 
 
 def probability_field(binary: bool) -> str:

@@ -18,6 +18,7 @@ import pytest
 from compiler.compile import Bundle, compile_overrides
 from compiler.load import group_options, load_config
 from kernel.context import REPO
+from kernel.frameworks import FRAMEWORKS
 
 PENGUINS = load_config(["project=penguins"]).data["project"]
 NAMES = sorted(
@@ -30,11 +31,15 @@ NAMES = sorted(
 )
 PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, NAMES)) + r")\b")
 OTHERS = [p for p in group_options("project") if p != "penguins"]
-COMBINATIONS = list(
-    itertools.product(
+COMBINATIONS = [
+    (project, framework, training, backend)
+    for project, framework, training, backend in itertools.product(
         OTHERS, group_options("framework"), group_options("training"), ("model_monitor", "builtin")
     )
-)
+    # only the frameworks the table says learn the project's data kind compile
+    if load_config([f"project={project}"]).data["project"]["data"]["kind"]
+    in FRAMEWORKS[framework].kinds
+]
 
 
 def bundle_texts(bundle: Bundle, folder: str = "") -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Handler functions for the SageMaker PyTorch inference container.
 
-Training copies this file to `<model>/code/inference.py`, `serving.py` beside it and the
+Training copies this file to `<model>/code/inference.py`, the `serving` package beside it and the
 preprocess artifacts to `<model>/code/artifacts/`; the model is the TorchScript `model.pt`.
 
 Bad requests: each function raises `InferenceRequestError` carrying the 4xx status (a
@@ -13,6 +13,7 @@ error travels as a value to `output_fn`, which answers `{"error", "status"}` wit
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +127,13 @@ def output_fn(prediction: Any, accept: str | None, context: Any = None) -> tuple
             _raise(error)
         refused = _refuse(error, context)
         return serving.error_body(refused.error), serving.JSON
+
+
+def predictor(model_dir: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The evaluate job's view of the model: float32 features -> class probabilities."""
+    model = model_fn(model_dir)
+
+    def predict(features: np.ndarray) -> np.ndarray:
+        return np.asarray(predict_fn(features, model))
+
+    return predict

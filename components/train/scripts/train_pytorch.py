@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 if TYPE_CHECKING:  # TorchScript reads the annotations; torch is imported in train()
     import torch
 
-from common import Args, Data, Paths, log_epoch, run
+from common import Args, Data, Paths, log_epoch, parse_args, run
 
 
 def build_network(nn: Any, data: Data) -> Any:
@@ -112,7 +112,7 @@ def train(args: Args, data: Data, paths: Paths) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run("pytorch", train, argv)
+    return run("pytorch", train, argv, parse_args)
 
 
 if __name__ == "__main__":
