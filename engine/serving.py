@@ -235,7 +235,7 @@ class SavedModelServer:
     """TensorFlow Serving's REST predict API over a SavedModel, in this process."""
 
     def __init__(self, model_dir: Path) -> None:
-        import tensorflow as tf  # type: ignore[import-untyped]
+        import tensorflow as tf
 
         versions = sorted(
             (p for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()),

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 RECORD_SCHEMA = Path(__file__).with_name("record.schema.json")
-SCRIPTS = "components/model/scripts"  # copied into every model.tar.gz by the training script
 CONTENT_TYPES = ("application/json", "application/jsonlines")
 RESPONSE_TYPES = ("application/json", "application/jsonlines")
 # The serving container's variable naming a binary model's positive class (serving.py reads it);

@@ -89,3 +89,16 @@ def test_a_framework_source_dir_holds_only_its_own_files() -> None:
         for other in others:
             assert other.training_script not in framework.sources()
             assert other.inference_handler not in framework.sources()
+
+
+def test_what_the_jobs_ship_parses_as_python_3_9() -> None:
+    """Training, evaluate and serving code runs in the containers' Pythons (3.9 and later)."""
+    folders = [
+        "components/train/scripts",
+        "components/evaluate/scripts",
+        "components/model/scripts",
+    ]
+    scripts = [p for folder in folders for p in sorted((REPO / folder).rglob("*.py"))]
+    assert len(scripts) >= 10
+    for path in scripts:
+        ast.parse(path.read_text(), filename=str(path), feature_version=(3, 9))

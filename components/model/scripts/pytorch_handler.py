@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 CODE_DIR = Path(__file__).resolve().parent
 if str(CODE_DIR) not in sys.path:
@@ -31,7 +31,7 @@ except ImportError:  # outside the container
 
 if GenericInferenceToolkitError is not None:
 
-    class InferenceRequestError(GenericInferenceToolkitError):  # type: ignore[misc,valid-type]
+    class InferenceRequestError(GenericInferenceToolkitError):  # type: ignore[misc]
         """A bad request; `status_code` (and `status`) is the HTTP status to answer."""
 
         def __init__(self, status: int, message: str) -> None:
@@ -63,7 +63,7 @@ def artifacts() -> serving.Artifacts:
     return _artifacts
 
 
-def _raise(error: serving.RequestError) -> None:
+def _raise(error: serving.RequestError) -> NoReturn:
     raise InferenceRequestError(error.status, error.message) from None
 
 
@@ -82,7 +82,8 @@ def model_fn(model_dir: str) -> Any:
 
     global _artifacts
     _artifacts = serving.load_artifacts(Path(model_dir) / "code" / "artifacts")
-    model = torch.jit.load(str(Path(model_dir) / "model.pt"), map_location="cpu")
+    path = str(Path(model_dir) / "model.pt")
+    model = torch.jit.load(path, map_location="cpu")  # type: ignore[no-untyped-call]
     model.eval()
     return model
 

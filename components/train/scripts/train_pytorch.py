@@ -61,7 +61,8 @@ def build_network(nn: Any, data: Data) -> Any:
             nn.init.zeros_(self.dense[-1].bias)
 
         def forward(self, features: torch.Tensor) -> torch.Tensor:
-            return self.linear(features) + self.dense(features)
+            logits: torch.Tensor = self.linear(features) + self.dense(features)
+            return logits
 
     return LinearPlusDense()
 
@@ -108,7 +109,7 @@ def train(args: Args, data: Data, paths: Paths) -> None:
         # Newer PyTorch deprecates TorchScript; the 2.6 inference container still serves it.
         warnings.simplefilter("ignore", DeprecationWarning)
         scripted = torch.jit.script(model)
-    scripted.save(str(paths.model_dir / "model.pt"))
+    scripted.save(str(paths.model_dir / "model.pt"))  # type: ignore[no-untyped-call]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

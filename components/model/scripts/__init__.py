@@ -1,1 +1,0 @@
-"""Job code that runs alone inside its AWS container (see the component README)."""
