@@ -262,8 +262,13 @@ def launched(root: Root) -> Iterator[Callable[[TrainedModel, str, str], str]]:
 
 @pytest.mark.parametrize(
     ("project", "framework"),
-    [("penguins", "pytorch"), ("penguins", "tensorflow"), ("digits", "pytorch")],
-    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch"],
+    [
+        ("penguins", "pytorch"),
+        ("penguins", "tensorflow"),
+        ("digits", "pytorch"),
+        ("penguins", "xgboost"),
+    ],
+    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch", "penguins-xgboost"],
 )
 def test_endpoint_accuracy_tool_against_the_served_model(
     models: Callable[[str, str], TrainedModel],
