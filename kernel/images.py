@@ -64,6 +64,22 @@ def processor(instance_type: str) -> str:
     return "gpu" if family[:1] in ("g", "p") else "cpu"
 
 
+def _check_any_processor(instance_type: str, scope: str) -> None:
+    """What the SDK refuses for an image that serves every processor (XGBoost's): Trainium, and
+    Graviton for serving (its Arm images are another table).
+
+    Raises:
+        ValueError: a Trainium instance, or a Graviton one for inference.
+    """
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    if family.startswith("trn"):
+        raise ValueError(f"{instance_type} is a Trainium instance; this image does not run there")
+    if scope == "inference" and family in GRAVITON_FAMILIES:
+        raise ValueError(
+            f"{instance_type} is a Graviton (Arm) instance; this table holds x86 images"
+        )
+
+
 def image_uri(
     framework: str, scope: str, version: str, py_version: str, region: str, instance_type: str
 ) -> str:
@@ -79,9 +95,13 @@ def image_uri(
     account = entry["registries"].get(region)
     if account is None:
         raise ValueError(f"no {framework} {version} {scope} image in region {region!r}")
-    proc = processor(instance_type)
-    if entry["processors"] and proc not in entry["processors"]:  # none: one image for both
-        raise ValueError(f"no {proc} image for {framework} {version} {scope}")
+    proc = ""
+    if entry["processors"]:
+        proc = processor(instance_type)
+        if proc not in entry["processors"]:
+            raise ValueError(f"no {proc} image for {framework} {version} {scope}")
+    else:
+        _check_any_processor(instance_type, scope)
     if entry["py_versions"] and py_version not in entry["py_versions"]:
         raise ValueError(
             f"{framework} {version} {scope} images exist for {entry['py_versions']}, "
