@@ -45,13 +45,6 @@ else:
     InferenceRequestError = serving.RequestError  # type: ignore[misc,assignment]
 
 
-class Refused:
-    """A refused request passed from `input_fn` to `output_fn` as a value (see module docs)."""
-
-    def __init__(self, error: serving.RequestError) -> None:
-        self.error = error
-
-
 _artifacts: serving.Artifacts | None = None
 
 
@@ -67,13 +60,13 @@ def _raise(error: serving.RequestError) -> NoReturn:
     raise InferenceRequestError(error.status, error.message) from None
 
 
-def _refuse(error: serving.RequestError, context: Any) -> Refused:
+def _refuse(error: serving.RequestError, context: Any) -> serving.Refused:
     """Set the status on the request context, or raise when there is none to set it on."""
     setter = getattr(context, "set_response_status", None)
     if setter is None:
         _raise(error)
     setter(code=error.status, phrase=serving.status_phrase(error.status))
-    return Refused(error)
+    return serving.Refused(error)
 
 
 def model_fn(model_dir: str) -> Any:
@@ -104,7 +97,7 @@ def input_fn(request_body: Any, request_content_type: str, context: Any = None) 
 
 def predict_fn(data: Any, model: Any, context: Any = None) -> Any:
     """Class probabilities [n, n_classes] for the features (a refusal passes through)."""
-    if isinstance(data, Refused):
+    if isinstance(data, serving.Refused):
         return data
     import torch
 
@@ -119,7 +112,7 @@ def output_fn(prediction: Any, accept: str | None, context: Any = None) -> tuple
     Raises:
         InferenceRequestError: the accept type is not supported and there is no context.
     """
-    if isinstance(prediction, Refused):
+    if isinstance(prediction, serving.Refused):
         return serving.error_body(prediction.error), serving.JSON
     try:
         return serving.format_predictions(prediction, artifacts(), accept)

@@ -48,13 +48,6 @@ except ImportError:  # outside the container
     _response = Response
 
 
-class Refused:
-    """A refused request passed from `input_fn` to `output_fn` as a value (see module docs)."""
-
-    def __init__(self, error: serving.RequestError) -> None:
-        self.error = error
-
-
 _artifacts: serving.Artifacts | None = None
 
 
@@ -80,12 +73,12 @@ def input_fn(request_body: Any, request_content_type: str) -> Any:
     try:
         return serving.parse_request(request_body, request_content_type, artifacts())
     except serving.RequestError as error:
-        return Refused(error)
+        return serving.Refused(error)
 
 
 def predict_fn(data: Any, model: Any) -> Any:
     """Class probabilities [n, n_classes] for the features (a refusal passes through)."""
-    if isinstance(data, Refused):
+    if isinstance(data, serving.Refused):
         return data
     import xgboost as xgb
 
@@ -96,7 +89,7 @@ def predict_fn(data: Any, model: Any) -> Any:
 def output_fn(prediction: Any, accept: str | None) -> Any:
     """The response: (body, content type) for predictions, a 4xx response for a refusal."""
     try:
-        if isinstance(prediction, Refused):
+        if isinstance(prediction, serving.Refused):
             raise prediction.error
         return serving.format_predictions(prediction, artifacts(), accept)
     except serving.RequestError as error:

@@ -51,6 +51,14 @@ def response_type(accept: str | None) -> str:
     )
 
 
+class Refused:
+    """A refused request a handler passes on as a value, where its container would answer a
+    raised error with 500 and a trace."""
+
+    def __init__(self, error: RequestError) -> None:
+        self.error = error
+
+
 def error_body(error: RequestError) -> str:
     """The JSON body of a refused request: the status and a message a person can act on."""
     return json.dumps({"error": error.message, "status": error.status})
