@@ -1,0 +1,1 @@
+"""Job code that runs alone inside its AWS container (see the component README)."""
