@@ -35,9 +35,9 @@ import json
 import logging
 import math
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Dict, Tuple  # typing's: subscripted at run time on 3.8
 
 NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
@@ -50,7 +50,7 @@ CAPTURE_SHAPE = (
 
 _log = logging.getLogger("record_preprocessor")  # the logger a preprocessor is handed
 
-Event = tuple[str, dict[str, Any]]  # (file:line, a capture line)
+Event = Tuple[str, Dict[str, Any]]  # (file:line, a capture line)
 Handler = Callable[..., Any]
 
 

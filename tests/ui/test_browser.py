@@ -120,7 +120,7 @@ def test_a_steps_log_record_and_report(two_runs: Served, page: Page) -> None:
     expect(page.locator("h1")).to_contain_text("Evaluate")
     log = page.locator("pre#log")
     expect(log).to_have_attribute("data-live", "ended", timeout=WAIT_MS)
-    expect(log).to_contain_text("evaluated pytorch model on")
+    expect(log).to_contain_text("evaluated the model on")
     expect(page.locator("table.io").first).to_contain_text("test")
     expect(page.locator("h2", has_text="Reports")).to_be_visible()
     expect(page.get_by_text('"accuracy"').first).to_be_attached()
