@@ -1,6 +1,10 @@
 """A step-aware comparison of two pipeline definitions and their assets (pure; bundle/diff.py
 is its command line).
 
+Publishing applies more than the definition: the manifest's publish settings (schedule, tags,
+description, parallelism, role, region, account) and each Lambda function's configuration are
+compared too (`publish.schedule.cron`, `functions.<name>.timeout_seconds`).
+
 Steps are matched by name wherever they sit (condition branches included); each changed step
 lists the fields that changed, as paths like `Arguments.ProcessingInputs[code].S3Input.S3Uri`
 (list items named by their InputName, OutputName, ChannelName, ... where they have one), and
@@ -10,6 +14,7 @@ cache key rules (bundle/cache.py).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,7 +27,7 @@ from bundle.cache import (
     field_name,
     is_cacheable,
 )
-from kernel.manifest import Asset
+from kernel.manifest import Asset, Manifest
 from kernel.notation import all_steps, gets, is_expression, own_content, referenced_steps
 
 
@@ -108,6 +113,8 @@ class Diff:
     parameters_removed: tuple[ParameterChange, ...] = ()
     parameters_changed: tuple[ParameterChange, ...] = ()
     pipeline: tuple[FieldChange, ...] = ()
+    publish: tuple[FieldChange, ...] = ()  # publish settings and Lambda functions' configuration
+    publish_compared: bool = True
     assets_changed: tuple[AssetChange, ...] = ()
     assets_added: tuple[AssetChange, ...] = ()
     assets_removed: tuple[AssetChange, ...] = ()
@@ -125,6 +132,7 @@ class Diff:
                 self.parameters_removed,
                 self.parameters_changed,
                 self.pipeline,
+                self.publish,
                 self.assets_changed,
                 self.assets_added,
                 self.assets_removed,
@@ -345,6 +353,16 @@ def diff_assets(
     return changed, added, removed
 
 
+def publish_settings(manifest: Manifest) -> dict[str, Any]:
+    """What publishing applies besides the definition and the assets' content, as plain data:
+    the publish settings, and each function's configuration by function name."""
+    functions = {
+        f.function_name: {k: v for k, v in dataclasses.asdict(f).items() if k != "function_name"}
+        for f in manifest.functions
+    }
+    return {"publish": dataclasses.asdict(manifest.publish), "functions": functions}
+
+
 def diff_definitions(
     old: dict[str, Any],
     new: dict[str, Any],
@@ -353,8 +371,11 @@ def diff_definitions(
     new_name: str,
     old_assets: Sequence[Asset] | None = None,
     new_assets: Sequence[Asset] | None = None,
+    old_manifest: Manifest | None = None,
+    new_manifest: Manifest | None = None,
 ) -> Diff:
-    """Compare two definitions (and their assets.json lists, when both sides have one)."""
+    """Compare two definitions (and their assets.json lists, and publish settings, when both
+    sides have them)."""
     steps_added, steps_removed, steps_changed = diff_steps(old, new)
     steps_changed, steps_rerun = follow_reruns(new, steps_added, steps_changed)
     parameters_added, parameters_removed, parameters_changed = diff_parameters(old, new)
@@ -365,6 +386,11 @@ def diff_definitions(
         diff_assets(old_assets or [], new_assets or []) if compared else ([], [], [])
     )
     every_asset = [*(old_assets or []), *(new_assets or [])]
+    publish = (
+        field_changes(publish_settings(old_manifest), publish_settings(new_manifest))
+        if old_manifest is not None and new_manifest is not None
+        else []
+    )
     return Diff(
         old_name,
         new_name,
@@ -376,6 +402,8 @@ def diff_definitions(
         parameters_removed=tuple(parameters_removed),
         parameters_changed=tuple(parameters_changed),
         pipeline=tuple(field_changes(rest_old, rest_new)),
+        publish=tuple(publish),
+        publish_compared=old_manifest is not None and new_manifest is not None,
         assets_changed=tuple(changed),
         assets_added=tuple(added),
         assets_removed=tuple(removed),

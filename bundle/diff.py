@@ -1,13 +1,14 @@
 """`python -m bundle.diff A B` or `python -m bundle.diff A --deployed`: what a change does.
 
-Compares two bundle folders (old A -> new B), or the pipeline SageMaker holds (old) with
-bundle A (new): steps added, removed and changed with the fields that changed and whether
-SageMaker re-runs each changed step, assets whose content changed, parameters added, removed
-or with new defaults. Two bundles of the builtin monitoring backend also get a section per
-monitoring pipeline (`monitors/<kind>/`; one that only one side has shows as added or removed); as
-JSON the document is then `{"pipeline": ..., "monitors": {folder: ...}}`. `--deployed` compares
-the main pipeline only. `--exit-code` exits 1 when anything changed (as `git diff --exit-code`);
-bad bundles and AWS errors exit 2 with where/what/why/fix.
+Compares two bundle folders (old A -> new B), or the pipeline SageMaker holds (old) with bundle A
+(new): steps added, removed and changed with the fields that changed and whether SageMaker re-runs
+each changed step, assets whose content changed, parameters added, removed or with new defaults,
+and what publishing applies besides the definition (schedule, tags, description, parallelism, role,
+each Lambda function's configuration). Two bundles of the builtin monitoring backend also get a
+section per monitoring pipeline (`monitors/<kind>/`; one that only one side has shows as added or
+removed); as JSON the document is then `{"pipeline": ..., "monitors": {folder: ...}}`. `--deployed`
+compares the main pipeline only. `--exit-code` exits 1 when anything changed (as `git diff
+--exit-code`); bad bundles and AWS errors exit 2 with where/what/why/fix.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ def compare(args: argparse.Namespace) -> tuple[Diff, dict[str, Diff]]:
             new_name=str(args.new),
             old_assets=first.assets,
             new_assets=second.assets,
+            old_manifest=first.manifest,
+            new_manifest=second.manifest,
         )
         return diff, compare_monitors(first, second)
     name = args.pipeline_name or first.name
@@ -104,6 +107,8 @@ def compare_monitors(first: Bundle, second: Bundle) -> dict[str, Diff]:
             new_name=f"{second.root / folder}" if after else "(no such monitoring pipeline)",
             old_assets=before.assets if before else (),
             new_assets=after.assets if after else (),
+            old_manifest=(before or present).manifest,
+            new_manifest=(after or present).manifest,
         )
     return diffs
 

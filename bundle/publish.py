@@ -41,7 +41,7 @@ from bundle.watch import (
     report_outcome,
     watch_execution,
 )
-from kernel.check import definition_problems, rendered_at
+from kernel.check import all_steps, definition_problems, rendered_at
 from kernel.console import output_console
 from kernel.manifest import Function, Manifest, Publish, Schedule
 
@@ -340,7 +340,7 @@ def _plan_pipeline(
         request["ParallelismConfiguration"] = target.parallelism
     current = aws.pipeline(name)
     if current is None:
-        steps = len(bundle.definition["Steps"])
+        steps = sum(1 for _ in all_steps(bundle.definition["Steps"]))  # as the compiler counts
         return Action("pipeline", name, "create", f"{steps} steps"), request, target.tags, None
     arn = str(current["PipelineArn"])
     changed = []

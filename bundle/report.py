@@ -16,6 +16,9 @@ from typing import Any
 from bundle.compare import ABSENT, AssetChange, CacheVerdict, Diff, FieldChange, StepChange
 from kernel.notation import show
 
+PUBLISH_NOT_COMPARED = (
+    "not compared: the deployed pipeline's schedule, tags and functions are not read"
+)
 NOT_COMPARED = (
     "not compared: the deployed pipeline has no assets.json "
     "(changed S3 URIs above name their assets)"
@@ -113,6 +116,10 @@ def as_json(diff: Diff) -> str:
             "changed": [asset_json(a) for a in diff.assets_changed],
         },
         "pipeline": [field_json(f, diff) for f in diff.pipeline],
+        "publish": {
+            "compared": diff.publish_compared,
+            "changed": [field_json(f, diff) for f in diff.publish],
+        },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
@@ -167,6 +174,11 @@ def as_text(diff: Diff) -> str:
     if diff.pipeline:
         lines.append(f"pipeline: {len(diff.pipeline)} field(s) changed")
         lines += [f"  ~ {field_line(f, diff)}" for f in diff.pipeline]
+    if not diff.publish_compared:
+        lines.append(f"publish: {PUBLISH_NOT_COMPARED}")
+    elif diff.publish:
+        lines.append(f"publish: {len(diff.publish)} setting(s) changed")
+        lines += [f"  ~ {field_line(f, diff)}" for f in diff.publish]
     return "\n".join(lines) + "\n"
 
 
@@ -244,6 +256,11 @@ def as_markdown(diff: Diff) -> str:
     if diff.pipeline:
         lines += ["**Pipeline**", ""]
         lines += table(["field", "old", "new"], field_rows(diff.pipeline, diff))
+    if not diff.publish_compared:
+        lines += [f"**Publish**: {PUBLISH_NOT_COMPARED}", ""]
+    elif diff.publish:
+        lines += ["**Publish**", ""]
+        lines += table(["setting", "old", "new"], field_rows(diff.publish, diff))
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -8,7 +8,10 @@ of the backend (compiler/monitoring.py). `RULES` lists them all, in the order th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel
 
 from compiler.monitoring import KINDS, backend
 from compiler.schema import PipelineConfig
@@ -229,6 +232,44 @@ def schedule_expressions_and_names(config: PipelineConfig) -> list[Issue]:
     return issues
 
 
+def arn_settings(value: Any, loc: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(key path, ARN) of every setting named `*_arn` in the config, however deep."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            child = getattr(value, name)
+            if name.endswith("_arn") and isinstance(child, str):
+                yield (*loc, name), child
+            else:
+                yield from arn_settings(child, (*loc, name))
+    elif isinstance(value, dict):
+        for key, child in value.items():
+            yield from arn_settings(child, (*loc, str(key)))
+
+
+def arns_in_the_roles_account(config: PipelineConfig) -> list[Issue]:
+    """Every role and function ARN names the account of aws.role_arn, the account publishing
+    goes to: a role or function left in another account (the placeholder 111122223333, say)
+    compiles but fails in AWS, when the pipeline, a schedule or a Lambda step first uses it."""
+    account = config.aws.role_arn.split(":")[4]
+    issues = []
+    for loc, arn in arn_settings(config):
+        fields = arn.split(":")
+        if loc == ("aws", "role_arn") or len(fields) < 5 or fields[4] in ("", account):
+            continue
+        key = ".".join(loc)
+        issues.append(
+            Issue(
+                loc,
+                f"{key} = {arn!r}",
+                f"it names account {fields[4]}, but the pipeline goes to account {account} "
+                "(aws.role_arn's), where publishing creates everything and where this must exist",
+                f"set {key} to the ARN in account {account} "
+                f"({':'.join([*fields[:4], account, *fields[5:]])} if it has the same name there)",
+            )
+        )
+    return issues
+
+
 RULES: tuple[Rule, ...] = (
     lambda config: config.project.problems(),
     gate_metric,
@@ -239,6 +280,7 @@ RULES: tuple[Rule, ...] = (
     monitoring_instances,
     model_quality_paths,
     schedule_expressions_and_names,
+    arns_in_the_roles_account,
     lambda config: backend(config).problems(config),
 )
 

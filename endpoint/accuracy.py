@@ -28,6 +28,7 @@ from endpoint.common import (
     add_endpoint_arguments,
     batched,
     endpoint_name,
+    failure_fix,
     features_of,
     invoke,
     make_parser,
@@ -88,7 +89,8 @@ def _run(argv: Sequence[str] | None, clock: Clock) -> int:
             where = (
                 f"endpoint {name}, request {pacer.count} (records {first}-{last} of the test set)"
             )
-            predicted.extend(labels_of(reply, len(batch), project, where))
+            fix = failure_fix(reply, args.endpoint_url, name)
+            predicted.extend(labels_of(reply, len(batch), project, where, fix))
             truth.extend(str(record["ground_truth"]) for record in batch)
     if not predicted:
         raise EndpointError(
@@ -109,14 +111,13 @@ def _run(argv: Sequence[str] | None, clock: Clock) -> int:
     return 0
 
 
-def labels_of(reply: Reply, expected: int, project: Project, where: str) -> list[str]:
+def labels_of(reply: Reply, expected: int, project: Project, where: str, fix: str) -> list[str]:
     """The predicted labels of one answer, checked against the inference contract.
 
     Raises:
         EndpointError: an error status, a body that is not JSON, the wrong number of predictions,
             or a prediction without one of the project's labels.
     """
-    fix = "check the endpoint's logs in CloudWatch and that it serves this project's model"
     if not reply.ok:
         raise EndpointError(
             where, f"the endpoint answered {reply.status}", reply.message or "-", fix

@@ -4,13 +4,15 @@ The tools read a compiled bundle (`--bundle build/<pipeline-name>`): its assets.
 project it is (classes, features, region, endpoint), so the tools never read the Hydra config,
 and a missing or broken bundle fails with a where/what/why/fix message (exit 2).
 Everything that talks to AWS goes through the two client factories here; `--endpoint-url` points
-the SageMaker runtime client elsewhere (a local endpoint, a test server).
+the SageMaker runtime client elsewhere (a local endpoint, a test server). A loopback URL (the
+engine's local endpoint) is called unsigned, so the tools need no AWS credentials for it. The
+clients come from botocore alone (a core dependency), so `make run`'s install is enough.
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import ipaddress
 import json
 import os
 import sys
@@ -20,10 +22,18 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-import boto3  # type: ignore[import-untyped]
+import botocore.session
+from botocore import UNSIGNED
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
 
 from bundle.read import BundleError, read_bundle
 from kernel.errors import ProblemError
@@ -167,23 +177,42 @@ def endpoint_name(args: argparse.Namespace, project: Project) -> str:
 
 
 def runtime_client(endpoint_url: str | None, region: str, timeout: float = 60.0) -> Any:
-    """The SageMaker runtime client. No retries: every call the tools count is one request."""
+    """The SageMaker runtime client. No retries: every call the tools count is one request.
+
+    A loopback endpoint URL is the engine's local endpoint, which checks no signature: its
+    requests go unsigned, so no AWS credentials need to be configured to call it.
+    """
     config = Config(
         retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=min(timeout, 10.0),
         read_timeout=timeout,
+        signature_version=UNSIGNED if is_loopback(endpoint_url) else None,
     )
-    return session(region).client("sagemaker-runtime", endpoint_url=endpoint_url, config=config)
+    return session().create_client(
+        "sagemaker-runtime", region_name=region, endpoint_url=endpoint_url, config=config
+    )
 
 
 def s3_client(region: str) -> Any:
-    return session(region).client("s3")
+    return session().create_client("s3", region_name=region)
 
 
-@functools.cache
-def session(region: str) -> Any:
-    """One boto3 session a region, so its loaded service models serve every client made."""
-    return boto3.session.Session(region_name=region)
+def session() -> Any:
+    """A new botocore session a client: a session caches the credentials it first found."""
+    return botocore.session.get_session()
+
+
+def is_loopback(url: str | None) -> bool:
+    """Whether `url` names this machine (127.0.0.0/8, ::1, localhost): a local endpoint."""
+    host = urlsplit(url).hostname if url else None
+    if host is None:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -193,6 +222,7 @@ class Reply:
     status: str
     body: bytes = b""
     message: str = ""
+    repeats: bool = False  # the same failure will meet every further request
 
     @property
     def ok(self) -> bool:
@@ -220,9 +250,45 @@ def invoke(client: Any, name: str, payload: Any, inference_id: str | None = None
         if original is not None:
             status += f" (model {original})"
         message = exc.response.get("OriginalMessage") or error.get("Message", "")
-        return Reply(status, message=str(message))
+        return Reply(status, message=str(message), repeats=error.get("Code") in REFUSED_CALLER)
     except BotoCoreError as exc:
-        return Reply(type(exc).__name__, message=str(exc))
+        return Reply(type(exc).__name__, message=str(exc), repeats=isinstance(exc, REPEATING))
+
+
+REPEATING = (NoCredentialsError, PartialCredentialsError, EndpointConnectionError)
+REFUSED_CALLER = {  # AWS refuses the caller, not the request: every request gets the same answer
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "AccessDeniedException",
+}
+
+
+def failure_fix(reply: Reply, endpoint_url: str | None, name: str) -> str:
+    """How to fix a failed call: credentials, reachability, or the endpoint's own log."""
+    local = is_loopback(endpoint_url)
+    if reply.status in ("NoCredentialsError", "PartialCredentialsError"):
+        return (
+            "configure AWS credentials (`aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), or pass --endpoint-url http://127.0.0.1:<port> for the "
+            "engine's local endpoint, which needs none"
+        )
+    if reply.status == "EndpointConnectionError":
+        if local:
+            return (
+                f"start the local endpoint (`python -m engine.endpoint serve {name}`, or run the "
+                "pipeline with the engine) and pass its URL as --endpoint-url"
+            )
+        return "check --endpoint-url, --region and the network"
+    if reply.repeats:
+        return "check the AWS credentials and that they may call sagemaker:InvokeEndpoint"
+    if local:
+        return (
+            f"check the local endpoint's log (build/engine/endpoints/{name}.log, under the "
+            "engine's --root) and that it serves this project's model"
+        )
+    return "check the endpoint's logs in CloudWatch and that it serves this project's model"
 
 
 # --------------------------------------------------------------------------- files: local or S3

@@ -4,7 +4,8 @@ Each request holds one record drawn (seeded) from `baseline/test.jsonl` and carr
 `InferenceId` (`<prefix>-<seed>-<index>`), so data capture and ground truth can be joined later.
 Some requests can be perturbed (numeric features moved far out of range, image pixels inverted) to
 trip the data-quality monitor, or malformed (missing keys, wrong types) to exercise the endpoint's
-error answers. Stops at `--max-requests` or `--max-seconds`, whichever comes first. Writes the
+error answers. Stops at `--max-requests` or `--max-seconds`, whichever comes first, and at once on
+a failure every request would meet (no credentials, connection refused). Writes the
 sent ids with their ground truth to `--ids-out` for `endpoint.ground_truth`.
 
 Exit 0 when every well-formed request was answered with 200, else 1; 2 for a bad config.
@@ -25,12 +26,14 @@ from typing import Any
 from endpoint.common import (
     MAX_TEST_RECORDS,
     Clock,
+    EndpointError,
     Pacer,
     Project,
     Reply,
     SystemClock,
     add_endpoint_arguments,
     endpoint_name,
+    failure_fix,
     features_of,
     fraction,
     invoke,
@@ -110,6 +113,8 @@ def _run(argv: Sequence[str] | None, clock: Clock) -> int:
                 if not pacer.next():
                     break
                 reply = invoke(client, name, request.payload, request.inference_id)
+                if reply.repeats:
+                    raise repeating_failure(reply, name, args.endpoint_url, pacer.count)
                 sent.append(
                     {
                         "inferenceId": request.inference_id,
@@ -128,6 +133,17 @@ def _run(argv: Sequence[str] | None, clock: Clock) -> int:
         print(f"ids: {len(sent)} written to {args.ids_out}")
     failed = [row for row in sent if row["status"] != "200" and row["variant"] != "malformed"]
     return 1 if failed else 0
+
+
+def repeating_failure(reply: Reply, name: str, url: str | None, count: int) -> EndpointError:
+    """A failure every further request would meet: stop at once rather than send the rest."""
+    return EndpointError(
+        f"endpoint {name} at {url or 'the AWS SageMaker runtime'}",
+        f"request {count} failed: {reply.status}",
+        f"{reply.message or '-'}; every further request would fail the same way, "
+        "so no more were sent",
+        failure_fix(reply, url, name),
+    )
 
 
 def plan_requests(

@@ -4,10 +4,11 @@ Run from the repository root after an intended change to the compiler:
 `.venv/bin/python -m tests.bundle.make_pairs`, then
 `.venv/bin/python -m pytest tests/bundle --update-goldens` and read `git diff tests/bundle`.
 
-Each case is one kind of change: a new threshold default, a new step, a changed script, an
-instance type. The changed script is made as an edit would make it: one asset's file gets new
-bytes, so its sha256, its content-addressed S3 URI and the pipeline.json reference all change
-together (the compiler reads scripts from the checkout, which this must not edit).
+Each case is one kind of change: a new threshold default, a new step, a changed script, an instance
+type, publish-level settings (schedule, tags, description, parallelism, Lambda role). The changed
+script is made as an edit would make it: one asset's file gets new bytes, so its sha256, its
+content-addressed S3 URI and the pipeline.json reference all change together (the compiler reads
+scripts from the checkout, which this must not edit).
 """
 
 from __future__ import annotations
@@ -29,11 +30,21 @@ NO_DATA_QUALITY = [
 EDITED_ASSET = "evaluate-code"
 EDIT = b"\n# an edit: the changed-script pair\n"
 
+# Publish-level settings only: the definition stays the same, publishing would not.
+PUBLISH_SETTINGS = [
+    "pipeline.schedule.enabled=true",
+    "+pipeline.tags.team=forecasting",
+    "pipeline.description=nightly retraining",
+    "pipeline.max_parallel_steps=4",
+    "deployment.lambda_role_arn=arn:aws:iam::111122223333:role/OtherLambdaRole",
+]
+
 CASES: dict[str, tuple[list[str], list[str]]] = {
     "threshold": (BASE, [*BASE, "gate.approve=0.8"]),
     "new-step": ([*BASE, *NO_DATA_QUALITY], BASE),
     "changed-script": (BASE, BASE),
     "instance-type": (BASE, [*BASE, "monitoring.instance_type=ml.c5.xlarge"]),
+    "publish-settings": (BASE, [*BASE, *PUBLISH_SETTINGS]),
 }
 
 

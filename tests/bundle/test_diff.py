@@ -7,6 +7,7 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-default-keys.html (see
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -42,11 +43,13 @@ def pair_diff(case: str) -> Diff:
         new_name="b",
         old_assets=list(a.assets),
         new_assets=list(b.assets),
+        old_manifest=a.manifest,
+        new_manifest=b.manifest,
     )
 
 
-def test_the_pairs_cover_the_four_kinds_of_change() -> None:
-    assert CASES == ["changed-script", "instance-type", "new-step", "threshold"]
+def test_the_pairs_cover_the_five_kinds_of_change() -> None:
+    assert CASES == ["changed-script", "instance-type", "new-step", "publish-settings", "threshold"]
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASES)
@@ -72,6 +75,55 @@ def test_exit_code_is_1_when_anything_changed(
     assert main([str(PAIRS / case / "a"), str(PAIRS / case / "b"), "--exit-code"]) == 1
     assert main([str(PAIRS / case / "a"), str(PAIRS / case / "a"), "--exit-code"]) == 0
     assert capsys.readouterr().out.endswith("\nno changes\n")
+
+
+def test_publish_settings_change_publishing_though_the_definition_does_not() -> None:
+    """Schedule, tags, description, parallelism and the functions' role are what publishing
+    applies besides pipeline.json: a diff that missed them would say "no changes"."""
+    diff = pair_diff("publish-settings")
+    assert (diff.steps_changed, diff.parameters_changed, diff.pipeline) == ((), (), ())
+    assert [change.path for change in diff.publish] == [
+        "functions.penguins-deploy.role_arn",
+        "functions.penguins-schedule-monitor.role_arn",
+        "publish.description",
+        "publish.parallelism",
+        "publish.schedule",
+        "publish.tags.team",
+    ]
+    assert diff.changed
+    document = json.loads(RENDERERS["json"](diff))
+    assert [c["path"] for c in document["publish"]["changed"]] == [c.path for c in diff.publish]
+
+
+def test_every_function_setting_is_compared() -> None:
+    """Settings no config key varies yet (timeout, memory, ...) are compared all the same."""
+    bundle = read_bundle(PAIRS / "threshold" / "a")
+    first, *rest = bundle.manifest.functions
+    edited = dataclasses.replace(
+        first,
+        handler="other.handler",
+        runtime="python3.13",
+        timeout_seconds=first.timeout_seconds + 1,
+        memory_mb=first.memory_mb * 2,
+        environment={**first.environment, "EXTRA": "1"},
+    )
+    manifest = dataclasses.replace(bundle.manifest, functions=(edited, *rest))
+    diff = diff_definitions(
+        bundle.definition,
+        bundle.definition,
+        old_name="a",
+        new_name="b",
+        old_manifest=bundle.manifest,
+        new_manifest=manifest,
+    )
+    name = first.function_name
+    assert {(c.path, c.new) for c in diff.publish} == {
+        (f"functions.{name}.handler", "other.handler"),
+        (f"functions.{name}.runtime", "python3.13"),
+        (f"functions.{name}.timeout_seconds", first.timeout_seconds + 1),
+        (f"functions.{name}.memory_mb", first.memory_mb * 2),
+        (f"functions.{name}.environment.EXTRA", "1"),
+    }
 
 
 def test_threshold_is_a_new_parameter_default_read_by_an_uncached_condition() -> None:

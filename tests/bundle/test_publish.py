@@ -18,7 +18,15 @@ from bundle.assets import asset_bytes, asset_objects
 from bundle.aws import sha256_b64
 from bundle.publish import main
 from bundle.read import read_bundle
-from tests.bundle.conftest import ACCOUNT, REGION, bucket_of, change_asset, edit_manifest
+from compiler.compile import compile_overrides
+from tests.bundle.conftest import (
+    ACCOUNT,
+    PUBLISHED,
+    REGION,
+    bucket_of,
+    change_asset,
+    edit_manifest,
+)
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -54,6 +62,18 @@ def test_plan_alone_applies_nothing(bundle_dir: Path, capsys: pytest.CaptureFixt
     assert boto3.client("sagemaker", region_name=REGION).list_pipelines()["PipelineSummaries"] == []
     assert boto3.client("lambda", region_name=REGION).list_functions()["Functions"] == []
     assert not (bundle_dir / "receipt.json").exists()
+
+
+def test_the_plan_counts_steps_as_the_compiler_does(
+    bundle_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Steps inside the gate's branches count too, as the compiler's summary counts them."""
+    counted = len(compile_overrides(["project=penguins", "framework=pytorch", *PUBLISHED]).order)
+    top_level = len(read_bundle(bundle_dir).definition["Steps"])
+    assert counted > top_level  # the pipeline has branch steps, so the two counts differ
+    assert main([str(bundle_dir)]) == 0
+    (row,) = [line for line in capsys.readouterr().out.splitlines() if "│ pipeline │" in line]
+    assert f"│ {counted} steps " in row
 
 
 def test_first_publish_puts_the_bundle_on_aws(bundle_dir: Path) -> None:

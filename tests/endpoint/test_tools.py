@@ -32,8 +32,9 @@ from moto import mock_aws
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from compiler.compile import compile_overrides, write_bundle
-from endpoint import accuracy, ground_truth, traffic
+from endpoint import accuracy, common, ground_truth, traffic
 from endpoint.common import Project
+from tests.aws_env import without_aws_credentials
 from tests.endpoint.fake_runtime import CLASSES, COLUMNS, NUMERIC, FakeClock, FakeRuntime, predict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -135,6 +136,118 @@ def test_each_tool_runs_as_a_module(tool: str) -> None:
     assert proc.returncode == 0, proc.stderr
     assert f"usage: python -m endpoint.{tool}" in proc.stdout
     assert "--bundle DIR" in proc.stdout
+
+
+# --------------------------------------------------------------------------- a new user's machine
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_tools_call_a_loopback_endpoint_without_any_aws_credentials(
+    runtime: FakeRuntime, test_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's local walk-through on a machine where AWS was never configured."""
+    without_aws_credentials(monkeypatch, tmp_path)
+    ids, labels = tmp_path / "ids.jsonl", tmp_path / "ground-truth"
+    options = ["--test-set", str(test_set), "--batch-size", "26"]
+    assert accuracy.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
+    options = ["--test-set", str(test_set), "--max-requests", "5", "--ids-out", str(ids)]
+    assert traffic.main([*bundle_args(), *at(runtime), *options], clock=FakeClock()) == 0
+    options = ["--ids", str(ids), "--ground-truth-uri", str(labels)]
+    assert ground_truth.main([*bundle_args(), *options], clock=FakeClock()) == 0
+    assert len(runtime.requests) == 2 + 5
+    assert [row["status"] for row in read_jsonl(ids)] == ["200"] * 5
+    written = [row for path in labels.rglob("*.jsonl") for row in read_jsonl(path)]
+    assert len(written) == 5
+
+
+def test_the_tools_need_no_boto3() -> None:
+    """`make run` installs botocore (a core dependency) but not boto3."""
+    code = (
+        "import sys\nsys.modules['boto3'] = None  # any `import boto3` now fails\n"
+        "from endpoint import accuracy, common, ground_truth, traffic\nprint('imported')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (0, "imported\n"), proc.stderr
+
+
+def counting_invokes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each request traffic sends (by inference id), still sending it."""
+    calls: list[str] = []
+
+    def counted(client: Any, name: str, payload: Any, inference_id: str | None = None) -> Any:
+        calls.append(str(inference_id))
+        return common.invoke(client, name, payload, inference_id)
+
+    monkeypatch.setattr(traffic, "invoke", counted)
+    return calls
+
+
+def test_traffic_stops_at_once_when_the_connection_is_refused(
+    test_set: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = counting_invokes(monkeypatch)
+    url = f"http://127.0.0.1:{free_port()}"
+    options = ["--endpoint-url", url, "--test-set", str(test_set), "--max-requests", "50"]
+    assert traffic.main([*bundle_args(), *options], clock=FakeClock()) == 1
+    assert calls == ["traffic-0-000000"]
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"error: endpoint penguins-endpoint at {url}\n"
+        "  request 1 failed: EndpointConnectionError\n"
+        f'  why: Could not connect to the endpoint URL: "{url}/endpoints/penguins-endpoint/'
+        'invocations"; every further request would fail the same way, so no more were sent\n'
+        "  fix: start the local endpoint (`python -m engine.endpoint serve penguins-endpoint`, "
+        "or run the pipeline with the engine) and pass its URL as --endpoint-url\n"
+    )
+    assert captured.out == ""
+
+
+def test_traffic_stops_at_once_without_credentials_for_an_aws_endpoint(
+    test_set: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No --endpoint-url: the real runtime API, which needs credentials (none are configured;
+    botocore fails before it connects)."""
+    without_aws_credentials(monkeypatch, tmp_path)
+    calls = counting_invokes(monkeypatch)
+    options = ["--test-set", str(test_set), "--max-requests", "50"]
+    assert traffic.main([*bundle_args(), *options], clock=FakeClock()) == 1
+    assert calls == ["traffic-0-000000"]
+    assert capsys.readouterr().err == (
+        "error: endpoint penguins-endpoint at the AWS SageMaker runtime\n"
+        "  request 1 failed: NoCredentialsError\n"
+        "  why: Unable to locate credentials; every further request would fail the same way, "
+        "so no more were sent\n"
+        "  fix: configure AWS credentials (`aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY), or pass --endpoint-url http://127.0.0.1:<port> for the engine's "
+        "local endpoint, which needs none\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://127.0.0.1:8080", True),
+        ("http://127.3.2.1", True),
+        ("http://localhost:1", True),
+        ("http://[::1]:80", True),
+        ("https://runtime.sagemaker.us-east-1.amazonaws.com", False),
+        ("http://10.0.0.1:8080", False),
+        (None, False),
+    ],
+)
+def test_is_loopback(url: str | None, loopback: bool) -> None:
+    assert common.is_loopback(url) is loopback
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -242,7 +355,10 @@ def test_accuracy_stops_at_a_bad_answer_with_a_clear_error(
     captured = capsys.readouterr()
     head = "error: endpoint penguins-endpoint, request 1 (records 1-16 of the test set)\n  "
     assert captured.err.startswith(head + what)
-    assert "fix: check the endpoint's logs in CloudWatch" in captured.err
+    assert captured.err.endswith(  # a loopback endpoint logs locally, not to CloudWatch
+        "  fix: check the local endpoint's log (build/engine/endpoints/penguins-endpoint.log, "
+        "under the engine's --root) and that it serves this project's model\n"
+    )
     assert "Traceback" not in captured.err
     assert captured.out == ""
 
@@ -269,7 +385,12 @@ def test_accuracy_reports_an_unreachable_endpoint(
         port = probe.getsockname()[1]
     options = ["--endpoint-url", f"http://127.0.0.1:{port}", "--test-set", str(test_set)]
     assert accuracy.main([*bundle_args(), *options, "--timeout", "2"], clock=FakeClock()) == 1
-    assert "the endpoint answered EndpointConnectionError" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the endpoint answered EndpointConnectionError" in err
+    assert err.endswith(
+        "  fix: start the local endpoint (`python -m engine.endpoint serve penguins-endpoint`, "
+        "or run the pipeline with the engine) and pass its URL as --endpoint-url\n"
+    )
 
 
 def test_accuracy_refuses_a_test_set_of_another_project(

@@ -31,7 +31,7 @@ from engine import endpoint
 from engine.endpoint import Capture, EndpointServer, main
 from engine.records import write_json
 from engine.serving import Answer
-from tests.aws_env import isolate_from_aws
+from tests.aws_env import isolate_from_aws, without_aws_credentials
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import (
     BUCKET,
@@ -325,6 +325,26 @@ def test_traffic_tool_sees_malformed_requests_as_the_runtime_reports_them(
     # Only answered requests are captured, each with its inference id.
     captured_ids = [event["eventMetadata"]["inferenceId"] for _, event in captured(root)]
     assert captured_ids == [row["inferenceId"] for row in rows if row["status"] == "200"]
+
+
+def test_the_tools_reach_the_served_model_with_no_aws_credentials_at_all(
+    models: Callable[[str, str], TrainedModel],
+    launched: Callable[[TrainedModel, str, str], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's local walk-through on a machine where AWS was never configured."""
+    trained = models("penguins", "pytorch")
+    url = launched(trained, "pytorch", "penguins-endpoint")
+    without_aws_credentials(monkeypatch, tmp_path)
+    test_set = str(trained.data_dir / "baseline" / "test.jsonl")
+    argv = [*bundle_of("penguins", tmp_path), "--endpoint-url", url, "--test-set", test_set]
+    assert traffic.main([*argv, "--rate", "200", "--max-requests", "10"]) == 0
+    assert accuracy.main([*argv, "--batch-size", "16", "--rate", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "ok 10, errors 0" in out
+    assert re.search(r"endpoint penguins-endpoint: accuracy [01]\.\d{4} on \d+ records", out)
 
 
 def test_serve_brings_a_deployed_endpoint_back_and_refuses_a_busy_port(
