@@ -19,6 +19,7 @@ from components.quality_check.config import ModelQualityAttributes
 from components.schedule.config import schedule_name
 from kernel import images
 from kernel.errors import Issue, did_you_mean
+from kernel.frameworks import framework_issues
 from kernel.graph import json_path_problem
 from kernel.instances import USE, InstanceKind, instance_types
 
@@ -47,6 +48,13 @@ def gate_metric(config: PipelineConfig) -> list[Issue]:
             f"'metrics.recall.per_class.{project.classes[0]}'",
         )
     ]
+
+
+def framework_fits(config: PipelineConfig) -> list[Issue]:
+    """The framework learns the project's data kind and tunes only its own hyperparameters."""
+    tuning = config.training.tuning
+    ranges = tuning.ranges if tuning else None
+    return framework_issues(config.framework.name, config.project.data.kind, ranges)
 
 
 def containers(config: PipelineConfig) -> list[Issue]:
@@ -225,6 +233,7 @@ RULES: tuple[Rule, ...] = (
     lambda config: config.project.problems(),
     gate_metric,
     lambda config: config.training.problems(),
+    framework_fits,
     containers,
     schedules_need_their_check,
     monitoring_instances,

@@ -24,7 +24,7 @@ from components.tune.config import Tuning
 from kernel import images
 from kernel.context import REPO
 from kernel.errors import Issue, did_you_mean, one_of
-from kernel.frameworks import FRAMEWORKS
+from kernel.frameworks import FRAMEWORKS, FrameworkName
 from kernel.instances import InstanceKind, instance_problem
 from kernel.names import (
     BUCKET,
@@ -224,7 +224,7 @@ def _listed(classes: list[str]) -> str:
 
 
 class Framework(Settings):
-    name: Literal["tensorflow", "pytorch"]
+    name: FrameworkName
     version: str
     py_version: str
     training_instance_type: str

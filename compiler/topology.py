@@ -24,7 +24,7 @@ from components.lambda_step.config import Succeeded
 from components.lambda_step.contract import output
 from components.model import step as model
 from components.model.config import Model
-from components.model.contract import SCRIPTS as SERVING_SCRIPTS
+from components.model.contract import serving_environment
 from components.preprocess import contract as preprocessed
 from components.preprocess import step as preprocess
 from components.preprocess.config import Preprocess
@@ -37,10 +37,10 @@ from components.train.contract import CHANNELS
 from components.transform import step as transform
 from components.transform.config import Transform
 from components.tune import step as tune
-from components.tune.config import Tune
+from components.tune.config import Tune, search_ranges
 from kernel import images
 from kernel.context import BuildContext, Place
-from kernel.frameworks import FRAMEWORKS
+from kernel.frameworks import FRAMEWORKS, hyperparameters
 from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
 from kernel.policies import with_policies
 
@@ -96,17 +96,16 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         ctx,
     )
     channels = {c: step_output(preprocessed.NAME, c) for c in CHANNELS}
-    own = project.scripts
+    own, framework = project.scripts, FRAMEWORKS[config.framework.name]
     training = Training(
         image=image.training,
-        program=own.train or FRAMEWORKS[config.framework.name].training_script,
-        source_folders=(
-            "components/train/scripts",
-            SERVING_SCRIPTS,
+        program=own.train or framework.training_script,
+        sources=(
+            *framework.sources(),
             *([f"projects/{project.name}"] if own.train or own.inference else []),
         ),
-        hyperparameters=project.hyperparameters,
-        inference_handler=own.inference,
+        hyperparameters=hyperparameters(framework.name, project.hyperparameters.model_dump()),
+        inference_handler=own.inference or framework.inference_handler,
     )
     models: list[tuple[str, Any]] = []  # (label, model URI)
     if config.training.mode in ("train", "train_and_tune"):
@@ -114,7 +113,9 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
         models.append((train.NAME, model_artifacts(train.NAME)))
     if config.training.mode in ("tune", "train_and_tune"):
         assert config.training.tuning is not None, "validated: tuning modes carry tuning settings"
-        steps += tune.build(Tune(training=training, tuning=config.training.tuning), ctx, channels)
+        tuning = config.training.tuning
+        search = search_ranges(framework.name, tuning)
+        steps += tune.build(Tune(training=training, ranges=search, tuning=tuning), ctx, channels)
         top_k = config.training.top_k
         labels = [tune.NAME] if top_k == 1 else [f"Top{k + 1}" for k in range(top_k)]
         models += [(label, tune.top_model_uri(ctx, k)) for k, label in enumerate(labels)]
@@ -183,6 +184,11 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
     return Pipeline(project.pipeline_name, ctx.parameters(), tuple(steps)), ctx
 
 
+def _serving_environment(config: PipelineConfig) -> dict[str, str]:
+    framework = FRAMEWORKS[config.framework.name].environment()
+    return serving_environment(framework, config.project.positive_class)
+
+
 def _model_quality_steps(
     config: PipelineConfig, ctx: BuildContext, image: Images, suffix: str, uri: Any, check: str
 ) -> list[Step]:
@@ -205,7 +211,7 @@ def _model_quality_steps(
     )
     return [
         *model.build(
-            Model(image=image.inference, positive_class=config.project.positive_class),
+            Model(image=image.inference, environment=_serving_environment(config)),
             ctx,
             name=model_step,
             model_uri=uri,
@@ -239,7 +245,7 @@ def _register(
         image=image.inference,
         instance_type=config.framework.inference_instance_type,
         status=status,
-        positive_class=config.project.positive_class,
+        environment=_serving_environment(config),
     )
     report_uri = Join("/", (step_output(evaluation, report.OUTPUT), report.FILE))
     return register.build(

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel.errors import ProblemError
+from kernel.frameworks import Protocol
 
 MEGABYTE = 1024 * 1024
 FAILURE_FILE = "failure.txt"
@@ -154,7 +155,7 @@ class Spec:
     """What the executor hands the job (written as JSON)."""
 
     model_dir: str
-    image: str
+    protocol: Protocol  # the serving container's (engine.serving.protocol_of)
     files: list[tuple[str, str, str]]  # (input path, output path, name for messages)
     content_type: str
     accept: str
@@ -244,7 +245,7 @@ def transform_file(model: Any, spec: Spec, source: Path, name: str) -> str:
 def run_job(spec: Spec) -> None:
     from engine.serving import load_model
 
-    model = load_model(Path(spec.model_dir), spec.image)
+    model = load_model(Path(spec.model_dir), spec.protocol)
     for source, target, name in spec.files:
         text = transform_file(model, spec, Path(source), name)
         Path(target).parent.mkdir(parents=True, exist_ok=True)

@@ -340,11 +340,11 @@ def serve(
     ready_file: Path | None = None,
 ) -> int:
     """Serve endpoint `name` until Ctrl-C, SIGTERM, or (with `parent_pid`) that process's end."""
-    from engine.serving import load_model, toolkit_of, unpack_model
+    from engine.serving import load_model, protocol_of, unpack_model
 
     record = read_record(root, name)
     container = record["PrimaryContainer"]
-    toolkit_of(container["Image"])
+    protocol = protocol_of(container)
     os.environ.update(container.get("Environment") or {})
     chosen = int(record.get("Port") or 0) if port is None else port
     chosen_by = (
@@ -360,7 +360,7 @@ def serve(
     with tempfile.TemporaryDirectory(prefix="model-", dir=record_path(root, name).parent) as tmp:
         try:
             model_dir = unpack_model(s3.path(container["ModelDataUrl"]), Path(tmp))
-            server.model = load_model(model_dir, container["Image"])
+            server.model = load_model(model_dir, protocol)
             url = f"http://{LOOPBACK}:{server.port}"
             update_record(
                 root, name, EndpointStatus="InService", Url=url, Port=server.port, Pid=os.getpid()

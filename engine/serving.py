@@ -1,21 +1,26 @@
 """Serve a model.tar.gz on this machine: its own `code/inference.py`, called as its container would.
 
-Which container a model needs is read from its image URI (the repository name):
+Which container a model needs is read from the container's environment, where the compiler wrote
+the framework's serving protocol (`INFERENCE_SERVING_PROTOCOL`, kernel/frameworks.py):
 
-- `pytorch-inference` (sagemaker-pytorch-inference-toolkit): `model_fn(model_dir)` once, then per
+- `pytorch-toolkit` (sagemaker-pytorch-inference-toolkit): `model_fn(model_dir)` once, then per
   request `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction,
   accept)`; a function that takes one more parameter gets the request context, as the toolkit
   does; an error carrying `status_code`/`status` answers that status with its message, any other
   error 500. A missing or `*/*` Accept becomes `application/json`, the toolkit's default.
-- `tensorflow-inference` (sagemaker-tensorflow-serving-container): `input_handler(data, context)`
+- `sagemaker-containers` (SageMaker's XGBoost container in script mode): `model_fn(model_dir)`
+  once, then `input_fn(body, content_type)`, `predict_fn(data, model)`, `output_fn(prediction,
+  accept)` without a context; a `(body, content type)` result answers 200, a response object its
+  `status_code`, `get_data()` and `mimetype`; any handler error 500. Accept as the PyTorch toolkit.
+- `tensorflow-serving` (sagemaker-tensorflow-serving-container): `input_handler(data, context)`
   builds the TensorFlow Serving REST body, which is answered here by the SavedModel's
   `serving_default` signature in this process (instead of a model server on port 8501), then
   `output_handler(response, context)` renders it; any handler error answers 500
   `{"error": "<message>"}` as the container does.
 
 Frameworks are imported only when a model of theirs is loaded. Each handler is imported from its
-own folder with its own sibling modules (`serving.py`), so two models in one process never share
-them. Loaded models are safe to call from several threads (calls are serialised).
+own folder with its own sibling modules (the `serving` package), so two models in one process
+never share them. Loaded models are safe to call from several threads (calls are serialised).
 """
 
 from __future__ import annotations
@@ -31,11 +36,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, get_args
 
 from kernel.errors import ProblemError
+from kernel.frameworks import PROTOCOL_ENV, Protocol
 
-TOOLKITS = {"pytorch-inference": "pytorch", "tensorflow-inference": "tensorflow"}
 DEFAULT_ACCEPT = "application/json"
 HANDLER = Path("code") / "inference.py"
 _module_ids = itertools.count()
@@ -51,22 +56,23 @@ class Answer:
     content_type: str
 
 
-def toolkit_of(image: str) -> str:
-    """'pytorch' or 'tensorflow': the serving toolkit of an inference image URI.
+def protocol_of(container: dict[str, Any]) -> Protocol:
+    """The serving protocol a model container's environment names.
 
     Raises:
-        ProblemError: an image whose repository is neither pytorch- nor tensorflow-inference.
+        ProblemError: the environment names none, or one the local engine cannot play.
     """
-    repository = image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
-    for name, toolkit in TOOLKITS.items():
-        if name in repository:
-            return toolkit
+    protocol = (container.get("Environment") or {}).get(PROTOCOL_ENV)
+    known: tuple[Protocol, ...] = get_args(Protocol)
+    for name in known:
+        if protocol == name:
+            return name
     raise ProblemError(
-        f"container Image {image!r}",
-        f"repository {repository!r} is not a serving image the local engine can play",
-        "it runs the PyTorch and TensorFlow Serving inference containers only "
-        "(repositories pytorch-inference and tensorflow-inference)",
-        "use the framework's inference image (framework.inference_image: null picks it)",
+        f"container Environment of image {container.get('Image')!r}",
+        f"{PROTOCOL_ENV} is {protocol!r}" if protocol else f"it has no {PROTOCOL_ENV}",
+        f"the local engine plays the serving container that variable names: one of "
+        f"{', '.join(known)}",
+        "compile the pipeline again: the compiler writes the framework's protocol there",
     )
 
 
@@ -199,11 +205,37 @@ class PyTorchModel:
         return Answer(context.status, _text(response), str(kind))
 
 
+class ContainersModel:
+    """A model served by the sagemaker-containers rules (SageMaker's XGBoost container)."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.handler = import_handler(model_dir)
+        self.lock = threading.Lock()
+        self.model = self.handler.model_fn(str(model_dir))
+
+    def invoke(
+        self, body: bytes, content_type: str | None, accept: str | None, attributes: str | None
+    ) -> Answer:
+        accept = accept if accept and accept != "*/*" else DEFAULT_ACCEPT
+        handler = self.handler
+        try:
+            with self.lock:
+                data = handler.input_fn(body, content_type)
+                prediction = handler.predict_fn(data, self.model)
+                result = handler.output_fn(prediction, accept)
+        except Exception as error:
+            return Answer(500, _text(f"{type(error).__name__}: {error}"), "text/plain")
+        if isinstance(result, tuple):
+            response, kind = result
+            return Answer(200, _text(response), str(kind))
+        return Answer(int(result.status_code), _text(result.get_data()), str(result.mimetype))
+
+
 class SavedModelServer:
     """TensorFlow Serving's REST predict API over a SavedModel, in this process."""
 
     def __init__(self, model_dir: Path) -> None:
-        import tensorflow as tf  # type: ignore[import-untyped]
+        import tensorflow as tf
 
         versions = sorted(
             (p for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit()),
@@ -282,11 +314,14 @@ class TensorFlowModel:
         return Answer(200, _text(text), str(kind))
 
 
-Model = PyTorchModel | TensorFlowModel
+Model = PyTorchModel | TensorFlowModel | ContainersModel
+PLAYERS: dict[Protocol, Callable[[Path], Model]] = {
+    "pytorch-toolkit": PyTorchModel,
+    "tensorflow-serving": TensorFlowModel,
+    "sagemaker-containers": ContainersModel,
+}
 
 
-def load_model(model_dir: Path, image: str) -> Model:
-    """The unpacked model at `model_dir`, served by the toolkit its image names."""
-    if toolkit_of(image) == "pytorch":
-        return PyTorchModel(model_dir)
-    return TensorFlowModel(model_dir)
+def load_model(model_dir: Path, protocol: Protocol) -> Model:
+    """The unpacked model at `model_dir`, served by the container `protocol` names."""
+    return PLAYERS[protocol](model_dir)

@@ -119,17 +119,24 @@ class BuildContext:
         )
         return asset
 
-    def sourcedir_asset(self, name: str, folders: tuple[str, ...]) -> Asset:
-        """Folders packed into one sourcedir.tar.gz whose layout mirrors the repository."""
-        paths = (
+    def sourcedir_asset(self, name: str, paths: tuple[str, ...]) -> Asset:
+        """Files and folders packed into one sourcedir.tar.gz that mirrors the repository.
+
+        Raises:
+            FileNotFoundError: a path the repository does not have (a table names a lost file).
+        """
+        missing = [path for path in paths if not (self.repo / path).exists()]
+        if missing:
+            raise FileNotFoundError(f"no {', '.join(missing)} in {self.repo}")
+        found = (
             p.relative_to(self.repo).as_posix()
-            for folder in folders
-            for p in (self.repo / folder).rglob("*")
+            for path in paths
+            for p in _files(self.repo / path)
             if p.is_file()
             and not SKIPPED & set(p.relative_to(self.repo).parts)
             and p.suffix != ".pyc"
         )
-        files = _sorted(AssetFile(p, p, _sha256((self.repo / p).read_bytes())) for p in paths)
+        files = _sorted(AssetFile(p, p, _sha256((self.repo / p).read_bytes())) for p in found)
         digest = _manifest_sha256(files)
         uri = self.s3(self.place.prefix, "assets", digest, "sourcedir.tar.gz")
         return self._add(Asset(name, "sourcedir", files, digest, uri))
@@ -178,6 +185,11 @@ def _sorted(files: Iterable[AssetFile]) -> tuple[AssetFile, ...]:
 
 def _manifest_sha256(files: tuple[AssetFile, ...]) -> str:
     return _sha256("".join(f"{f.arcname}\0{f.sha256}\n" for f in files).encode())
+
+
+def _files(path: Path) -> list[Path]:
+    """A file itself, or every file under a folder."""
+    return [path] if path.is_file() else list(path.rglob("*"))
 
 
 def _sha256(data: bytes) -> str:

@@ -36,7 +36,9 @@ def known_versions(framework: str) -> list[str]:
 
 
 def py_versions(framework: str, version: str) -> list[str]:
-    return list(_table()[framework]["training"][version]["py_versions"])
+    """The Pythons of a version's training images; 'py3' for images that name none (XGBoost's
+    estimator takes only that)."""
+    return list(_table()[framework]["training"][version]["py_versions"]) or ["py3"]
 
 
 def known_regions(framework: str) -> list[str]:
@@ -62,6 +64,22 @@ def processor(instance_type: str) -> str:
     return "gpu" if family[:1] in ("g", "p") else "cpu"
 
 
+def _check_any_processor(instance_type: str, scope: str) -> None:
+    """What the SDK refuses for an image that serves every processor (XGBoost's): Trainium, and
+    Graviton for serving (its Arm images are another table).
+
+    Raises:
+        ValueError: a Trainium instance, or a Graviton one for inference.
+    """
+    family = instance_type.split(".")[1] if instance_type.count(".") == 2 else ""
+    if family.startswith("trn"):
+        raise ValueError(f"{instance_type} is a Trainium instance; this image does not run there")
+    if scope == "inference" and family in GRAVITON_FAMILIES:
+        raise ValueError(
+            f"{instance_type} is a Graviton (Arm) instance; this table holds x86 images"
+        )
+
+
 def image_uri(
     framework: str, scope: str, version: str, py_version: str, region: str, instance_type: str
 ) -> str:
@@ -77,15 +95,19 @@ def image_uri(
     account = entry["registries"].get(region)
     if account is None:
         raise ValueError(f"no {framework} {version} {scope} image in region {region!r}")
-    proc = processor(instance_type)
-    if proc not in entry["processors"]:
-        raise ValueError(f"no {proc} image for {framework} {version} {scope}")
+    proc = ""
+    if entry["processors"]:
+        proc = processor(instance_type)
+        if proc not in entry["processors"]:
+            raise ValueError(f"no {proc} image for {framework} {version} {scope}")
+    else:
+        _check_any_processor(instance_type, scope)
     if entry["py_versions"] and py_version not in entry["py_versions"]:
         raise ValueError(
             f"{framework} {version} {scope} images exist for {entry['py_versions']}, "
             f"not {py_version!r}"
         )
-    tag = f"{version}-{proc}"
+    tag = f"{version}-{proc}" if entry["processors"] else version
     if entry["tag_py"]:
         tag += f"-{py_version}"
     hostname = _table()["ecr_hostnames"][region]
@@ -131,10 +153,12 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
             for version in versions:
                 entry = node["versions"][aliases.get(version, version)]
                 py = entry.get("py_versions", [])
+                # As the SDK: a version's processors, else its scope's; none (XGBoost): one image
+                # for all, no processor in the tag.
                 out[framework][scope][version] = {
                     "repository": entry["repository"],
                     "registries": dict(sorted(entry["registries"].items())),
-                    "processors": entry.get("processors", ["cpu", "gpu"]),
+                    "processors": entry.get("processors") or node.get("processors") or [],
                     "py_versions": py,
                     "tag_py": bool(py),
                 }

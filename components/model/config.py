@@ -9,4 +9,4 @@ class Model(Settings):
     """The framework's inference image; the handler travels inside model.tar.gz (code/)."""
 
     image: str
-    positive_class: str | None = None  # a binary model answers with this class's probability
+    environment: dict[str, str]  # the serving container's (contract.serving_environment)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 RECORD_SCHEMA = Path(__file__).with_name("record.schema.json")
-SCRIPTS = "components/model/scripts"  # copied into every model.tar.gz by the training script
 CONTENT_TYPES = ("application/json", "application/jsonlines")
 RESPONSE_TYPES = ("application/json", "application/jsonlines")
 # The serving container's variable naming a binary model's positive class (serving.py reads it);
@@ -21,9 +20,10 @@ PROBABILITY = "probability"  # the response field with the positive class's prob
 CONFIDENCE = "confidence"  # the response field with the predicted class's probability
 
 
-def serving_environment(positive_class: str | None) -> dict[str, str]:
-    """The serving container's environment: the positive class of a binary model, else none."""
-    return {} if positive_class is None else {POSITIVE_CLASS_ENV: positive_class}
+def serving_environment(framework: dict[str, str], positive_class: str | None) -> dict[str, str]:
+    """The serving container's environment: the framework's, plus a binary model's positive
+    class."""
+    return framework | ({} if positive_class is None else {POSITIVE_CLASS_ENV: positive_class})
 
 
 def probability_field(binary: bool) -> str:

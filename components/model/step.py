@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from components.model.config import Model
-from components.model.contract import serving_environment
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
 
@@ -14,7 +13,7 @@ def build(settings: Model, ctx: BuildContext, *, name: str, model_uri: Any) -> l
     arguments = {
         "ExecutionRoleArn": ctx.role,
         "PrimaryContainer": {
-            "Environment": serving_environment(settings.positive_class),
+            "Environment": settings.environment,
             "Image": settings.image,
             "ModelDataUrl": model_uri,
         },

@@ -14,4 +14,4 @@ class Register(Settings):
     image: str  # the framework's inference image
     instance_type: str  # the one listed for real-time and batch inference
     status: Literal["Approved", "PendingManualApproval"]
-    positive_class: str | None = None  # a binary model answers with this class's probability
+    environment: dict[str, str]  # the serving container's (model.contract.serving_environment)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES, serving_environment
+from components.model.contract import CONTENT_TYPES, RESPONSE_TYPES
 from components.register.config import Register
 from kernel.context import BuildContext
 from kernel.ir import Step, StepRef
@@ -50,7 +50,7 @@ def build(
         "InferenceSpecification": {
             "Containers": [
                 {
-                    "Environment": serving_environment(settings.positive_class),
+                    "Environment": settings.environment,
                     "Image": settings.image,
                     "ModelDataUrl": model_uri,
                 }

@@ -24,13 +24,10 @@ def script_hyperparameters(
     settings: Training, ctx: BuildContext, exclude: frozenset[str] = frozenset()
 ) -> dict[str, str]:
     """Hyperparameters as SageMaker framework containers read them: JSON-encoded strings."""
-    source = ctx.sourcedir_asset("training-sourcedir", settings.source_folders)
-    values: dict[str, Any] = {
-        k: v for k, v in settings.hyperparameters.model_dump().items() if k not in exclude
-    }
-    if settings.inference_handler:
-        values["inference_handler"] = settings.inference_handler
+    source = ctx.sourcedir_asset("training-sourcedir", settings.sources)
+    values: dict[str, Any] = {k: v for k, v in settings.hyperparameters.items() if k not in exclude}
     values |= {
+        "inference_handler": settings.inference_handler,
         "sagemaker_program": settings.program,
         "sagemaker_submit_directory": source.s3_uri,
         "sagemaker_region": ctx.place.region,

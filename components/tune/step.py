@@ -11,8 +11,9 @@ from components.train.contract import (
     resource_config,
     script_hyperparameters,
 )
-from components.tune.config import INTEGER_HYPERPARAMETERS, Tune, Tuning
+from components.tune.config import Range, Tune
 from kernel.context import BuildContext
+from kernel.frameworks import HYPERPARAMETERS
 from kernel.ir import Join, Step, tuning_job_name
 
 NAME = "Tune"
@@ -32,14 +33,14 @@ def top_model_uri(ctx: BuildContext, rank: int) -> Join:
     )
 
 
-def parameter_ranges(tuning: Tuning) -> dict[str, list[dict[str, str]]]:
+def parameter_ranges(search: dict[str, Range]) -> dict[str, list[dict[str, str]]]:
     ranges: dict[str, list[dict[str, str]]] = {
         "CategoricalParameterRanges": [],
         "ContinuousParameterRanges": [],
         "IntegerParameterRanges": [],
     }
-    for name, rng in sorted(tuning.ranges.items()):
-        integer = name in INTEGER_HYPERPARAMETERS
+    for name, rng in sorted(search.items()):
+        integer = HYPERPARAMETERS[name].integer
         kind = "IntegerParameterRanges" if integer else "ContinuousParameterRanges"
         low, high = (int(rng.min), int(rng.max)) if integer else (rng.min, rng.max)
         ranges[kind].append(
@@ -56,7 +57,7 @@ def build(settings: Tune, ctx: BuildContext, channels: Mapping[str, Any]) -> lis
         # published definition schema accepts only ResourceConfig.
         "ResourceConfig": resource_config(ctx),
         "StaticHyperParameters": script_hyperparameters(
-            settings.training, ctx, frozenset(tuning.ranges)
+            settings.training, ctx, frozenset(settings.ranges)
         ),
     }
     arguments = {
@@ -65,7 +66,7 @@ def build(settings: Tune, ctx: BuildContext, channels: Mapping[str, Any]) -> lis
                 "MetricName": tuning.objective_metric,
                 "Type": tuning.objective_type,
             },
-            "ParameterRanges": parameter_ranges(tuning),
+            "ParameterRanges": parameter_ranges(settings.ranges),
             "ResourceLimits": {
                 "MaxNumberOfTrainingJobs": tuning.max_jobs,
                 "MaxParallelTrainingJobs": tuning.max_parallel_jobs,

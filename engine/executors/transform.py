@@ -20,8 +20,9 @@ from engine.batch import FAILURE_FILE, Spec, check_path
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.model import job_name, model_record_path
 from engine.s3 import S3
-from engine.serving import toolkit_of, unpack_model
+from engine.serving import protocol_of, unpack_model
 from kernel.errors import ProblemError
+from kernel.frameworks import Protocol
 
 REPO = Path(__file__).resolve().parents[2]
 CHOICES = {
@@ -61,7 +62,7 @@ def input_objects(s3: S3, prefix_uri: str) -> list[tuple[Path, str]]:
     return found
 
 
-def build_spec(ctx: StepContext, model_dir: Path, image: str, outputs: Path) -> Spec:
+def build_spec(ctx: StepContext, model_dir: Path, protocol: Protocol, outputs: Path) -> Spec:
     """The job's settings, checked; with the input files it will read."""
     arguments = ctx.arguments
     source = arguments["TransformInput"]["DataSource"]["S3DataSource"]
@@ -99,7 +100,7 @@ def build_spec(ctx: StepContext, model_dir: Path, image: str, outputs: Path) -> 
     output = arguments["TransformOutput"]
     return Spec(
         model_dir=str(model_dir),
-        image=image,
+        protocol=protocol,
         files=[(str(path), str(outputs / f"{name}.out"), name) for path, name in files],
         content_type=arguments["TransformInput"].get("ContentType") or "application/json",
         accept=output.get("Accept") or "application/json",
@@ -130,12 +131,12 @@ def read_model(ctx: StepContext) -> dict[str, Any]:
 def run(ctx: StepContext) -> dict[str, Any]:
     container = read_model(ctx)["PrimaryContainer"]
     try:
-        toolkit_of(container["Image"])
+        protocol = protocol_of(container)
         model_dir = unpack_model(ctx.s3.path(container["ModelDataUrl"]), ctx.work / "model")
     except ProblemError as problem:
         raise StepFailed(f"step {ctx.step_name}: {problem}") from problem
     outputs = ctx.work / "output"
-    spec = build_spec(ctx, model_dir, container["Image"], outputs)
+    spec = build_spec(ctx, model_dir, protocol, outputs)
     spec_path = ctx.work / "transform.json"
     spec_path.write_text(json.dumps(asdict(spec), indent=2))
     env = {

@@ -2,7 +2,8 @@
 
 `trained_model(project, framework)` trains once per session and returns the model directory,
 the `model.tar.gz` SageMaker would upload, the training log, and the model's own probabilities
-on the test split (computed in a subprocess, so no framework is imported into pytest).
+on the test split (computed in a subprocess, so no framework is imported into pytest). The
+frameworks and their scripts come from the framework table.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np
 import pytest
 
 from bundle.assets import pack_model_dir
+from compiler.load import load_config
+from kernel.frameworks import FRAMEWORKS
 from tests.components.compiled_jobs import training_hyperparameters
 from tests.components.runner import run_script
 
@@ -25,37 +28,40 @@ __all__ = ["trained_model"]
 
 PROJECTS = ("penguins", "digits")  # the contract tests' projects
 TABULAR_PROJECTS = ("penguins", "cancer")  # trained with their configs' own hyperparameters
-FRAMEWORKS = ("tensorflow", "pytorch")
-TRAIN_SCRIPTS = {
-    "tensorflow": "components/train/scripts/train_tensorflow.py",
-    "pytorch": "components/train/scripts/train_pytorch.py",
-}
 # A short run for the images: the tests check the contract, bench/models its accuracy. The
 # tabular projects train as their pipelines do: a test checks them against a linear baseline.
 DIGITS_HYPERPARAMETERS = {"epochs": 3, "batch_size": 32, "learning_rate": 0.01}
 
-# Loads a model the way the serving containers do and saves its test-set probabilities.
+
+def data_kind(project: str) -> str:
+    return str(load_config([f"project={project}"]).data["project"]["data"]["kind"])
+
+
+def cases(projects: tuple[str, ...]) -> list[Any]:
+    """(project, framework) for every framework of the table that learns the project's data."""
+    return [
+        pytest.param(project, name, id=f"{project}-{name}")
+        for project in projects
+        for name, framework in FRAMEWORKS.items()
+        if data_kind(project) in framework.kinds
+    ]
+
+
+# Loads a model through its own handler's `predictor` (as the evaluate job does) and saves its
+# test-set probabilities.
 _PREDICT = textwrap.dedent(
     """
-    import csv, sys
+    import csv, importlib.util, sys
     from pathlib import Path
     import numpy as np
     model_dir, csv_path, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     with open(csv_path, newline="") as fh:
         rows = list(csv.reader(fh))[1:]
     x = np.asarray(rows, dtype=np.float32)[:, 1:]
-    if (model_dir / "model.pt").is_file():
-        import torch
-        model = torch.jit.load(str(model_dir / "model.pt"))
-        with torch.no_grad():
-            probabilities = model(torch.from_numpy(x)).numpy()
-    else:
-        import tensorflow as tf
-        signature = tf.saved_model.load(str(model_dir / "1")).signatures["serving_default"]
-        (name,) = signature.structured_input_signature[1]
-        (value,) = signature(**{name: tf.constant(x)}).values()
-        probabilities = value.numpy()
-    np.save(out, probabilities)
+    spec = importlib.util.spec_from_file_location("handler", model_dir / "code" / "inference.py")
+    handler = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(handler)
+    np.save(out, handler.predictor(str(model_dir))(x))
     """
 )
 
@@ -107,8 +113,13 @@ def predict_test_split(model_dir: Path, test_csv: Path, work_dir: Path) -> np.nd
 def run_hyperparameters(project: str, framework: str) -> dict[str, Any]:
     """Digits' short run, or the hyperparameters the compiled tabular pipeline passes."""
     if project == "digits":
-        return DIGITS_HYPERPARAMETERS
+        return {**DIGITS_HYPERPARAMETERS, "inference_handler": handler_of(framework)}
     return training_hyperparameters(project, framework)
+
+
+def handler_of(framework: str) -> str:
+    """The `--inference_handler` the compiler passes for the framework."""
+    return FRAMEWORKS[framework].inference_handler
 
 
 def train_model(
@@ -122,7 +133,7 @@ def train_model(
     hyperparameters = hyperparameters or run_hyperparameters(project, framework)
     model_dir = work_dir / "model"
     proc = run_script(
-        TRAIN_SCRIPTS[framework],
+        FRAMEWORKS[framework].training_script,
         *hyperparameter_args(hyperparameters),
         env=train_env(data_dir, model_dir),
     )
@@ -149,7 +160,7 @@ def trained_model(
 
     def get(project: str, framework: str) -> TrainedModel:
         assert project in {*PROJECTS, *TABULAR_PROJECTS}, project
-        assert framework in FRAMEWORKS, framework
+        assert data_kind(project) in FRAMEWORKS[framework].kinds, (project, framework)
         if (project, framework) not in cache:
             data_dir = request.getfixturevalue(f"{project}_processed")
             work_dir = tmp_path_factory.mktemp(f"trained-{project}-{framework}")

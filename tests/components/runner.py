@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
+SERVING = REPO / "components/model/scripts/serving"
+
+
+def load_serving(name: str) -> ModuleType:
+    """The serving package under a name of its own (not `serving`), with its modules."""
+    spec = importlib.util.spec_from_file_location(
+        name, SERVING / "__init__.py", submodule_search_locations=[str(SERVING)]
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its modules import each other through the package
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_script(

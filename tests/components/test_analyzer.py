@@ -34,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 
 from components.model.contract import record_contract
 from tests.components.runner import REPO, run_script
+from tests.components.runner import load_serving as load_package
 
 ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"
 SCHEMAS = REPO / "components/quality_check/schemas"
@@ -392,14 +393,7 @@ def test_record_preprocessor_keeps_the_baseline_features(
 
 
 def load_serving() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "serving_for_analyzer", REPO / "components/model/scripts/serving.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_package("serving_for_analyzer")
 
 
 def transform_records(processed: Path) -> Records:

@@ -9,11 +9,13 @@ the container. PyTorch models are loaded in-process through the handler's own `m
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib.util
 import io
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,8 +35,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.components.fixtures_models import TrainedModel
-from tests.components.runner import REPO
+from kernel.frameworks import FRAMEWORKS
+from tests.components.fixtures_models import TrainedModel, cases
+from tests.components.runner import REPO, load_serving
 
 SCRIPTS = REPO / "components" / "model" / "scripts"
 # The contract's model is TorchScript; torch 2.13 here (not 2.6 in the container) deprecates
@@ -54,7 +57,7 @@ def load_module(path: Path, name: str) -> ModuleType:
     return module
 
 
-serving = load_module(SCRIPTS / "serving.py", "serving_under_test")
+serving = load_serving("serving_under_test")
 
 # --------------------------------------------------------------------------- tiny artifacts
 
@@ -638,7 +641,7 @@ def fake_code_dir(
     code = root / "code"
     write_artifacts(code / "artifacts", transformer, classes)
     (code / "inference.py").write_text((SCRIPTS / handler).read_text())
-    (code / "serving.py").write_text((SCRIPTS / "serving.py").read_text())
+    shutil.copytree(SCRIPTS / "serving", code / "serving")
     return code
 
 
@@ -649,11 +652,17 @@ def load_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Path], M
 
     def load(code: Path) -> ModuleType:
         monkeypatch.syspath_prepend(str(code))
-        monkeypatch.delitem(sys.modules, "serving", raising=False)
+        forget_serving()
         return load_module(code / "inference.py", f"inference_under_test_{next(count)}")
 
     yield load
-    sys.modules.pop("serving", None)
+    forget_serving()
+
+
+def forget_serving() -> None:
+    """Drop the `serving` package a handler imported, so the next one imports its own."""
+    for name in [n for n in sys.modules if n == "serving" or n.startswith("serving.")]:
+        del sys.modules[name]
 
 
 class FakeContext:
@@ -666,13 +675,28 @@ class FakeContext:
         self.statuses.append((code, phrase))
 
 
+def tensorflow_importers(path: Path) -> list[str]:
+    """The top-level functions of a script that import tensorflow ("<module>" for the module)."""
+    found = []
+    for node in ast.parse(path.read_text()).body:
+        imports = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
+        names = [a.name for n in imports for a in n.names] + [
+            n.module or "" for n in imports if isinstance(n, ast.ImportFrom)
+        ]
+        if any(name.split(".")[0] == "tensorflow" for name in names):
+            found.append(getattr(node, "name", "<module>"))
+    return found
+
+
 def test_tensorflow_handler_builds_the_tfs_request_and_reads_its_answer(
     tmp_path: Path, load_handler: Callable[[Path], ModuleType]
 ) -> None:
     handler = load_handler(
         fake_code_dir(tmp_path, "tensorflow_handler.py", TABULAR, TABULAR_CLASSES)
     )
-    assert "import tensorflow" not in (SCRIPTS / "tensorflow_handler.py").read_text()
+    # Serving never imports TensorFlow (the model server runs the model): only the evaluate
+    # job's `predictor` does.
+    assert tensorflow_importers(SCRIPTS / "tensorflow_handler.py") == ["predictor"]
     context = SimpleNamespace(
         request_content_type="application/json", accept_header="application/jsonlines"
     )
@@ -768,6 +792,30 @@ class _ToolkitError(Exception):
         self.message = message or "Invalid Request"
         self.phrase = phrase or self.message
         super().__init__(status_code, self.message, self.phrase)
+
+
+def test_xgboost_handler_answers_refusals_as_responses_with_their_status(
+    tmp_path: Path, load_handler: Callable[[Path], ModuleType]
+) -> None:
+    """The XGBoost container answers a raised error with 500: refusals travel as values."""
+    handler = load_handler(fake_code_dir(tmp_path, "xgboost_handler.py", TABULAR, TABULAR_CLASSES))
+    refused = handler.input_fn(b"{}", "text/csv")
+    passed = handler.predict_fn(refused, model=None)
+    answer = handler.output_fn(passed, "application/json")
+    assert (answer.status_code, answer.mimetype) == (415, "application/json")
+    assert json.loads(answer.get_data()) == {
+        "error": "content type 'text/csv' is not supported; send application/json or "
+        "application/jsonlines",
+        "status": 415,
+    }
+    features = handler.input_fn(json.dumps(RECORDS).encode(), "application/json")
+    np.testing.assert_array_equal(features, features_of(handler.artifacts(), json.dumps(RECORDS)))
+    probabilities = np.full((len(RECORDS), len(TABULAR_CLASSES)), 1 / len(TABULAR_CLASSES))
+    not_acceptable = handler.output_fn(probabilities, "text/csv")
+    assert not_acceptable.status_code == 406
+    body, content_type = handler.output_fn(probabilities, "application/json")
+    assert content_type == "application/json"
+    assert len(json.loads(body)) == len(RECORDS)
 
 
 def test_pytorch_handler_raises_the_toolkit_error_in_the_container(
@@ -1171,12 +1219,7 @@ def test_images_become_light_digits_on_dark_like_training(color: str, mode: str)
 
 # --------------------------------------------------------------------------- (c) real models
 
-COMBOS = [
-    pytest.param("penguins", "tensorflow", id="penguins-tensorflow"),
-    pytest.param("penguins", "pytorch", id="penguins-pytorch"),
-    pytest.param("digits", "tensorflow", id="digits-tensorflow"),
-    pytest.param("digits", "pytorch", id="digits-pytorch"),
-]
+COMBOS = cases(("penguins", "digits"))
 
 # TensorFlow Serving's REST predict API, played by the SavedModel in a separate process.
 _FAKE_TFS = textwrap.dedent(
@@ -1270,10 +1313,11 @@ class Endpoint:
     """A model artifact served by its own handler, called as its container would call it."""
 
     def __init__(self, framework: str, model_dir: Path, handler: ModuleType, tfs_url: str | None):
-        self.framework = framework
+        self.protocol = FRAMEWORKS[framework].protocol
         self.handler = handler
         self.tfs_url = tfs_url
-        self.model = handler.model_fn(str(model_dir)) if framework == "pytorch" else None
+        served_here = self.protocol != "tensorflow-serving"
+        self.model = handler.model_fn(str(model_dir)) if served_here else None
         self.classes = json.loads((model_dir / "code" / "artifacts" / "classes.json").read_text())
 
     def invoke(
@@ -1282,7 +1326,14 @@ class Endpoint:
         """(status, body, content type); a refusal gives its status and message."""
         handler = self.handler
         data = io.BytesIO(body.encode())
-        if self.framework == "pytorch":
+        if self.protocol == "sagemaker-containers":
+            features = handler.input_fn(data.getvalue(), content_type)
+            prediction = handler.predict_fn(features, self.model)
+            result = handler.output_fn(prediction, accept or "application/json")
+            if isinstance(result, tuple):
+                return (200, *result)
+            return result.status_code, result.get_data().decode(), result.mimetype
+        if self.protocol == "pytorch-toolkit":
             try:
                 features = handler.input_fn(data.getvalue(), content_type)
                 prediction = handler.predict_fn(features, self.model)
@@ -1340,7 +1391,8 @@ def endpoint(
     def make(project: str, framework: str) -> tuple[Endpoint, TrainedModel]:
         model_dir, trained = extracted_model(project, framework)
         handler = load_handler(model_dir / "code")
-        url = fake_tf_serving(model_dir) if framework == "tensorflow" else None
+        tfs = FRAMEWORKS[framework].protocol == "tensorflow-serving"
+        url = fake_tf_serving(model_dir) if tfs else None
         return Endpoint(framework, model_dir, handler, url), trained
 
     return make

@@ -17,6 +17,9 @@ import pytest
 from bundle.assets import StaleBundleError, asset_objects, package_asset
 from compiler.compile import compile_overrides
 from kernel.context import REPO, Asset, BuildContext, Place
+from kernel.frameworks import FRAMEWORKS
+from tests.components.compiled_jobs import training_hyperparameters
+from tests.components.fixtures_models import hyperparameter_args, train_env
 from tests.components.runner import run_script
 
 
@@ -25,38 +28,40 @@ def assets_of(*overrides: str) -> dict[str, Asset]:
     return {a.name: a for a in bundle.manifest.assets}
 
 
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_training_runs_from_the_packaged_source_dir(
-    tmp_path: Path, penguins_processed: Path
+    tmp_path: Path, penguins_processed: Path, framework: str
 ) -> None:
-    asset = assets_of("project=penguins", "framework=pytorch")["training-sourcedir"]
+    """The source dir holds its framework's files only, and its job runs from it as compiled."""
+    asset = assets_of("project=penguins", f"framework={framework}")["training-sourcedir"]
+    own = FRAMEWORKS[framework]
+    others = {
+        path
+        for fw in FRAMEWORKS.values()
+        if fw is not own
+        for path in (fw.training_script, fw.inference_handler)
+    }
+    packed = {f.path for f in asset.files}
+    assert {own.training_script, own.inference_handler} <= packed
+    assert not packed & others
     archive = package_asset(asset, tmp_path / "upload")
     assert archive.name == "sourcedir.tar.gz"
     code = tmp_path / "opt-ml-code"
     with tarfile.open(archive) as tar:
         tar.extractall(code, filter="data")
-    assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*.py")) == sorted(
-        f.path for f in asset.files if f.path.endswith(".py")
+    assert sorted(p.relative_to(code).as_posix() for p in code.rglob("*") if p.is_file()) == (
+        sorted(packed)
     )
+    arguments = training_hyperparameters("penguins", framework) | {own.rounds: 2}
     model_dir = tmp_path / "model"
     run_script(
-        code / "components/train/scripts/train_pytorch.py",
-        "--epochs",
-        "2",
-        "--batch_size",
-        "32",
-        "--learning_rate",
-        "0.01",
+        code / own.training_script,
+        *hyperparameter_args(arguments),
         cwd=code,
-        env={
-            "SM_CHANNEL_TRAIN": str(penguins_processed / "train"),
-            "SM_CHANNEL_VALIDATION": str(penguins_processed / "validation"),
-            "SM_CHANNEL_ARTIFACTS": str(penguins_processed / "artifacts"),
-            "SM_MODEL_DIR": str(model_dir),
-        },
+        env=train_env(penguins_processed, model_dir),
     )
-    assert (model_dir / "model.pt").is_file()
     assert (model_dir / "code/inference.py").read_bytes() == (
-        REPO / "components/model/scripts/pytorch_handler.py"
+        REPO / own.inference_handler
     ).read_bytes()
 
 

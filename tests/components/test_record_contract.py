@@ -3,9 +3,7 @@ schema honest: what the real handler answers to a jsonlines request validates ag
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -14,17 +12,13 @@ import numpy as np
 
 from components.model.contract import record_contract
 from tests.components.runner import REPO
+from tests.components.runner import load_serving as load_package
 
 SCRIPTS = REPO / "components/model/scripts"
 
 
 def load_serving() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("serving_for_contract", SCRIPTS / "serving.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_package("serving_for_contract")
 
 
 def test_joined_transform_records_follow_the_contract(penguins_processed: Path) -> None:

@@ -15,15 +15,16 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from kernel.frameworks import FRAMEWORKS
 from tests.components.compiled_jobs import preprocess_arguments, training_hyperparameters
 from tests.components.fixtures_data import PENGUINS_ARGS
 from tests.components.fixtures_models import (
-    FRAMEWORKS,
     PROJECTS,
     TABULAR_PROJECTS,
-    TRAIN_SCRIPTS,
     TrainedModel,
+    cases,
     copy_processed,
+    handler_of,
     hyperparameter_args,
     train_env,
     train_model,
@@ -33,16 +34,22 @@ from tests.components.runner import REPO, run_script
 TUNING_REGEX = re.compile(r"val_accuracy: ([0-9\.]+)")  # the tuning job's metric definition
 EPOCH_LINE = re.compile(r"epoch: (\d+) loss: (\d+\.\d+) val_accuracy: (\d+\.\d+)")
 INFERENCE = REPO / "components" / "model" / "scripts"
-HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
+SERVING = {f"code/serving/{p.name}" for p in (INFERENCE / "serving").glob("*.py")}
 CODE_FILES = {
     "code/inference.py",
-    "code/serving.py",
+    *SERVING,
     "code/requirements.txt",
     "code/artifacts/classes.json",
     "code/artifacts/transformer.json",
 }
-CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in PROJECTS for f in FRAMEWORKS]
-TABULAR_CASES = [pytest.param(p, f, id=f"{p}-{f}") for p in TABULAR_PROJECTS for f in FRAMEWORKS]
+# What each framework's script writes beside code/ (components/train/README.md).
+MODEL_FILES = {
+    "tensorflow": {"1/saved_model.pb", "1/variables/variables.index"},
+    "pytorch": {"model.pt"},
+    "xgboost": {"model.json"},
+}
+CASES = cases(PROJECTS)
+TABULAR_CASES = cases(TABULAR_PROJECTS)
 
 TrainedModelFactory = Callable[[str, str], TrainedModel]
 
@@ -61,7 +68,7 @@ def test_prints_one_parseable_line_per_epoch(
 ) -> None:
     model = trained_model(project, framework)
     lines = epoch_lines(model.stdout)
-    assert len(lines) == model.hyperparameters["epochs"]
+    assert len(lines) == model.hyperparameters[FRAMEWORKS[framework].rounds]
     for number, line in enumerate(lines, start=1):
         match = EPOCH_LINE.fullmatch(line)
         assert match, line
@@ -79,15 +86,13 @@ def test_writes_the_contract_layout(
     files = relative_files(model.model_dir)
     code = {f for f in files if f.startswith("code/")}
     assert code == CODE_FILES
-    if framework == "tensorflow":
-        assert {p.name for p in model.model_dir.iterdir()} == {"1", "code"}
-        assert {"1/saved_model.pb", "1/variables/variables.index"} <= files
-    else:
-        assert files - code == {"model.pt"}
+    model_files = MODEL_FILES[framework]
+    assert model_files <= files
+    assert {p.split("/")[0] for p in files - code} == {p.split("/")[0] for p in model_files}
     assert (model.model_dir / "code/inference.py").read_bytes() == (
-        INFERENCE / HANDLERS[framework]
+        REPO / FRAMEWORKS[framework].inference_handler
     ).read_bytes()
-    for name in ("serving.py", "requirements.txt"):
+    for name in ("requirements.txt", *(p.removeprefix("code/") for p in SERVING)):
         assert (model.model_dir / "code" / name).read_bytes() == (INFERENCE / name).read_bytes()
     for name in ("classes.json", "transformer.json"):
         assert (model.model_dir / "code/artifacts" / name).read_bytes() == (
@@ -150,7 +155,7 @@ def test_tabular_model_is_not_below_a_logistic_regression(
     )
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_seeded_rerun_reproduces_the_model(
     trained_model: TrainedModelFactory, tmp_path: Path, framework: str
 ) -> None:
@@ -214,26 +219,38 @@ BAD_INPUTS = [
         r"header must be 'label' then the \d+ features of transformer\.json",
         id="missing-feature-column",
     ),
-    pytest.param(
-        _keep, ["--epochs=0"], r"--epochs must be a positive integer, got 0", id="epochs-zero"
-    ),
-    pytest.param(
-        _keep,
-        ["--batch_size=-4"],
-        r"--batch_size must be a positive integer, got -4",
-        id="negative-batch-size",
-    ),
-    pytest.param(
-        _keep,
-        ["--learning_rate=fast"],
-        r"bad argument: argument --learning_rate: invalid float value: 'fast'",
-        id="learning-rate-not-a-number",
-    ),
+    pytest.param(_keep, ["--seed=-1"], r"--seed must be >= 0, got -1", id="negative-seed"),
+]
+# Argument errors of one hyperparameter: each framework whose script takes it is tested.
+BAD_ARGUMENTS = [
+    ("epochs", "0", r"--epochs must be a positive integer, got 0"),
+    ("batch_size", "-4", r"--batch_size must be a positive integer, got -4"),
+    ("learning_rate", "fast", r"argument --learning_rate: invalid float value: 'fast'"),
+    ("num_round", "0", r"--num_round must be in \(0, 10000\], got 0"),
+    ("max_depth", "21", r"--max_depth must be in \(0, 20\], got 21"),
+    ("eta", "1.5", r"--eta must be in \(0, 1\], got 1\.5"),
+    ("min_child_weight", "-1", r"--min_child_weight must be in \[0, 100\], got -1\.0"),
+]
+BAD_INPUTS += [
+    pytest.param(_keep, [f"--{name}={value}"], message, id=f"{name}-{value}")
+    for name, value, message in BAD_ARGUMENTS
 ]
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
-@pytest.mark.parametrize(("corrupt", "args", "message"), BAD_INPUTS)
+def takes(framework: str, args: list[str]) -> bool:
+    names = [a.removeprefix("--").split("=")[0] for a in args]
+    return all(n == "seed" or n in FRAMEWORKS[framework].hyperparameters for n in names)
+
+
+@pytest.mark.parametrize(
+    ("framework", "corrupt", "args", "message"),
+    [
+        pytest.param(framework, *case.values, id=f"{framework}-{case.id}")
+        for framework in FRAMEWORKS
+        for case in BAD_INPUTS
+        if takes(framework, case.values[1])  # type: ignore[arg-type]
+    ],
+)
 def test_bad_input_exits_2_with_one_line(
     penguins_processed: Path,
     tmp_path: Path,
@@ -244,39 +261,56 @@ def test_bad_input_exits_2_with_one_line(
 ) -> None:
     base = copy_processed(penguins_processed, tmp_path / "data")
     corrupt(base)
-    hyperparameters = {"epochs": 1, "batch_size": 16, "learning_rate": 0.01}
+    quick = {FRAMEWORKS[framework].rounds: 1, "inference_handler": handler_of(framework)}
     proc = run_script(
-        TRAIN_SCRIPTS[framework],
-        *hyperparameter_args(hyperparameters),
+        FRAMEWORKS[framework].training_script,
+        *hyperparameter_args(quick),
         *args,
         env=train_env(base, tmp_path / "model"),
         check=False,
     )
-    script = Path(TRAIN_SCRIPTS[framework]).name
+    script = Path(FRAMEWORKS[framework].training_script).name
     assert proc.returncode == 2, proc.stderr
     assert re.fullmatch(rf"{script}: error: .*{message}.*\n", proc.stderr), proc.stderr
     assert epoch_lines(proc.stdout) == []
 
 
-@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_missing_inference_code_exits_2_before_training(
     penguins_processed: Path, tmp_path: Path, framework: str
 ) -> None:
     # A source dir with the train scripts but without components/model/scripts/.
     scripts = tmp_path / "src/components/train/scripts"
     shutil.copytree(REPO / "components/train/scripts", scripts)
-    script = scripts / Path(TRAIN_SCRIPTS[framework]).name
+    script = scripts / Path(FRAMEWORKS[framework].training_script).name
+    handler = handler_of(framework)
     proc = run_script(
         script,
-        "--epochs=1",
+        f"--{FRAMEWORKS[framework].rounds}=1",
+        f"--inference_handler={handler}",
         env=train_env(penguins_processed, tmp_path / "model"),
         check=False,
     )
     assert proc.returncode == 2, proc.stderr
-    assert re.fullmatch(
-        rf"{script.name}: error: inference code missing: .*{HANDLERS[framework]}.* not in "
-        r"\S+/components/model/scripts \(the training source dir must include "
-        r"components/model/scripts/\)\n",
-        proc.stderr,
-    ), proc.stderr
+    assert proc.stderr == (
+        f"{script.name}: error: inference code missing: {handler}, "
+        "components/model/scripts/serving/__init__.py, components/model/scripts/requirements.txt "
+        "not in the source dir (the compiler packs the framework's handler and "
+        "components/model/scripts/serving/)\n"
+    )
+    assert epoch_lines(proc.stdout) == []
+
+
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_run_without_a_handler_exits_2_before_training(
+    penguins_processed: Path, tmp_path: Path, framework: str
+) -> None:
+    script = FRAMEWORKS[framework].training_script
+    proc = run_script(script, env=train_env(penguins_processed, tmp_path / "model"), check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        f"{Path(script).name}: error: bad argument: --inference_handler is required (the "
+        "compiler passes its framework's handler, e.g. "
+        "components/model/scripts/pytorch_handler.py)\n"
+    )
     assert epoch_lines(proc.stdout) == []

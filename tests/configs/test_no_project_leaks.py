@@ -21,6 +21,7 @@ import pytest
 from compiler.compile import Bundle, compile_overrides
 from compiler.load import group_options, load_config
 from kernel.context import REPO
+from kernel.frameworks import FRAMEWORKS
 
 
 def config_names(project: dict[str, Any]) -> set[str]:
@@ -49,11 +50,15 @@ def leak_pattern(own: set[str]) -> re.Pattern[str]:
 NAMES = config_names(project_config("penguins"))
 OTHERS = [p for p in group_options("project") if p != "penguins"]
 PATTERNS = {project: leak_pattern(config_names(project_config(project))) for project in OTHERS}
-COMBINATIONS = list(
-    itertools.product(
+COMBINATIONS = [
+    (project, framework, training, backend)
+    for project, framework, training, backend in itertools.product(
         OTHERS, group_options("framework"), group_options("training"), ("model_monitor", "builtin")
     )
-)
+    # only the frameworks the table says learn the project's data kind compile
+    if load_config([f"project={project}"]).data["project"]["data"]["kind"]
+    in FRAMEWORKS[framework].kinds
+]
 
 
 def bundle_texts(bundle: Bundle, folder: str = "") -> dict[str, str]:

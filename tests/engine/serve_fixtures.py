@@ -20,6 +20,7 @@ import pytest
 from bundle.assets import asset_objects
 from engine.executors.base import StepContext
 from engine.s3 import S3
+from kernel.frameworks import FRAMEWORKS
 from kernel.manifest import Function, Manifest
 from projects.digits.sample_data import write_digits_csvs
 from projects.penguins.sample_data import write_penguins_csv
@@ -36,7 +37,17 @@ BUCKET = "example-sagemaker-bucket"
 IMAGES = {
     "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
     "tensorflow": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu",
+    "xgboost": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
 }
+
+
+def container(framework: str, model_uri: str) -> dict[str, Any]:
+    """A serving container as the compiler writes it: image, environment (with the serving
+    protocol, from the framework table) and model."""
+    environment = FRAMEWORKS[framework].environment()
+    return {"Environment": environment, "Image": IMAGES[framework], "ModelDataUrl": model_uri}
+
+
 _processed: dict[str, Path] = {}
 _trained: dict[tuple[str, str], TrainedModel] = {}
 

@@ -35,9 +35,9 @@ from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import (
     BUCKET,
-    IMAGES,
     Root,
     baseline,
+    container,
     expected_labels,
     models,
     occupied_port,
@@ -239,7 +239,7 @@ def record_endpoint(root: Root, trained: TrainedModel, framework: str, name: str
         {
             "EndpointName": name,
             "Account": "111122223333",
-            "PrimaryContainer": {"Image": IMAGES[framework], "ModelDataUrl": model_uri},
+            "PrimaryContainer": container(framework, model_uri),
             "DataCaptureConfig": capture_config(100),
             "Port": 0,
         },
@@ -262,8 +262,13 @@ def launched(root: Root) -> Iterator[Callable[[TrainedModel, str, str], str]]:
 
 @pytest.mark.parametrize(
     ("project", "framework"),
-    [("penguins", "pytorch"), ("penguins", "tensorflow"), ("digits", "pytorch")],
-    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch"],
+    [
+        ("penguins", "pytorch"),
+        ("penguins", "tensorflow"),
+        ("digits", "pytorch"),
+        ("penguins", "xgboost"),
+    ],
+    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch", "penguins-xgboost"],
 )
 def test_endpoint_accuracy_tool_against_the_served_model(
     models: Callable[[str, str], TrainedModel],

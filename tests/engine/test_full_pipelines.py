@@ -1,6 +1,7 @@
 """Whole pipelines with every stage on, as compiled by default: every step, on this machine.
 
-Both projects and both frameworks in train mode; then a second run of the penguins pipeline,
+Both projects and both neural frameworks in train mode, XGBoost on penguins and (builtin
+monitoring backend) on the binary cancer project; then a second run of the penguins pipeline,
 compiled with `monitoring.first_run=false` and the checks asked for, which checks the new data
 and model against the baselines the first run registered with its Approved package.
 """
@@ -66,23 +67,31 @@ def succeeded(ran: Ran) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("project", "framework"),
+    ("project", "framework", "backend"),
     [
-        ("penguins", "pytorch"),
-        ("penguins", "tensorflow"),
-        ("digits", "pytorch"),
-        ("digits", "tensorflow"),
+        ("penguins", "pytorch", "model_monitor"),
+        ("penguins", "tensorflow", "model_monitor"),
+        ("digits", "pytorch", "model_monitor"),
+        ("digits", "tensorflow", "model_monitor"),
+        ("penguins", "xgboost", "model_monitor"),
+        ("cancer", "xgboost", "builtin"),
     ],
-    ids=["penguins-pytorch", "penguins-tensorflow", "digits-pytorch", "digits-tensorflow"],
+    ids=lambda value: str(value),
 )
 def test_every_stage_runs(
     project: str,
     framework: str,
+    backend: str,
     root: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    bundle = compile_full(tmp_path / "bundle", f"project={project}", f"framework={framework}")
+    bundle = compile_full(
+        tmp_path / "bundle",
+        f"project={project}",
+        f"framework={framework}",
+        f"monitoring.backend={backend}",
+    )
     records = succeeded(run_engine(capsys, bundle, root))
     assert sorted(records) == sorted(EVERY_STEP)
     arn = records["RegisterApproved"]["Properties"]["ModelPackageArn"]
@@ -91,10 +100,12 @@ def test_every_stage_runs(
     assert (package.arn, package.status) == (arn, "Approved")
     drift = package.drift_check_baselines
     quality = records["DataQualityBaseline"]["Properties"]
-    assert (
-        drift["ModelDataQuality"]["Statistics"]["S3Uri"]
-        == (quality["BaselineUsedForDriftCheckStatistics"])
-    )
+    if backend == "builtin":  # the analyzer job's output holds the baseline files
+        (output,) = quality["ProcessingOutputConfig"]["Outputs"].values()
+        used = f"{output['S3Output']['S3Uri']}/statistics.json"
+    else:
+        used = quality["BaselineUsedForDriftCheckStatistics"]
+    assert drift["ModelDataQuality"]["Statistics"]["S3Uri"] == used
     deployed = records["Deploy"]["Properties"]["OutputParameters"]
     assert (deployed["statusCode"], deployed["endpoint_name"]) == (200, f"{project}-endpoint")
     served = json.loads(endpoint.record_path(root, f"{project}-endpoint").read_text())

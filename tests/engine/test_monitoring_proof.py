@@ -33,7 +33,10 @@ from tests.engine.conftest import SMALL, run_engine
 pytestmark = pytest.mark.integration
 PROJECTS = ("penguins", "digits", "cancer")
 BACKENDS = ("model_monitor", "builtin")
-CASES = [(p, b) for p in PROJECTS for b in BACKENDS]
+# PyTorch serves every project; XGBoost (another serving container) the binary one.
+CASES = [(p, "pytorch", b) for p in PROJECTS for b in BACKENDS] + [
+    ("cancer", "xgboost", b) for b in BACKENDS
+]
 
 
 @pytest.fixture(autouse=True)
@@ -67,12 +70,12 @@ def deployed(
 ) -> Iterator[Deployed]:
     from compiler.compile import compile_overrides, write_bundle
 
-    project, backend = request.param
+    project, framework, backend = request.param
     bundle = write_bundle(
         compile_overrides(
             [
                 f"project={project}",
-                "framework=pytorch",
+                f"framework={framework}",
                 f"monitoring.backend={backend}",
                 *SMALL,
                 f"output_dir={tmp_path / 'bundle'}",
@@ -161,7 +164,7 @@ def perturbed_features(deployed: Deployed) -> set[str]:
     return set(deployed.project["numeric"])
 
 
-@pytest.mark.parametrize("deployed", CASES, ids=[f"{p}-{b}" for p, b in CASES], indirect=True)
+@pytest.mark.parametrize("deployed", CASES, ids=["-".join(c) for c in CASES], indirect=True)
 def test_monitoring_finds_what_was_perturbed_and_measures_accuracy(
     deployed: Deployed, capsys: pytest.CaptureFixture[str]
 ) -> None:

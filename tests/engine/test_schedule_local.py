@@ -26,7 +26,7 @@ from engine.schedule import build_dataset, main, run_schedule
 from kernel.manifest import FORMAT_VERSION
 from tests.aws_env import isolate_from_aws
 from tests.components.fixtures_models import TrainedModel
-from tests.engine.serve_fixtures import BUCKET, IMAGES, Root, expected_labels, models, root
+from tests.engine.serve_fixtures import BUCKET, Root, container, expected_labels, models, root
 from tests.engine.serve_fixtures import baseline as baseline_records
 from tests.manifests import write_test_bundle
 
@@ -296,7 +296,7 @@ def served(
         endpoint.record_path(root.path, ENDPOINT),
         {
             "EndpointName": ENDPOINT,
-            "PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": model_uri},
+            "PrimaryContainer": container("pytorch", model_uri),
             "DataCaptureConfig": {
                 "EnableCapture": True,
                 "InitialSamplingPercentage": 100,

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.serving import load_model, toolkit_of, unpack_model
+from engine.serving import load_model, protocol_of, unpack_model
 from kernel.errors import ProblemError
+from kernel.frameworks import FRAMEWORKS, PROTOCOL_ENV
 from tests.components.fixtures_models import TrainedModel
-from tests.engine.serve_fixtures import IMAGES, baseline, expected_labels, models
+from tests.engine.serve_fixtures import IMAGES, baseline, container, expected_labels, models
 
 __all__ = ["models"]
 
@@ -24,29 +25,34 @@ pytestmark = pytest.mark.filterwarnings(
 FEATURES = {"island": "Biscoe", "culmen_length_mm": 50.0, "culmen_depth_mm": 15.0}
 
 
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_the_protocol_is_read_from_the_container_environment(framework: str) -> None:
+    assert protocol_of(container(framework, "s3://b/m.tar.gz")) == FRAMEWORKS[framework].protocol
+    # The image does not decide it: a custom image serves by the protocol its environment names.
+    custom = {**container(framework, "s3://b/m.tar.gz"), "Image": "1.dkr.ecr.x/mine:1"}
+    assert protocol_of(custom) == FRAMEWORKS[framework].protocol
+
+
 @pytest.mark.parametrize(
-    ("image", "toolkit"),
+    ("environment", "what"),
     [
-        (IMAGES["pytorch"], "pytorch"),
-        (IMAGES["tensorflow"], "tensorflow"),
-        ("123.dkr.ecr.eu-west-1.amazonaws.com/my-pytorch-inference-custom:1", "pytorch"),
+        ({}, "it has no INFERENCE_SERVING_PROTOCOL"),
+        ({PROTOCOL_ENV: "triton"}, "INFERENCE_SERVING_PROTOCOL is 'triton'"),
     ],
-    ids=["pytorch-dlc", "tensorflow-dlc", "custom-repository-name"],
+    ids=["none", "unknown"],
 )
-def test_toolkit_is_read_from_the_image_repository(image: str, toolkit: str) -> None:
-    assert toolkit_of(image) == toolkit
-
-
-def test_an_image_of_another_container_is_refused() -> None:
-    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+def test_a_container_without_a_known_protocol_is_refused(
+    environment: dict[str, str], what: str
+) -> None:
+    image = IMAGES["pytorch"]
     with pytest.raises(ProblemError) as caught:
-        toolkit_of(image)
+        protocol_of({"Image": image, "Environment": environment})
     assert caught.value.render() == (
-        f"error: container Image {image!r}\n"
-        "  repository 'sagemaker-xgboost' is not a serving image the local engine can play\n"
-        "  why: it runs the PyTorch and TensorFlow Serving inference containers only "
-        "(repositories pytorch-inference and tensorflow-inference)\n"
-        "  fix: use the framework's inference image (framework.inference_image: null picks it)"
+        f"error: container Environment of image {image!r}\n"
+        f"  {what}\n"
+        "  why: the local engine plays the serving container that variable names: one of "
+        "tensorflow-serving, pytorch-toolkit, sagemaker-containers\n"
+        "  fix: compile the pipeline again: the compiler writes the framework's protocol there"
     )
 
 
@@ -66,12 +72,12 @@ def served(
     def load(project: str, framework: str) -> tuple[object, TrainedModel]:
         model = models(project, framework)
         model_dir = unpack_model(model.tarball, tmp_path / f"{project}-{framework}")
-        return load_model(model_dir, IMAGES[framework]), model
+        return load_model(model_dir, FRAMEWORKS[framework].protocol), model
 
     return load
 
 
-@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"], ids=["pytorch", "tensorflow"])
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_real_models_answer_like_their_container(
     served: Callable[[str, str], tuple[object, TrainedModel]], framework: str
 ) -> None:
@@ -94,8 +100,9 @@ def test_real_models_answer_like_their_container(
     [
         ("pytorch", 400, {"status": 400}),
         ("tensorflow", 500, {}),
+        ("xgboost", 400, {"status": 400}),
     ],
-    ids=["pytorch-sets-the-status", "tensorflow-answers-500"],
+    ids=["pytorch-sets-the-status", "tensorflow-answers-500", "xgboost-answers-a-response"],
 )
 def test_bad_requests_are_refused_as_each_container_refuses_them(
     served: Callable[[str, str], tuple[object, TrainedModel]],
@@ -119,7 +126,7 @@ def test_two_models_in_one_process_keep_their_own_handler_modules(
 ) -> None:
     trained = models("penguins", "pytorch")
     first, second = (
-        load_model(unpack_model(trained.tarball, tmp_path / name), IMAGES["pytorch"])
+        load_model(unpack_model(trained.tarball, tmp_path / name), "pytorch-toolkit")
         for name in ("first", "second")
     )
     assert first.handler.serving is not second.handler.serving

@@ -17,12 +17,14 @@ from engine.executors import model as model_step
 from engine.executors import transform as transform_step
 from engine.executors.base import StepFailed
 from engine.serving import load_model, unpack_model
+from kernel.frameworks import FRAMEWORKS
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import (
     BUCKET,
     IMAGES,
     Root,
     baseline,
+    container,
     context,
     expected_labels,
     golden_step,
@@ -68,11 +70,11 @@ def model_and_transform(
 
 def create_model(root: Root, step: str, model_uri: str) -> str:
     """Run a Model step for the PyTorch image; its ModelName."""
-    arguments = {"PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": model_uri}}
+    arguments = {"PrimaryContainer": container("pytorch", model_uri)}
     return str(model_step.run(context(root, step, "Model", arguments))["ModelName"])
 
 
-@pytest.mark.parametrize("framework", ["pytorch", "tensorflow"], ids=["pytorch", "tensorflow"])
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
 def test_golden_transform_joins_each_prediction_to_its_record(
     models: Callable[[str, str], TrainedModel], root: Root, framework: str
 ) -> None:
@@ -182,9 +184,7 @@ def test_bad_transform_arguments_fail_with_a_clear_reason(
 
 
 def test_model_step_needs_existing_model_data(root: Root) -> None:
-    arguments = {
-        "PrimaryContainer": {"Image": IMAGES["pytorch"], "ModelDataUrl": "s3://missing-bucket/none"}
-    }
+    arguments = {"PrimaryContainer": container("pytorch", "s3://missing-bucket/none")}
     with pytest.raises(StepFailed, match=r"Could not find model data at s3://missing-bucket/none"):
         model_step.run(context(root, "M", "Model", arguments))
     assert not (root.path / "models").exists()
@@ -229,12 +229,12 @@ def penguin_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Traine
 
     model = trained("penguins", "pytorch", tmp_path_factory)
     model_dir = unpack_model(model.tarball, tmp_path_factory.mktemp("job-model"))
-    return load_model(model_dir, IMAGES["pytorch"]), model
+    return load_model(model_dir, "pytorch-toolkit"), model
 
 
 BASE = Spec(
     model_dir="",
-    image=IMAGES["pytorch"],
+    protocol="pytorch-toolkit",
     files=[],
     content_type="application/jsonlines",
     accept="application/jsonlines",

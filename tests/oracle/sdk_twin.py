@@ -71,6 +71,11 @@ from sagemaker.workflow.retry import (
 )
 from sagemaker.workflow.step_collections import RegisterModel
 from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TransformStep, TuningStep
+from sagemaker.xgboost import XGBoost
+
+# The framework facts (handler, hyperparameters and their defaults, serving environment) are the
+# table's: inputs, like the config, not renderings.
+from kernel.frameworks import FRAMEWORKS, HYPERPARAMETERS, hyperparameters
 
 if TYPE_CHECKING:  # the twin needs no compiler code, so bench/compile can time the SDK alone
     from compiler.schema import PipelineConfig
@@ -80,7 +85,6 @@ PREPROCESS_SCRIPTS = {"tabular": "preprocess_tabular.py", "image": "preprocess_i
 PREPROCESS_OUTPUTS = ("train", "validation", "test", "artifacts", "baseline")
 CHANNELS = ("train", "validation", "artifacts")
 METRIC_DEFINITIONS = [{"Name": "validation:accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}]
-INTEGER_HYPERPARAMETERS = {"epochs", "batch_size"}
 CONTENT_TYPES = ["application/json", "application/jsonlines"]
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
@@ -94,7 +98,11 @@ STATUS_OUTPUTS = [
 # What model quality reads: in the transform's joined records, and in each captured response (a
 # list of predictions); the probability is the predicted class's, or a binary model's positive's.
 PROBABILITY = {False: "confidence", True: "probability"}
-ESTIMATORS: dict[str, type[Framework]] = {"tensorflow": TensorFlow, "pytorch": PyTorch}
+ESTIMATORS: dict[str, type[Framework]] = {
+    "tensorflow": TensorFlow,
+    "pytorch": PyTorch,
+    "xgboost": XGBoost,  # script mode: the XGBoost framework container runs our script
+}
 SDK_CONFIG = {
     "SchemaVersion": "1.0",
     "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
@@ -283,8 +291,12 @@ class _Twin:
             framework_version=fw.version,
             py_version=fw.py_version,
             output_path=f"s3://{self.cfg.aws.bucket}/{self.models_prefix}",
-            hyperparameters=self.cfg.project.hyperparameters.model_dump(),
+            hyperparameters={
+                **hyperparameters(fw.name, self.cfg.project.hyperparameters.model_dump()),
+                "inference_handler": FRAMEWORKS[fw.name].inference_handler,
+            },
             metric_definitions=METRIC_DEFINITIONS,
+            enable_sagemaker_metrics=True,  # the SDK's default for TF and PyTorch, not XGBoost
             disable_profiler=True,
             debugger_hook_config=False,
             sagemaker_session=self.session,
@@ -303,11 +315,16 @@ class _Twin:
         tuning = self.cfg.training.tuning
         assert tuning is not None
         ranges: dict[str, Any] = {}
-        for name, rng in sorted(tuning.ranges.items()):  # we list ranges by name
-            if name in INTEGER_HYPERPARAMETERS:
-                ranges[name] = IntegerParameter(int(rng.min), int(rng.max), rng.scaling)
+        # The config's ranges, else the framework table's tuning ranges (scaling Auto).
+        rules = FRAMEWORKS[self.cfg.framework.name].hyperparameters
+        search = {n: (r.min, r.max, r.scaling) for n, r in (tuning.ranges or {}).items()} or {
+            n: (*rule.tune, "Auto") for n, rule in rules.items() if rule.tune is not None
+        }
+        for name, (low, high, scaling) in sorted(search.items()):  # we list ranges by name
+            if HYPERPARAMETERS[name].integer:
+                ranges[name] = IntegerParameter(int(low), int(high), scaling)
             else:
-                ranges[name] = ContinuousParameter(rng.min, rng.max, rng.scaling)
+                ranges[name] = ContinuousParameter(low, high, scaling)
         tuner = HyperparameterTuner(
             estimator=self.estimator(),
             objective_metric_name=tuning.objective_metric,
@@ -483,7 +500,10 @@ class _Twin:
             image_uri=self.inference_image,
             model_data=model_uri,
             role=self.cfg.aws.role_arn,
-            env={POSITIVE_CLASS_ENV: self.positive} if self.positive else None,
+            env={
+                **FRAMEWORKS[self.cfg.framework.name].environment(),
+                **({POSITIVE_CLASS_ENV: self.positive} if self.positive else {}),
+            },
             sagemaker_session=self.session,
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from compiler.compile import compile_overrides
+from kernel.frameworks import FRAMEWORKS
 
 POSITIVE_CLASS_ENV = "INFERENCE_POSITIVE_CLASS"
 
@@ -36,8 +37,9 @@ def serving_environments(steps: dict[str, dict[str, Any]]) -> list[dict[str, str
     ]
 
 
-def test_a_binary_project_is_scored_and_served_for_its_positive_class() -> None:
-    steps = steps_of("project=cancer")
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_binary_project_is_scored_and_served_for_its_positive_class(framework: str) -> None:
+    steps = steps_of("project=cancer", f"framework={framework}")
     quality = steps["ModelQualityBaseline"]["Environment"]
     assert (quality["problem_type"], quality["positive_label"]) == (
         "BinaryClassification",
@@ -51,13 +53,15 @@ def test_a_binary_project_is_scored_and_served_for_its_positive_class() -> None:
     )
     assert schedule["positive_label"] == "malignant"
     assert "positive_label" not in steps["ScheduleDataQualityMonitor"]
-    assert serving_environments(steps) == [{POSITIVE_CLASS_ENV: "malignant"}] * 3
+    served = FRAMEWORKS[framework].environment() | {POSITIVE_CLASS_ENV: "malignant"}
+    assert serving_environments(steps) == [served] * 3
     evaluate = steps["Evaluate"]["AppSpecification"]
     assert evaluate["ContainerArguments"] == ["--positive_class", "malignant"]
 
 
-def test_a_multiclass_project_has_no_positive_class_anywhere() -> None:
-    steps = steps_of("project=penguins")
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_a_multiclass_project_has_no_positive_class_anywhere(framework: str) -> None:
+    steps = steps_of("project=penguins", f"framework={framework}")
     quality = steps["ModelQualityBaseline"]["Environment"]
     assert quality["problem_type"] == "MulticlassClassification" and "positive_label" not in quality
     assert quality["probability_attribute"] == "SageMakerOutput.confidence"
@@ -66,7 +70,7 @@ def test_a_multiclass_project_has_no_positive_class_anywhere() -> None:
         "MulticlassClassification",
         "0.confidence",
     )
-    assert serving_environments(steps) == [{}] * 3
+    assert serving_environments(steps) == [FRAMEWORKS[framework].environment()] * 3
     assert "ContainerArguments" not in steps["Evaluate"]["AppSpecification"]
 
 

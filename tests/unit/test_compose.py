@@ -21,6 +21,8 @@ from omegaconf import OmegaConf
 from compiler import hydra_cache
 from compiler.compile import compile_loaded
 from compiler.load import CONF_DIR, config_groups, group_options, load_config
+from kernel.errors import CompileError
+from kernel.frameworks import FRAMEWORKS
 
 
 def options(group: str, conf_dir: Path) -> list[str | None]:
@@ -51,7 +53,19 @@ def test_every_group_folder_is_a_group_with_options() -> None:
 
 @pytest.mark.parametrize("overrides", COMBINATIONS, ids=[" ".join(c) for c in COMBINATIONS])
 def test_combination_compiles(overrides: list[str]) -> None:
+    """...or, where the framework table says the framework cannot learn the project's data,
+    fails with that one problem at framework.name."""
     loaded = load_config(overrides)
+    kind = loaded.data["project"]["data"]["kind"]
+    if kind not in FRAMEWORKS[loaded.choices["framework"]].kinds:
+        with pytest.raises(CompileError) as raised:
+            compile_loaded(loaded)
+        (problem,) = raised.value.problems
+        assert problem.what.startswith("framework = ")
+        assert f"learns only {' and '.join(FRAMEWORKS[loaded.choices['framework']].kinds)}" in (
+            problem.why
+        )
+        return
     bundle = compile_loaded(loaded)
     assert bundle.config.project.name == loaded.data["project"]["name"]
     assert bundle.config.framework.name == loaded.choices["framework"]

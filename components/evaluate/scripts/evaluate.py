@@ -1,8 +1,9 @@
 """Evaluate a trained model on the test split and write the evaluation report.
 
 Runs as a SageMaker Processing job in the framework's training container, uploaded alone, so it
-is self-contained: standard library and numpy, plus the one framework the artifact needs,
-imported lazily. Inputs under `--base_dir` (default /opt/ml/processing):
+is self-contained: standard library and numpy. The model is loaded and run by its own inference
+handler (`code/inference.py`'s `predictor`), which imports its framework: nothing here is
+per framework. Inputs under `--base_dir` (default /opt/ml/processing):
 `model/model.tar.gz` (the training job's output) and `test/test.csv` (header `label,<features>`).
 Output: `evaluation/evaluation.json`, which follows components/evaluate/report.schema.json.
 `--positive_class NAME` (a binary project's) adds ROC AUC and PR AUC of that class's probability.
@@ -12,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
-import os
 import sys
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
 
@@ -77,42 +78,35 @@ def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return table[:, 1:].astype(np.float32), labels.astype(np.int64)
 
 
-def predict_tensorflow(model_dir: Path, x: np.ndarray) -> np.ndarray:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+def load_predictor(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The model's own inference handler's `predictor(model_dir)`: features -> probabilities.
 
-    signature = tf.saved_model.load(str(model_dir / "1")).signatures["serving_default"]
-    input_name = next(iter(signature.structured_input_signature[1]))
-    outputs = []
-    for start in range(0, len(x), BATCH):
-        result = signature(**{input_name: tf.constant(x[start : start + BATCH])})
-        value = (
-            result["probabilities"] if "probabilities" in result else next(iter(result.values()))
-        )
-        outputs.append(value.numpy())
-    return np.concatenate(outputs)
-
-
-def predict_pytorch(model_dir: Path, x: np.ndarray) -> np.ndarray:
-    import torch
-
-    model = torch.jit.load(str(model_dir / "model.pt"), map_location="cpu").eval()
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, len(x), BATCH):
-            outputs.append(model(torch.from_numpy(x[start : start + BATCH])).numpy())
-    return np.concatenate(outputs)
+    The handler (code/inference.py, with its sibling modules) knows its framework; this job
+    does not, so it scores every framework's model the same way.
+    """
+    handler = model_dir / "code" / "inference.py"
+    if not handler.is_file():
+        raise InputError("model.tar.gz has no code/inference.py (the model's inference handler)")
+    sys.path.insert(0, str(handler.parent))
+    try:
+        spec = importlib.util.spec_from_file_location("model_inference_handler", handler)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(handler.parent))
+    predictor = getattr(module, "predictor", None)
+    if predictor is None:
+        raise InputError(f"{handler} defines no predictor(model_dir), which evaluation calls")
+    loaded: Callable[[np.ndarray], np.ndarray] = predictor(str(model_dir))
+    return loaded
 
 
-def predict(model_dir: Path, x: np.ndarray) -> tuple[str, np.ndarray]:
-    """Detect the framework from the artifact layout and return (framework, probabilities)."""
-    if (model_dir / "1" / "saved_model.pb").is_file():
-        return "tensorflow", predict_tensorflow(model_dir, x)
-    if (model_dir / "model.pt").is_file():
-        return "pytorch", predict_pytorch(model_dir, x)
-    raise InputError(
-        "model.tar.gz holds neither 1/saved_model.pb (TensorFlow) nor model.pt (PyTorch)"
-    )
+def predict(model_dir: Path, x: np.ndarray) -> np.ndarray:
+    """Class probabilities of every row, in batches, by the model's own handler."""
+    model = load_predictor(model_dir)
+    batches = [np.asarray(model(x[start : start + BATCH])) for start in range(0, len(x), BATCH)]
+    return np.concatenate(batches)
 
 
 def read_classes(model_dir: Path, n_outputs: int) -> list[str]:
@@ -206,7 +200,7 @@ def evaluate(base_dir: Path, positive_class: str | None = None) -> dict[str, Any
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp)
         extract_model(base_dir / "model" / "model.tar.gz", model_dir)
-        framework, probabilities = predict(model_dir, x)
+        probabilities = predict(model_dir, x)
         if probabilities.ndim != 2 or len(probabilities) != len(x):
             raise InputError(f"the model returned shape {probabilities.shape} for {len(x)} rows")
         classes = read_classes(model_dir, probabilities.shape[1])
@@ -218,7 +212,7 @@ def evaluate(base_dir: Path, positive_class: str | None = None) -> dict[str, Any
     if positive_class is not None:
         report["metrics"].update(binary_metrics(y_true, probabilities, classes, positive_class))
     print(
-        f"evaluated {framework} model on {len(x)} test samples: "
+        f"evaluated the model on {len(x)} test samples: "
         f"accuracy {report['metrics']['accuracy']['value']:.6f}",
         flush=True,
     )

@@ -1,6 +1,6 @@
 """Handler functions for the SageMaker PyTorch inference container.
 
-Training copies this file to `<model>/code/inference.py`, `serving.py` beside it and the
+Training copies this file to `<model>/code/inference.py`, the `serving` package beside it and the
 preprocess artifacts to `<model>/code/artifacts/`; the model is the TorchScript `model.pt`.
 
 Bad requests: each function raises `InferenceRequestError` carrying the 4xx status (a
@@ -13,8 +13,9 @@ error travels as a value to `output_fn`, which answers `{"error", "status"}` wit
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 CODE_DIR = Path(__file__).resolve().parent
 if str(CODE_DIR) not in sys.path:
@@ -30,7 +31,7 @@ except ImportError:  # outside the container
 
 if GenericInferenceToolkitError is not None:
 
-    class InferenceRequestError(GenericInferenceToolkitError):  # type: ignore[misc,valid-type]
+    class InferenceRequestError(GenericInferenceToolkitError):  # type: ignore[misc]
         """A bad request; `status_code` (and `status`) is the HTTP status to answer."""
 
         def __init__(self, status: int, message: str) -> None:
@@ -44,13 +45,6 @@ else:
     InferenceRequestError = serving.RequestError  # type: ignore[misc,assignment]
 
 
-class Refused:
-    """A refused request passed from `input_fn` to `output_fn` as a value (see module docs)."""
-
-    def __init__(self, error: serving.RequestError) -> None:
-        self.error = error
-
-
 _artifacts: serving.Artifacts | None = None
 
 
@@ -62,17 +56,17 @@ def artifacts() -> serving.Artifacts:
     return _artifacts
 
 
-def _raise(error: serving.RequestError) -> None:
+def _raise(error: serving.RequestError) -> NoReturn:
     raise InferenceRequestError(error.status, error.message) from None
 
 
-def _refuse(error: serving.RequestError, context: Any) -> Refused:
+def _refuse(error: serving.RequestError, context: Any) -> serving.Refused:
     """Set the status on the request context, or raise when there is none to set it on."""
     setter = getattr(context, "set_response_status", None)
     if setter is None:
         _raise(error)
     setter(code=error.status, phrase=serving.status_phrase(error.status))
-    return Refused(error)
+    return serving.Refused(error)
 
 
 def model_fn(model_dir: str) -> Any:
@@ -81,7 +75,8 @@ def model_fn(model_dir: str) -> Any:
 
     global _artifacts
     _artifacts = serving.load_artifacts(Path(model_dir) / "code" / "artifacts")
-    model = torch.jit.load(str(Path(model_dir) / "model.pt"), map_location="cpu")
+    path = str(Path(model_dir) / "model.pt")
+    model = torch.jit.load(path, map_location="cpu")  # type: ignore[no-untyped-call]
     model.eval()
     return model
 
@@ -102,7 +97,7 @@ def input_fn(request_body: Any, request_content_type: str, context: Any = None) 
 
 def predict_fn(data: Any, model: Any, context: Any = None) -> Any:
     """Class probabilities [n, n_classes] for the features (a refusal passes through)."""
-    if isinstance(data, Refused):
+    if isinstance(data, serving.Refused):
         return data
     import torch
 
@@ -117,7 +112,7 @@ def output_fn(prediction: Any, accept: str | None, context: Any = None) -> tuple
     Raises:
         InferenceRequestError: the accept type is not supported and there is no context.
     """
-    if isinstance(prediction, Refused):
+    if isinstance(prediction, serving.Refused):
         return serving.error_body(prediction.error), serving.JSON
     try:
         return serving.format_predictions(prediction, artifacts(), accept)
@@ -126,3 +121,13 @@ def output_fn(prediction: Any, accept: str | None, context: Any = None) -> tuple
             _raise(error)
         refused = _refuse(error, context)
         return serving.error_body(refused.error), serving.JSON
+
+
+def predictor(model_dir: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The evaluate job's view of the model: float32 features -> class probabilities."""
+    model = model_fn(model_dir)
+
+    def predict(features: np.ndarray) -> np.ndarray:
+        return np.asarray(predict_fn(features, model))
+
+    return predict

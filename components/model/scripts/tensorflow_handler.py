@@ -1,22 +1,25 @@
 """Pre- and post-processing for the SageMaker TensorFlow Serving container.
 
-Training copies this file to `<model>/code/inference.py`, `serving.py` beside it and the
-preprocess artifacts to `<model>/code/artifacts/`. The container calls `input_handler` with the
-request and posts what it returns to TensorFlow Serving's REST API, then calls `output_handler`
-with TensorFlow Serving's answer. Never imports TensorFlow: the model runs in the model server.
+Training copies this file to `<model>/code/inference.py`, the `serving` package beside it and
+the preprocess artifacts to `<model>/code/artifacts/`. The container calls `input_handler` with
+the request and posts what it returns to TensorFlow Serving's REST API, then calls
+`output_handler` with TensorFlow Serving's answer. Serving never imports TensorFlow: the model
+runs in the model server; only `predictor` (the evaluate job's) loads the SavedModel itself.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 CODE_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = CODE_DIR / "artifacts"
 if str(CODE_DIR) not in sys.path:
-    # The container loads this file by path; its sibling `serving.py` is not importable otherwise.
+    # The container loads this file by path; its sibling `serving` is not importable otherwise.
     sys.path.insert(0, str(CODE_DIR))
 
 import numpy as np  # noqa: E402
@@ -85,3 +88,21 @@ def output_handler(response: Any, context: Any) -> tuple[str, str]:
         artifacts(),
         getattr(context, "accept_header", None),
     )
+
+
+def predictor(model_dir: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The evaluate job's view of the model: float32 features -> class probabilities.
+
+    Calls the SavedModel's `serving_default` signature, as TensorFlow Serving does.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    signature = tf.saved_model.load(str(Path(model_dir) / "1")).signatures["serving_default"]
+    input_name = next(iter(signature.structured_input_signature[1]))
+
+    def predict(features: np.ndarray) -> np.ndarray:
+        result = signature(**{input_name: tf.constant(features)})
+        return np.asarray(result["probabilities"].numpy())
+
+    return predict

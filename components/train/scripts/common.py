@@ -1,7 +1,9 @@
-"""What both training scripts share: arguments, the SM_CHANNEL_* data, the serving code copy.
+"""What every training script shares: arguments, the SM_CHANNEL_* data, the serving code copy.
 
-Framework-free (numpy and the standard library only), so bad input is reported before TensorFlow
-or PyTorch is imported, and both scripts check their input the same way.
+Framework-free (numpy and the standard library only), so bad input is reported before a framework
+is imported, and every script checks its input the same way. The compiler names the inference
+handler (`--inference_handler`, from its framework table); this code copies it with the serving
+package beside the model.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol, TypeVar
 
 import numpy as np
 
 # The inference code sits beside this component in the repository and in the packed source dir.
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 INFERENCE_DIR = SOURCE_ROOT / "components" / "model" / "scripts"
-HANDLERS = {"tensorflow": "tensorflow_handler.py", "pytorch": "pytorch_handler.py"}
+SERVING_PACKAGE = INFERENCE_DIR / "serving"
+REQUIREMENTS = INFERENCE_DIR / "requirements.txt"
 KINDS = ("tabular", "image")
 
 
@@ -30,18 +33,41 @@ class InputError(Exception):
     """Bad input the user can fix (arguments, channels, files); reported in one line, exit 2."""
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
+    """Argument errors become InputError; every script takes --seed and --inference_handler."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description)
+        self.add_argument("--seed", type=int, default=42)
+        # The handler the compiler names (a source dir path); copied as code/inference.py.
+        self.add_argument("--inference_handler", default=None)
+
     def error(self, message: str) -> NoReturn:
         raise InputError(f"bad argument: {message}")
 
 
+class ScriptArgs(Protocol):
+    """What `run` reads of a script's parsed arguments."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def inference_handler(self) -> str | None: ...
+
+
+A = TypeVar("A", bound=ScriptArgs)
+
+
 @dataclass(frozen=True)
 class Args:
+    """The neural networks' arguments (TensorFlow and PyTorch)."""
+
     epochs: int
     batch_size: int
     learning_rate: float
     seed: int
-    inference_handler: str | None = None  # a project's own handler, relative to the source dir
+    inference_handler: str | None = None
 
 
 @dataclass(frozen=True)
@@ -82,12 +108,10 @@ class Data:
 
 def parse_args(argv: Sequence[str] | None = None) -> Args:
     """Parse the hyperparameters SageMaker passes; ignore the rest (e.g. `--model_dir`)."""
-    parser = _Parser(description="Train a classifier on the preprocessed CSV channels.")
+    parser = Parser("Train a neural network on the preprocessed CSV channels.")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=0.01)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--inference_handler", default=None)
     ns, _unknown = parser.parse_known_args(argv)
     if ns.epochs <= 0:
         raise InputError(f"bad argument: --epochs must be a positive integer, got {ns.epochs}")
@@ -97,9 +121,13 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
         )
     if not (np.isfinite(ns.learning_rate) and 0 < ns.learning_rate <= 1):
         raise InputError(f"bad argument: --learning_rate must be in (0, 1], got {ns.learning_rate}")
-    if ns.seed < 0:
-        raise InputError(f"bad argument: --seed must be >= 0, got {ns.seed}")
+    check_seed(ns.seed)
     return Args(ns.epochs, ns.batch_size, ns.learning_rate, ns.seed, ns.inference_handler)
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0:
+        raise InputError(f"bad argument: --seed must be >= 0, got {seed}")
 
 
 def channel_paths() -> Paths:
@@ -201,31 +229,41 @@ def load_data(paths: Paths) -> Data:
     return Data(x_train, y_train, x_val, y_val, classes, transformer)
 
 
-def handler_path(framework: str, handler: str | None) -> Path:
-    """The handler copied as code/inference.py: the project's own, or the framework's."""
-    return SOURCE_ROOT / handler if handler else INFERENCE_DIR / HANDLERS[framework]
+def handler_path(handler: str | None) -> Path:
+    """The handler copied as code/inference.py (a source dir path the compiler names)."""
+    if not handler:
+        raise InputError(
+            "bad argument: --inference_handler is required (the compiler passes its "
+            "framework's handler, e.g. components/model/scripts/pytorch_handler.py)"
+        )
+    return SOURCE_ROOT / handler
 
 
-def check_serving_code(framework: str, handler: str | None = None) -> None:
+def check_serving_code(handler: str | None) -> None:
     """Fail before training, not after, when the inference code is not in the source dir."""
-    paths = [handler_path(framework, handler), INFERENCE_DIR / "serving.py"]
-    paths.append(INFERENCE_DIR / "requirements.txt")
+    paths = [handler_path(handler), SERVING_PACKAGE / "__init__.py", REQUIREMENTS]
     missing = [str(p.relative_to(SOURCE_ROOT)) for p in paths if not p.is_file()]
     if missing:
         raise InputError(
-            f"inference code missing: {', '.join(missing)} not in {INFERENCE_DIR} "
-            "(the training source dir must include components/model/scripts/)"
+            f"inference code missing: {', '.join(missing)} not in the source dir "
+            "(the compiler packs the framework's handler and components/model/scripts/serving/)"
         )
 
 
-def copy_serving_code(framework: str, paths: Paths, handler: str | None = None) -> None:
-    """Write `code/` beside the model: the handler, serving.py, requirements and artifacts."""
-    check_serving_code(framework, handler)
+def copy_serving_code(paths: Paths, handler: str | None) -> None:
+    """Write `code/` beside the model: the handler, the serving package, requirements and
+    artifacts."""
+    check_serving_code(handler)
     code = paths.model_dir / "code"
     (code / "artifacts").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(handler_path(framework, handler), code / "inference.py")
-    shutil.copyfile(INFERENCE_DIR / "serving.py", code / "serving.py")
-    shutil.copyfile(INFERENCE_DIR / "requirements.txt", code / "requirements.txt")
+    shutil.copyfile(handler_path(handler), code / "inference.py")
+    shutil.copytree(
+        SERVING_PACKAGE,
+        code / "serving",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+    shutil.copyfile(REQUIREMENTS, code / "requirements.txt")
     for name in ("classes.json", "transformer.json"):
         shutil.copyfile(paths.artifacts / name, code / "artifacts" / name)
 
@@ -236,26 +274,29 @@ def log_epoch(epoch: int, loss: float, val_accuracy: float) -> None:
 
 
 def run(
-    framework: str, train: Callable[[Args, Data, Paths], None], argv: Sequence[str] | None
+    framework: str,
+    train: Callable[[A, Data, Paths], None],
+    argv: Sequence[str] | None,
+    parse: Callable[[Sequence[str] | None], A],
 ) -> int:
     """Check everything cheap first, then train and save; input errors exit 2 in one line."""
     prog = Path(sys.argv[0]).name or f"train_{framework}.py"
     try:
-        args = parse_args(argv)
+        args = parse(argv)
         paths = channel_paths()
         data = load_data(paths)
-        check_serving_code(framework, args.inference_handler)
+        check_serving_code(args.inference_handler)
+        settings = " ".join(f"{k}={v}" for k, v in vars(args).items() if k != "inference_handler")
+        print(
+            f"training {framework} {data.kind} model: {len(data.y_train)} train / "
+            f"{len(data.y_val)} validation samples, {data.n_features} features, "
+            f"{data.n_classes} classes; {settings}",
+            flush=True,
+        )
+        paths.model_dir.mkdir(parents=True, exist_ok=True)
+        train(args, data, paths)  # raises InputError only before it writes anything
     except InputError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr, flush=True)
         return 2
-    print(
-        f"training {framework} {data.kind} model: {len(data.y_train)} train / "
-        f"{len(data.y_val)} validation samples, {data.n_features} features, "
-        f"{data.n_classes} classes; epochs={args.epochs} batch_size={args.batch_size} "
-        f"learning_rate={args.learning_rate} seed={args.seed}",
-        flush=True,
-    )
-    paths.model_dir.mkdir(parents=True, exist_ok=True)
-    train(args, data, paths)
-    copy_serving_code(framework, paths, args.inference_handler)
+    copy_serving_code(paths, args.inference_handler)
     return 0

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 if TYPE_CHECKING:  # TorchScript reads the annotations; torch is imported in train()
     import torch
 
-from common import Args, Data, Paths, log_epoch, run
+from common import Args, Data, Paths, log_epoch, parse_args, run
 
 
 def build_network(nn: Any, data: Data) -> Any:
@@ -61,7 +61,8 @@ def build_network(nn: Any, data: Data) -> Any:
             nn.init.zeros_(self.dense[-1].bias)
 
         def forward(self, features: torch.Tensor) -> torch.Tensor:
-            return self.linear(features) + self.dense(features)
+            logits: torch.Tensor = self.linear(features) + self.dense(features)
+            return logits
 
     return LinearPlusDense()
 
@@ -108,11 +109,11 @@ def train(args: Args, data: Data, paths: Paths) -> None:
         # Newer PyTorch deprecates TorchScript; the 2.6 inference container still serves it.
         warnings.simplefilter("ignore", DeprecationWarning)
         scripted = torch.jit.script(model)
-    scripted.save(str(paths.model_dir / "model.pt"))
+    scripted.save(str(paths.model_dir / "model.pt"))  # type: ignore[no-untyped-call]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run("pytorch", train, argv)
+    return run("pytorch", train, argv, parse_args)
 
 
 if __name__ == "__main__":

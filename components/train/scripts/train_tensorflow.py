@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Args, Data, Paths, log_epoch, run
+from common import Args, Data, Paths, log_epoch, parse_args, run
 
 
 def build_model(tf: Any, data: Data) -> Any:
@@ -109,7 +109,7 @@ def train(args: Args, data: Data, paths: Paths) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run("tensorflow", train, argv)
+    return run("tensorflow", train, argv, parse_args)
 
 
 if __name__ == "__main__":
