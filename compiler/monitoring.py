@@ -141,6 +141,7 @@ class ModelMonitor(MonitoringBackend):
                 positive_class=(
                     config.project.positive_class if call.kind == "model_quality" else None
                 ),
+                probability_threshold=config.monitoring.model_quality.probability_threshold,
                 **_features(config),
             ),
             ctx,
@@ -354,5 +355,6 @@ def _answers(config: PipelineConfig) -> dict[str, Any]:
     return {
         "problem_type": "BinaryClassification",
         "probability_attribute": "0.probability",
+        "probability_threshold": config.monitoring.model_quality.probability_threshold,
         "positive_label": positive,
     }

@@ -60,6 +60,20 @@ class DataQuality(Check):
 
 class ModelQuality(Check, ModelQualityAttributes):
     schedule: ModelQualitySchedule
+    # BinaryClassification: a probability at or above it is the positive class (Model Monitor's
+    # ProbabilityThresholdAttribute; without one it reads the probabilities as labels)
+    probability_threshold: float = 0.5
+
+    @field_validator("probability_threshold")
+    @classmethod
+    def _threshold(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(
+                f"{value!r} is not a probability strictly between 0 and 1: a binary model's "
+                "records are positive when their probability is at or above it; fix: use a "
+                "number in (0, 1), e.g. 0.5"
+            )
+        return value
 
     def attributes(self, binary: bool) -> ModelQualityAttributes:
         """The paths, the probability's defaulting to its problem type's: the positive class's

@@ -207,6 +207,7 @@ def _model_quality_steps(
         problem_type="BinaryClassification" if project.binary else "MulticlassClassification",
         attributes=monitoring.model_quality.attributes(project.binary),
         positive_label=project.positive_class,
+        probability_threshold=monitoring.model_quality.probability_threshold,
     )
     return [
         *model.build(

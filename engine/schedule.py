@@ -155,6 +155,10 @@ def analyzer_environment(
         env["ground_truth_attribute"] = settings.get("ground_truth_attribute") or TRUTH_KEY
         if settings.get("probability_attribute"):
             env["probability_attribute"] = settings["probability_attribute"]
+        if settings.get("probability_threshold_attribute") is not None:
+            env["probability_threshold_attribute"] = str(
+                settings["probability_threshold_attribute"]
+            )
         if settings.get("positive_label"):
             env["positive_label"] = settings["positive_label"]
     return env | feature_environment(settings)

@@ -33,3 +33,4 @@ class MonitorJob(Settings):
     inference_attribute: str = "0.label"
     probability_attribute: str = "0.confidence"
     positive_label: str | None = None  # BinaryClassification over class names: the positive one
+    probability_threshold: float = 0.5  # BinaryClassification: at or above it, the positive class

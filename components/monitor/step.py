@@ -58,6 +58,8 @@ def _environment(settings: MonitorJob, endpoint: Any) -> dict[str, Any]:
         }
         if settings.positive_label is not None:
             env["positive_label"] = settings.positive_label
+        if settings.problem_type == "BinaryClassification":
+            env["probability_threshold_attribute"] = str(settings.probability_threshold)
     return env
 
 

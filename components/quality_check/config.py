@@ -40,3 +40,5 @@ class QualityCheck(Settings):
     # BinaryClassification: the label that counts as positive (the analyzer's extension; the
     # labels are class names, not Model Monitor's 0/1)
     positive_label: str | None = None
+    # BinaryClassification with a probability: at or above it, the positive class
+    probability_threshold: float = 0.5

@@ -48,6 +48,9 @@ def _environment(settings: QualityCheck, output_path: str) -> dict[str, str]:
         }
         if settings.attributes.probability_attribute is not None:
             env["probability_attribute"] = settings.attributes.probability_attribute
+            if settings.problem_type == "BinaryClassification":
+                # Model Monitor reads binary probabilities as labels without it
+                env["probability_threshold_attribute"] = str(settings.probability_threshold)
     if settings.positive_label is not None:
         env["positive_label"] = settings.positive_label
     return env

@@ -82,6 +82,7 @@ class MonitorSchedule(Settings):
     image: str  # the Model Monitor analyzer of the region
     ground_truth_uri: str | None = None  # model_quality only
     positive_class: str | None = None  # model_quality of a binary model: BinaryClassification
+    probability_threshold: float = 0.5  # binary: at or above it, the positive class
     # data_quality only: the features the record preprocessor keeps (the project's own)
     numeric_features: tuple[str, ...] = ()
     categorical_features: tuple[str, ...] = ()

@@ -69,6 +69,7 @@ def build(
             event |= {
                 "problem_type": "BinaryClassification",
                 "probability_attribute": "0.probability",  # the positive class's probability
+                "probability_threshold_attribute": settings.probability_threshold,
                 "positive_label": settings.positive_class,
             }
     return [lambda_call(name, settings.function_arn, event, (OUTPUT,), after)]

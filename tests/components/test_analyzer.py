@@ -617,12 +617,11 @@ def test_binary_check_against_a_baseline(breast_cancer_records: Records, tmp_pat
     }
 
 
-def test_binary_model_quality_over_capture_reads_the_positive_probability(
-    breast_cancer_records: Records, tmp_path: Path
-) -> None:
-    """The schedule's case for a binary endpoint: `0.label`, `0.probability`, class names."""
+def analyze_binary_capture(records: Records, folder: Path, **env: str) -> dict[str, Any]:
+    """The schedule's case for a binary endpoint: each record's answer captured, its ground
+    truth written by inference id; analyzed over `0.label`, `0.probability`, class names."""
     events, truths = [], []
-    for i, record in enumerate(breast_cancer_records):
+    for i, record in enumerate(records):
         event = capture_event(i, json.dumps({"mean_radius": 1.0}), "application/json")
         event["captureData"]["endpointOutput"]["data"] = json.dumps([record["SageMakerOutput"]])
         events.append(event)
@@ -631,20 +630,71 @@ def test_binary_model_quality_over_capture_reads_the_positive_probability(
             "eventVersion": "0",
             "groundTruthData": {"data": record["ground_truth"], "encoding": "CSV"},
         })  # fmt: skip
-    write_jsonl(tmp_path / "capture.jsonl", events)
-    (tmp_path / "ground-truth").mkdir()
-    write_jsonl(tmp_path / "ground-truth/labels.jsonl", truths)
-    written = analyze(
-        tmp_path / "capture.jsonl",
-        tmp_path / "out",
+    write_jsonl(folder / "capture.jsonl", events)
+    (folder / "ground-truth").mkdir()
+    write_jsonl(folder / "ground-truth/labels.jsonl", truths)
+    return analyze(
+        folder / "capture.jsonl",
+        folder / "out",
         **{**BINARY, "inference_attribute": "0.label", "probability_attribute": "0.probability"},
         dataset_format=CAPTURE,
-        ground_truth_source=str(tmp_path / "ground-truth"),
+        ground_truth_source=str(folder / "ground-truth"),
+        **env,
     )
+
+
+def test_binary_model_quality_over_capture_reads_the_positive_probability(
+    breast_cancer_records: Records, tmp_path: Path
+) -> None:
+    written = analyze_binary_capture(breast_cancer_records, tmp_path)
     found = written["statistics"]["binary_classification_metrics"]
     actual = [int(r["ground_truth"] == "malignant") for r in breast_cancer_records]
     scores = [r["SageMakerOutput"]["probability"] for r in breast_cancer_records]
     assert found["auc"]["value"] == pytest.approx(skm.roc_auc_score(actual, scores))
+
+
+# (probability of malignant, true class): the model's label is its class at 0.5
+HAND_MADE = [
+    (0.95, "malignant"),
+    (0.7, "malignant"),
+    (0.55, "benign"),
+    (0.3, "benign"),
+    (0.92, "benign"),
+    (0.6, "malignant"),
+]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "matrix"),
+    [
+        # at 0.5 the threshold agrees with the labels: 1 true negative, 2 false positives, 3 hits
+        ("0.5", {"0": {"0": 1.0, "1": 2.0}, "1": {"0": 0.0, "1": 3.0}}),
+        # at 0.9 only 0.95 and 0.92 are malignant: 0.7 and 0.6 are missed, 0.55 and 0.3 right
+        ("0.9", {"0": {"0": 2.0, "1": 1.0}, "1": {"0": 2.0, "1": 1.0}}),
+    ],
+)
+def test_the_probability_threshold_decides_the_binary_class(
+    tmp_path: Path, threshold: str, matrix: dict[str, dict[str, float]]
+) -> None:
+    """As Model Monitor pairs them: probability >= threshold is the positive class, whatever
+    the answer's label says (the compiled checks pass both)."""
+    records = [
+        {
+            "ground_truth": truth,
+            "SageMakerOutput": {
+                "label": "malignant" if p >= 0.5 else "benign",
+                "probability": p,
+            },
+        }
+        for p, truth in HAND_MADE
+    ]
+    written = analyze_binary_capture(records, tmp_path, probability_threshold_attribute=threshold)
+    found = written["statistics"]["binary_classification_metrics"]
+    assert written["statistics"]["dataset"]["item_count"] == len(HAND_MADE)
+    assert found["confusion_matrix"] == matrix
+    predicted = [int(p >= float(threshold)) for p, _ in HAND_MADE]
+    actual = [int(t == "malignant") for _, t in HAND_MADE]
+    assert found["recall"]["value"] == pytest.approx(skm.recall_score(actual, predicted))
 
 
 def test_binary_csv_with_zero_one_labels(breast_cancer_records: Records, tmp_path: Path) -> None:

@@ -312,13 +312,16 @@ def test_binary_model_quality_schedule_passes_the_positive_label(stub: Stubber) 
         problem_type="BinaryClassification",
         inference_attribute="0.label",
         probability_attribute="0.probability",
+        probability_threshold_attribute=0.7,
         positive_label="malignant",
     )
     request = schedule.build_job_definition(schedule.parse_event(event))
     app, job_input = request["ModelQualityAppSpecification"], request["ModelQualityJobInput"]
     assert app["ProblemType"] == "BinaryClassification"
     assert app["Environment"]["positive_label"] == "malignant"
+    # the threshold sits beside the probability, as the API pairs them (a Double)
     assert job_input["EndpointInput"]["ProbabilityAttribute"] == "0.probability"
+    assert job_input["EndpointInput"]["ProbabilityThresholdAttribute"] == 0.7
     name = request["JobDefinitionName"]
     missing(stub, "describe_model_quality_job_definition", {"JobDefinitionName": name})
     stub.add_response(  # the Stubber validates the request against the API's model
@@ -674,6 +677,19 @@ def test_invalid_cron_is_400_listing_the_accepted_forms(cron: Any) -> None:
             "event.positive_label = ' '\n  why: must be a non-empty label (at most 256 "
             "characters)\n  fix: pass the positive class's name, e.g. 'malignant', or leave it out",
             id="blank-positive-label",
+        ),
+        *(
+            pytest.param(
+                model_quality_event(
+                    problem_type="BinaryClassification", probability_threshold_attribute=value
+                ),
+                f"event.probability_threshold_attribute = {value!r}\n"
+                "  why: must be a number strictly between 0 and 1\n"
+                "  fix: pass the probability at or above which the positive class is predicted, "
+                "e.g. 0.5",
+                id=f"probability-threshold-{value!r}",
+            )
+            for value in (0, 1.0, "0.5", True)
         ),
         pytest.param(
             data_quality_event(schedule="hourly"),

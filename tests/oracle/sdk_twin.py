@@ -478,6 +478,10 @@ class _Twin:
                 probability_attribute=settings.probability_attribute
                 or f"SageMakerOutput.{PROBABILITY[self.positive is not None]}",
                 ground_truth_attribute=settings.ground_truth_attribute,
+                # binary: the SDK's own key, passed as AWS pairs it with the probability
+                probability_threshold_attribute=(
+                    settings.probability_threshold if self.positive else None
+                ),
             ),
             check_job_config=self.check_job(),
             skip_check=self.parameter(
@@ -649,6 +653,9 @@ class _Twin:
                 }
                 if self.positive:
                     event["positive_label"] = self.positive
+                    event["probability_threshold_attribute"] = (
+                        monitoring.model_quality.probability_threshold
+                    )
             name = f"Schedule{kind.title().replace('_', '')}Monitor{suffix}"
             steps.append(
                 self.lambda_step(

@@ -121,3 +121,55 @@ def test_the_builtin_model_quality_monitor_scores_the_projects_problem(
     assert ("positive_label" in environment) == (project == "cancer")
     baseline = steps_of(f"project={project}", "monitoring.backend=builtin")["ModelQualityBaseline"]
     assert baseline["Environment"]["problem_type"] == expected["problem_type"]
+
+
+def thresholds(*overrides: str) -> dict[str, Any]:
+    """Every probability threshold the compiled bundle hands a model-quality check, by place."""
+    bundle = compile_overrides(list(overrides))
+    steps = {
+        s["Name"]: s["Arguments"] for s in all_steps(json.loads(bundle.pipeline_json)["Steps"])
+    }
+    found = {
+        "baseline": steps["ModelQualityBaseline"]["Environment"].get(
+            "probability_threshold_attribute"
+        )
+    }
+    schedule = steps["ScheduleModelQualityMonitor"]
+    if "monitor_type" in schedule:  # Model Monitor's (builtin: a schedule of the monitor below)
+        found["schedule"] = schedule.get("probability_threshold_attribute")
+    if "monitors/model-quality" in bundle.monitors:
+        monitor = json.loads(bundle.monitors["monitors/model-quality"].pipeline_json)
+        (job,) = [s for s in monitor["Steps"] if s["Type"] == "Processing"]
+        found["monitor"] = job["Arguments"]["Environment"].get("probability_threshold_attribute")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        pytest.param((), {"baseline": "0.5", "schedule": 0.5}, id="model_monitor-default"),
+        pytest.param(
+            ("monitoring.model_quality.probability_threshold=0.9",),
+            {"baseline": "0.9", "schedule": 0.9},
+            id="model_monitor-0.9",
+        ),
+        pytest.param(
+            ("monitoring.backend=builtin", "monitoring.model_quality.probability_threshold=0.9"),
+            {"baseline": "0.9", "monitor": "0.9"},
+            id="builtin-0.9",
+        ),
+    ],
+)
+def test_binary_model_quality_carries_the_probability_threshold(
+    overrides: tuple[str, ...], expected: dict[str, Any]
+) -> None:
+    """Beside the positive class's probability, as AWS pairs them: QualityCheck's environment
+    as the SDK writes it (a string); the schedule event's number becomes the job definition's
+    ProbabilityThresholdAttribute."""
+    assert thresholds("project=cancer", *overrides) == expected
+
+
+@pytest.mark.parametrize("backend", ["model_monitor", "builtin"])
+def test_a_multiclass_project_has_no_probability_threshold(backend: str) -> None:
+    found = thresholds("project=penguins", f"monitoring.backend={backend}")
+    assert set(found.values()) == {None} and len(found) == 2

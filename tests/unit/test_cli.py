@@ -179,3 +179,20 @@ def test_two_jobs_of_a_sweep_that_write_one_folder_stop_before_writing(tmp_path:
         "or set output_dir per job\n"
     )
     assert not (tmp_path / "build").exists()
+
+
+@pytest.mark.parametrize("value", ["0.0", "1.0", "-0.2"])
+def test_a_probability_threshold_outside_0_1_is_a_config_error(tmp_path: Path, value: str) -> None:
+    proc = run(
+        tmp_path, "project=cancer", f"monitoring.model_quality.probability_threshold={value}"
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (
+        "error: 1 problem in the pipeline configuration\n\n"
+        f"command line override monitoring.model_quality.probability_threshold={value}\n"
+        f"  monitoring.model_quality.probability_threshold = {float(value)!r}\n"
+        f"  why: {float(value)!r} is not a probability strictly between 0 and 1: a binary model's "
+        "records are positive when their probability is at or above it\n"
+        "  fix: use a number in (0, 1), e.g. 0.5\n"
+    )
+    assert tree(tmp_path) == []

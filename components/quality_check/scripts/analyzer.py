@@ -57,7 +57,8 @@ SETTINGS = {
     "SageMakerOutput.label (a CSV column name)",
     "probability_attribute": "MODEL_QUALITY binary: path of the positive class's probability",
     "probability_threshold_attribute": "MODEL_QUALITY binary: probability at or above which a "
-    "record is predicted positive when inference_attribute is not set (default 0.5)",
+    "record is predicted positive; when given it decides over inference_attribute (default 0.5, "
+    "used when inference_attribute is not set)",
     "ground_truth_attribute": "MODEL_QUALITY: path of the true label in a record",
     "positive_label": "MODEL_QUALITY binary: the label that counts as positive (1); without it "
     "labels must be 0/1 or true/false (an extension: Model Monitor has no such setting)",

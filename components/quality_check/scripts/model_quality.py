@@ -348,20 +348,17 @@ def model_quality(
             if probability_path
             else None
         )
-        if predictions is not None:
+        threshold = settings["probability_threshold_attribute"]
+        if scores is not None and (threshold or predictions is None):
+            # As Model Monitor pairs them: a probability at or above the threshold (0.5 unless
+            # given) is the positive class; a given threshold decides over inference_attribute.
+            cut = number("setting", threshold or 0.5, "probability_threshold_attribute", 0.0, 1.0)
+            predicted = (scores >= cut).astype(int)
+        else:
+            assert predictions is not None
             predicted = np.array(
                 [binary_label(w, v, positive, "inference_attribute") for w, v in predictions]
             )
-        else:
-            assert scores is not None
-            cut = number(
-                "setting",
-                settings["probability_threshold_attribute"] or 0.5,
-                "probability_threshold_attribute",
-                0.0,
-                1.0,
-            )
-            predicted = (scores >= cut).astype(int)
         metrics = {"confusion_matrix": confusion(actual, predicted, [0, 1])}  # type: ignore[list-item]
         metrics.update(
             with_deviation(

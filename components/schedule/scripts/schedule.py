@@ -77,6 +77,7 @@ MODEL_QUALITY_KEYS = (
     "problem_type",
     "inference_attribute",
     "probability_attribute",
+    "probability_threshold_attribute",
     "ground_truth_attribute",
     "positive_label",
 )
@@ -244,6 +245,7 @@ def parse_event(event: Any) -> dict[str, Any]:
                 problems,
                 required=required,
             )
+        settings["probability_threshold_attribute"] = _threshold(event, problems)
         settings["positive_label"] = envelope.text(
             event,
             "positive_label",
@@ -256,6 +258,24 @@ def parse_event(event: Any) -> dict[str, Any]:
     if problems:
         raise envelope.Failure(400, "invalid event:\n" + "\n".join(problems))
     return settings
+
+
+def _threshold(event: dict[str, Any], problems: list[str]) -> float | None:
+    """BinaryClassification's ProbabilityThresholdAttribute: a number in (0, 1), or absent."""
+    value = event.get("probability_threshold_attribute")
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1:
+        return float(value)
+    problems.append(
+        envelope.problem(
+            "probability_threshold_attribute",
+            value,
+            "must be a number strictly between 0 and 1",
+            "pass the probability at or above which the positive class is predicted, e.g. 0.5",
+        )
+    )
+    return None
 
 
 # --------------------------------------------------------------------------- requests
@@ -291,6 +311,11 @@ def build_job_definition(settings: dict[str, Any]) -> dict[str, Any]:
         endpoint_input["InferenceAttribute"] = settings["inference_attribute"]
         if settings["probability_attribute"]:
             endpoint_input["ProbabilityAttribute"] = settings["probability_attribute"]
+        if settings["probability_threshold_attribute"] is not None:
+            # binary probabilities become the class with it; without it, they are read as labels
+            endpoint_input["ProbabilityThresholdAttribute"] = settings[
+                "probability_threshold_attribute"
+            ]
         if settings["ground_truth_attribute"]:
             # The API has no field for it; the analyzer reads it from its environment, as in
             # the SDK's baselining jobs.
