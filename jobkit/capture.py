@@ -257,6 +257,19 @@ def ground_truth_label(where: str, line: Mapping[str, Any]) -> tuple[str, Any]:
     return event_id, (label.strip() or None) if isinstance(label, str) else label
 
 
+def ground_truth_labels(lines: Iterable[Event]) -> dict[str, Any]:
+    """Labels by event id, from ground-truth lines with their file:line.
+
+    Raises:
+        CaptureError: a line that is not a ground-truth record.
+    """
+    labels: dict[str, Any] = {}
+    for where, line in lines:
+        event_id, label = ground_truth_label(where, line)
+        labels[event_id] = label
+    return labels
+
+
 # --------------------------------------------------------------------------- records
 
 

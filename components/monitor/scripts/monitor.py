@@ -83,7 +83,7 @@ from jobkit.capture import (
     CaptureError,
     answer_value,
     captured_records,
-    ground_truth_label,
+    ground_truth_labels,
     load_preprocessor,
 )
 
@@ -399,13 +399,10 @@ def ground_truth(folder: Path) -> dict[str, Any]:
     Raises:
         JobError: no ground-truth line, or a line that is not a ground-truth record.
     """
-    labels: dict[str, Any] = {}
-    for where, line in read_jsonl(folder):
-        try:
-            event_id, label = ground_truth_label(where, line)
-        except CaptureError as error:
-            raise _job_error(error) from None
-        labels[event_id] = label
+    try:
+        labels = ground_truth_labels(read_jsonl(folder))
+    except CaptureError as error:
+        raise _job_error(error) from None
     if not labels:
         raise JobError(
             f"input folder {folder}",

@@ -20,9 +20,9 @@ from jobkit.capture import (
     CaptureError,
     answer_value,
     captured_records,
-    ground_truth_label,
     load_preprocessor,
 )
+from jobkit.capture import ground_truth_labels as read_labels
 
 _log = logging.getLogger("analyzer")
 
@@ -46,15 +46,11 @@ def capture_records(events: list[Record], preprocessor: str | None) -> list[Reco
 
 def ground_truth_labels(source: Path) -> dict[str, Any]:
     """Ground truth by event id, from files of {"groundTruthData", "eventMetadata": {"eventId"}}."""
-    labels: dict[str, Any] = {}
-    for path in dataset_files(source, "ground_truth_source"):
-        for where, line in read_json_lines(path):
-            try:
-                event_id, label = ground_truth_label(where, line)
-            except CaptureError as error:
-                raise _input_error(error) from None
-            labels[event_id] = label
-    return labels
+    files = dataset_files(source, "ground_truth_source")
+    try:
+        return read_labels(line for path in files for line in read_json_lines(path))
+    except CaptureError as error:
+        raise _input_error(error) from None
 
 
 def merged_records(events: list[Record], settings: dict[str, str | None]) -> list[Record]:
