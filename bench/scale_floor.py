@@ -1,11 +1,12 @@
 """The floor for bench/scale: only what the work requires, in one plain process.
 
-Read the CSVs, split them as Preprocess does (seeded, stratified), scale, train the training
-script's own network (imported from it, so it is the same one) with the same optimizer, schedule,
-batch size, epochs and thread count, and score the test set. No pipeline, no baselines, no files
-written. Prints the test accuracy.
+Read the CSVs, split them as Preprocess does (its own seeded, stratified split), scale as the
+readers do, train the training script's own network with its own loop (imported from it, so it is
+the same network trained the same way: optimizer, schedule, batch size, epochs, seeds, threads),
+and score the test set. No pipeline, no baselines, no files written. Prints the test accuracy,
+which for the images is the pipeline's own to the last digit (same rows, same order, same sums).
 
-    python bench/scale_floor.py image DIR --epochs 3 --batch-size 32 --learning-rate 0.01
+    python bench/scale_floor.py image DIR --epochs 3 --batch-size 32 --learning-rate 0.001
     python bench/scale_floor.py tabular FILE --target diagnosis --test 0.15 --seed 7 ...
 """
 
@@ -20,15 +21,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_SCRIPT = REPO / "components/train/scripts/train_pytorch.py"
-EVAL_BATCH = 1024
+PREPROCESS_SCRIPT = REPO / "components/preprocess/scripts/preprocess_image.py"
 
 
-def training_script() -> ModuleType:
-    """components/train/scripts/train_pytorch.py, loaded as the job loads it."""
-    sys.path.insert(0, str(TRAIN_SCRIPT.parent))
-    spec = importlib.util.spec_from_file_location("train_pytorch", TRAIN_SCRIPT)
+def script(path: Path) -> ModuleType:
+    """A job script, loaded as its job loads it (its folder first on the path)."""
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    module = sys.modules[path.stem] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
@@ -36,16 +37,16 @@ def training_script() -> ModuleType:
 def image_splits(folder: Path, args: argparse.Namespace) -> tuple[Any, ...]:
     import numpy as np
     import pandas as pd
-    from sklearn.model_selection import train_test_split
 
-    train = pd.read_csv(folder / "mnist_train.csv", dtype=np.float32)
-    test = pd.read_csv(folder / "mnist_test.csv", dtype=np.float32)
-    x, y = train.drop(columns="label").to_numpy() / 255.0, train["label"].to_numpy(np.int64)
-    x_test, y_test = test.drop(columns="label").to_numpy() / 255.0, test["label"].to_numpy(np.int64)
-    x_train, _, y_train, _ = train_test_split(
-        x, y, test_size=args.validation, stratify=y, random_state=args.seed
-    )
-    return x_train, y_train, x_test, y_test
+    preprocess, common = script(PREPROCESS_SCRIPT), script(TRAIN_SCRIPT.parent / "common.py")
+    train = pd.read_csv(folder / "mnist_train.csv", dtype=np.uint8)
+    test = pd.read_csv(folder / "mnist_test.csv", dtype=np.uint8)
+    x, y = train.drop(columns="label").to_numpy(), train["label"].to_numpy(np.int64)
+    x_test, y_test = test.drop(columns="label").to_numpy(), test["label"].to_numpy(np.int64)
+    classes = [str(c) for c in range(int(y.max()) + 1)]
+    rows, _ = preprocess.split_stratified(y, args.validation, args.seed, folder, classes)
+    scale = preprocess.SCALE
+    return common.scaled(x[rows], scale), y[rows], common.scaled(x_test, scale), y_test
 
 
 def tabular_splits(path: Path, args: argparse.Namespace) -> tuple[Any, ...]:
@@ -76,35 +77,23 @@ def train_and_score(kind: str, splits: tuple[Any, ...], args: argparse.Namespace
     import torch
     from torch import nn
 
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    trainer = script(TRAIN_SCRIPT)
+    trainer.configure(torch, args.seed)
     x_train, y_train, x_test, y_test = (torch.from_numpy(np.ascontiguousarray(a)) for a in splits)
     n_features, n_classes = x_train.shape[1], int(max(y_train.max(), y_test.max())) + 1
     shape = SimpleNamespace(
         kind=kind, side=round(n_features**0.5), n_features=n_features, n_classes=n_classes
     )
-    network = training_script().build_network(nn, shape)
-    optimizer = torch.optim.Adam(network.parameters(), lr=args.learning_rate)
-    steps = args.epochs * -(-len(y_train) // args.batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-    loss_fn = nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(args.seed)
-    network.train()
-    for _ in range(args.epochs):
-        order = torch.randperm(len(y_train), generator=generator)
-        for start in range(0, len(order), args.batch_size):
-            batch = order[start : start + args.batch_size]
-            optimizer.zero_grad()
-            loss_fn(network(x_train[batch]), y_train[batch]).backward()
-            optimizer.step()
-            schedule.step()
-    network.eval()
-    right = 0
-    with torch.no_grad():
-        for start in range(0, len(y_test), EVAL_BATCH):
-            guess = network(x_test[start : start + EVAL_BATCH]).argmax(dim=1)
-            right += int((guess == y_test[start : start + EVAL_BATCH]).sum())
-    return right / len(y_test)
+    network = trainer.build_network(nn, shape)
+    hyperparameters = SimpleNamespace(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+    )
+    for _ in trainer.fit(torch, network, x_train, y_train, hyperparameters):
+        pass  # the pipeline scores the validation split here; the floor has none to score
+    return float(trainer.accuracy(torch, network, x_test, y_test))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, required=True)
     parser.add_argument("--batch-size", type=int, required=True)
     parser.add_argument("--learning-rate", type=float, required=True)
-    parser.add_argument("--threads", type=int, default=1, help="as the training job sets")
     args = parser.parse_args(argv)
     read = image_splits if args.kind == "image" else tabular_splits
     print(f"test accuracy {train_and_score(args.kind, read(args.data, args), args):.4f}")

@@ -22,7 +22,7 @@ from bundle.assets import pack_model_dir
 from compiler.load import load_config
 from kernel.frameworks import FRAMEWORKS
 from tests.components.compiled_jobs import training_hyperparameters
-from tests.components.runner import run_script
+from tests.components.runner import REPO, run_script
 
 __all__ = ["trained_model"]
 
@@ -47,23 +47,23 @@ def cases(projects: tuple[str, ...]) -> list[Any]:
     ]
 
 
-# Loads a model through its own handler's `predictor` (as the evaluate job does) and saves its
-# test-set probabilities.
+# Reads test.csv and runs the model through its own handler's `predictor`, both as the evaluate
+# job does (its own functions), and saves the test-set probabilities.
 _PREDICT = textwrap.dedent(
     """
-    import csv, importlib.util, sys
+    import importlib.util, sys
     from pathlib import Path
     import numpy as np
-    model_dir, csv_path, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.reader(fh))[1:]
-    x = np.asarray(rows, dtype=np.float32)[:, 1:]
-    spec = importlib.util.spec_from_file_location("handler", model_dir / "code" / "inference.py")
-    handler = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(handler)
-    np.save(out, handler.predictor(str(model_dir))(x))
+    model_dir, csv_path, out, script = (Path(arg) for arg in sys.argv[1:5])
+    spec = importlib.util.spec_from_file_location("evaluate", script)
+    evaluate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(evaluate)
+    model = evaluate.load_predictor(model_dir)
+    x, _ = evaluate.read_test(csv_path, evaluate.read_transformer(model_dir))
+    np.save(out, evaluate.predict(model, x))
     """
 )
+EVALUATE_SCRIPT = REPO / "components/evaluate/scripts/evaluate.py"
 
 
 @dataclass(frozen=True)
@@ -86,13 +86,15 @@ def hyperparameter_args(hyperparameters: dict[str, Any], seed: int = 42) -> list
     return [*args, f"--seed={seed}", "--model_dir=s3://bucket/ignored"]
 
 
-def train_env(data_dir: Path, model_dir: Path) -> dict[str, str]:
-    """The SM_* variables of a training job whose channels are the preprocess outputs."""
+def train_env(data_dir: Path, model_dir: Path, cpus: int = 1) -> dict[str, str]:
+    """The SM_* variables of a training job whose channels are the preprocess outputs, on an
+    instance of `cpus` vCPUs (one by default: the same model on any test machine)."""
     return {
         "SM_CHANNEL_TRAIN": str(data_dir / "train"),
         "SM_CHANNEL_VALIDATION": str(data_dir / "validation"),
         "SM_CHANNEL_ARTIFACTS": str(data_dir / "artifacts"),
         "SM_MODEL_DIR": str(model_dir),
+        "SM_NUM_CPUS": str(cpus),
     }
 
 
@@ -106,7 +108,7 @@ def predict_test_split(model_dir: Path, test_csv: Path, work_dir: Path) -> np.nd
     script = work_dir / "predict.py"
     script.write_text(_PREDICT)
     out = work_dir / "probabilities.npy"
-    run_script(script, str(model_dir), str(test_csv), str(out))
+    run_script(script, str(model_dir), str(test_csv), str(out), str(EVALUATE_SCRIPT))
     return np.load(out)
 
 

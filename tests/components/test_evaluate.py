@@ -7,6 +7,7 @@ import io
 import json
 import re
 import shutil
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,9 +20,10 @@ import pytest
 from sklearn import metrics as skm
 
 from tests.components.fixtures_models import PROJECTS, TrainedModel, cases
-from tests.components.runner import REPO, run_script
+from tests.components.runner import REPO, load_serving, run_script
 
 EVALUATE = REPO / "components/evaluate/scripts/evaluate.py"
+TRAIN_COMMON = REPO / "components/train/scripts/common.py"
 SCHEMA = json.loads((REPO / "components/evaluate/report.schema.json").read_text())
 CASES = cases(PROJECTS)
 SCORES = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}
@@ -286,3 +288,32 @@ def test_binary_metrics_refuse_what_has_no_positive_class(
     probabilities = np.full((len(labels), len(classes)), 1 / len(classes))
     with pytest.raises(module.InputError, match=f"^{message}$"):
         module.binary_metrics(np.array(labels), probabilities, classes, positive)
+
+
+def test_every_reader_computes_the_same_image_features(digits_processed: Path) -> None:
+    """test.csv holds raw 0..255 pixels: the evaluate job, the training scripts' reader and the
+    serving code (on the test records the batch transform sends) all divide them by the scale
+    into the same float32 features, to the last bit."""
+    transformer = json.loads((digits_processed / "artifacts/transformer.json").read_text())
+    x_evaluate, y_evaluate = load_evaluate_module().read_test(
+        digits_processed / "test/test.csv", transformer
+    )
+    spec = importlib.util.spec_from_file_location("common", TRAIN_COMMON)
+    assert spec and spec.loader
+    common = importlib.util.module_from_spec(spec)
+    sys.modules["common"] = common  # its dataclasses look their module up
+    spec.loader.exec_module(common)
+    x_train_reader, y_train_reader = common.read_split(
+        digits_processed / "test", "test", transformer, 10
+    )
+    serving = load_serving("serving_for_readers")
+    records = (digits_processed / "baseline/test.jsonl").read_text()
+    artifacts = serving.load_artifacts(digits_processed / "artifacts")
+    x_serving = serving.parse_request(records, "application/jsonlines", artifacts)
+    raw = np.loadtxt(digits_processed / "input/mnist_test.csv", delimiter=",", skiprows=1)
+    expected = raw[:, 1:].astype(np.float32) / np.float32(255)
+    for x in (x_evaluate, x_train_reader, x_serving):
+        assert x.dtype == np.float32
+        np.testing.assert_array_equal(x, expected)
+    np.testing.assert_array_equal(y_evaluate, raw[:, 0].astype(np.int64))
+    np.testing.assert_array_equal(y_train_reader, y_evaluate)

@@ -31,7 +31,6 @@ OUTPUTS = [
     "test/test.csv",
     "artifacts/classes.json",
     "artifacts/transformer.json",
-    "baseline/train.jsonl",
     "baseline/test.jsonl",
 ]
 SPLITS = ["train", "validation", "test"]
@@ -195,23 +194,41 @@ def test_digits_artifacts(digits_processed: Path) -> None:
         "features": [f"p{i}" for i in range(64)],
     }
     for name in SPLITS:
-        header, _, features = read_split(digits_processed, name)
+        header, _, _ = read_split(digits_processed, name)
         assert header == ["label", *spec["features"]]
-        assert features.min() >= 0.0
-        assert features.max() <= 1.0
 
 
-@pytest.mark.parametrize("split", ["train", "test"], ids=["train", "test"])
-def test_digits_baseline_reproduces_csv(digits_processed: Path, split: str) -> None:
-    records = read_jsonl(digits_processed / "baseline" / f"{split}.jsonl")
-    _, labels, features = read_split(digits_processed, split)
+def test_digits_splits_keep_the_raw_integer_pixels(digits_processed: Path) -> None:
+    """The splits hold the input's own 0..255 integers (readers divide by the scale), so each
+    is no bigger than the input rows it came from."""
+    raw_train = pd.read_csv(digits_processed / "input" / "mnist_train.csv").iloc[:, 1:]
+    raw_test = pd.read_csv(digits_processed / "input" / "mnist_test.csv").iloc[:, 1:]
+    _, _, test = read_split(digits_processed, "test")
+    np.testing.assert_array_equal(test, raw_test.to_numpy())
+    rows = [read_split(digits_processed, name)[2] for name in ("train", "validation")]
+    assert sorted(map(tuple, np.concatenate(rows).tolist())) == sorted(
+        map(tuple, raw_train.to_numpy().tolist())
+    )
+    bodies = [(digits_processed / n / f"{n}.csv").read_text().split("\n", 1)[1] for n in SPLITS]
+    assert "." not in "".join(bodies), "a split holds a non-integer"
+    inputs = [p.read_text().split("\n", 1)[1] for p in (digits_processed / "input").iterdir()]
+    assert sum(map(len, bodies)) <= sum(map(len, inputs)), "the rows grew"
+
+
+def test_digits_test_records_reproduce_csv_compactly(digits_processed: Path) -> None:
+    path = digits_processed / "baseline" / "test.jsonl"
+    records = read_jsonl(path)
+    _, labels, features = read_split(digits_processed, "test")
     assert len(records) == len(labels)
     assert {tuple(r) for r in records} == {("pixels", "ground_truth")}
     assert [r["ground_truth"] for r in records] == [DIGITS_CLASSES[i] for i in labels]
     pixels = np.array([r["pixels"] for r in records])
     assert pixels.dtype.kind == "i"
     assert pixels.shape == (len(labels), 64)
-    np.testing.assert_allclose(pixels / 255.0, features, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(pixels, features)
+    assert " " not in path.read_text(), "no spaces between JSON values"
+    # Nothing reads an image train.jsonl; at MNIST's size it would be as big as the train file.
+    assert not (digits_processed / "baseline" / "train.jsonl").exists()
 
 
 def test_image_28x28(tmp_path: Path) -> None:
@@ -564,11 +581,14 @@ def test_data_quality_baseline_is_the_train_baseline_without_labels(
 ) -> None:
     """Live requests carry no label, so the data-quality baseline must not have one either; an
     image's pixels are flat columns p0..pN (the analyzers take flat records only)."""
-    base = request.getfixturevalue(f"{project}_processed") / "baseline"
-    train = [json.loads(line) for line in (base / "train.jsonl").read_text().splitlines()]
+    processed = request.getfixturevalue(f"{project}_processed")
+    base = processed / "baseline"
     quality = [json.loads(line) for line in (base / "data-quality.jsonl").read_text().splitlines()]
-    assert len(quality) == len(train) > 0
-    features = [{k: v for k, v in r.items() if k != "ground_truth"} for r in train]
-    if project == "digits":
-        features = [{f"p{i}": v for i, v in enumerate(r["pixels"])} for r in features]
+    if project == "digits":  # the train split's raw pixels, by the transformer's feature names
+        header, _, pixels = read_split(processed, "train")
+        features = [dict(zip(header[1:], row, strict=True)) for row in pixels.astype(int).tolist()]
+    else:
+        train = [json.loads(line) for line in (base / "train.jsonl").read_text().splitlines()]
+        features = [{k: v for k, v in r.items() if k != "ground_truth"} for r in train]
+    assert len(quality) == len(features) > 0
     assert quality == features

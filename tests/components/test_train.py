@@ -165,6 +165,20 @@ def test_seeded_rerun_reproduces_the_model(
     np.testing.assert_array_equal(again.test_probabilities, first.test_probabilities)
 
 
+@pytest.mark.parametrize("framework", sorted(FRAMEWORKS))
+def test_training_uses_the_cores_the_job_has(
+    penguins_processed: Path, tmp_path: Path, framework: str
+) -> None:
+    """SageMaker sets SM_NUM_CPUS to the instance's vCPUs; the script computes on that many."""
+    quick = {FRAMEWORKS[framework].rounds: 1, "inference_handler": handler_of(framework)}
+    proc = run_script(
+        FRAMEWORKS[framework].training_script,
+        *hyperparameter_args(quick),
+        env=train_env(penguins_processed, tmp_path / "model", cpus=3),
+    )
+    assert ", 3 thread(s); " in proc.stdout.splitlines()[0], proc.stdout
+
+
 def _remove(relative: str) -> Callable[[Path], None]:
     def apply(base: Path) -> None:
         target = base / relative

@@ -4,7 +4,8 @@ Runs as a SageMaker Processing job in the framework's training container, upload
 is self-contained: standard library and numpy. The model is loaded and run by its own inference
 handler (`code/inference.py`'s `predictor`), which imports its framework: nothing here is
 per framework. Inputs under `--base_dir` (default /opt/ml/processing):
-`model/model.tar.gz` (the training job's output) and `test/test.csv` (header `label,<features>`).
+`model/model.tar.gz` (the training job's output) and `test/test.csv` (header `label,<features>`;
+an image's raw 0..255 pixels, divided here by the model's transformer.json `scale`).
 Output: `evaluation/evaluation.json`, which follows components/evaluate/report.schema.json.
 `--positive_class NAME` (a binary project's) adds ROC AUC and PR AUC of that class's probability.
 """
@@ -18,6 +19,7 @@ import json
 import sys
 import tarfile
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, NoReturn
@@ -54,28 +56,45 @@ def extract_model(archive: Path, target: Path) -> None:
         raise InputError(f"{archive}: not a readable tar.gz ({exc})") from None
 
 
-def read_test(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Read test.csv: float32 features and int64 class indices."""
-    if not path.is_file():
-        raise InputError(f"{path} not found (the preprocess output 'test')")
+def read_test(path: Path, transformer: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Read test.csv as the model's float32 features and int64 class indices: an image's raw
+    0..255 pixels (read as integers, a bounded parse) divided by transformer.json's scale."""
     with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        rows = list(reader)
+        header = next(csv.reader(fh), None)
     if not header or header[0] != "label":
         raise InputError(f"{path}: the first column must be 'label'")
-    if not rows:
-        raise InputError(f"{path}: no rows")
+    image = transformer.get("kind") == "image"
     try:
-        table = np.asarray(rows, dtype=np.float64)
-    except ValueError:
-        raise InputError(f"{path}: every cell must be a number (is it preprocessed?)") from None
-    if table.ndim != 2 or table.shape[1] != len(header) or not np.all(np.isfinite(table)):
+        with warnings.catch_warnings():  # a header-only file is reported below, not warned of
+            warnings.simplefilter("ignore", UserWarning)
+            table = np.loadtxt(
+                path, delimiter=",", skiprows=1, ndmin=2, dtype=np.int64 if image else np.float64
+            )
+    except ValueError as exc:
+        raise InputError(f"{path}: not a table of numbers (is it preprocessed?): {exc}") from None
+    if table.size == 0:
+        raise InputError(f"{path}: no rows")
+    if table.shape[1] != len(header) or not np.all(np.isfinite(table)):
         raise InputError(f"{path}: every row needs {len(header)} finite numbers")
-    labels = table[:, 0]
+    labels, features = table[:, 0], table[:, 1:]
     if np.any(labels != np.round(labels)) or labels.min() < 0:
         raise InputError(f"{path}: 'label' must be class indices (0, 1, ...)")
-    return table[:, 1:].astype(np.float32), labels.astype(np.int64)
+    if not image:
+        return features.astype(np.float32), labels.astype(np.int64)
+    if features.min() < 0 or features.max() > 255:
+        raise InputError(f"{path}: pixels must be 0..255 integers (is it preprocessed?)")
+    return features.astype(np.float32) / np.float32(transformer["scale"]), labels.astype(np.int64)
+
+
+def read_transformer(model_dir: Path) -> dict[str, Any]:
+    """The model's code/artifacts/transformer.json: how test.csv's columns become features."""
+    path = model_dir / "code" / "artifacts" / "transformer.json"
+    if not path.is_file():
+        raise InputError("model.tar.gz has no code/artifacts/transformer.json (training copies it)")
+    transformer = json.loads(path.read_text())
+    if not isinstance(transformer, dict):
+        raise InputError(f"{path}: not a JSON object")
+    return transformer
 
 
 def load_predictor(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
@@ -102,9 +121,8 @@ def load_predictor(model_dir: Path) -> Callable[[np.ndarray], np.ndarray]:
     return loaded
 
 
-def predict(model_dir: Path, x: np.ndarray) -> np.ndarray:
+def predict(model: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     """Class probabilities of every row, in batches, by the model's own handler."""
-    model = load_predictor(model_dir)
     batches = [np.asarray(model(x[start : start + BATCH])) for start in range(0, len(x), BATCH)]
     return np.concatenate(batches)
 
@@ -196,11 +214,15 @@ def binary_metrics(
 
 
 def evaluate(base_dir: Path, positive_class: str | None = None) -> dict[str, Any]:
-    x, y_true = read_test(base_dir / "test" / "test.csv")
+    test_csv = base_dir / "test" / "test.csv"
+    if not test_csv.is_file():
+        raise InputError(f"{test_csv} not found (the preprocess output 'test')")
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp)
         extract_model(base_dir / "model" / "model.tar.gz", model_dir)
-        probabilities = predict(model_dir, x)
+        model = load_predictor(model_dir)
+        x, y_true = read_test(test_csv, read_transformer(model_dir))
+        probabilities = predict(model, x)
         if probabilities.ndim != 2 or len(probabilities) != len(x):
             raise InputError(f"the model returned shape {probabilities.shape} for {len(x)} rows")
         classes = read_classes(model_dir, probabilities.shape[1])

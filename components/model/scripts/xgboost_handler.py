@@ -48,15 +48,9 @@ except ImportError:  # outside the container
     _response = Response
 
 
-_artifacts: serving.Artifacts | None = None
-
-
 def artifacts() -> serving.Artifacts:
-    """The classes and transformer shipped with the model, read once."""
-    global _artifacts
-    if _artifacts is None:
-        _artifacts = serving.load_artifacts(CODE_DIR / "artifacts")
-    return _artifacts
+    """The classes and transformer shipped with the model."""
+    return serving.artifacts_in(CODE_DIR / "artifacts")
 
 
 def model_fn(model_dir: str) -> Any:

@@ -3,9 +3,10 @@
 Runs in the scikit-learn processing container (Python 3.9, pandas 1.x), uploaded as this one file,
 so it depends on numpy, pandas and the standard library only. Reads `<base_dir>/input/<train_file>`
 and `<test_file>` (a label column, then one 0..255 column per pixel, row-major), takes a seeded,
-stratified validation split from the train file, keeps the test file as the test split, scales
-pixels to 0..1 and writes the outputs named in components/README.md. The image side is
-sqrt(pixel columns), so 28x28 MNIST and 8x8 scikit-learn digits both work.
+stratified validation split from the train file, keeps the test file as the test split and writes
+the outputs named in components/README.md. The splits keep the raw 0..255 integer pixels, so they
+are no bigger than the input; every reader divides by transformer.json's `scale`. The image side
+is sqrt(pixel columns), so 28x28 MNIST and 8x8 scikit-learn digits both work.
 
 Bad data exits with status 2 and a message naming the file, the column/line, the problem and the
 fix; nothing is written unless every check passes.
@@ -25,7 +26,9 @@ import numpy as np
 import pandas as pd
 
 PROG = "preprocess_image"
-SCALE = 255.0
+SCALE = 255.0  # transformer.json's: readers take features = pixel / scale
+CHUNK_ROWS = 8192  # rows read, checked and written at a time: bounded memory at any size
+FIX_PIXEL = "pixels must be integers 0..255; fix or remove the row"
 
 
 class DataError(Exception):
@@ -61,8 +64,8 @@ def line_of(row: int) -> int:
     return row + 2
 
 
-def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str]]:
-    """Labels (as text), pixels (float, checked 0..255 integers) and the pixel column names."""
+def read_header(path: Path, label: str) -> list[str]:
+    """The pixel column names of an MNIST-in-CSV file, checked: a label column, a square image."""
     if not path.is_file():
         raise DataError(
             str(path),
@@ -70,22 +73,18 @@ def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str
             "upload it there (project.input_data_uri) or fix project.data.train_file/test_file",
         )
     try:
-        header = list(pd.read_csv(path, nrows=0).columns)
-        frame = pd.read_csv(path, dtype={label: str}) if label in header else None
+        header = [str(name) for name in pd.read_csv(path, nrows=0).columns]
     except pd.errors.EmptyDataError:
         raise DataError(str(path), "the file is empty", "upload a CSV with a header row") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        what = f"not a readable CSV ({str(exc).strip()})"
-        raise DataError(str(path), what, "check the delimiter and quoting") from None
-    if frame is None:
+        raise unreadable(path, exc) from None
+    if label not in header:
         raise DataError(
             str(path),
             f"no label column {label!r} in the header (starts: {', '.join(header[:5])})",
             "name the label column in the CSV header or fix project.data.label",
         )
-    if frame.empty:
-        raise DataError(str(path), "no data rows after the header", "upload the data rows")
-    pixel_columns = [c for c in frame.columns if c != label]
+    pixel_columns = [c for c in header if c != label]
     side = math.isqrt(len(pixel_columns))
     if side == 0 or side * side != len(pixel_columns):
         raise DataError(
@@ -94,33 +93,72 @@ def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str
             "give one column per pixel of a square image (784 for 28x28, 64 for 8x8) "
             "besides the label column",
         )
-    for name in pixel_columns:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            continue
-        parsed = pd.to_numeric(column, errors="coerce")
-        bad = np.flatnonzero((column.notna() & parsed.isna()).to_numpy())
-        if bad.size:
-            raise DataError(
-                f"{path}: column {name!r}, line {line_of(bad[0])}",
-                f"pixel {column.iloc[bad[0]]!r} is not a number",
-                "pixels must be integers 0..255; fix or remove the row",
-            )
-        frame[name] = parsed
-    pixels = frame[pixel_columns].to_numpy(dtype=np.float64, na_value=np.nan)
-    problems = np.isnan(pixels) | (pixels < 0) | (pixels > 255) | (pixels != np.round(pixels))
-    if problems.any():
-        row, col = (int(v) for v in np.argwhere(problems)[0])
-        value = pixels[row, col]
+    return pixel_columns
+
+
+def unreadable(path: Path, exc: Exception) -> DataError:
+    what = f"not a readable CSV ({str(exc).strip()})"
+    return DataError(str(path), what, "check the delimiter and quoting")
+
+
+def read_images(path: Path, label: str) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """Labels (as text), pixels (uint8, checked 0..255 integers) and the pixel column names.
+
+    Read in chunks as float32 (exact for every 0..255 integer, and it shows a fraction, a
+    missing or an out-of-range value), kept as uint8: memory stays near the pixels' own size.
+    """
+    pixel_columns = read_header(path, label)
+    dtypes: dict[str, Any] = {name: np.float32 for name in pixel_columns}
+    labels: list[pd.Series] = []
+    blocks: list[np.ndarray] = []
+    problem: tuple[int, int, float] | None = None  # (row, column, value) of the first bad pixel
+    bad_rows = 0
+    try:
+        chunks = pd.read_csv(path, dtype={**dtypes, label: str}, chunksize=CHUNK_ROWS)
+        for number, chunk in enumerate(chunks):
+            pixels = chunk[pixel_columns].to_numpy(dtype=np.float32)
+            wrong = np.isnan(pixels) | (pixels < 0) | (pixels > 255) | (pixels != np.rint(pixels))
+            if wrong.any():
+                if problem is None:
+                    row, col = (int(v) for v in np.argwhere(wrong)[0])
+                    problem = (number * CHUNK_ROWS + row, col, float(pixels[row, col]))
+                bad_rows += int(wrong.any(axis=1).sum())
+            elif problem is None:
+                blocks.append(pixels.astype(np.uint8))
+                labels.append(chunk[label])
+    except ValueError:  # text where a pixel should be: find it with a slower, exact read
+        raise text_pixel(path, label, pixel_columns) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise unreadable(path, exc) from None
+    if problem is not None:
+        row, col, value = problem
         what = "missing pixel value" if np.isnan(value) else f"pixel {value:g} out of 0..255"
         if not np.isnan(value) and 0 <= value <= 255:
             what = f"pixel {value:g} is not a whole number"
         raise DataError(
             f"{path}: column {pixel_columns[col]!r}, line {line_of(row)}",
-            f"{what} ({int(problems.any(axis=1).sum())} such row(s))",
-            "pixels must be integers 0..255; fix or remove the row",
+            f"{what} ({bad_rows} such row(s))",
+            FIX_PIXEL,
         )
-    return frame[label], pixels, pixel_columns
+    if not blocks:
+        raise DataError(str(path), "no data rows after the header", "upload the data rows")
+    return pd.concat(labels, ignore_index=True), np.concatenate(blocks), pixel_columns
+
+
+def text_pixel(path: Path, label: str, pixel_columns: list[str]) -> DataError:
+    """The first pixel that is not a number, by column, then line."""
+    frame = pd.read_csv(path, dtype=str, usecols=pixel_columns)
+    for name in pixel_columns:
+        column = frame[name]
+        parsed = pd.to_numeric(column, errors="coerce")
+        bad = np.flatnonzero((column.notna() & parsed.isna()).to_numpy())
+        if bad.size:
+            return DataError(
+                f"{path}: column {name!r}, line {line_of(bad[0])}",
+                f"pixel {column.iloc[bad[0]]!r} is not a number",
+                FIX_PIXEL,
+            )
+    return DataError(str(path), "a pixel is not a number", FIX_PIXEL)
 
 
 def in_order_of(
@@ -194,23 +232,42 @@ def split_stratified(
     return rng.permutation(np.concatenate(train)), rng.permutation(np.concatenate(validation))
 
 
+def csv_lines(table: np.ndarray) -> bytes:
+    """Rows of small non-negative integers as CSV lines, built by numpy, not value by value: each
+    value's text comes from a lookup table, right-aligned in a fixed width whose padding (NUL
+    bytes) is then dropped."""
+    width = len(str(int(table.max()))) + 1
+    lookup = np.zeros((int(table.max()) + 1, width), dtype=np.uint8)
+    for value in range(len(lookup)):
+        text = f"{value},".encode("ascii")
+        lookup[value, width - len(text) :] = np.frombuffer(text, dtype=np.uint8)
+    cells = lookup[table]  # rows x columns x width
+    cells[:, -1, -1] = ord("\n")  # the last value of a row ends the line, not a comma
+    flat = cells.reshape(-1)
+    return bytes(flat[flat != 0].tobytes())
+
+
 def write_split(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:
-    """CSV with header `label,p0,...`; label is the class index, features pixel / 255."""
+    """CSV with header `label,p0,...`: the class index, then the raw 0..255 pixels (readers
+    divide by transformer.json's scale), so the file is no bigger than the input's rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    names = [f"p{i}" for i in range(pixels.shape[1])]
-    frame = pd.DataFrame(pixels / SCALE, columns=names)
-    frame.insert(0, "label", labels.astype(np.int64))
-    frame.to_csv(path, index=False)
+    with path.open("wb") as handle:
+        names = ",".join(f"p{i}" for i in range(pixels.shape[1]))
+        handle.write(f"label,{names}\n".encode("ascii"))
+        for start in range(0, len(labels), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            handle.write(csv_lines(np.column_stack([labels[rows], pixels[rows]])))
 
 
 def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
-    """One JSON object a line, as a request carries it: the raw 0..255 pixels, and the class."""
+    """One JSON object a line, as a request carries it: the raw 0..255 pixels, and the class;
+    compact (no spaces), as the batch transform sends it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    ints = pixels.astype(np.int64).tolist()
     names = [classes[label] for label in labels.tolist()]
     with path.open("w", encoding="utf-8") as handle:
-        for i, row in enumerate(ints):
-            handle.write(json.dumps({"pixels": row, "ground_truth": names[i]}) + "\n")
+        for i, row in enumerate(pixels.tolist()):
+            record = {"pixels": row, "ground_truth": names[i]}
+            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
 def write_pixel_columns(path: Path, pixels: np.ndarray) -> None:
@@ -262,9 +319,8 @@ def run(args: argparse.Namespace) -> str:
     write_split(base / "test" / "test.csv", test_labels, test_pixels)
     write_json(base / "artifacts" / "classes.json", list(args.classes))
     write_json(base / "artifacts" / "transformer.json", spec)
-    write_baseline(
-        base / "baseline" / "train.jsonl", train_labels[train], train_pixels[train], args.classes
-    )
+    # No baseline/train.jsonl for images: nothing reads it, and at MNIST's size it would be as
+    # big as the train file (the train images are train.csv and data-quality.jsonl already).
     write_baseline(base / "baseline" / "test.jsonl", test_labels, test_pixels, args.classes)
     # The data-quality baseline's input: the train images without labels, as flat pixel
     # columns p0..pN (0..255, the transformer's feature names), which the analyzers take.

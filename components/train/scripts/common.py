@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,54 +180,84 @@ def read_artifacts(directory: Path) -> tuple[list[str], dict[str, Any]]:
     if not isinstance(features, list) or not features:
         raise InputError(f"{directory / 'transformer.json'}: 'features' must be a non-empty list")
     if kind == "image":
-        side = transformer.get("side")
+        side, scale = transformer.get("side"), transformer.get("scale")
         if not isinstance(side, int) or side * side != len(features):
             raise InputError(
                 f"{directory / 'transformer.json'}: 'side' ({side!r}) squared must equal "
                 f"the number of features ({len(features)})"
             )
+        if not isinstance(scale, (int, float)) or not scale > 0:
+            raise InputError(
+                f"{directory / 'transformer.json'}: 'scale' must be a positive number (features "
+                f"are pixel / scale), got {scale!r}"
+            )
     return classes, transformer
 
 
 def read_split(
-    directory: Path, channel: str, features: list[str], n_classes: int
+    directory: Path, channel: str, transformer: dict[str, Any], n_classes: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read `<channel>.csv` (header `label,<features...>`) as float32 features and int64 labels."""
+    """Read `<channel>.csv` (header `label,<features...>`) as float32 features and int64 labels.
+
+    Images hold raw 0..255 integer pixels, read as such (a bounded, exact parse) and divided by
+    transformer.json's `scale` here; tabular features are already transformed.
+    """
     path = _channel_file(directory, f"{channel}.csv", channel)
+    features = [str(f) for f in transformer["features"]]
     with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        expected = ["label", *features]
-        if header != expected:
-            raise InputError(
-                f"{path}: header must be 'label' then the {len(features)} features of "
-                f"transformer.json, got {(header or [])[:5]}..."
-            )
-        rows = list(reader)
-    if not rows:
-        raise InputError(f"{path}: no rows")
+        header = next(csv.reader(fh), None)
+    if header != ["label", *features]:
+        raise InputError(
+            f"{path}: header must be 'label' then the {len(features)} features of "
+            f"transformer.json, got {(header or [])[:5]}..."
+        )
+    image = transformer["kind"] == "image"
+    dtype = (np.uint8 if n_classes <= 256 else np.uint16) if image else np.float64
     try:
-        table = np.asarray(rows, dtype=np.float64)
-    except ValueError:
-        raise InputError(f"{path}: every cell must be a number (is it preprocessed?)") from None
-    if table.ndim != 2 or table.shape[1] != len(expected):
-        raise InputError(f"{path}: every row must have {len(expected)} cells")
-    labels = table[:, 0]
+        with warnings.catch_warnings():  # a header-only file is reported below, not warned of
+            warnings.simplefilter("ignore", UserWarning)
+            table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=dtype, ndmin=2)
+    except ValueError as exc:
+        what = "0..255 integers" if image else "numbers"
+        raise InputError(
+            f"{path}: every cell must be {what} (is it preprocessed?): {exc}"
+        ) from None
+    if len(table) == 0:
+        raise InputError(f"{path}: no rows")
+    labels: np.ndarray = table[:, 0]
     if not np.all(np.isfinite(table)):
         raise InputError(f"{path}: empty, NaN or infinite values (is it preprocessed?)")
     if np.any(labels != np.round(labels)) or labels.min() < 0 or labels.max() >= n_classes:
         raise InputError(
             f"{path}: 'label' must be class indices 0..{n_classes - 1} (see classes.json)"
         )
+    if image:
+        if table[:, 1:].max() > 255:
+            raise InputError(f"{path}: pixels must be 0..255 integers (is it preprocessed?)")
+        return scaled(table[:, 1:], float(transformer["scale"])), labels.astype(np.int64)
     return table[:, 1:].astype(np.float32), labels.astype(np.int64)
+
+
+def scaled(pixels: np.ndarray, scale: float) -> np.ndarray:
+    """Image features: raw pixels / scale, in float32 (as serving computes them)."""
+    return pixels.astype(np.float32) / np.float32(scale)
 
 
 def load_data(paths: Paths) -> Data:
     classes, transformer = read_artifacts(paths.artifacts)
-    features = [str(f) for f in transformer["features"]]
-    x_train, y_train = read_split(paths.train, "train", features, len(classes))
-    x_val, y_val = read_split(paths.validation, "validation", features, len(classes))
+    x_train, y_train = read_split(paths.train, "train", transformer, len(classes))
+    x_val, y_val = read_split(paths.validation, "validation", transformer, len(classes))
     return Data(x_train, y_train, x_val, y_val, classes, transformer)
+
+
+def compute_threads() -> int:
+    """The cores the job has: SageMaker's SM_NUM_CPUS (the instance's vCPUs), else the machine's.
+
+    More threads change the order of floating-point sums, so a model is bit-identical on a rerun
+    with the same thread count, not across counts (components/train/README.md).
+    """
+    value = os.environ.get("SM_NUM_CPUS", "")
+    return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
 
 
 def handler_path(handler: str | None) -> Path:
@@ -290,7 +321,7 @@ def run(
         print(
             f"training {framework} {data.kind} model: {len(data.y_train)} train / "
             f"{len(data.y_val)} validation samples, {data.n_features} features, "
-            f"{data.n_classes} classes; {settings}",
+            f"{data.n_classes} classes, {compute_threads()} thread(s); {settings}",
             flush=True,
         )
         paths.model_dir.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Data, InputError, Parser, Paths, check_seed, log_epoch, run
+from common import (
+    Data,
+    InputError,
+    Parser,
+    Paths,
+    check_seed,
+    compute_threads,
+    log_epoch,
+    run,
+)
 
 MODEL_FILE = "model.json"  # xgboost_handler.py loads it
 
@@ -83,7 +92,7 @@ def train(args: BoostArgs, data: Data, paths: Paths) -> None:
         "subsample": args.subsample,
         "eval_metric": ["mlogloss", "merror"],
         "seed": args.seed,
-        "nthread": 1,  # one thread: the same sums in the same order on every run
+        "nthread": compute_threads(),  # a rerun on as many threads gives the same model
         "tree_method": "hist",
     }
     train_set = xgb.DMatrix(data.x_train, label=data.y_train)

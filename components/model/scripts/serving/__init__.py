@@ -14,7 +14,7 @@ Modules: `protocol` (content types, errors), `artifacts` (classes and transforme
 (request -> features), `download` (image URLs), `respond` (predictions -> response, `invoke`).
 """
 
-from .artifacts import POSITIVE_CLASS_ENV, Artifacts, load_artifacts
+from .artifacts import POSITIVE_CLASS_ENV, Artifacts, artifacts_in, load_artifacts
 from .download import ALLOWLIST_ENV, download, fetch_image, forbidden_reason, image_pixels
 from .parse import MAX_IMAGE_URLS, MAX_REQUEST_BYTES, MAX_SAMPLES, parse_request, split_samples
 from .protocol import (
@@ -42,6 +42,7 @@ __all__ = [
     "Artifacts",
     "Refused",
     "RequestError",
+    "artifacts_in",
     "download",
     "error_body",
     "fetch_image",

@@ -77,3 +77,14 @@ def load_artifacts(folder: str | Path) -> Artifacts:
     classes = json.loads((folder / "classes.json").read_text(encoding="utf-8"))
     transformer = json.loads((folder / "transformer.json").read_text(encoding="utf-8"))
     return Artifacts(classes, transformer, os.environ.get(POSITIVE_CLASS_ENV) or None)
+
+
+_loaded: dict[Path, Artifacts] = {}
+
+
+def artifacts_in(folder: str | Path) -> Artifacts:
+    """`load_artifacts(folder)`, read once: a handler needs them on every request."""
+    folder = Path(folder)
+    if folder not in _loaded:
+        _loaded[folder] = load_artifacts(folder)
+    return _loaded[folder]

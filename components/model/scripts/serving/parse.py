@@ -70,6 +70,9 @@ def _load_json(text: str, where: str) -> Any:
         raise RequestError(400, f"{where} is nested too deeply to be a sample") from None
 
 
+NUMBER_TYPES = {int, float}  # what JSON numbers parse to
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -216,7 +219,7 @@ def _pixel_array(pixels: Any, side: int, where: str) -> np.ndarray:
         raise RequestError(
             400, f"{where}: 'pixels' must be a list of {expected} numbers, got {_describe(pixels)}"
         )
-    if not all(_is_number(v) for v in flat):
+    if not set(map(type, flat)) <= NUMBER_TYPES:  # one pass in C; bool is not among them
         bad = next(v for v in flat if not _is_number(v))
         raise RequestError(400, f"{where}: pixels must be numbers 0..255, got {_describe(bad)}")
     array = np.asarray(flat, dtype=np.float64)
