@@ -87,7 +87,7 @@ def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
     if asset.kind == "lambda":
         return _zip(contents)
     if asset.kind == "sourcedir":
-        return _tar_gz(contents)
+        return tar_gz(contents)
     raise ValueError(f"asset {asset.name} is a {asset.kind}, not one object")
 
 
@@ -165,7 +165,8 @@ def _zip(contents: dict[str, bytes]) -> bytes:
     return raw.getvalue()
 
 
-def _tar_gz(contents: dict[str, bytes]) -> bytes:
+def tar_gz(contents: dict[str, bytes]) -> bytes:
+    """A deterministic tar.gz of {path in the archive: bytes} (a source dir as uploaded)."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(contents):

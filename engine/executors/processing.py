@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine import process
+from engine import process, sdk_conventions
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.training import job_name
 from engine.expressions import render
@@ -55,7 +55,8 @@ def run(ctx: StepContext) -> dict[str, Any]:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
     python = ctx.python_for(str(app.get("ImageUri", "")))
-    argv = process.python_argv([str(a) for a in entrypoint] + container_args, ctx.work, python)
+    command, cwd = _command(ctx, name, [str(a) for a in entrypoint], python)
+    argv = process.python_argv(command + container_args, ctx.work, python)
     env = {
         **os.environ,
         **{
@@ -65,10 +66,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     }
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-    code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit)
+    code = ctx.run_process(argv, env=env, cwd=cwd, timeout=limit)
     if code != 0:
         failed = process.job_failed(
-            f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset
+            f"processing job {name}", _script(command), code, ctx.log_path, offset
         )
         raise StepFailed(_as_uris(str(failed), ctx, arguments.get("ProcessingInputs", [])))
     by_name = {}
@@ -85,6 +86,32 @@ def run(ctx: StepContext) -> dict[str, Any]:
         "ProcessingStartTime": started.isoformat(),
         "ProcessingEndTime": datetime.now(UTC).isoformat(),
     }
+
+
+def _command(
+    ctx: StepContext, name: str, entrypoint: list[str], python: str
+) -> tuple[list[str], Path]:
+    """The job's command and folder: its entrypoint in the work folder, or for a
+    FrameworkProcessor's `bash runproc.sh` what that script does, played offline (the source
+    dir unpacked, its requirements checked, the entry script run from the code folder)."""
+    if not sdk_conventions.is_framework_job(entrypoint):
+        return entrypoint, ctx.work
+    where = f"processing job {name}"
+    runproc = _mapped(ctx, entrypoint[1])
+    try:
+        text = runproc.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StepFailed.because(
+            where,
+            f"no {entrypoint[1]}",
+            "a FrameworkProcessor job runs the runproc.sh of its `entrypoint` input",
+            "give the job the entrypoint input FrameworkProcessor.run makes",
+        ) from None
+    job = sdk_conventions.framework_job(text, where)
+    code_dir = _mapped(ctx, job.code_dir)
+    sdk_conventions.unpack_sources(code_dir, where)
+    sdk_conventions.check_requirements(python, code_dir, where)
+    return [*job.command, job.script], code_dir
 
 
 def _as_uris(message: str, ctx: StepContext, inputs: list[dict[str, Any]]) -> str:

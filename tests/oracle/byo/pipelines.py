@@ -1,0 +1,342 @@
+"""Definitions shaped like the course's sessions 1 to 6, built offline with SDK 2.x calls.
+
+"Machine Learning School"'s Penguins pipeline, rebuilt as a user's notebook builds it: local
+scripts and source dirs (code/), the SDK's processors, estimators, tuner, models, property file,
+conditions, step collections and Lambda step. The SDK uploads code while it builds a definition;
+here those uploads land in a mocked S3 (moto, nothing leaves the machine), and `Built.map` says
+which local file or folder stands for each uploaded URI, as a user's map would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from sagemaker.inputs import TrainingInput
+from sagemaker.lambda_helper import Lambda
+from sagemaker.model_monitor import DatasetFormat
+from sagemaker.processing import ProcessingInput, ProcessingOutput
+from sagemaker.pytorch import PyTorch, PyTorchModel, PyTorchProcessor
+from sagemaker.sklearn.processing import SKLearnProcessor
+from sagemaker.transformer import Transformer
+from sagemaker.tuner import ContinuousParameter, HyperparameterTuner
+from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.workflow.condition_step import ConditionStep
+from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.workflow.fail_step import FailStep
+from sagemaker.workflow.functions import Join, JsonGet
+from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
+from sagemaker.workflow.model_step import ModelStep
+from sagemaker.workflow.parameters import ParameterFloat, ParameterString
+from sagemaker.workflow.pipeline import Pipeline
+from sagemaker.workflow.properties import PropertyFile
+from sagemaker.workflow.quality_check_step import DataQualityCheckConfig, QualityCheckStep
+from sagemaker.workflow.step_collections import RegisterModel
+from sagemaker.workflow.steps import (
+    CacheConfig,
+    ProcessingStep,
+    TrainingStep,
+    TransformStep,
+    TuningStep,
+)
+
+from tests.oracle.sdk_twin import pipeline_session
+
+CODE = Path(__file__).resolve().parent / "code"
+REGION = "us-east-1"
+BUCKET = "mlschool"
+PREFIX = "penguins"
+ROLE = "arn:aws:iam::123456789012:role/service-role/SageMakerRole"
+DATASET = f"s3://{BUCKET}/{PREFIX}/data/penguins.csv"
+MODELS = f"s3://{BUCKET}/{PREFIX}/models"
+GROUP = "penguins"
+DEPLOY_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:deploy-penguins"
+PYTORCH = {"framework_version": "2.1", "py_version": "py310"}
+CACHE = CacheConfig(enable_caching=True, expire_after="PT1H")
+SPLITS = ("train", "validation", "test", "baseline")
+
+
+@dataclass
+class Built:
+    """A definition as the SDK wrote it, and the local files that stand for what it uploaded."""
+
+    name: str
+    definition: dict[str, Any]
+    map: dict[str, str] = field(default_factory=dict)
+
+    def write(self, folder: Path) -> Path:
+        """pipeline.json and map.json (S3 URIs to local paths, Lambda ARNs to handlers)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pipeline.json").write_text(json.dumps(self.definition, indent=2))
+        (folder / "map.json").write_text(json.dumps({"s3": self.map}, indent=2))
+        return folder / "pipeline.json"
+
+
+class _Sdk:
+    """One pipeline's SDK objects; the steps shared by several sessions."""
+
+    def __init__(self) -> None:
+        self.session = pipeline_session(REGION, BUCKET)
+        self.dataset = ParameterString("dataset_location", default_value=DATASET)
+        self.threshold = ParameterFloat("accuracy_threshold", default_value=0.7)
+        self.report = PropertyFile("EvaluationReport", "evaluation", "evaluation.json")
+
+    def preprocess(self) -> ProcessingStep:
+        processor = SKLearnProcessor(
+            framework_version="1.2-1",
+            role=ROLE,
+            instance_type="ml.m5.xlarge",
+            instance_count=1,
+            sagemaker_session=self.session,
+        )
+        args = processor.run(
+            code=str(CODE / "preprocess" / "preprocessor.py"),
+            inputs=[ProcessingInput(source=self.dataset, destination="/opt/ml/processing/input")],
+            outputs=[
+                ProcessingOutput(output_name=name, source=f"/opt/ml/processing/{name}")
+                for name in SPLITS
+            ],
+        )
+        return ProcessingStep("preprocess-data", step_args=args, cache_config=CACHE)
+
+    def estimator(self) -> PyTorch:
+        return PyTorch(
+            entry_point="train.py",
+            source_dir=str(CODE / "training"),
+            role=ROLE,
+            instance_type="ml.m5.xlarge",
+            instance_count=1,
+            output_path=MODELS,
+            hyperparameters={"epochs": 30},
+            metric_definitions=[{"Name": "val_accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}],
+            sagemaker_session=self.session,
+            **PYTORCH,
+        )
+
+    def channels(self, preprocess: ProcessingStep) -> dict[str, TrainingInput]:
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        return {
+            name: TrainingInput(outputs[name].S3Output.S3Uri, content_type="text/csv")
+            for name in ("train", "validation")
+        }
+
+    def evaluate(self, name: str, preprocess: ProcessingStep, model_uri: Any) -> ProcessingStep:
+        processor = PyTorchProcessor(
+            role=ROLE,
+            instance_type="ml.m5.xlarge",
+            instance_count=1,
+            sagemaker_session=self.session,
+            **PYTORCH,
+        )
+        outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+        args = processor.run(
+            code="evaluation.py",
+            source_dir=str(CODE / "evaluation"),
+            inputs=[
+                ProcessingInput(source=model_uri, destination="/opt/ml/processing/model"),
+                ProcessingInput(
+                    source=outputs["test"].S3Output.S3Uri, destination="/opt/ml/processing/test"
+                ),
+            ],
+            outputs=[
+                ProcessingOutput(output_name="evaluation", source="/opt/ml/processing/evaluation")
+            ],
+        )
+        return ProcessingStep(name, step_args=args, property_files=[self.report])
+
+    def accuracy(self, evaluation: ProcessingStep) -> JsonGet:
+        return JsonGet(
+            step_name=evaluation.name,
+            property_file=self.report,
+            json_path="metrics.accuracy.value",
+        )
+
+    def model(self, model_data: Any) -> PyTorchModel:
+        return PyTorchModel(
+            model_data=model_data,
+            entry_point="inference.py",
+            source_dir=str(CODE / "inference"),
+            role=ROLE,
+            sagemaker_session=self.session,
+            **PYTORCH,
+        )
+
+
+def session1() -> Pipeline:
+    """Preprocess only: an SKLearnProcessor whose input parameter names one file."""
+    sdk = _Sdk()
+    return Pipeline(
+        name="session1-pipeline",
+        parameters=[sdk.dataset],
+        steps=[sdk.preprocess()],
+        sagemaker_session=sdk.session,
+    )
+
+
+def session3() -> Pipeline:
+    """Train, evaluate, then register (with an inference script: a repack) or fail."""
+    sdk = _Sdk()
+    preprocess = sdk.preprocess()
+    train = TrainingStep(
+        "train-model",
+        step_args=sdk.estimator().fit(sdk.channels(preprocess)),
+        cache_config=CACHE,
+    )
+    model_uri = train.properties.ModelArtifacts.S3ModelArtifacts
+    evaluate = sdk.evaluate("evaluate-model", preprocess, model_uri)
+    register = RegisterModel(
+        name="register-model",
+        estimator=sdk.estimator(),
+        model_data=model_uri,
+        entry_point="inference.py",
+        source_dir=str(CODE / "inference"),
+        content_types=["text/csv"],
+        response_types=["application/json"],
+        inference_instances=["ml.m5.large"],
+        transform_instances=["ml.m5.large"],
+        model_package_group_name=GROUP,
+        approval_status="Approved",
+    )
+    fail = FailStep(
+        "fail",
+        error_message=Join(on=" ", values=["accuracy below", sdk.threshold]),
+    )
+    condition = ConditionStep(
+        "check-model-accuracy",
+        conditions=[ConditionGreaterThanOrEqualTo(sdk.accuracy(evaluate), sdk.threshold)],
+        if_steps=[register],
+        else_steps=[fail],
+    )
+    return Pipeline(
+        name="session3-pipeline",
+        parameters=[sdk.dataset, sdk.threshold],
+        steps=[preprocess, train, evaluate, condition],
+        sagemaker_session=sdk.session,
+    )
+
+
+def session4to6() -> Pipeline:
+    """Tuning, the top two models evaluated, the best served (ModelStep with an inference script:
+    a repack), registered, a batch transform and a data quality check, and a Lambda deploy."""
+    sdk = _Sdk()
+    preprocess = sdk.preprocess()
+    tuner = HyperparameterTuner(
+        sdk.estimator(),
+        objective_metric_name="val_accuracy",
+        hyperparameter_ranges={"learning_rate": ContinuousParameter(0.01, 0.3)},
+        metric_definitions=[{"Name": "val_accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}],
+        objective_type="Maximize",
+        max_jobs=3,
+        max_parallel_jobs=2,
+    )
+    tune = TuningStep("tune-model", step_args=tuner.fit(sdk.channels(preprocess)))
+    top = [
+        tune.get_top_model_s3_uri(top_k=k, s3_bucket=BUCKET, prefix=f"{PREFIX}/models")
+        for k in (0, 1)
+    ]
+    evaluate = [sdk.evaluate(f"evaluate-top-{k}", preprocess, top[k]) for k in (0, 1)]
+    model = sdk.model(top[0])
+    create = ModelStep("create-model", step_args=model.create(instance_type="ml.m5.large"))
+    register = ModelStep(
+        "register-model",
+        step_args=sdk.model(top[0]).register(
+            content_types=["text/csv"],
+            response_types=["application/json"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            model_package_group_name=GROUP,
+            approval_status="Approved",
+        ),
+    )
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    transformer = Transformer(
+        model_name=create.properties.ModelName,
+        instance_type="ml.m5.large",
+        instance_count=1,
+        accept="application/json",
+        assemble_with="Line",
+        output_path=f"s3://{BUCKET}/{PREFIX}/transform",
+        sagemaker_session=sdk.session,
+    )
+    transform = TransformStep(
+        "transform",
+        step_args=transformer.transform(
+            data=Join(on="/", values=[outputs["test"].S3Output.S3Uri, "test.csv"]),
+            content_type="text/csv",
+            split_type="Line",
+            input_filter="$[1:]",
+        ),
+    )
+    quality = QualityCheckStep(
+        "data-quality-baseline",
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=outputs["baseline"].S3Output.S3Uri,
+            dataset_format=DatasetFormat.csv(header=True),
+            output_s3_uri=f"s3://{BUCKET}/{PREFIX}/data-quality",
+        ),
+        check_job_config=CheckJobConfig(
+            role=ROLE,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            sagemaker_session=sdk.session,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+        model_package_group_name=GROUP,
+    )
+    deploy = LambdaStep(
+        "deploy",
+        lambda_func=Lambda(function_arn=DEPLOY_ARN, session=sdk.session),
+        inputs={"model_name": create.properties.ModelName, "endpoint_name": "penguins"},
+        outputs=[LambdaOutput("endpoint", LambdaOutputTypeEnum.String)],
+        depends_on=[register],
+    )
+    condition = ConditionStep(
+        "check-best-accuracy",
+        conditions=[ConditionGreaterThanOrEqualTo(sdk.accuracy(evaluate[0]), sdk.threshold)],
+        if_steps=[create, register, transform, deploy],
+        else_steps=[FailStep("fail", error_message="the best model is not accurate enough")],
+    )
+    return Pipeline(
+        name="session4to6-pipeline",
+        parameters=[sdk.dataset, sdk.threshold],
+        steps=[preprocess, quality, tune, *evaluate, condition],
+        sagemaker_session=sdk.session,
+    )
+
+
+SESSIONS: dict[str, Callable[[], Pipeline]] = {
+    "session1": session1,
+    "session3": session3,
+    "session4to6": session4to6,
+}
+
+
+def build(session: str, objects: Path) -> Built:
+    """The session's definition, with the objects the SDK uploaded written under `objects`."""
+    with mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        pipeline = SESSIONS[session]()
+        definition = json.loads(pipeline.definition())
+        built = Built(pipeline.name, definition)
+        s3 = boto3.client("s3", region_name=REGION)
+        for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            uri = f"s3://{BUCKET}/{item['Key']}"
+            built.map[uri] = str(_local(s3, item["Key"], objects))
+    return built
+
+
+def _local(s3: Any, key: str, objects: Path) -> Path:
+    """The local stand-in for an uploaded object: the source folder the SDK packed a training
+    source dir from, else the uploaded bytes in a file."""
+    if key.endswith("/sourcedir.tar.gz") and "/train-model/" in key:
+        return CODE / "training"
+    path = objects / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    return path
