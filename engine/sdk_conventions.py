@@ -89,9 +89,10 @@ def framework_job(runproc: str, where: str) -> FrameworkJob:
     return FrameworkJob(cd.group(1), command.split(), script)
 
 
-def unpack_sources(code_dir: Path, where: str) -> None:
-    """runproc.sh's `tar -xzf sourcedir.tar.gz` in the (local) code folder."""
-    archive = code_dir / SOURCE_ARCHIVE
+def unpack_sources(code_input: Path, dest: Path, where: str) -> None:
+    """runproc.sh's `tar -xzf sourcedir.tar.gz`, into `dest` rather than the code input (an
+    input the job must not change here: the engine's S3 folder may be bound there)."""
+    archive = code_input / SOURCE_ARCHIVE
     if not archive.is_file():
         raise StepFailed.because(
             where,
@@ -99,8 +100,9 @@ def unpack_sources(code_dir: Path, where: str) -> None:
             f"{RUNPROC} unpacks the source dir the SDK uploaded there",
             "give the job its `code` input (FrameworkProcessor.run does)",
         )
+    dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
-        tar.extractall(code_dir, filter="data")
+        tar.extractall(dest, filter="data")
 
 
 def check_requirements(python: str, code_dir: Path, where: str) -> None:

@@ -21,6 +21,7 @@ from engine.executors.training import job_name
 from engine.expressions import render
 
 BASE_DIR_FLAG = "--base_dir"
+FRAMEWORK_SOURCES = "sources"  # a FrameworkProcessor's source dir, unpacked in the work folder
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def _command(
 ) -> tuple[list[str], Path]:
     """The job's command and folder: its entrypoint in the work folder, or for a
     FrameworkProcessor's `bash runproc.sh` what that script does, played offline (the source
-    dir unpacked, its requirements checked, the entry script run from the code folder)."""
+    dir unpacked in the work folder, its requirements checked, the entry script run there)."""
     if not sdk_conventions.is_framework_job(entrypoint):
         return entrypoint, ctx.work
     where = f"processing job {name}"
@@ -108,10 +109,10 @@ def _command(
             "give the job the entrypoint input FrameworkProcessor.run makes",
         ) from None
     job = sdk_conventions.framework_job(text, where)
-    code_dir = _mapped(ctx, job.code_dir)
-    sdk_conventions.unpack_sources(code_dir, where)
-    sdk_conventions.check_requirements(python, code_dir, where)
-    return [*job.command, job.script], code_dir
+    sources = ctx.work / FRAMEWORK_SOURCES
+    sdk_conventions.unpack_sources(_mapped(ctx, job.code_dir), sources, where)
+    sdk_conventions.check_requirements(python, sources, where)
+    return [*job.command, job.script], sources
 
 
 def _as_uris(message: str, ctx: StepContext, inputs: list[dict[str, Any]]) -> str:

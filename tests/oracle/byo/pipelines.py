@@ -9,7 +9,9 @@ which local file or folder stands for each uploaded URI, as a user's map would.
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,11 +71,16 @@ class Built:
     definition: dict[str, Any]
     map: dict[str, str] = field(default_factory=dict)
 
-    def write(self, folder: Path) -> Path:
-        """pipeline.json and map.json (S3 URIs to local paths, Lambda ARNs to handlers)."""
+    def write(self, folder: Path, dataset: Path) -> Path:
+        """pipeline.json and its map beside it (S3 URIs to local paths, the dataset included;
+        the Lambda ARN to its handler), as a user would write them for `python -m engine run`."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "pipeline.json").write_text(json.dumps(self.definition, indent=2))
-        (folder / "map.json").write_text(json.dumps({"s3": self.map}, indent=2))
+        local = {
+            "s3": {**self.map, DATASET: str(dataset)},
+            "lambdas": {DEPLOY_ARN: f"{CODE / 'deploy' / 'deploy.py'}:lambda_handler"},
+        }
+        (folder / "map.json").write_text(json.dumps(local, indent=2))
         return folder / "pipeline.json"
 
 
@@ -332,11 +339,20 @@ def build(session: str, objects: Path) -> Built:
 
 
 def _local(s3: Any, key: str, objects: Path) -> Path:
-    """The local stand-in for an uploaded object: the source folder the SDK packed a training
-    source dir from, else the uploaded bytes in a file."""
-    if key.endswith("/sourcedir.tar.gz") and "/train-model/" in key:
-        return CODE / "training"
+    """The local stand-in for an uploaded object: the code folder a source dir archive was
+    packed from (the map packs it again, as the SDK does), else the uploaded bytes in a file."""
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    if key.endswith("/sourcedir.tar.gz"):
+        with tarfile.open(fileobj=io.BytesIO(body)) as archive:
+            members = {m.name for m in archive.getmembers() if m.isfile()}
+        for folder in sorted(CODE.iterdir()):
+            if members == {p.relative_to(folder).as_posix() for p in _files(folder)}:
+                return folder
     path = objects / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    path.write_bytes(body)
     return path
+
+
+def _files(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
