@@ -77,6 +77,39 @@ def test_the_sdks_runproc_sh_is_read_as_it_runs(command: list[str], script: str)
     assert not is_framework_job(["python3", "/opt/ml/processing/input/code/runproc.py"])
 
 
+# The shape SDK 3.x's FrameworkProcessor writes (sagemaker-core's processing module): `set -e`
+# first, a check that the archive is there, `pip install` rather than `python -m pip install`.
+SDK3_RUNPROC = """#!/bin/bash
+
+set -e
+
+cd /opt/ml/processing/input/code/
+
+if [ -f sourcedir.tar.gz ]; then
+    tar -xzf sourcedir.tar.gz
+else
+    echo "ERROR: sourcedir.tar.gz not found!"
+    exit 1
+fi
+
+if [[ -f 'requirements.txt' ]]; then
+    pip uninstall --yes typing
+    pip install -r requirements.txt
+fi
+
+python3 evaluation.py "$@"
+"""
+
+
+def test_the_sdk3_runproc_sh_is_read_too() -> None:
+    job = framework_job(SDK3_RUNPROC, "job")
+    assert (job.code_dir, job.command, job.script) == (
+        "/opt/ml/processing/input/code",
+        ["python3"],
+        "evaluation.py",
+    )
+
+
 def test_a_runproc_sh_of_another_shape_is_refused() -> None:
     with pytest.raises(StepFailed) as caught:
         framework_job("#!/bin/bash\npip install -r requirements.txt\n", "processing job x")
