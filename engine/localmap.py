@@ -18,8 +18,9 @@ Paths in a map file are relative to it; paths in options to the working folder. 
 the same assets and functions a compiled bundle's manifest lists (the manifest is our compiler's
 way of writing a map), so one mechanism puts every object in the engine's S3 and runs every
 function: a file is one object, a folder one object per file under the prefix (or, mapped to a
-`.tar.gz` URI, one archive with the folder's files at its root, as the SDK packs a source dir),
-a Lambda handler a zip of its file's folder.
+`.tar.gz` URI, one archive with the folder's files at its root, as the SDK packs a source dir;
+a lone script mapped there is packed alone, as the SDK packs an entry point without a source
+dir), a Lambda handler a zip of its file's folder.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from kernel.names import LAMBDA_ARN, s3_uri_problem
 
 SUFFIX = ".map.yaml"
 KEYS = ("s3", "parameters", "lambdas")
-SOURCE_DIR = ".tar.gz"  # a folder mapped to such a URI is packed as the SDK packs a source dir
+SOURCE_DIR = ".tar.gz"  # a folder (or a script) mapped to such a URI is packed as the SDK would
+ARCHIVES = (".tar.gz", ".tgz")  # a file that is already one is put as it is
 LAMBDA_BUCKET = "local-engine-lambdas"  # where the mapped handlers' zips go in the engine's S3
 LAMBDA_RUNTIME = "python3.12"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -336,6 +338,9 @@ def with_map(bundle: Bundle, local: LocalMap) -> Bundle:
 
 
 def _asset(uri: str, path: Path) -> Asset:
+    if path.is_file() and uri.endswith(SOURCE_DIR) and not path.name.endswith(ARCHIVES):
+        only = AssetFile(str(path), path.name, _sha256(path.read_bytes()))  # an entry point
+        return Asset(f"map {uri}", "sourcedir", (only,), _listing_sha256((only,)), uri)
     if path.is_file():
         target = uri + path.name if uri.endswith("/") else uri
         only = AssetFile(str(path), path.name, _sha256(path.read_bytes()))

@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import tarfile
 import textwrap
 import zipfile
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bundle.assets import asset_objects
+from bundle.diff import main as diff_main
+from bundle.graph import main as graph_main
 from bundle.read import read_definition
 from engine.cli import main
+from engine.environments import Interpreters
 from engine.executions import list_executions
 from engine.localmap import (
     MapError,
@@ -29,6 +34,9 @@ from engine.localmap import (
     read_map,
     with_map,
 )
+from engine.stand_ins import stand_in_notes
+from kernel.picture import mermaid
+from tests.bundle.test_diff import PAIRS
 
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TENSORFLOW = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.6-cpu-py38"
@@ -470,3 +478,81 @@ def _written(folder: Path, value: dict[str, Any]) -> Path:
     path = folder / "pipeline.json"
     path.write_text(json.dumps(value))
     return path
+
+
+def test_a_script_mapped_to_a_tarball_is_packed_alone_and_an_archive_is_put_as_is(
+    course: Path,
+) -> None:
+    archive = course / "given.tar.gz"
+    archive.write_bytes(b"archive bytes")
+    local = from_options(
+        s3=[
+            f"s3://bucket/a/sourcedir.tar.gz={course / 'code/prepare.py'}",
+            f"s3://bucket/b/sourcedir.tar.gz={archive}",
+        ]
+    )
+    objects = {o.uri: o.body for o in asset_objects(map_assets(local))}
+    with tarfile.open(fileobj=io.BytesIO(objects["s3://bucket/a/sourcedir.tar.gz"])) as tar:
+        assert tar.getnames() == ["prepare.py"]
+    assert objects["s3://bucket/b/sourcedir.tar.gz"] == b"archive bytes"
+
+
+def test_the_picture_of_a_bare_definition_is_that_of_its_steps(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert graph_main([str(course / "course.json")]) == 0
+    picture = capsys.readouterr().out
+    assert picture == mermaid(definition())
+    described = course / "described.json"
+    described.write_text(json.dumps({"PipelineDefinition": json.dumps(definition())}))
+    assert graph_main([str(described)]) == 0
+    assert capsys.readouterr().out == picture
+
+
+def test_a_bundle_and_its_definition_alone_do_not_differ(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A notebook's pipeline is compared with ours step by step; assets and publish settings,
+    which a bare definition has none of, are left out."""
+    ours = PAIRS / "threshold" / "a"
+    notebook = tmp_path / "notebook.json"
+    notebook.write_text((ours / "pipeline.json").read_text())
+    assert diff_main([str(notebook), str(ours), "--exit-code"]) == 0
+    assert capsys.readouterr().out.endswith("\nno changes\n")
+    changed = json.loads(notebook.read_text())
+    (threshold,) = [p for p in changed["Parameters"] if p["Name"] == "ApproveThreshold"]
+    threshold["DefaultValue"] = 0.9
+    notebook.write_text(json.dumps(changed))
+    assert diff_main([str(notebook), str(ours), "--exit-code"]) == 1
+    out = capsys.readouterr().out
+    assert "ApproveThreshold" in out
+    assert out.endswith(
+        "assets: not compared: only two bundles' assets.json are compared (changed S3 URIs "
+        "above name their assets)\npublish: not compared: only two bundles' schedule, tags "
+        "and functions are compared\n"
+    )
+
+
+def test_each_image_says_once_which_local_versions_stand_in(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    here = f"this machine's Python {sys.version_info.major}.{sys.version_info.minor}"
+    tensorflow = metadata.version("tensorflow-cpu")
+    assert stand_in_notes([TENSORFLOW, TENSORFLOW, "1.dkr.ecr.x/img:latest"], Interpreters()) == [
+        "image img:latest: versions not known here; running on " + here,
+        f"image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6): running on {here}, "
+        f"tensorflow {tensorflow}",
+    ]
+    (sklearn,) = stand_in_notes([SKLEARN], Interpreters())
+    assert sklearn.startswith(
+        "image sagemaker-scikit-learn:1.2-1 (Python 3.9, numpy 1.24.1, pandas 1.1.3, "
+        f"scikit-learn 1.2.1, scipy 1.8.0): running on {here}, numpy {metadata.version('numpy')}"
+    )
+    # a job that runs on its image's own stack needs no note
+    chosen = Interpreters(frozenset({"sagemaker-scikit-learn"}))
+    assert stand_in_notes([SKLEARN], chosen) == []
+    # a run says it before its steps, once per image
+    assert run(tmp_path / "root", course / "course.json", "-p", "MinRows=9") == 1
+    out = capsys.readouterr().out
+    assert out.count("image sagemaker-scikit-learn:1.2-1 (Python 3.9") == 1
+    assert out.count("image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6)") == 1
