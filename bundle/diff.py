@@ -1,16 +1,17 @@
 """`python -m bundle.diff A B` or `python -m bundle.diff A --deployed`: what a change does.
 
-Compares two bundle folders (old A -> new B; either may be a bare definition file: a
-pipeline.json our compiler did not write, or DescribePipeline's answer, so a notebook's pipeline
-can be set beside ours; a bare side has no assets or publish settings to compare), or the
-pipeline SageMaker holds (old) with bundle A (new): steps added, removed and changed with the
-fields that changed and whether SageMaker re-runs each changed step, assets whose content changed, parameters added, removed or with new defaults,
-and what publishing applies besides the definition (schedule, tags, description, parallelism, role,
-each Lambda function's configuration). Two bundles of the builtin monitoring backend also get a
-section per monitoring pipeline (`monitors/<kind>/`; one that only one side has shows as added or
-removed); as JSON the document is then `{"pipeline": ..., "monitors": {folder: ...}}`. `--deployed`
-compares the main pipeline only. `--exit-code` exits 1 when anything changed (as `git diff
---exit-code`); bad bundles and AWS errors exit 2 with where/what/why/fix.
+Compares two bundle folders (old A -> new B; either may be a bare definition file: a pipeline.json
+our compiler did not write, or DescribePipeline's answer, so a notebook's pipeline can be set
+beside ours; a bare side has no assets or publish settings to compare), or the pipeline SageMaker
+holds (old) with bundle A (new): steps added, removed and changed with the fields that changed and
+whether SageMaker re-runs each changed step, assets whose content changed, parameters added,
+removed or with new defaults, and what publishing applies besides the definition (schedule, tags,
+description, parallelism, role, each Lambda function's configuration). Two bundles of the builtin
+monitoring backend also get a section per monitoring pipeline (`monitors/<kind>/`; one that only
+one side has shows as added or removed); as JSON the document is then `{"pipeline": ...,
+"monitors": {folder: ...}}`. `--deployed` compares the main pipeline only. `--exit-code` exits 1
+when anything changed (as `git diff --exit-code`); bad bundles and AWS errors exit 2 with
+where/what/why/fix.
 """
 
 from __future__ import annotations

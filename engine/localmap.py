@@ -407,6 +407,11 @@ WRITTEN_UNDER = frozenset(
     }
 )
 BRANCHES = ("IfSteps", "ElseSteps")
+# What the job's own code interprets (the engine neither downloads nor uploads it): only the
+# source dir among the hyperparameters is the engine's to fetch.
+OPAQUE = frozenset({"Environment", "ContainerArguments", "ContainerEntrypoint"})
+HYPERPARAMETERS = frozenset({"HyperParameters", "StaticHyperParameters"})
+SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 
 
 @dataclass(frozen=True)
@@ -490,7 +495,9 @@ def _step_uris(step: dict[str, Any], parameters: dict[str, Any]) -> list[_Found]
             add(path, *_joined(value["Std:Join"], parameters), written, None)
         elif isinstance(value, dict):
             for key, item in value.items():
-                if key not in BRANCHES:
+                if key in HYPERPARAMETERS and isinstance(item, dict):
+                    item = {k: v for k, v in item.items() if k == SUBMIT_DIRECTORY}
+                if key not in BRANCHES and key not in OPAQUE:
                     walk(item, f"{path}.{key}" if path else key, written or key in WRITTEN_UNDER)
         elif isinstance(value, list):
             for index, item in enumerate(value):

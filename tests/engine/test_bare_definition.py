@@ -7,6 +7,7 @@ as the SDK packs it, a property file read by a Condition, a Fail branch.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import sys
@@ -32,11 +33,13 @@ from engine.localmap import (
     lambda_functions,
     map_assets,
     read_map,
+    unmapped_reads,
     with_map,
 )
 from engine.stand_ins import stand_in_notes
 from kernel.picture import mermaid
 from tests.bundle.test_diff import PAIRS
+from ui.sources import Sources
 
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 TENSORFLOW = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.6-cpu-py38"
@@ -307,6 +310,8 @@ def test_describe_pipeline_output_runs_under_its_name_and_place(
     assert execution.describe()["PipelineExecutionArn"].startswith(
         "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/CoursePipeline/execution/"
     )
+    # the web view finds the definition an execution of a bare definition ran
+    assert Sources(tmp_path / "build", root).definition_of(execution) == definition()
 
 
 def test_unmapped_reads_are_listed_before_anything_runs(
@@ -556,3 +561,27 @@ def test_each_image_says_once_which_local_versions_stand_in(
     out = capsys.readouterr().out
     assert out.count("image sagemaker-scikit-learn:1.2-1 (Python 3.9") == 1
     assert out.count("image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6)") == 1
+
+
+def test_what_the_job_interprets_itself_is_not_taken_for_a_read(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The TensorFlow estimator's model_dir hyperparameter is where the script writes; the
+    Environment and ContainerArguments are the script's to read: the engine fetches neither."""
+    changed = definition()
+    train = changed["Steps"][1]["Arguments"]["IfSteps"][0]["Arguments"]
+    train["HyperParameters"]["model_dir"] = '"s3://course-bucket/models/job/model"'
+    train["Environment"] = {"EXTRA": "s3://course-bucket/elsewhere/x.csv"}
+    (course / "course.json").write_text(json.dumps(changed))
+    bundle = with_map(read_definition(course / "course.json"), read_map(course / "course.map.yaml"))
+    parameters = {"dataset_location": DATA, "MinRows": 2}
+    assert unmapped_reads(bundle, parameters) == []
+    del train["HyperParameters"]["sagemaker_submit_directory"]
+    train["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] = "s3://course-bucket/x/"
+    bundle = dataclasses.replace(bundle, definition=changed)
+    (problem,) = unmapped_reads(bundle, parameters)
+    assert (problem.where, problem.what) == (
+        f"{course / 'course.json'}, step Train, "
+        "Arguments.InputDataConfig[0].DataSource.S3DataSource.S3Uri",
+        "reads s3://course-bucket/x/, which the local map does not cover",
+    )
