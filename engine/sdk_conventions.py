@@ -89,17 +89,9 @@ def framework_job(runproc: str, where: str) -> FrameworkJob:
     return FrameworkJob(cd.group(1), command.split(), script)
 
 
-def unpack_sources(code_input: Path, dest: Path, where: str) -> None:
+def unpack_sources(archive: Path, dest: Path) -> None:
     """runproc.sh's `tar -xzf sourcedir.tar.gz`, into `dest` rather than the code input (an
-    input the job must not change here: the engine's S3 folder may be bound there)."""
-    archive = code_input / SOURCE_ARCHIVE
-    if not archive.is_file():
-        raise StepFailed.because(
-            where,
-            f"no {SOURCE_ARCHIVE} in the code input",
-            f"{RUNPROC} unpacks the source dir the SDK uploaded there",
-            "give the job its `code` input (FrameworkProcessor.run does)",
-        )
+    input the job must not change: it may be the engine's S3 object itself)."""
     dest.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
         tar.extractall(dest, filter="data")

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from bundle.assets import asset_objects
+from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext
 from engine.s3 import S3
 from kernel.frameworks import FRAMEWORKS
@@ -178,11 +179,17 @@ def run_process(
     """A stand-in for the engine's run_process: the child's output appended to the step log."""
 
     def run(
-        argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float | None = None
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        timeout: float | None = None,
+        fs: ContainerFs | None = None,
     ) -> int:
+        launch = [*(fs.launcher() if fs else []), *argv]
         with log_path.open("a") as log:
             return subprocess.run(
-                argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+                launch, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
             ).returncode
 
     return run
