@@ -3,11 +3,12 @@
 A pipeline's Lambda step fails when an output it declares is missing from the result, and its
 condition steps read `statusCode`; so a handler never raises. `respond` runs the handler's work
 and turns every failure into a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`;
-the handler's `lambda_handler` adds each declared output ("" where it does not apply). The event
-checks collect every problem as `event.<key> = <value>` with why and fix, for one 400 naming
-them all.
+`entry_point` makes the handler's `lambda_handler`, which adds each declared output ("" where it
+does not apply). The event checks collect every problem as `event.<key> = <value>` with why and
+fix, for one 400 naming them all.
 
-Runs on the AWS Lambda Python runtime (3.9+): standard library and botocore only.
+Ships in each handler's Lambda zip beside it; runs on the AWS Lambda Python runtime (3.9+):
+standard library, botocore and boto3 only.
 """
 
 from __future__ import annotations
@@ -30,6 +31,20 @@ S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 HASH_CHARS = 12
 MISSING = object()
 Check = Union["re.Pattern[str]", Callable[[str], object]]  # a pattern, or truthy when valid
+
+
+def logger(name: str) -> logging.Logger:
+    """The handler's logger: INFO and up reach the function's log (CloudWatch)."""
+    log = logging.getLogger(name)
+    log.setLevel(logging.INFO)
+    return log
+
+
+def client(name: str, region: str | None = None) -> Any:
+    """The boto3 client for service `name` (in `region`, else the function's own)."""
+    import boto3  # type: ignore[import-untyped]  # the Lambda runtime's; loaded when called
+
+    return boto3.client(name, region_name=region)
 
 
 class Failure(Exception):
@@ -214,6 +229,33 @@ def sagemaker_refused(error: ClientError, readme: str, quota: str) -> Failure:
 
 
 # --------------------------------------------------------------------------- the result
+
+
+def entry_point(
+    outputs: Mapping[str, str], handle: Callable[[Any, Any], dict[str, Any]]
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """The handler's `lambda_handler`: `handle`'s result with every output of `outputs` present.
+
+    A pipeline Lambda step fails when an output it declares is missing from the result, so every
+    result carries each one ("" where it does not apply).
+    """
+
+    def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+        return {**outputs, **handle(event, context)}
+
+    return lambda_handler
+
+
+def sagemaker_respond(
+    work: Callable[[], dict[str, Any]], log: logging.Logger, readme: str, quota: str
+) -> dict[str, Any]:
+    """`respond` for a handler that calls SageMaker (`readme` lists its permissions)."""
+    return respond(
+        work,
+        log=log,
+        service="SageMaker",
+        refused=lambda error: sagemaker_refused(error, readme, quota),
+    )
 
 
 def respond(
