@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import tarfile
 import warnings
 from collections.abc import Callable
@@ -62,6 +63,10 @@ DEPLOY_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:deploy-penguins"
 PYTORCH = {"framework_version": "2.1", "py_version": "py310"}
 CACHE = CacheConfig(enable_caching=True, expire_after="PT1H")
 SPLITS = ("train", "validation", "test", "baseline")
+METRICS = [
+    {"Name": "val_accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"},
+    {"Name": "val_loss", "Regex": r"val_loss: ([0-9\.]+)"},
+]
 
 
 @dataclass
@@ -88,7 +93,8 @@ class Built:
 class _Sdk:
     """One pipeline's SDK objects; the steps shared by several sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, code: Path) -> None:
+        self.code = code
         self.session = pipeline_session(REGION, BUCKET)
         self.dataset = ParameterString("dataset_location", default_value=DATASET)
         self.threshold = ParameterFloat("accuracy_threshold", default_value=0.7)
@@ -103,7 +109,7 @@ class _Sdk:
             sagemaker_session=self.session,
         )
         args = processor.run(
-            code=str(CODE / "preprocess" / "preprocessor.py"),
+            code=str(self.code / "preprocess" / "preprocessor.py"),
             inputs=[ProcessingInput(source=self.dataset, destination="/opt/ml/processing/input")],
             outputs=[
                 ProcessingOutput(output_name=name, source=f"/opt/ml/processing/{name}")
@@ -115,13 +121,13 @@ class _Sdk:
     def estimator(self) -> PyTorch:
         return PyTorch(
             entry_point="train.py",
-            source_dir=str(CODE / "training"),
+            source_dir=str(self.code / "training"),
             role=ROLE,
             instance_type="ml.m5.xlarge",
             instance_count=1,
             output_path=MODELS,
-            hyperparameters={"epochs": 30},
-            metric_definitions=[{"Name": "val_accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}],
+            hyperparameters={"epochs": 50},
+            metric_definitions=METRICS,
             sagemaker_session=self.session,
             **PYTORCH,
         )
@@ -144,7 +150,7 @@ class _Sdk:
         outputs = preprocess.properties.ProcessingOutputConfig.Outputs
         args = processor.run(
             code="evaluation.py",
-            source_dir=str(CODE / "evaluation"),
+            source_dir=str(self.code / "evaluation"),
             inputs=[
                 ProcessingInput(source=model_uri, destination="/opt/ml/processing/model"),
                 ProcessingInput(
@@ -168,16 +174,16 @@ class _Sdk:
         return PyTorchModel(
             model_data=model_data,
             entry_point="inference.py",
-            source_dir=str(CODE / "inference"),
+            source_dir=str(self.code / "inference"),
             role=ROLE,
             sagemaker_session=self.session,
             **PYTORCH,
         )
 
 
-def session1() -> Pipeline:
+def session1(code: Path) -> Pipeline:
     """Preprocess only: an SKLearnProcessor whose input parameter names one file."""
-    sdk = _Sdk()
+    sdk = _Sdk(code)
     return Pipeline(
         name="session1-pipeline",
         parameters=[sdk.dataset],
@@ -186,9 +192,9 @@ def session1() -> Pipeline:
     )
 
 
-def session3() -> Pipeline:
+def session3(code: Path) -> Pipeline:
     """Train, evaluate, then register (with an inference script: a repack) or fail."""
-    sdk = _Sdk()
+    sdk = _Sdk(code)
     preprocess = sdk.preprocess()
     train = TrainingStep(
         "train-model",
@@ -202,7 +208,7 @@ def session3() -> Pipeline:
         estimator=sdk.estimator(),
         model_data=model_uri,
         entry_point="inference.py",
-        source_dir=str(CODE / "inference"),
+        source_dir=str(sdk.code / "inference"),
         content_types=["text/csv"],
         response_types=["application/json"],
         inference_instances=["ml.m5.large"],
@@ -228,17 +234,17 @@ def session3() -> Pipeline:
     )
 
 
-def session4to6() -> Pipeline:
+def session4to6(code: Path) -> Pipeline:
     """Tuning, the top two models evaluated, the best served (ModelStep with an inference script:
     a repack), registered, a batch transform and a data quality check, and a Lambda deploy."""
-    sdk = _Sdk()
+    sdk = _Sdk(code)
     preprocess = sdk.preprocess()
     tuner = HyperparameterTuner(
         sdk.estimator(),
-        objective_metric_name="val_accuracy",
-        hyperparameter_ranges={"learning_rate": ContinuousParameter(0.01, 0.3)},
-        metric_definitions=[{"Name": "val_accuracy", "Regex": r"val_accuracy: ([0-9\.]+)"}],
-        objective_type="Maximize",
+        objective_metric_name="val_loss",
+        hyperparameter_ranges={"learning_rate": ContinuousParameter(0.01, 1.0)},
+        metric_definitions=METRICS,
+        objective_type="Minimize",
         max_jobs=3,
         max_parallel_jobs=2,
     )
@@ -318,41 +324,45 @@ def session4to6() -> Pipeline:
     )
 
 
-SESSIONS: dict[str, Callable[[], Pipeline]] = {
+SESSIONS: dict[str, Callable[[Path], Pipeline]] = {
     "session1": session1,
     "session3": session3,
     "session4to6": session4to6,
 }
 
 
-def build(session: str, objects: Path) -> Built:
-    """The session's definition, with the objects the SDK uploaded written under `objects`."""
+def build(session: str, folder: Path) -> Built:
+    """The session's definition, built from a copy of the code under `folder` (the SDK writes
+    its repack scripts into an inference source dir), the objects it uploaded written there."""
+    code = folder / "code"
+    if not code.is_dir():
+        shutil.copytree(CODE, code, ignore=shutil.ignore_patterns("__pycache__"))
     with mock_aws(), warnings.catch_warnings():
         # The SDK's notices to a notebook user (no job starts in a PipelineSession; its own
         # RegisterModel builds a TrainingStep the deprecated way) are not the definition's.
         warnings.simplefilter("ignore")
         boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-        pipeline = SESSIONS[session]()
+        pipeline = SESSIONS[session](code)
         definition = json.loads(pipeline.definition())
         built = Built(pipeline.name, definition)
         s3 = boto3.client("s3", region_name=REGION)
         for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
             uri = f"s3://{BUCKET}/{item['Key']}"
-            built.map[uri] = str(_local(s3, item["Key"], objects))
+            built.map[uri] = str(_local(s3, item["Key"], code, folder / "uploaded"))
     return built
 
 
-def _local(s3: Any, key: str, objects: Path) -> Path:
+def _local(s3: Any, key: str, code: Path, uploaded: Path) -> Path:
     """The local stand-in for an uploaded object: the code folder a source dir archive was
     packed from (the map packs it again, as the SDK does), else the uploaded bytes in a file."""
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     if key.endswith("/sourcedir.tar.gz"):
         with tarfile.open(fileobj=io.BytesIO(body)) as archive:
             members = {m.name for m in archive.getmembers() if m.isfile()}
-        for folder in sorted(CODE.iterdir()):
+        for folder in sorted(code.iterdir()):
             if members == {p.relative_to(folder).as_posix() for p in _files(folder)}:
                 return folder
-    path = objects / key
+    path = uploaded / key
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     return path

@@ -60,7 +60,7 @@ def definitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("byo")
     dataset = write_penguins_csv(base / "data")
     return {
-        name: build(name, base / "uploaded").write(base / name, dataset)
+        name: build(name, base / "built").write(base / name, dataset)
         for name in ("session1", "session3", "session4to6")
     }
 
@@ -125,7 +125,7 @@ def test_session3_registers_the_repacked_model_approved(run: Run) -> None:
     with tarfile.open(ran.object(repacked)) as archive:
         names = set(archive.getnames())
     # The trained model, and the inference script the SDK's _repack_model.py put in code/.
-    assert {"model.pth", "code/inference.py"} <= names
+    assert {"model.npz", "code/inference.py"} <= names
     accuracy = json.loads(
         (
             ran.object(
@@ -158,10 +158,13 @@ def test_sessions4to6_tune_serve_the_best_and_deploy(run: Run) -> None:
     tuning = ran.properties("tune-model")
     trials = tuning["TrainingJobSummaries"]
     assert len(trials) == 3
-    scores = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials]
-    assert scores == sorted(scores, reverse=True)
-    best = tuning["BestTrainingJob"]["TrainingJobName"]
-    assert best == trials[0]["TrainingJobName"]
+    # The objective is the validation loss, minimised: the best trial has the lowest.
+    losses = [t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials]
+    assert len(set(losses)) == 3 and losses == sorted(losses)
+    assert tuning["BestTrainingJob"]["TrainingJobName"] == trials[0]["TrainingJobName"]
+    assert tuning["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == min(
+        losses
+    )
     # The top-two evaluations read the two best trials' models, in order.
     for k in (0, 1):
         inputs = ran.properties(f"evaluate-top-{k}")["ProcessingInputs"]

@@ -7,29 +7,25 @@ import json
 import os
 
 import numpy as np
-import torch
-from torch import nn
 
 SPECIES = ["Adelie", "Chinstrap", "Gentoo"]
 
 
 def model_fn(model_dir):
-    saved = torch.load(os.path.join(model_dir, "model.pth"))
-    model = nn.Sequential(nn.Linear(saved["inputs"], 8), nn.ReLU(), nn.Linear(8, 3))
-    model.load_state_dict(saved["state"])
-    return model.eval()
+    return dict(np.load(os.path.join(model_dir, "model.npz")))
 
 
 def input_fn(body, content_type):
     if content_type != "text/csv":
         raise ValueError(f"unsupported content type {content_type}")
     text = body.decode() if isinstance(body, bytes) else body
-    return torch.tensor(np.loadtxt(text.splitlines(), delimiter=",", ndmin=2), dtype=torch.float32)
+    return np.loadtxt(text.splitlines(), delimiter=",", ndmin=2)
 
 
 def predict_fn(data, model):
-    with torch.no_grad():
-        return torch.softmax(model(data), dim=1)
+    scores = data @ model["weights"] + model["bias"]
+    scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return scores / scores.sum(axis=1, keepdims=True)
 
 
 def output_fn(prediction, accept):
