@@ -87,7 +87,7 @@ def asset_bytes(asset: Asset, repo: Path = REPO) -> bytes:
     if asset.kind == "lambda":
         return _zip(contents)
     if asset.kind == "sourcedir":
-        return tar_gz(contents)
+        return _tar_gz(contents)
     raise ValueError(f"asset {asset.name} is a {asset.kind}, not one object")
 
 
@@ -165,8 +165,7 @@ def _zip(contents: dict[str, bytes]) -> bytes:
     return raw.getvalue()
 
 
-def tar_gz(contents: dict[str, bytes]) -> bytes:
-    """A deterministic tar.gz of {path in the archive: bytes} (a source dir as uploaded)."""
+def _tar_gz(contents: dict[str, bytes]) -> bytes:
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for path in sorted(contents):

@@ -4,10 +4,10 @@ A definition built in a notebook names code the SDK packed and uploaded, and scr
 that the SDK's containers would run. The engine runs them as those containers do:
 
 - a training source dir (`sagemaker_submit_directory`) is a tar.gz with the source folder's
-  files at its root and `sagemaker_program` among them (`pack_source_dir` packs a local folder
-  so); a program that is not a Python file (the SDK's `_repack_script_launcher.sh`, which
-  ModelStep and RegisterModel add to repack a model with its inference script) runs with
-  /bin/sh, as the training toolkit runs it;
+  files at its root and `sagemaker_program` among them (a folder the local map names for it is
+  packed so: engine/localmap.py); a program that is not a Python file (the SDK's
+  `_repack_script_launcher.sh`, which ModelStep and RegisterModel add to repack a model with
+  its inference script) runs with /bin/sh, as the training toolkit runs it;
 - a FrameworkProcessor job (PyTorchProcessor, TensorFlowProcessor, ...) runs `/bin/bash
   runproc.sh`, a script the SDK writes: unpack `sourcedir.tar.gz` in the code folder, pip
   install its `requirements.txt`, run the entry script. The engine does the same without the
@@ -26,24 +26,14 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from bundle.assets import tar_gz
 from engine.executors.base import StepFailed
 
 RUNPROC = "runproc.sh"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 REQUIREMENTS = "requirements.txt"
-SKIPPED = {"__pycache__", ".ipynb_checkpoints"}  # written by running or editing, never code
 CHECKER = Path(__file__).with_name("requirements_check.py")
 _CD = re.compile(r"^cd\s+(\S+?)/?\s*$", re.MULTILINE)
 _RUN = re.compile(r'^(?P<command>\S.*?)\s+(?P<script>\S+)\s+"\$@"\s*$', re.MULTILINE)
-
-
-def pack_source_dir(folder: Path) -> bytes:
-    """A source folder as the SDK uploads it for `source_dir`: every file at its path relative
-    to the folder (the entry point at the root), deterministic bytes (so a changed file, and
-    only that, changes the archive)."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not SKIPPED & set(p.parts))
-    return tar_gz({p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
 
 
 def is_shell_program(program: str) -> bool:

@@ -353,8 +353,9 @@ def build(session: str, folder: Path) -> Built:
 
 
 def _local(s3: Any, key: str, code: Path, uploaded: Path) -> Path:
-    """The local stand-in for an uploaded object: the code folder a source dir archive was
-    packed from (the map packs it again, as the SDK does), else the uploaded bytes in a file."""
+    """The local stand-in for an uploaded object, as a user's map names it: the code folder a
+    source dir archive was packed from (the map packs it again, as the SDK does), the script
+    uploaded as it is, else the uploaded bytes in a file."""
     body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     if key.endswith("/sourcedir.tar.gz"):
         with tarfile.open(fileobj=io.BytesIO(body)) as archive:
@@ -362,7 +363,10 @@ def _local(s3: Any, key: str, code: Path, uploaded: Path) -> Path:
         for folder in sorted(code.iterdir()):
             if members == {p.relative_to(folder).as_posix() for p in _files(folder)}:
                 return folder
-    path = uploaded / key
+    same = [p for p in _files(code) if p.read_bytes() == body]
+    if same:  # a script the SDK uploaded as it is
+        return same[0]
+    path = uploaded / key  # what the SDK wrote itself (runproc.sh)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(body)
     return path

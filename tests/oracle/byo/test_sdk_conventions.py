@@ -13,16 +13,23 @@ from sagemaker.fw_utils import _list_files_to_compress
 from sagemaker.processing import FrameworkProcessor
 from sagemaker.utils import create_tar_file
 
+from bundle.assets import asset_bytes
 from engine.executors.base import StepFailed
+from engine.localmap import LocalMap, map_assets
 from engine.sdk_conventions import (
     check_requirements,
     framework_job,
     is_framework_job,
-    pack_source_dir,
     unpack_sources,
 )
 
 CODE = Path(__file__).resolve().parent / "code"
+
+
+def pack_source_dir(folder: Path) -> bytes:
+    """The archive the engine puts at a source dir URI the local map gives a folder for."""
+    (asset,) = map_assets(LocalMap(s3={"s3://b/code/sourcedir.tar.gz": folder}))
+    return asset_bytes(asset)
 
 
 def _files(archive: bytes | Path) -> dict[str, bytes]:
