@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+from sagemaker.clarify import BiasConfig, DataConfig
 from sagemaker.inputs import TrainingInput
 from sagemaker.lambda_helper import Lambda
 from sagemaker.model_monitor import DatasetFormat
@@ -29,9 +30,16 @@ from sagemaker.pytorch import PyTorch, PyTorchModel, PyTorchProcessor
 from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.transformer import Transformer
 from sagemaker.tuner import ContinuousParameter, HyperparameterTuner
+from sagemaker.workflow.callback_step import (
+    CallbackOutput,
+    CallbackOutputTypeEnum,
+    CallbackStep,
+)
 from sagemaker.workflow.check_job_config import CheckJobConfig
+from sagemaker.workflow.clarify_check_step import ClarifyCheckStep, DataBiasCheckConfig
 from sagemaker.workflow.condition_step import ConditionStep
 from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.workflow.emr_step import EMRStep, EMRStepConfig
 from sagemaker.workflow.fail_step import FailStep
 from sagemaker.workflow.functions import Join, JsonGet
 from sagemaker.workflow.lambda_step import LambdaOutput, LambdaOutputTypeEnum, LambdaStep
@@ -324,10 +332,77 @@ def session4to6(code: Path) -> Pipeline:
     )
 
 
+def unsatisfied(code: Path) -> Pipeline:
+    """A FrameworkProcessor whose source dir's requirements.txt needs a package not installed."""
+    sdk = _Sdk(code)
+    processor = PyTorchProcessor(
+        role=ROLE,
+        instance_type="ml.m5.xlarge",
+        instance_count=1,
+        sagemaker_session=sdk.session,
+        **PYTORCH,
+    )
+    args = processor.run(code="report.py", source_dir=str(code / "unsatisfied"))
+    return Pipeline(
+        name="unsatisfied-pipeline",
+        steps=[ProcessingStep("report", step_args=args)],
+        sagemaker_session=sdk.session,
+    )
+
+
+def refused(code: Path) -> Pipeline:
+    """Session 1 with steps of types the engine has no executor for (SageMaker would run
+    them): a Clarify bias check, a callback to an SQS queue, an EMR step."""
+    sdk = _Sdk(code)
+    preprocess = sdk.preprocess()
+    outputs = preprocess.properties.ProcessingOutputConfig.Outputs
+    clarify = ClarifyCheckStep(
+        "data-bias",
+        clarify_check_config=DataBiasCheckConfig(
+            data_config=DataConfig(
+                s3_data_input_path=outputs["train"].S3Output.S3Uri,
+                s3_output_path=f"s3://{BUCKET}/{PREFIX}/bias",
+                label=0,
+                dataset_type="text/csv",
+            ),
+            data_bias_config=BiasConfig(label_values_or_threshold=[0], facet_name=1),
+        ),
+        check_job_config=CheckJobConfig(
+            role=ROLE,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            sagemaker_session=sdk.session,
+        ),
+        skip_check=True,
+        register_new_baseline=True,
+    )
+    callback = CallbackStep(
+        "approve-by-hand",
+        sqs_queue_url="https://sqs.us-east-1.amazonaws.com/123456789012/approvals",
+        inputs={"data": outputs["train"].S3Output.S3Uri},
+        outputs=[CallbackOutput("approved", CallbackOutputTypeEnum.Boolean)],
+    )
+    emr = EMRStep(
+        "spark-features",
+        display_name="spark-features",
+        description="features on a cluster",
+        cluster_id="j-1ABCDEFGHIJKL",
+        step_config=EMRStepConfig(jar="command-runner.jar", args=["spark-submit", "job.py"]),
+    )
+    return Pipeline(
+        name="refused-pipeline",
+        parameters=[sdk.dataset],
+        steps=[preprocess, clarify, callback, emr],
+        sagemaker_session=sdk.session,
+    )
+
+
 SESSIONS: dict[str, Callable[[Path], Pipeline]] = {
     "session1": session1,
     "session3": session3,
     "session4to6": session4to6,
+    "unsatisfied": unsatisfied,
+    "refused": refused,
 }
 
 

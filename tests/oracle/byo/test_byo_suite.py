@@ -35,10 +35,11 @@ class Ran:
     code: int
     out: str
     root: Path
-    folder: Path
+    folder: Path | None  # None: nothing ran
 
     @property
     def records(self) -> dict[str, dict[str, Any]]:
+        assert self.folder is not None, self.out
         return {r["StepName"]: r for r in Execution(self.folder).records()}
 
     def properties(self, step: str) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def definitions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     dataset = write_penguins_csv(base / "data")
     return {
         name: build(name, base / "built").write(base / name, dataset)
-        for name in ("session1", "session3", "session4to6")
+        for name in ("session1", "session3", "session4to6", "unsatisfied", "refused")
     }
 
 
@@ -87,8 +88,8 @@ def run(definitions: dict[str, Path], root: Path, capsys: pytest.CaptureFixture[
             ]
         )
         out = capsys.readouterr()
-        (folder,) = set(root.glob("executions/*/*")) - before
-        return Ran(code, out.out + out.err, root, folder)
+        made = set(root.glob("executions/*/*")) - before
+        return Ran(code, out.out + out.err, root, made.pop() if made else None)
 
     return run
 
@@ -186,3 +187,29 @@ def test_sessions4to6_tune_serve_the_best_and_deploy(run: Run) -> None:
     assert statistics["dataset"]["item_count"] == round(ROWS * 0.7)
     deploy = ran.properties("deploy")
     assert deploy["OutputParameters"] == {"endpoint": "penguins"}
+
+
+def test_a_framework_processors_unsatisfied_requirements_fail_without_installing(
+    run: Run,
+) -> None:
+    ran = run("unsatisfied")
+    assert ran.code == 1
+    reason = ran.records["report"]["FailureReason"]
+    assert "requirements.txt of its source dir" in reason
+    assert "surely-not-installed-here==9.9: surely-not-installed-here is not installed" in reason
+    assert "\n    numpy" not in reason  # the satisfied line is not listed
+    assert "never installs anything" in reason
+    log = (ran.folder / "steps" / "report" / "log.txt").read_text()  # type: ignore[operator]
+    assert not [line for line in log.splitlines() if line.startswith("$ ")]  # no process ran
+
+
+def test_step_types_without_an_executor_are_refused_before_anything_runs(run: Run) -> None:
+    ran = run("refused")
+    assert ran.code == 2 and ran.folder is None
+    for step, kind in [
+        ("data-bias", "ClarifyCheck"),
+        ("approve-by-hand", "Callback"),
+        ("spark-features", "EMR"),
+    ]:
+        assert f"step {step}" in ran.out and f"Type {kind!r}" in ran.out
+    assert "the local engine has no executor for it" in ran.out
