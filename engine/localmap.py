@@ -48,7 +48,9 @@ ARCHIVES = (".tar.gz", ".tgz")  # a file that is already one is put as it is
 LAMBDA_BUCKET = "local-engine-lambdas"  # where the mapped handlers' zips go in the engine's S3
 LAMBDA_RUNTIME = "python3.12"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SKIPPED = ("__pycache__", ".git")  # never packed from a mapped folder
+# Never packed from a mapped folder (written by running or editing, never code); the same as
+# the SDK-convention packer's (engine/sdk_conventions.pack_source_dir), so both give one archive.
+SKIPPED = ("__pycache__", ".ipynb_checkpoints", ".git")
 
 
 class MapError(ProblemError):

@@ -548,11 +548,13 @@ def test_each_image_says_once_which_local_versions_stand_in(
         f"image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6): running on {here}, "
         f"tensorflow {tensorflow}",
     ]
-    (sklearn,) = stand_in_notes([SKLEARN], Interpreters())
-    assert sklearn.startswith(
+    local = {name: metadata.version(name) for name in ("numpy", "pandas", "scikit-learn", "scipy")}
+    assert stand_in_notes([SKLEARN], Interpreters()) == [
         "image sagemaker-scikit-learn:1.2-1 (Python 3.9, numpy 1.24.1, pandas 1.1.3, "
-        f"scikit-learn 1.2.1, scipy 1.8.0): running on {here}, numpy {metadata.version('numpy')}"
-    )
+        f"scikit-learn 1.2.1, scipy 1.8.0): running on {here}, "
+        + ", ".join(f"{name} {version}" for name, version in local.items())
+        + " (--containers-only sagemaker-scikit-learn runs its jobs on that stack)"
+    ]
     # a job that runs on its image's own stack needs no note
     chosen = Interpreters(frozenset({"sagemaker-scikit-learn"}))
     assert stand_in_notes([SKLEARN], chosen) == []
