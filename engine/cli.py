@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -61,26 +62,23 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C stops the run even where the starter left SIGINT ignored (a background job of a
     # non-interactive shell, nohup): a command that says "Ctrl-C stops it" must mean it.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        bundle, local = _read(bundle_dir, args)
-    except (BundleError, ProblemError) as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return 2
     options = RunOptions(
         root=args.root.resolve(),
-        parameters=(*local.parameter_options(), *args.parameter),
+        parameters=tuple(args.parameter),
         data=args.data and args.data.resolve(),
         from_step=args.from_step,
         use_cache=not args.no_cache,
         max_parallel=args.max_parallel,
         containers=frozenset(filter(None, (args.containers or "").split(","))),
     )
-    for note in stand_in_notes(job_images(bundle.definition), Interpreters(options.containers)):
-        console.print(note, markup=False, highlight=False, soft_wrap=True)
     try:
+        bundle, local = _read(bundle_dir, args)
+        options = replace(options, parameters=(*local.parameter_options(), *options.parameters))
+        for note in stand_in_notes(job_images(bundle.definition), Interpreters(options.containers)):
+            console.print(note, markup=False, highlight=False, soft_wrap=True)
         with LiveView(console, bundle.name) as view:
             result = run_bundle(bundle, options, view.update)
-    except (BundleError, EngineInputError) as exc:
+    except (BundleError, EngineInputError, ProblemError) as exc:  # MapError is a ProblemError
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:  # before the first step started: nothing to record
