@@ -587,3 +587,28 @@ def test_what_the_job_interprets_itself_is_not_taken_for_a_read(
         "Arguments.InputDataConfig[0].DataSource.S3DataSource.S3Uri",
         "reads s3://course-bucket/x/, which the local map does not cover",
     )
+
+
+def test_files_and_folders_land_at_their_uris_and_cover_what_is_read_under_them(
+    course: Path,
+) -> None:
+    local = from_options(
+        s3=[
+            f"s3://bucket/raw/={course / 'data/penguins.csv'}",  # a file under a prefix
+            f"s3://bucket/code={course / 'code'}",  # a folder: one object per file
+        ]
+    )
+    assert sorted(o.uri for o in asset_objects(map_assets(local))) == [
+        "s3://bucket/code/prepare.py",
+        "s3://bucket/code/train/helper.py",
+        "s3://bucket/code/train/train.py",
+        "s3://bucket/raw/penguins.csv",
+    ]
+    reads = definition()
+    inputs = reads["Steps"][0]["Arguments"]["ProcessingInputs"]
+    inputs[0]["S3Input"]["S3Uri"] = "s3://bucket/raw"  # a prefix holding a mapped object
+    inputs[1]["S3Input"]["S3Uri"] = "s3://bucket/code/prepare.py"  # an object under one
+    bundle = with_map(read_definition(_written(course, reads)), local)
+    assert [p.what for p in unmapped_reads(bundle, {"MinRows": 2})] == [
+        f"reads {SOURCE_DIR}, which the local map does not cover"
+    ]
