@@ -173,40 +173,37 @@ def from_options(
     """
     problems: list[Problem] = []
     entries: dict[str, list[tuple[str, str, Any]]] = {key: [] for key in KEYS}
-    for key, option, given in (("s3", "--s3", s3), ("parameters", "-p", parameters)):
-        for text in given:
+    options = (
+        ("s3", "--s3", s3),
+        ("parameters", "-p", parameters),
+        ("lambdas", "--lambda", lambdas),
+    )
+    for key, option, given in options:
+        for text in given:  # an ARN holds ':' but never '=': split at the first '='
             name, sep, value = text.partition("=")
             if not sep or not name:
                 problems.append(
                     Problem(
                         f"{option} {text}",
-                        "not KEY=VALUE",
+                        f"not {_ENTRY[key][3]}",
                         f"{option} maps one {_ENTRY[key][0]} to {_ENTRY[key][1]}",
                         f"write {option} {_ENTRY[key][2].replace(': ', '=')}",
                     )
                 )
                 continue
             entries[key].append((f"{option} {text}", name, value))
-    for text in lambdas:  # an ARN holds ':' and '=' never: split at the first '='
-        arn, sep, value = text.partition("=")
-        if not sep or not arn:
-            problems.append(
-                Problem(
-                    f"--lambda {text}",
-                    "not ARN=FILE:FUNCTION",
-                    "--lambda names the local handler of one Lambda function",
-                    "write --lambda ARN=path/file.py:handler (the function's whole ARN)",
-                )
-            )
-            continue
-        entries["lambdas"].append((f"--lambda {text}", arn, value))
     return _parsed(entries, Path.cwd(), "the working folder", problems)
 
 
-_ENTRY = {  # what a section maps, to what, and an example entry
-    "s3": ("S3 URI", "a local file or folder", "s3://bucket/key: local/path"),
-    "parameters": ("parameter name", "its value", "Name: value"),
-    "lambdas": ("Lambda function ARN", "its handler", "ARN: path/file.py:function"),
+_ENTRY = {  # what a section maps, to what, an example entry, an option's form
+    "s3": ("S3 URI", "a local file or folder", "s3://bucket/key: local/path", "URI=PATH"),
+    "parameters": ("parameter name", "its value", "Name: value", "NAME=VALUE"),
+    "lambdas": (
+        "Lambda function ARN",
+        "its handler",
+        "ARN: path/file.py:function",
+        "ARN=FILE:FUNCTION",
+    ),
 }
 
 

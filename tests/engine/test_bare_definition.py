@@ -437,9 +437,18 @@ def test_a_bad_option_exits_2_naming_it(
     course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(tmp_path / "root", course / "course.json", "--s3", "s3://bucket/x") == 2
-    assert capsys.readouterr().err.startswith(
-        "error: 1 problem in the local map\n\n--s3 s3://bucket/x\n  not KEY=VALUE\n"
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the local map\n\n--s3 s3://bucket/x\n  not URI=PATH\n"
+        "  why: --s3 maps one S3 URI to a local file or folder\n"
+        "  fix: write --s3 s3://bucket/key=local/path\n"
     )
+    assert run(tmp_path / "root", course / "course.json", "--lambda", DEPLOY) == 2
+    assert capsys.readouterr().err == (
+        f"error: 1 problem in the local map\n\n--lambda {DEPLOY}\n  not ARN=FILE:FUNCTION\n"
+        "  why: --lambda maps one Lambda function ARN to its handler\n"
+        "  fix: write --lambda ARN=path/file.py:function\n"
+    )
+    assert not (tmp_path / "root").exists()
 
 
 def test_options_override_the_map_file(course: Path, tmp_path: Path) -> None:
