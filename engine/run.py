@@ -544,7 +544,9 @@ def check_definitions(bundle: Bundle) -> None:
                 f"Type {step['Type']!r}",
                 "the local engine has no executor for it (it runs "
                 f"{', '.join(sorted(MODULES))}); SageMaker would run it, this engine cannot",
-                "run this bundle on SageMaker (python -m bundle.publish), or drop the step",
+                "run it on SageMaker"
+                + ("" if each.bare else " (python -m bundle.publish)")
+                + ", or drop the step",
             )
             for step in all_steps(each.definition.get("Steps", []))
             if not found and step["Type"] not in MODULES

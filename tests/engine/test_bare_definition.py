@@ -621,3 +621,19 @@ def test_files_and_folders_land_at_their_uris_and_cover_what_is_read_under_them(
     assert [p.what for p in unmapped_reads(bundle, {"MinRows": 2})] == [
         f"reads {SOURCE_DIR}, which the local map does not cover"
     ]
+
+
+def test_a_step_type_the_engine_cannot_run_is_refused_up_front(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emr = {
+        "Name": "Spark",
+        "Type": "EMR",
+        "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "x.jar"}}},
+    }
+    (course / "course.json").write_text(json.dumps(definition(emr)))
+    assert run(tmp_path / "root", course / "course.json") == 2
+    err = capsys.readouterr().err
+    assert f"{course / 'course.json'}, step Spark\n  Type 'EMR'\n" in err
+    assert err.endswith("  fix: run it on SageMaker, or drop the step\n")
+    assert not (tmp_path / "root").exists()
