@@ -300,11 +300,10 @@ def map_assets(local: LocalMap) -> tuple[Asset, ...]:
     return tuple(assets)
 
 
-def lambda_functions(local: LocalMap, region: str, account: str) -> tuple[Function, ...]:
+def lambda_functions(local: LocalMap) -> tuple[Function, ...]:
     """The map's Lambda handlers as the functions a manifest lists (the engine runs both kinds
-    the same way: the zip at its asset's URI, `module.function` in it). `region` and `account`
-    are the pipeline's; a function's own ARN names its name."""
-    del region, account  # an ARN carries its own place
+    the same way: the zip at its asset's URI, `module.function` in it). The map -> functions
+    translation: each function's asset is in map_assets, its name is its ARN's."""
     return tuple(
         Function(
             asset=_lambda_asset_name(arn),
@@ -326,12 +325,11 @@ def with_map(bundle: Bundle, local: LocalMap) -> Bundle:
     for a URI or ARN the bundle already has replaces it)."""
     assets = map_assets(local)
     uris, arns = {a.s3_uri for a in assets}, set(local.lambdas)
-    region, account = bundle.manifest.publish.region, bundle.manifest.publish.account
     manifest = dataclasses.replace(
         bundle.manifest,
         assets=tuple(a for a in bundle.assets if a.s3_uri not in uris) + assets,
         functions=tuple(f for f in bundle.manifest.functions if f.function_arn not in arns)
-        + lambda_functions(local, region, account),
+        + lambda_functions(local),
     )
     return dataclasses.replace(bundle, manifest=manifest)
 

@@ -474,7 +474,7 @@ def test_mapped_lambdas_become_functions_with_their_code_zipped(tmp_path: Path) 
     (tmp_path / "lambdas" / "deploy.py").write_text("def handler(event, context):\n    return {}\n")
     (tmp_path / "lambdas" / "common.py").write_text("X = 1\n")
     local = from_options(lambdas=[f"{DEPLOY}={tmp_path / 'lambdas/deploy.py'}:handler"])
-    (function,) = lambda_functions(local, "us-east-1", "111122223333")
+    (function,) = lambda_functions(local)
     assert (function.function_arn, function.function_name, function.handler) == (
         DEPLOY,
         "deploy-model",
