@@ -637,3 +637,15 @@ def test_a_step_type_the_engine_cannot_run_is_refused_up_front(
     assert f"{course / 'course.json'}, step Spark\n  Type 'EMR'\n" in err
     assert err.endswith("  fix: run it on SageMaker, or drop the step\n")
     assert not (tmp_path / "root").exists()
+
+
+def test_a_failing_mapped_script_is_named_by_its_local_path(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = course / "code" / "prepare.py"
+    script.write_text("raise SystemExit('no rows here')\n")
+    root = tmp_path / "root"
+    assert run(root, course / "course.json") == 1
+    reason = records(root, "course")["Prepare"]["FailureReason"]
+    assert "no rows here" in reason
+    assert reason.endswith(f"\n  code: asset map {PREPARE}: {script}")
