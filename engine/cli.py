@@ -12,6 +12,7 @@ printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), no
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import subprocess
 import sys
@@ -23,11 +24,10 @@ from types import FrameType
 from rich.console import Console
 
 from bundle.read import Bundle, BundleError, read_definition
-from engine.environments import ALL, Interpreters
+from engine.environments import ALL
 from engine.executions import now
 from engine.localmap import LocalMap, from_options, map_beside, read_map, with_map
-from engine.run import EngineInputError, RunOptions, engine_bug, job_images, run_bundle
-from engine.stand_ins import stand_in_notes
+from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
 from kernel.console import output_console
 from kernel.errors import ProblemError
@@ -74,10 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bundle, local = _read(bundle_dir, args)
         options = replace(options, parameters=(*local.parameter_options(), *options.parameters))
-        for note in stand_in_notes(job_images(bundle.definition), Interpreters(options.containers)):
-            console.print(note, markup=False, highlight=False, soft_wrap=True)
         with LiveView(console, bundle.name) as view:
-            result = run_bundle(bundle, options, view.update)
+            result = run_bundle(bundle, options, view.update, functools.partial(_say, console))
     except (BundleError, EngineInputError, ProblemError) as exc:  # MapError is a ProblemError
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
@@ -114,6 +112,12 @@ def _read(path: Path, args: argparse.Namespace) -> tuple[Bundle, LocalMap]:
         from_options(s3=args.s3, lambdas=args.lambdas)
     )
     return with_map(bundle, local), local
+
+
+def _say(console: Console, lines: list[str]) -> None:
+    """Notes before the steps (above the live table while it runs)."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -567,11 +567,17 @@ def test_each_image_says_once_which_local_versions_stand_in(
     # a job that runs on its image's own stack needs no note
     chosen = Interpreters(frozenset({"sagemaker-scikit-learn"}))
     assert stand_in_notes([SKLEARN], chosen) == []
-    # a run says it before its steps, once per image
-    assert run(tmp_path / "root", course / "course.json", "-p", "MinRows=9") == 1
+    # a run says it before its steps, once per image, and records it with the execution
+    root = tmp_path / "root"
+    assert run(root, course / "course.json", "-p", "MinRows=9") == 1
     out = capsys.readouterr().out
-    assert out.count("image sagemaker-scikit-learn:1.2-1 (Python 3.9") == 1
-    assert out.count("image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6)") == 1
+    notes = stand_in_notes([SKLEARN, TENSORFLOW], Interpreters())
+    assert out.startswith("\n".join(notes) + "\nPrepare: ")
+    (execution,) = list_executions(root, "course")
+    assert execution.describe()["ImageStandIns"] == notes
+    # input the engine refuses: nothing runs, so nothing stands in
+    assert run(root, course / "course.json", "-p", "Nope=1") == 2
+    assert capsys.readouterr().out == ""
 
 
 def test_what_the_job_interprets_itself_is_not_taken_for_a_read(
