@@ -220,7 +220,7 @@ def _parsed(
     """
     found = LocalMap()
     for where, uri, value in entries["s3"]:
-        path = base / str(value) if isinstance(value, str) and value else None
+        path = base / Path(value).expanduser() if isinstance(value, str) and value else None
         problem = s3_uri_problem(uri) if uri.startswith("s3://") else "not an s3:// URI"
         if problem:
             problems.append(
@@ -322,7 +322,24 @@ def lambda_functions(local: LocalMap) -> tuple[Function, ...]:
 
 def with_map(bundle: Bundle, local: LocalMap) -> Bundle:
     """The bundle with the map's objects and functions added to its manifest's (a map entry
-    for a URI or ARN the bundle already has replaces it)."""
+    for a URI or ARN the bundle already has replaces it).
+
+    Raises:
+        MapError: the map sets parameters the definition does not declare.
+    """
+    declared = sorted(str(p.get("Name")) for p in bundle.definition.get("Parameters", []))
+    unknown = [
+        Problem(
+            local.sources.get(name, name),
+            f"no parameter {name!r} in this pipeline{did_you_mean(name, declared)}",
+            f"the definition declares {one_of(declared) if declared else 'no parameters'}",
+            "use one of those names, or remove the entry",
+        )
+        for name in local.parameters
+        if name not in declared
+    ]
+    if unknown:
+        raise MapError.of(unknown)
     assets = map_assets(local)
     uris, arns = {a.s3_uri for a in assets}, set(local.lambdas)
     manifest = dataclasses.replace(

@@ -655,3 +655,18 @@ def test_a_failing_mapped_script_is_named_by_its_local_path(
     reason = records(root, "course")["Prepare"]["FailureReason"]
     assert "no rows here" in reason
     assert reason.endswith(f"\n  code: asset map {PREPARE}: {script}")
+
+
+def test_a_map_parameter_the_definition_does_not_declare_names_its_entry(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (course / "course.map.yaml").open("a") as out:
+        out.write("  MinRow: 3\n")
+    assert run(tmp_path / "root", course / "course.json") == 2
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the local map\n\n"
+        f"{course / 'course.map.yaml'}, parameters.MinRow\n"
+        "  no parameter 'MinRow' in this pipeline (did you mean 'MinRows'?)\n"
+        "  why: the definition declares 'MinRows', 'dataset_location'\n"
+        "  fix: use one of those names, or remove the entry\n"
+    )
