@@ -144,21 +144,15 @@ def read_definition(path: Path) -> Bundle:
     """
     if path.is_dir() or (not path.exists() and path.suffix != ".json"):
         return read_bundle(path)  # a folder, or what was meant as one
-    fix = (
-        "pass a bundle folder, a pipeline definition (pipeline.json), or the output of "
-        "`aws sagemaker describe-pipeline --pipeline-name NAME`"
-    )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BundleError(
-            f"{path}\n  no such file or folder\n  why: the engine runs a bundle folder or a "
-            f"definition file\n  fix: {fix}"
+        raise _no_definition(
+            path, "no such file or folder", "the engine runs a bundle folder or a definition file"
         ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BundleError(
-            f"{path}\n  not valid JSON ({exc})\n  why: a pipeline definition is a JSON "
-            f"document\n  fix: {fix}"
+        raise _no_definition(
+            path, f"not valid JSON ({exc})", "a pipeline definition is a JSON document"
         ) from None
     described = document if isinstance(document, dict) and DEFINITION_KEY in document else {}
     definition = document
@@ -167,15 +161,18 @@ def read_definition(path: Path) -> Bundle:
             text = described[DEFINITION_KEY]
             definition = json.loads(text) if isinstance(text, str) else text
         except json.JSONDecodeError as exc:
-            raise BundleError(
-                f"{path}\n  {DEFINITION_KEY} is not a JSON definition ({exc})\n  why: "
-                f"DescribePipeline gives the definition as a JSON string\n  fix: {fix}"
+            raise _no_definition(
+                path,
+                f"{DEFINITION_KEY} is not a JSON definition ({exc})",
+                "DescribePipeline gives the definition as a JSON string",
             ) from None
     if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
-        raise BundleError(
-            f"{path}\n  holds no pipeline definition (no Steps list"
-            f"{'' if described else f', and no {DEFINITION_KEY}'})\n  why: the engine runs "
-            f"a definition's Steps\n  fix: {fix}"
+        raise _no_definition(
+            path,
+            "holds no pipeline definition (no Steps list"
+            + ("" if described else f", and no {DEFINITION_KEY}")
+            + ")",
+            "the engine runs a definition's Steps",
         )
     name = str(described.get("PipelineName") or "") or _name_of(path)
     place = PIPELINE_ARN.match(str(described.get("PipelineArn", "")))
@@ -193,6 +190,15 @@ def bare_manifest(name: str, region: str, account: str) -> Manifest:
         project=Project(name, (), "", (), (), "", None, None, ""),
         publish=Publish(region, account, "", "", {}, None, None),
     )
+
+
+def _no_definition(path: Path, what: str, why: str) -> BundleError:
+    """Why a file is no definition the tools can read (where/what/why/fix)."""
+    fix = (
+        "pass a bundle folder, a pipeline definition (pipeline.json), or the output of "
+        "`aws sagemaker describe-pipeline --pipeline-name NAME`"
+    )
+    return BundleError(f"{path}\n  {what}\n  why: {why}\n  fix: {fix}")
 
 
 def _name_of(path: Path) -> str:

@@ -12,10 +12,12 @@ printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), no
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import subprocess
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
@@ -23,11 +25,10 @@ from rich.console import Console
 
 from bundle.read import Bundle, BundleError, read_definition
 from engine import container_fs
-from engine.environments import ALL, Interpreters
+from engine.environments import ALL
 from engine.executions import now
 from engine.localmap import LocalMap, from_options, map_beside, read_map, with_map
-from engine.run import EngineInputError, RunOptions, engine_bug, job_images, run_bundle
-from engine.stand_ins import stand_in_notes
+from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
 from kernel.console import output_console
 from kernel.errors import ProblemError
@@ -64,26 +65,21 @@ def main(argv: list[str] | None = None) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     if args.container_paths:
         container_fs.choose(args.container_paths)
-    try:
-        bundle, local = _read(bundle_dir, args)
-    except (BundleError, ProblemError) as exc:
-        errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
-        return 2
     options = RunOptions(
         root=args.root.resolve(),
-        parameters=(*local.parameter_options(), *args.parameter),
+        parameters=tuple(args.parameter),
         data=args.data and args.data.resolve(),
         from_step=args.from_step,
         use_cache=not args.no_cache,
         max_parallel=args.max_parallel,
         containers=frozenset(filter(None, (args.containers or "").split(","))),
     )
-    for note in stand_in_notes(job_images(bundle.definition), Interpreters(options.containers)):
-        console.print(note, markup=False, highlight=False, soft_wrap=True)
     try:
+        bundle, local = _read(bundle_dir, args)
+        options = replace(options, parameters=(*local.parameter_options(), *options.parameters))
         with LiveView(console, bundle.name) as view:
-            result = run_bundle(bundle, options, view.update)
-    except (BundleError, EngineInputError) as exc:
+            result = run_bundle(bundle, options, view.update, functools.partial(_say, console))
+    except (BundleError, EngineInputError, ProblemError) as exc:  # MapError is a ProblemError
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:  # before the first step started: nothing to record
@@ -119,6 +115,12 @@ def _read(path: Path, args: argparse.Namespace) -> tuple[Bundle, LocalMap]:
         from_options(s3=args.s3, lambdas=args.lambdas)
     )
     return with_map(bundle, local), local
+
+
+def _say(console: Console, lines: list[str]) -> None:
+    """Notes before the steps (above the live table while it runs)."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -48,7 +48,9 @@ ARCHIVES = (".tar.gz", ".tgz")  # a file that is already one is put as it is
 LAMBDA_BUCKET = "local-engine-lambdas"  # where the mapped handlers' zips go in the engine's S3
 LAMBDA_RUNTIME = "python3.12"
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-SKIPPED = ("__pycache__", ".git")  # never packed from a mapped folder
+# Never packed from a mapped folder (written by running or editing, never code); the same as
+# the SDK-convention packer's (engine/sdk_conventions.pack_source_dir), so both give one archive.
+SKIPPED = ("__pycache__", ".ipynb_checkpoints", ".git")
 
 
 class MapError(ProblemError):
@@ -171,40 +173,37 @@ def from_options(
     """
     problems: list[Problem] = []
     entries: dict[str, list[tuple[str, str, Any]]] = {key: [] for key in KEYS}
-    for key, option, given in (("s3", "--s3", s3), ("parameters", "-p", parameters)):
-        for text in given:
+    options = (
+        ("s3", "--s3", s3),
+        ("parameters", "-p", parameters),
+        ("lambdas", "--lambda", lambdas),
+    )
+    for key, option, given in options:
+        for text in given:  # an ARN holds ':' but never '=': split at the first '='
             name, sep, value = text.partition("=")
             if not sep or not name:
                 problems.append(
                     Problem(
                         f"{option} {text}",
-                        "not KEY=VALUE",
+                        f"not {_ENTRY[key][3]}",
                         f"{option} maps one {_ENTRY[key][0]} to {_ENTRY[key][1]}",
                         f"write {option} {_ENTRY[key][2].replace(': ', '=')}",
                     )
                 )
                 continue
             entries[key].append((f"{option} {text}", name, value))
-    for text in lambdas:  # an ARN holds ':' and '=' never: split at the first '='
-        arn, sep, value = text.partition("=")
-        if not sep or not arn:
-            problems.append(
-                Problem(
-                    f"--lambda {text}",
-                    "not ARN=FILE:FUNCTION",
-                    "--lambda names the local handler of one Lambda function",
-                    "write --lambda ARN=path/file.py:handler (the function's whole ARN)",
-                )
-            )
-            continue
-        entries["lambdas"].append((f"--lambda {text}", arn, value))
     return _parsed(entries, Path.cwd(), "the working folder", problems)
 
 
-_ENTRY = {  # what a section maps, to what, and an example entry
-    "s3": ("S3 URI", "a local file or folder", "s3://bucket/key: local/path"),
-    "parameters": ("parameter name", "its value", "Name: value"),
-    "lambdas": ("Lambda function ARN", "its handler", "ARN: path/file.py:function"),
+_ENTRY = {  # what a section maps, to what, an example entry, an option's form
+    "s3": ("S3 URI", "a local file or folder", "s3://bucket/key: local/path", "URI=PATH"),
+    "parameters": ("parameter name", "its value", "Name: value", "NAME=VALUE"),
+    "lambdas": (
+        "Lambda function ARN",
+        "its handler",
+        "ARN: path/file.py:function",
+        "ARN=FILE:FUNCTION",
+    ),
 }
 
 
@@ -221,7 +220,7 @@ def _parsed(
     """
     found = LocalMap()
     for where, uri, value in entries["s3"]:
-        path = base / str(value) if isinstance(value, str) and value else None
+        path = base / Path(value).expanduser() if isinstance(value, str) and value else None
         problem = s3_uri_problem(uri) if uri.startswith("s3://") else "not an s3:// URI"
         if problem:
             problems.append(
@@ -301,11 +300,10 @@ def map_assets(local: LocalMap) -> tuple[Asset, ...]:
     return tuple(assets)
 
 
-def lambda_functions(local: LocalMap, region: str, account: str) -> tuple[Function, ...]:
+def lambda_functions(local: LocalMap) -> tuple[Function, ...]:
     """The map's Lambda handlers as the functions a manifest lists (the engine runs both kinds
-    the same way: the zip at its asset's URI, `module.function` in it). `region` and `account`
-    are the pipeline's; a function's own ARN names its name."""
-    del region, account  # an ARN carries its own place
+    the same way: the zip at its asset's URI, `module.function` in it). The map -> functions
+    translation: each function's asset is in map_assets, its name is its ARN's."""
     return tuple(
         Function(
             asset=_lambda_asset_name(arn),
@@ -324,15 +322,31 @@ def lambda_functions(local: LocalMap, region: str, account: str) -> tuple[Functi
 
 def with_map(bundle: Bundle, local: LocalMap) -> Bundle:
     """The bundle with the map's objects and functions added to its manifest's (a map entry
-    for a URI or ARN the bundle already has replaces it)."""
+    for a URI or ARN the bundle already has replaces it).
+
+    Raises:
+        MapError: the map sets parameters the definition does not declare.
+    """
+    declared = sorted(str(p.get("Name")) for p in bundle.definition.get("Parameters", []))
+    unknown = [
+        Problem(
+            local.sources.get(name, name),
+            f"no parameter {name!r} in this pipeline{did_you_mean(name, declared)}",
+            f"the definition declares {one_of(declared) if declared else 'no parameters'}",
+            "use one of those names, or remove the entry",
+        )
+        for name in local.parameters
+        if name not in declared
+    ]
+    if unknown:
+        raise MapError.of(unknown)
     assets = map_assets(local)
     uris, arns = {a.s3_uri for a in assets}, set(local.lambdas)
-    region, account = bundle.manifest.publish.region, bundle.manifest.publish.account
     manifest = dataclasses.replace(
         bundle.manifest,
         assets=tuple(a for a in bundle.assets if a.s3_uri not in uris) + assets,
         functions=tuple(f for f in bundle.manifest.functions if f.function_arn not in arns)
-        + lambda_functions(local, region, account),
+        + lambda_functions(local),
     )
     return dataclasses.replace(bundle, manifest=manifest)
 

@@ -49,6 +49,7 @@ from engine.expressions import (
 from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
 from engine.localmap import unmapped_lambdas, unmapped_reads
 from engine.s3 import S3, S3UriError
+from engine.stand_ins import stand_in_notes
 from kernel.check import RECOMPILE, all_steps, definition_problems, rendered_at
 from kernel.errors import Problem
 from kernel.limits import limit_problems
@@ -97,8 +98,14 @@ class Result:
 Listener = Callable[[dict[str, Any]], None]
 
 
-def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda r: None) -> Result:
-    """Run one execution of the bundle.
+def run_bundle(
+    bundle: Bundle,
+    options: RunOptions,
+    on_record: Listener = lambda r: None,
+    on_notes: Callable[[list[str]], None] = lambda n: None,
+) -> Result:
+    """Run one execution of the bundle; `on_notes` hears, once the input is checked and before
+    any step runs, which local versions stand in for each image (engine/stand_ins.py).
 
     Raises:
         EngineInputError: bad parameters, stale assets, missing data, a bad --from, a definition
@@ -141,8 +148,10 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
     execution = Execution(folder)
+    notes = stand_in_notes(job_images(bundle.definition), interpreters)
+    on_notes(notes)
     run = _Run(bundle, options, nodes, parameters, s3, execution, earlier, on_record, interpreters)
-    return run.execute(reused)
+    return run.execute(reused, notes)
 
 
 class _Run:
@@ -178,7 +187,7 @@ class _Run:
         self.reports: dict[PropertyFileRef, Any] = {}
         self.interpreters = interpreters
 
-    def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
+    def execute(self, reused: dict[str, dict[str, Any]], notes: list[str]) -> Result:
         process.reset()
         describe: dict[str, Any] = {
             "PipelineArn": self.variables["PipelineArn"],
@@ -191,6 +200,7 @@ class _Run:
                 {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
             ],
             "Bundle": str((self.bundle.file or self.bundle.root).resolve()),
+            "ImageStandIns": notes,
             **engine_identity(),
         }
         if self.options.from_step:
@@ -544,7 +554,9 @@ def check_definitions(bundle: Bundle) -> None:
                 f"Type {step['Type']!r}",
                 "the local engine has no executor for it (it runs "
                 f"{', '.join(sorted(MODULES))}); SageMaker would run it, this engine cannot",
-                "run this bundle on SageMaker (python -m bundle.publish), or drop the step",
+                "run it on SageMaker"
+                + ("" if each.bare else " (python -m bundle.publish)")
+                + ", or drop the step",
             )
             for step in all_steps(each.definition.get("Steps", []))
             if not found and step["Type"] not in MODULES

@@ -40,8 +40,14 @@ def stand_in_notes(images: Iterable[str], interpreters: Interpreters) -> list[st
             notes.append(f"image {image}: versions not known here; running on {here}")
             continue
         theirs = ", ".join(f"{name} {version}" for name, version in libraries)
-        ours = ", ".join(f"{name} {installed(name)}" for name, _ in libraries if name != "Python")
-        notes.append(f"image {image} ({theirs}): running on {here}" + (f", {ours}" if ours else ""))
+        ours = "".join(f", {name} {installed(name)}" for name, _ in libraries if name != "Python")
+        env = environment_for(uri)
+        own = (
+            f" (--containers-only {image.split(':')[0]} runs its jobs on that stack)"
+            if env is not None and env.python is not None
+            else ""
+        )
+        notes.append(f"image {image} ({theirs}): running on {here}{ours}{own}")
     return notes
 
 

@@ -437,9 +437,18 @@ def test_a_bad_option_exits_2_naming_it(
     course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(tmp_path / "root", course / "course.json", "--s3", "s3://bucket/x") == 2
-    assert capsys.readouterr().err.startswith(
-        "error: 1 problem in the local map\n\n--s3 s3://bucket/x\n  not KEY=VALUE\n"
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the local map\n\n--s3 s3://bucket/x\n  not URI=PATH\n"
+        "  why: --s3 maps one S3 URI to a local file or folder\n"
+        "  fix: write --s3 s3://bucket/key=local/path\n"
     )
+    assert run(tmp_path / "root", course / "course.json", "--lambda", DEPLOY) == 2
+    assert capsys.readouterr().err == (
+        f"error: 1 problem in the local map\n\n--lambda {DEPLOY}\n  not ARN=FILE:FUNCTION\n"
+        "  why: --lambda maps one Lambda function ARN to its handler\n"
+        "  fix: write --lambda ARN=path/file.py:function\n"
+    )
+    assert not (tmp_path / "root").exists()
 
 
 def test_options_override_the_map_file(course: Path, tmp_path: Path) -> None:
@@ -465,7 +474,7 @@ def test_mapped_lambdas_become_functions_with_their_code_zipped(tmp_path: Path) 
     (tmp_path / "lambdas" / "deploy.py").write_text("def handler(event, context):\n    return {}\n")
     (tmp_path / "lambdas" / "common.py").write_text("X = 1\n")
     local = from_options(lambdas=[f"{DEPLOY}={tmp_path / 'lambdas/deploy.py'}:handler"])
-    (function,) = lambda_functions(local, "us-east-1", "111122223333")
+    (function,) = lambda_functions(local)
     assert (function.function_arn, function.function_name, function.handler) == (
         DEPLOY,
         "deploy-model",
@@ -548,19 +557,27 @@ def test_each_image_says_once_which_local_versions_stand_in(
         f"image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6): running on {here}, "
         f"tensorflow {tensorflow}",
     ]
-    (sklearn,) = stand_in_notes([SKLEARN], Interpreters())
-    assert sklearn.startswith(
+    local = {name: metadata.version(name) for name in ("numpy", "pandas", "scikit-learn", "scipy")}
+    assert stand_in_notes([SKLEARN], Interpreters()) == [
         "image sagemaker-scikit-learn:1.2-1 (Python 3.9, numpy 1.24.1, pandas 1.1.3, "
-        f"scikit-learn 1.2.1, scipy 1.8.0): running on {here}, numpy {metadata.version('numpy')}"
-    )
+        f"scikit-learn 1.2.1, scipy 1.8.0): running on {here}, "
+        + ", ".join(f"{name} {version}" for name, version in local.items())
+        + " (--containers-only sagemaker-scikit-learn runs its jobs on that stack)"
+    ]
     # a job that runs on its image's own stack needs no note
     chosen = Interpreters(frozenset({"sagemaker-scikit-learn"}))
     assert stand_in_notes([SKLEARN], chosen) == []
-    # a run says it before its steps, once per image
-    assert run(tmp_path / "root", course / "course.json", "-p", "MinRows=9") == 1
+    # a run says it before its steps, once per image, and records it with the execution
+    root = tmp_path / "root"
+    assert run(root, course / "course.json", "-p", "MinRows=9") == 1
     out = capsys.readouterr().out
-    assert out.count("image sagemaker-scikit-learn:1.2-1 (Python 3.9") == 1
-    assert out.count("image tensorflow-training:2.6 (Python 3.8, tensorflow 2.6)") == 1
+    notes = stand_in_notes([SKLEARN, TENSORFLOW], Interpreters())
+    assert out.startswith("\n".join(notes) + "\nPrepare: ")
+    (execution,) = list_executions(root, "course")
+    assert execution.describe()["ImageStandIns"] == notes
+    # input the engine refuses: nothing runs, so nothing stands in
+    assert run(root, course / "course.json", "-p", "Nope=1") == 2
+    assert capsys.readouterr().out == ""
 
 
 def test_what_the_job_interprets_itself_is_not_taken_for_a_read(
@@ -584,4 +601,72 @@ def test_what_the_job_interprets_itself_is_not_taken_for_a_read(
         f"{course / 'course.json'}, step Train, "
         "Arguments.InputDataConfig[0].DataSource.S3DataSource.S3Uri",
         "reads s3://course-bucket/x/, which the local map does not cover",
+    )
+
+
+def test_files_and_folders_land_at_their_uris_and_cover_what_is_read_under_them(
+    course: Path,
+) -> None:
+    local = from_options(
+        s3=[
+            f"s3://bucket/raw/={course / 'data/penguins.csv'}",  # a file under a prefix
+            f"s3://bucket/code={course / 'code'}",  # a folder: one object per file
+        ]
+    )
+    assert sorted(o.uri for o in asset_objects(map_assets(local))) == [
+        "s3://bucket/code/prepare.py",
+        "s3://bucket/code/train/helper.py",
+        "s3://bucket/code/train/train.py",
+        "s3://bucket/raw/penguins.csv",
+    ]
+    reads = definition()
+    inputs = reads["Steps"][0]["Arguments"]["ProcessingInputs"]
+    inputs[0]["S3Input"]["S3Uri"] = "s3://bucket/raw"  # a prefix holding a mapped object
+    inputs[1]["S3Input"]["S3Uri"] = "s3://bucket/code/prepare.py"  # an object under one
+    bundle = with_map(read_definition(_written(course, reads)), local)
+    assert [p.what for p in unmapped_reads(bundle, {"MinRows": 2})] == [
+        f"reads {SOURCE_DIR}, which the local map does not cover"
+    ]
+
+
+def test_a_step_type_the_engine_cannot_run_is_refused_up_front(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emr = {
+        "Name": "Spark",
+        "Type": "EMR",
+        "Arguments": {"ClusterId": "j-1", "StepConfig": {"HadoopJarStep": {"Jar": "x.jar"}}},
+    }
+    (course / "course.json").write_text(json.dumps(definition(emr)))
+    assert run(tmp_path / "root", course / "course.json") == 2
+    err = capsys.readouterr().err
+    assert f"{course / 'course.json'}, step Spark\n  Type 'EMR'\n" in err
+    assert err.endswith("  fix: run it on SageMaker, or drop the step\n")
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_failing_mapped_script_is_named_by_its_local_path(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = course / "code" / "prepare.py"
+    script.write_text("raise SystemExit('no rows here')\n")
+    root = tmp_path / "root"
+    assert run(root, course / "course.json") == 1
+    reason = records(root, "course")["Prepare"]["FailureReason"]
+    assert "no rows here" in reason
+    assert reason.endswith(f"\n  code: asset map {PREPARE}: {script}")
+
+
+def test_a_map_parameter_the_definition_does_not_declare_names_its_entry(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (course / "course.map.yaml").open("a") as out:
+        out.write("  MinRow: 3\n")
+    assert run(tmp_path / "root", course / "course.json") == 2
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the local map\n\n"
+        f"{course / 'course.map.yaml'}, parameters.MinRow\n"
+        "  no parameter 'MinRow' in this pipeline (did you mean 'MinRows'?)\n"
+        "  why: the definition declares 'MinRows', 'dataset_location'\n"
+        "  fix: use one of those names, or remove the entry\n"
     )
