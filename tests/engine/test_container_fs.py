@@ -93,8 +93,13 @@ def processing_step(root: Root, script: str, *args: str) -> StepContext:
     return real(context(root, "Job", "Processing", arguments))
 
 
+@pytest.mark.parametrize("kind", ["root", "user"])
 @pytest.mark.parametrize("mode", ["namespace"], indirect=True)
-def test_scripts_that_open_container_paths_run_as_on_sagemaker(root: Root, mode: str) -> None:
+def test_scripts_that_open_container_paths_run_as_on_sagemaker(
+    root: Root, mode: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As root, and in a user namespace as an engine not run as root gets."""
+    monkeypatch.setattr(container_fs, "_probe", lambda: (kind, ""))
     root.s3.put_bytes(DATA, ORIGINAL.encode())
     processing.run(processing_step(root, READS_AND_WRITES))
     assert root.s3.get_bytes("s3://bucket/out/copy.csv").decode() == ORIGINAL
