@@ -77,19 +77,15 @@ class S3:
             target.parent.mkdir(parents=True, exist_ok=True)
             mode = original.stat().st_mode
             original.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
-            try:
-                os.link(original, target)
-            except OSError as error:
-                if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                    raise
-                shutil.copy2(original, target)
+            _replace_with(original, target)
         return [original for original, _ in pairs]
 
     def upload(self, source: Path, uri: str) -> None:
         """Copy a file, or a folder's contents, to the object or prefix at `uri`.
 
-        Each object is written whole and renamed into place, never rewritten: a job's hard link
-        to the object it replaces keeps the bytes that job was given.
+        Each object is a hard link to its file (a copy across file systems), renamed into
+        place, never rewritten: a job's hard link to the object it replaces keeps the bytes
+        that job was given, and an output costs no second copy.
         """
         target = self.path(uri)
         if source.is_dir():
@@ -100,8 +96,17 @@ class S3:
 
 
 def _replace_with(source: Path | str, target: Path | str) -> None:
-    """Copy `source` over `target` as a new file renamed into place."""
+    """Put `source` at `target` as a new file (hard link or copy) renamed into place."""
     target = Path(target)
     staged = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
-    shutil.copy2(source, staged)
+    _link_or_copy(Path(source), staged)
     staged.replace(target)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copy2(source, target)
