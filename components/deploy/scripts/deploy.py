@@ -254,13 +254,15 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
 
 def _handle(event: Any, context: Any) -> dict[str, Any]:
     """Deploy the model package the event names; never raises."""
-
-    def work() -> dict[str, Any]:
-        settings = parse_event(event)  # a bad event never reaches AWS
-        return deploy(_client("sagemaker"), settings)
-
-    quota = "for this instance type or free capacity"
-    return envelope.sagemaker_respond(work, log, "components/deploy/README.md", quota)
+    return envelope.sagemaker_respond(
+        event,
+        parse=parse_event,
+        act=deploy,
+        client=_client,
+        log=log,
+        readme="components/deploy/README.md",
+        quota="for this instance type or free capacity",
+    )
 
 
 lambda_handler = envelope.entry_point({"endpoint_name": "", "error": ""}, _handle)
