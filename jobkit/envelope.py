@@ -256,30 +256,34 @@ def entry_point(
     return lambda_handler
 
 
-def sagemaker_respond(
-    event: Any,
-    *,
+def sagemaker_handler(
     parse: Callable[[Any], dict[str, Any]],
     act: Callable[[Any, dict[str, Any]], dict[str, Any]],
     client: Callable[[str], Any],
     log: logging.Logger,
-    readme: str,
-    quota: str,
-) -> dict[str, Any]:
-    """`respond` for a handler that checks its event (`parse`: settings), then calls SageMaker
-    (`act(client("sagemaker"), settings)`); `readme` lists its permissions, `quota` what to raise.
+    about: tuple[str, str],
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """The work of a handler that checks its event (`parse`: settings), then calls SageMaker
+    (`act(client("sagemaker"), settings)`), with `respond`'s results; never raises.
+
+    `about`: the README that lists the function's permissions, and the quota to raise when
+    SageMaker's limit refuses a call.
     """
+    readme, quota = about
 
-    def work() -> dict[str, Any]:
-        settings = parse(event)  # a bad event never reaches AWS
-        return act(client("sagemaker"), settings)
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            settings = parse(event)  # a bad event never reaches AWS
+            return act(client("sagemaker"), settings)
 
-    return respond(
-        work,
-        log=log,
-        service="SageMaker",
-        refused=lambda error: sagemaker_refused(error, readme, quota),
-    )
+        return respond(
+            work,
+            log=log,
+            service="SageMaker",
+            refused=lambda error: sagemaker_refused(error, readme, quota),
+        )
+
+    return handle
 
 
 def respond(

@@ -252,17 +252,6 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Deploy the model package the event names; never raises."""
-    return envelope.sagemaker_respond(
-        event,
-        parse=parse_event,
-        act=deploy,
-        client=_client,
-        log=log,
-        readme="components/deploy/README.md",
-        quota="for this instance type or free capacity",
-    )
-
-
+ABOUT = ("components/deploy/README.md", "for this instance type or free capacity")
+_handle = envelope.sagemaker_handler(parse_event, deploy, lambda name: _client(name), log, ABOUT)
 lambda_handler = envelope.entry_point({"endpoint_name": "", "error": ""}, _handle)

@@ -411,17 +411,6 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Create or update the monitoring schedule the event describes; never raises."""
-    return envelope.sagemaker_respond(
-        event,
-        parse=parse_event,
-        act=schedule,
-        client=_client,
-        log=log,
-        readme="components/schedule/README.md",
-        quota="(monitoring schedules, instances) or free one",
-    )
-
-
+ABOUT = ("components/schedule/README.md", "(monitoring schedules, instances) or free one")
+_handle = envelope.sagemaker_handler(parse_event, schedule, lambda name: _client(name), log, ABOUT)
 lambda_handler = envelope.entry_point({"schedule_name": "", "error": ""}, _handle)
