@@ -158,10 +158,12 @@ def test_a_mapped_foreign_function_runs_with_the_event_and_the_local_sagemaker(
             listed = sm.list_model_packages(ModelPackageGroupName=event["group"])
             latest = listed["ModelPackageSummaryList"][0]
             return {"statusCode": 200, "error": latest["ModelApprovalStatus"] + " "
-                    + latest["ModelPackageArn"] + " " + context.function_name}
+                    + latest["ModelPackageArn"] + " " + context.function_name
+                    + " " + str(sm.meta.config.read_timeout)}
     """
     outputs = foreign_step(root, tmp_path, source, {"group": "course"})
-    assert outputs == {"statusCode": 200, "error": f"Approved {arn} notebook-deploy"}
+    # its clients wait for a local endpoint to start (botocore's default: 60 s)
+    assert outputs == {"statusCode": 200, "error": f"Approved {arn} notebook-deploy 240"}
 
 
 @pytest.mark.parametrize(
