@@ -25,6 +25,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+READ_TIMEOUT = 240  # seconds: beyond the 180 s a local endpoint has to start (engine/endpoint.py)
+
 
 class Context:
     """The handler's `context`, with the attributes and method Lambda's Python runtime gives."""
@@ -51,6 +53,24 @@ def _unhandled(error: BaseException, kind: str | None = None) -> dict[str, Any]:
     }
 
 
+def wait_for_local_endpoints() -> None:
+    """Clients wait up to READ_TIMEOUT for an answer, not botocore's 60 s: the local SageMaker
+    answers CreateEndpoint once the endpoint serves (AWS answers at once), which can take a few
+    minutes on a busy machine. A handler's own Config still wins."""
+    try:
+        import botocore.config
+        import botocore.session
+    except ImportError:  # a handler that needs no AWS
+        return
+    create = botocore.session.Session.create_client
+
+    def create_client(self: Any, *args: Any, config: Any = None, **kwargs: Any) -> Any:
+        longer = botocore.config.Config(read_timeout=READ_TIMEOUT)
+        return create(self, *args, config=longer.merge(config) if config else longer, **kwargs)
+
+    botocore.session.Session.create_client = create_client
+
+
 def invoke(code: str, handler: str, invocation: dict[str, Any]) -> dict[str, Any]:
     """The result document of one invocation."""
     sys.path[0] = code  # the function's files in place of this file's folder
@@ -62,6 +82,7 @@ def invoke(code: str, handler: str, invocation: dict[str, Any]) -> dict[str, Any
     shown = logging.StreamHandler(sys.stdout)  # the function's log, as Lambda's root handler
     shown.setFormatter(logging.Formatter("[%(levelname)s] %(name)s: %(message)s"))
     logging.getLogger().addHandler(shown)
+    wait_for_local_endpoints()
     module_name, _, function_name = handler.rpartition(".")
     try:
         function = getattr(importlib.import_module(module_name), function_name)

@@ -18,7 +18,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Union
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -116,6 +116,16 @@ def integer(
         problems.append(problem(key, value, f"must be a whole number {bounds}", fix))
         return default or 0
     return number
+
+
+def one_of(
+    event: Mapping[str, Any], key: str, choices: Collection[str], fix: str, problems: list[str]
+) -> Any:
+    """The value, which must be one of `choices` (a problem otherwise)."""
+    value = event.get(key, MISSING)
+    if value not in choices:
+        problems.append(problem(key, value, "required, one of: " + ", ".join(choices), fix))
+    return value
 
 
 def unknown_keys(event: Mapping[str, Any], known: tuple[str, ...]) -> list[str]:
@@ -246,16 +256,34 @@ def entry_point(
     return lambda_handler
 
 
-def sagemaker_respond(
-    work: Callable[[], dict[str, Any]], log: logging.Logger, readme: str, quota: str
-) -> dict[str, Any]:
-    """`respond` for a handler that calls SageMaker (`readme` lists its permissions)."""
-    return respond(
-        work,
-        log=log,
-        service="SageMaker",
-        refused=lambda error: sagemaker_refused(error, readme, quota),
-    )
+def sagemaker_handler(
+    parse: Callable[[Any], dict[str, Any]],
+    act: Callable[[Any, dict[str, Any]], dict[str, Any]],
+    client: Callable[[str], Any],
+    log: logging.Logger,
+    about: tuple[str, str],
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """The work of a handler that checks its event (`parse`: settings), then calls SageMaker
+    (`act(client("sagemaker"), settings)`), with `respond`'s results; never raises.
+
+    `about`: the README that lists the function's permissions, and the quota to raise when
+    SageMaker's limit refuses a call.
+    """
+    readme, quota = about
+
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            settings = parse(event)  # a bad event never reaches AWS
+            return act(client("sagemaker"), settings)
+
+        return respond(
+            work,
+            log=log,
+            service="SageMaker",
+            refused=lambda error: sagemaker_refused(error, readme, quota),
+        )
+
+    return handle
 
 
 def respond(

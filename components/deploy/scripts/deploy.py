@@ -252,15 +252,6 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Deploy the model package the event names; never raises."""
-
-    def work() -> dict[str, Any]:
-        settings = parse_event(event)  # a bad event never reaches AWS
-        return deploy(_client("sagemaker"), settings)
-
-    quota = "for this instance type or free capacity"
-    return envelope.sagemaker_respond(work, log, "components/deploy/README.md", quota)
-
-
+ABOUT = ("components/deploy/README.md", "for this instance type or free capacity")
+_handle = envelope.sagemaker_handler(parse_event, deploy, lambda name: _client(name), log, ABOUT)
 lambda_handler = envelope.entry_point({"endpoint_name": "", "error": ""}, _handle)

@@ -152,17 +152,13 @@ def parse_event(event: Any) -> dict[str, Any]:
     """
     problems = envelope.unknown_keys(envelope.check_object(event), KEYS)
     s3_fix = "pass an s3:// URI, e.g. 's3://my-bucket/penguins/monitoring/...'"
-    kind = event.get("monitor_type", envelope.MISSING)
-    if kind not in TYPES:
-        problems.append(
-            envelope.problem(
-                "monitor_type",
-                kind,
-                "required, one of: " + ", ".join(TYPES),
-                "pass 'data_quality' (feature drift) or 'model_quality' (accuracy against "
-                "ground truth)",
-            )
-        )
+    kind = envelope.one_of(
+        event,
+        "monitor_type",
+        TYPES,
+        "pass 'data_quality' (feature drift) or 'model_quality' (accuracy against ground truth)",
+        problems,
+    )
     settings: dict[str, Any] = {"monitor_type": kind}
     for key, example in (
         ("endpoint_name", "penguins-endpoint"),
@@ -207,17 +203,13 @@ def parse_event(event: Any) -> dict[str, Any]:
         )
     elif kind == "model_quality":
         settings["ground_truth_uri"] = envelope.s3_uri(event, "ground_truth_uri", s3_fix, problems)
-        problem_type = event.get("problem_type", envelope.MISSING)
-        if problem_type not in PROBLEM_TYPES:
-            problems.append(
-                envelope.problem(
-                    "problem_type",
-                    problem_type,
-                    "required, one of: " + ", ".join(PROBLEM_TYPES),
-                    "pass 'MulticlassClassification' for penguins and digits",
-                )
-            )
-        settings["problem_type"] = problem_type
+        settings["problem_type"] = envelope.one_of(
+            event,
+            "problem_type",
+            PROBLEM_TYPES,
+            "pass 'MulticlassClassification' for penguins and digits",
+            problems,
+        )
         for key, required in (
             ("inference_attribute", True),
             ("probability_attribute", False),
@@ -419,15 +411,6 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Create or update the monitoring schedule the event describes; never raises."""
-
-    def work() -> dict[str, Any]:
-        settings = parse_event(event)  # a bad event never reaches AWS
-        return schedule(_client("sagemaker"), settings)
-
-    quota = "(monitoring schedules, instances) or free one"
-    return envelope.sagemaker_respond(work, log, "components/schedule/README.md", quota)
-
-
+ABOUT = ("components/schedule/README.md", "(monitoring schedules, instances) or free one")
+_handle = envelope.sagemaker_handler(parse_event, schedule, lambda name: _client(name), log, ABOUT)
 lambda_handler = envelope.entry_point({"schedule_name": "", "error": ""}, _handle)
