@@ -69,6 +69,16 @@ MODELS = f"s3://{BUCKET}/{PREFIX}/models"
 GROUP = "penguins"
 DEPLOY_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:deploy-penguins"
 PYTORCH = {"framework_version": "2.1", "py_version": "py310"}
+# What both registrations say of the model package (the RegisterModel step collection, and
+# ModelStep with model.register()).
+PACKAGE: dict[str, Any] = {
+    "content_types": ["text/csv"],
+    "response_types": ["application/json"],
+    "inference_instances": ["ml.m5.large"],
+    "transform_instances": ["ml.m5.large"],
+    "model_package_group_name": GROUP,
+    "approval_status": "Approved",
+}
 CACHE = CacheConfig(enable_caching=True, expire_after="PT1H")
 SPLITS = ("train", "validation", "test", "baseline")
 METRICS = [
@@ -147,16 +157,26 @@ class _Sdk:
             for name in ("train", "validation")
         }
 
-    def evaluate(self, name: str, preprocess: ProcessingStep, model_uri: Any) -> ProcessingStep:
-        processor = PyTorchProcessor(
+    def framework_processor(self) -> PyTorchProcessor:
+        return PyTorchProcessor(
             role=ROLE,
             instance_type="ml.m5.xlarge",
             instance_count=1,
             sagemaker_session=self.session,
             **PYTORCH,
         )
+
+    def check_job(self) -> CheckJobConfig:
+        return CheckJobConfig(
+            role=ROLE,
+            instance_count=1,
+            instance_type="ml.m5.xlarge",
+            sagemaker_session=self.session,
+        )
+
+    def evaluate(self, name: str, preprocess: ProcessingStep, model_uri: Any) -> ProcessingStep:
         outputs = preprocess.properties.ProcessingOutputConfig.Outputs
-        args = processor.run(
+        args = self.framework_processor().run(
             code="evaluation.py",
             source_dir=str(self.code / "evaluation"),
             inputs=[
@@ -217,12 +237,7 @@ def session3(code: Path) -> Pipeline:
         model_data=model_uri,
         entry_point="inference.py",
         source_dir=str(sdk.code / "inference"),
-        content_types=["text/csv"],
-        response_types=["application/json"],
-        inference_instances=["ml.m5.large"],
-        transform_instances=["ml.m5.large"],
-        model_package_group_name=GROUP,
-        approval_status="Approved",
+        **PACKAGE,
     )
     fail = FailStep(
         "fail",
@@ -267,12 +282,7 @@ def session4to6(code: Path) -> Pipeline:
     register = ModelStep(
         "register-model",
         step_args=sdk.model(top[0]).register(
-            content_types=["text/csv"],
-            response_types=["application/json"],
-            inference_instances=["ml.m5.large"],
-            transform_instances=["ml.m5.large"],
-            model_package_group_name=GROUP,
-            approval_status="Approved",
+            **PACKAGE,
         ),
     )
     outputs = preprocess.properties.ProcessingOutputConfig.Outputs
@@ -301,12 +311,7 @@ def session4to6(code: Path) -> Pipeline:
             dataset_format=DatasetFormat.csv(header=True),
             output_s3_uri=f"s3://{BUCKET}/{PREFIX}/data-quality",
         ),
-        check_job_config=CheckJobConfig(
-            role=ROLE,
-            instance_count=1,
-            instance_type="ml.m5.xlarge",
-            sagemaker_session=sdk.session,
-        ),
+        check_job_config=sdk.check_job(),
         skip_check=True,
         register_new_baseline=True,
         model_package_group_name=GROUP,
@@ -335,14 +340,7 @@ def session4to6(code: Path) -> Pipeline:
 def unsatisfied(code: Path) -> Pipeline:
     """A FrameworkProcessor whose source dir's requirements.txt needs a package not installed."""
     sdk = _Sdk(code)
-    processor = PyTorchProcessor(
-        role=ROLE,
-        instance_type="ml.m5.xlarge",
-        instance_count=1,
-        sagemaker_session=sdk.session,
-        **PYTORCH,
-    )
-    args = processor.run(code="report.py", source_dir=str(code / "unsatisfied"))
+    args = sdk.framework_processor().run(code="report.py", source_dir=str(code / "unsatisfied"))
     return Pipeline(
         name="unsatisfied-pipeline",
         steps=[ProcessingStep("report", step_args=args)],
@@ -367,12 +365,7 @@ def refused(code: Path) -> Pipeline:
             ),
             data_bias_config=BiasConfig(label_values_or_threshold=[0], facet_name=1),
         ),
-        check_job_config=CheckJobConfig(
-            role=ROLE,
-            instance_count=1,
-            instance_type="ml.m5.xlarge",
-            sagemaker_session=sdk.session,
-        ),
+        check_job_config=sdk.check_job(),
         skip_check=True,
         register_new_baseline=True,
     )
