@@ -16,13 +16,15 @@ _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
 def _allowed(specifier: str, version: str) -> bool:
-    """Whether `version` meets `specifier` (True when `packaging` is not there to tell)."""
+    """Whether `version` meets `specifier`; without `packaging` in the environment only an exact
+    pin (`==X`) is compared, other specifiers are taken as met."""
     if not specifier:
         return True
     try:
         from packaging.specifiers import SpecifierSet
     except ImportError:
-        return True
+        parts = [part.strip() for part in specifier.split(",")]
+        return all(part[2:].strip() == version for part in parts if part.startswith("=="))
     return bool(SpecifierSet(specifier).contains(version, prereleases=True))
 
 

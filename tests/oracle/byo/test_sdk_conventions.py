@@ -6,6 +6,7 @@ import io
 import os
 import sys
 import tarfile
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from sagemaker.utils import create_tar_file
 from bundle.assets import asset_bytes
 from engine.executors.base import StepFailed
 from engine.localmap import LocalMap, map_assets
+from engine.requirements_check import unsatisfied
 from engine.sdk_conventions import (
     check_requirements,
     framework_job,
@@ -153,6 +155,14 @@ def test_unsatisfied_requirements_fail_naming_each(tmp_path: Path) -> None:
     assert "--index-url https://example.invalid: not a plain requirement" in message
     assert "\n    numpy: " not in message  # the satisfied line is not listed
     assert "never installs" in message and "pip install -r requirements.txt" in message
+
+
+def test_without_packaging_only_exact_pins_are_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "packaging.specifiers", None)  # an image without it
+    assert unsatisfied(["numpy==0.0.1"]) == [
+        "numpy==0.0.1: numpy " + version("numpy") + " is installed"
+    ]
+    assert unsatisfied([f"numpy=={version('numpy')}", "numpy<1.0"]) == []  # `<` not compared
 
 
 def test_no_requirements_file_is_nothing_to_check(tmp_path: Path) -> None:
