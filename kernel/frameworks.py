@@ -102,27 +102,24 @@ NEURAL = {
     "learning_rate": Hyperparameter(False, 0.01, 0, 1, above=True, tune=(0.01, 0.03)),
 }
 
+
+def neural(name: str, versions: tuple[str, ...], protocol: Protocol) -> Framework:
+    """A neural-network framework: common.py trains it on either data kind, epoch by epoch."""
+    return Framework(
+        name=name,
+        versions=versions,
+        training_script=f"{TRAIN_SCRIPTS}/train_{name}.py",
+        inference_handler=f"{MODEL_SCRIPTS}/{name}_handler.py",
+        protocol=protocol,
+        kinds=("tabular", "image"),
+        hyperparameters=NEURAL,
+        rounds="epochs",
+    )
+
+
 FRAMEWORKS: dict[str, Framework] = {
-    "tensorflow": Framework(
-        name="tensorflow",
-        versions=("2.19",),
-        training_script=f"{TRAIN_SCRIPTS}/train_tensorflow.py",
-        inference_handler=f"{MODEL_SCRIPTS}/tensorflow_handler.py",
-        protocol="tensorflow-serving",
-        kinds=("tabular", "image"),
-        hyperparameters=NEURAL,
-        rounds="epochs",
-    ),
-    "pytorch": Framework(
-        name="pytorch",
-        versions=("2.6",),
-        training_script=f"{TRAIN_SCRIPTS}/train_pytorch.py",
-        inference_handler=f"{MODEL_SCRIPTS}/pytorch_handler.py",
-        protocol="pytorch-toolkit",
-        kinds=("tabular", "image"),
-        hyperparameters=NEURAL,
-        rounds="epochs",
-    ),
+    "tensorflow": neural("tensorflow", versions=("2.19",), protocol="tensorflow-serving"),
+    "pytorch": neural("pytorch", versions=("2.6",), protocol="pytorch-toolkit"),
     "xgboost": Framework(
         name="xgboost",
         versions=("1.7-1",),
