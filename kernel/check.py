@@ -102,9 +102,14 @@ def definition_problems(definition: Any, functions: Collection[str] | None = Non
     return _Checker(definition, functions).problems
 
 
+def placed_at(file: object, problems: list[Problem]) -> list[Problem]:
+    """Each problem with its place prefixed by the file it is in."""
+    return [Problem(f"{file}, {p.where}", p.what, p.why, p.fix) for p in problems]
+
+
 def rendered_at(file: object, problems: list[Problem]) -> list[str]:
     """Each problem as where/what/why/fix, its place prefixed by the file it is in."""
-    return [Problem(f"{file}, {p.where}", p.what, p.why, p.fix).render() for p in problems]
+    return [p.render() for p in placed_at(file, problems)]
 
 
 class _Checker(StepTypeRules):

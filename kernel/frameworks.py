@@ -74,6 +74,8 @@ class Framework:
         hyperparameters: name -> its rule; the script takes exactly these.
         rounds: the hyperparameter counting its training passes; the script logs the tuning
             metric once a pass.
+        model_files: what its training writes into the model dir beside code/ (what the
+            handler loads), as paths inside model.tar.gz.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Framework:
     kinds: tuple[DataKind, ...]
     hyperparameters: Mapping[str, Hyperparameter]
     rounds: str
+    model_files: tuple[str, ...]
     serving_environment: Mapping[str, str] = field(default_factory=dict)
 
     def sources(self) -> tuple[str, ...]:
@@ -103,7 +106,9 @@ NEURAL = {
 }
 
 
-def neural(name: str, versions: tuple[str, ...], protocol: Protocol) -> Framework:
+def neural(
+    name: str, versions: tuple[str, ...], protocol: Protocol, model_files: tuple[str, ...]
+) -> Framework:
     """A neural-network framework: common.py trains it on either data kind, epoch by epoch."""
     return Framework(
         name=name,
@@ -114,12 +119,20 @@ def neural(name: str, versions: tuple[str, ...], protocol: Protocol) -> Framewor
         kinds=("tabular", "image"),
         hyperparameters=NEURAL,
         rounds="epochs",
+        model_files=model_files,
     )
 
 
 FRAMEWORKS: dict[str, Framework] = {
-    "tensorflow": neural("tensorflow", versions=("2.19",), protocol="tensorflow-serving"),
-    "pytorch": neural("pytorch", versions=("2.6",), protocol="pytorch-toolkit"),
+    "tensorflow": neural(
+        "tensorflow",
+        versions=("2.19",),
+        protocol="tensorflow-serving",
+        model_files=("1/saved_model.pb", "1/variables/variables.index"),  # a SavedModel
+    ),
+    "pytorch": neural(
+        "pytorch", versions=("2.6",), protocol="pytorch-toolkit", model_files=("model.pt",)
+    ),
     "xgboost": Framework(
         name="xgboost",
         versions=("1.7-1",),
@@ -135,6 +148,7 @@ FRAMEWORKS: dict[str, Framework] = {
             "subsample": Hyperparameter(False, 1, 0, 1, above=True),
         },
         rounds="num_round",
+        model_files=("model.json",),
         # The XGBoost container serves a script only when told which one and where it is.
         serving_environment={
             "SAGEMAKER_PROGRAM": "inference.py",
