@@ -20,12 +20,18 @@ def write_csvs(directory: str | Path, frames: Mapping[str, Any]) -> list[Path]:
     return paths
 
 
-def command(module: str, write: Callable[[str], Sequence[Path]], argv: list[str] | None) -> int:
-    """`python -m <module> OUTDIR`: write the files there and print their paths."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(f"usage: python -m {module} OUTDIR", file=sys.stderr)
-        return 2
-    for path in write(args[0]):
-        print(path)
-    return 0
+def command(module: str, write: Callable[[str], Path | Sequence[Path]]) -> Callable[..., int]:
+    """The script's `main(argv=None)`: `python -m <module> OUTDIR` writes the files there and
+    prints their paths."""
+
+    def main(argv: list[str] | None = None) -> int:
+        args = sys.argv[1:] if argv is None else argv
+        if len(args) != 1:
+            print(f"usage: python -m {module} OUTDIR", file=sys.stderr)
+            return 2
+        written = write(args[0])
+        for path in [written] if isinstance(written, Path) else written:
+            print(path)
+        return 0
+
+    return main

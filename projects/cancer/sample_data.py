@@ -23,11 +23,7 @@ def write_cancer_csv(directory: str | Path) -> Path:
     return write_csvs(directory, {"cancer.csv": frame})[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "projects.cancer.sample_data", lambda directory: [write_cancer_csv(directory)], argv
-    )
-
+main = command("projects.cancer.sample_data", write_cancer_csv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,9 +43,7 @@ def write_digits_csvs(directory: str | Path) -> tuple[Path, Path]:
     return train_path, test_path
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command("projects.digits.sample_data", write_digits_csvs, argv)
-
+main = command("projects.digits.sample_data", write_digits_csvs)
 
 if __name__ == "__main__":
     sys.exit(main())

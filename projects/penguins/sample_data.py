@@ -36,11 +36,7 @@ def write_penguins_csv(directory: str | Path) -> Path:
     return write_csvs(directory, {"penguins.csv": frame})[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    return command(
-        "projects.penguins.sample_data", lambda directory: [write_penguins_csv(directory)], argv
-    )
-
+main = command("projects.penguins.sample_data", write_penguins_csv)
 
 if __name__ == "__main__":
     sys.exit(main())
