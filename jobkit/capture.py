@@ -43,6 +43,15 @@ NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
 PIXELS_ENV = "MONITOR_PIXEL_FEATURES"  # "true": image requests' pixels become p0..pN
 ENV_VALUE_MAX = 256  # a Processing job's environment value; longer lists go in numbered parts
+# The model-quality settings a monitoring job hands the analyzer as they are: what the problem
+# is and where a captured answer holds the prediction (the analyzer's environment names).
+ANSWER_SETTINGS = (
+    "problem_type",
+    "inference_attribute",
+    "probability_attribute",
+    "probability_threshold_attribute",
+    "positive_label",
+)
 CAPTURE_SHAPE = (
     "data-capture lines hold captureData.endpointInput {observedContentType, encoding, data}, "
     "the requests as the endpoint received them"
