@@ -447,7 +447,9 @@ def data_quality_records(
             batch = reader.records(where, event)
         except CaptureError as error:
             raise _job_error(error) from None
-        yield from batch or [None]
+        if not batch:
+            yield None
+        yield from batch
 
 
 def write_records(path: Path, records: Iterable[dict[str, Any] | None]) -> tuple[int, int]:

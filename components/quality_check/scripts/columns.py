@@ -210,7 +210,9 @@ def profile_records(profile: Profile, records: Iterable[Record]) -> None:
             else:
                 marks = np.repeat(np.array(integral)[:, None], len(keys), axis=1)
                 profile.add_block(list(keys), values, marks)
-        rows.clear(), integral.clear(), wheres.clear()
+        rows.clear()
+        integral.clear()
+        wheres.clear()
 
     for where, record in records:
         types = set(map(type, record.values()))
@@ -237,24 +239,45 @@ def profile_text_rows(profile: Profile, names: list[str], rows: list[list[str]])
     others value by value; empty cells are missing."""
     cells = np.array(rows, dtype=str).reshape(len(rows), len(names))
     codes = cells.view(np.uint32).reshape(*cells.shape, -1)
-    plain = ((codes < 128) & NUMBER_CHARS[np.minimum(codes, 127)]).all(axis=(0, 2))
+    empty = codes[:, :, 0] == 0
+    plain = np.asarray(((codes < 128) & NUMBER_CHARS[np.minimum(codes, 127)]).all(axis=(0, 2)))
+    digits = np.asarray(((codes == 0) | ((codes >= 48) & (codes <= 57))).all(axis=(0, 2)))
+    values: dict[int, tuple[np.ndarray, int]] = {}  # column: (present numbers, Integral ones)
+    if digits.any() and codes.shape[2] <= 15:  # unsigned integers, exact in int64 and float64
+        values.update(_integers(codes[:, digits], empty[:, digits], np.flatnonzero(digits)))
+    for j in np.flatnonzero(plain & ~digits).tolist():
+        try:
+            numbers = np.where(empty[:, j], "0", cells[:, j]).astype(float)
+        except ValueError:  # number characters, but not a number (e.g. 1-2)
+            continue
+        if np.isfinite(numbers).all():
+            text = codes[:, j]
+            marked = ((text == ord(".")) | (text == ord("e")) | (text == ord("E"))).any(axis=1)
+            present = ~empty[:, j]
+            values[j] = numbers[present], int((present & ~marked).sum())
     for j, name in enumerate(names):
         column = profile.column(name)
-        text = cells[:, j]
-        if plain[j]:
-            empty = codes[:, j, 0] == 0
-            try:
-                numbers = np.where(empty, "0", text).astype(float)
-            except ValueError:  # number characters, but not a number (e.g. 1-2)
-                numbers = None
-            if numbers is not None and np.isfinite(numbers).all():
-                marked = np.isin(codes[:, j], (ord("."), ord("e"), ord("E"))).any(axis=1)
-                present = ~empty
-                column.add_numbers(numbers[present], int((present & ~marked).sum()))
-                continue
-        for value in text.tolist():
+        if j in values:
+            column.add_numbers(*values[j])
+            continue
+        for value in cells[:, j].tolist():
             column.add(value if value.strip() else None)
     profile.item_count += len(rows)
+
+
+def _integers(
+    codes: np.ndarray, empty: np.ndarray, columns: np.ndarray
+) -> dict[int, tuple[np.ndarray, int]]:
+    """Columns of digit text (code points, NUL-padded) as numbers, by place value."""
+    lengths = (codes != 0).sum(axis=2)
+    power = lengths[:, :, None] - 1 - np.arange(codes.shape[2])
+    place = np.where(power >= 0, 10 ** np.maximum(power, 0), 0)
+    numbers = ((codes.astype(np.int64) - 48) * place).sum(axis=2).astype(float)
+    found = {}
+    for i, j in enumerate(columns.tolist()):
+        present = ~empty[:, i]
+        found[j] = numbers[present, i], int(present.sum())
+    return found
 
 
 def count_texts(columns: list[Column], records: Iterable[Record]) -> None:
