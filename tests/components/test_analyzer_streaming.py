@@ -4,6 +4,7 @@ count exactly as values read one by one, and the KLL sketch within its error bou
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,9 @@ def test_moments_merged_block_by_block_match_numpy() -> None:
     assert (moments.low, moments.high) == (values.min(), values.max())
 
 
-CELLS = {  # CSV text per column: numpy's block path must type them as the per-value path does
+CELLS: dict[
+    str, Callable[[int], str]
+] = {  # CSV text per column: numpy's block path must type them as the per-value path does
     "ints": lambda i: str(i % 7 - 3),
     "floats": lambda i: f"{i * 0.25:.2f}" if i % 5 else "",
     "exponents": lambda i: f"{i}e-3" if i % 2 else f"+{i}",
