@@ -416,7 +416,20 @@ def flat_pixels(sample: dict[str, Any]) -> dict[str, Any] | None:
         pixels = [value for row in pixels for value in row]  # side x side -> flat
     if not isinstance(pixels, list) or not pixels:
         return None
-    return {f"p{i}": _pixel(value) for i, value in enumerate(pixels)}
+    names = _pixel_names(len(pixels))
+    if set(map(type, pixels)) == {int}:  # the usual request: whole pixels, read at C speed
+        return dict(zip(names, pixels))  # noqa: B905 (Python 3.8: no strict=; equal lengths)
+    return {name: _pixel(value) for name, value in zip(names, pixels)}  # noqa: B905
+
+
+_PIXEL_NAMES: Dict[int, Tuple[str, ...]] = {}
+
+
+def _pixel_names(count: int) -> Tuple[str, ...]:
+    """p0..p<count-1>, made once per image size."""
+    if count not in _PIXEL_NAMES:
+        _PIXEL_NAMES[count] = tuple(f"p{i}" for i in range(count))
+    return _PIXEL_NAMES[count]
 
 
 def _pixel(value: Any) -> int | float | None:

@@ -172,3 +172,22 @@ def test_large_csv_statistics_match_numpy_and_repeat_byte_for_byte(tmp_path: Pat
         exact, _ = np.histogram(column, bins=10, range=(column.min(), column.max()))
         assert sum(counts) == len(column)
         assert np.max(np.abs(np.array(counts) - exact)) <= KLL_RANK_ERROR * 2 * len(column)
+
+
+@pytest.mark.parametrize(
+    ("pixels", "record"),
+    [
+        pytest.param([0, 16, 255], {"p0": 0, "p1": 16, "p2": 255}, id="ints"),
+        pytest.param([0.0, 16.5, "7"], {"p0": 0, "p1": 16.5, "p2": 7}, id="mixed"),
+        pytest.param([[0, 1], [2, True]], {"p0": 0, "p1": 1, "p2": 2, "p3": None}, id="rows"),
+    ],
+)
+def test_image_requests_become_pixel_columns(pixels: list[Any], record: dict[str, Any]) -> None:
+    """Whole-int requests take the fast path; any other value is typed one by one."""
+    from jobkit.capture import flat_pixels
+
+    found = flat_pixels({"pixels": pixels})
+    assert found == record
+    assert found is not None and [type(v) for v in found.values()] == [
+        type(v) for v in record.values()
+    ]
