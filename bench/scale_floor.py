@@ -3,8 +3,8 @@
 Read the CSVs, split them as Preprocess does (its own seeded, stratified split), scale as the
 readers do, train the training script's own network with its own loop (imported from it, so it is
 the same network trained the same way: optimizer, schedule, batch size, epochs, seeds, threads),
-and score the test set. No pipeline, no baselines, no files written. Prints the test accuracy,
-which for the images is the pipeline's own to the last digit (same rows, same order, same sums).
+and score the test set. No pipeline, no baselines, no files written. Prints the test accuracy;
+for the images, at the same thread count, of the pipeline's own model (same rows, same order).
 
     python bench/scale_floor.py image DIR --epochs 3 --batch-size 32 --learning-rate 0.001
     python bench/scale_floor.py tabular FILE --target diagnosis --test 0.15 --seed 7 ...
