@@ -13,6 +13,10 @@ What a Model Monitor execution does, over everything the endpoint has captured s
 4. its statistics.json and constraint_violations.json are put at
    `<output_uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
 
+`--containers` (or `--containers-only REPO,...`) runs the jobs as `python -m engine run` does with
+it: a builtin schedule's pipeline runs each job on its image's Python and library versions;
+Model Monitor's own analyzer image is closed source, so its schedules keep the engine's Python.
+
 Exit 0 when the job completed (with or without violations), 1 when the analyzer failed, 2 for
 bad input (unknown schedule, nothing captured).
 
@@ -37,6 +41,7 @@ from typing import Any
 
 from engine import pipelines
 from engine.endpoint import VARIANT, read_record
+from engine.environments import Interpreters, add_options, selected
 from engine.executors.quality_check import entry_script
 from engine.records import read_named
 from engine.s3 import S3
@@ -164,12 +169,19 @@ def analyzer_environment(
     return env | feature_environment(settings)
 
 
-def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
+def run_schedule(
+    root: Path, name: str, analyzer: Path | None = None, containers: frozenset[str] = frozenset()
+) -> int:
     """Run schedule `name`'s job; print its status and report location; the exit status.
 
     The job is the analyzer the bundle shipped (its asset in local S3), unless `analyzer` names
-    another script.
+    another script. `containers`: the image repositories (or "all") whose jobs run on their
+    image's stack (engine/environments.py).
+
+    Raises:
+        ProblemError: bad input (unknown schedule or repository, nothing captured...).
     """
+    Interpreters(containers).prepare([])  # an unknown repository stops before anything runs
     schedule = read_named(
         root / "schedules",
         name,
@@ -178,7 +190,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
         "run the pipeline with monitoring and deployment enabled, or pass the right --root",
     )
     if "Target" in schedule:
-        return run_pipeline_target(root, name, schedule)
+        return run_pipeline_target(root, name, schedule, containers)
     s3 = S3(root / "s3")
     if analyzer is None:
         if not schedule.get("AnalyzerUri"):
@@ -248,7 +260,9 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     return 0
 
 
-def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
+def run_pipeline_target(
+    root: Path, name: str, schedule: dict[str, Any], containers: frozenset[str] = frozenset()
+) -> int:
     """Start the schedule's target pipeline now; print how the execution ended."""
     from bundle.read import BundleError, read_bundle  # only builtin schedules run a pipeline
     from engine.run import EngineInputError, RunOptions, run_bundle
@@ -266,7 +280,8 @@ def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
     values = target["SageMakerPipelineParameters"]["PipelineParameterList"]
     parameters = tuple(f"{p['Name']}={p['Value']}" for p in values)
     try:
-        result = run_bundle(read_bundle(folder), RunOptions(root=root, parameters=parameters))
+        options = RunOptions(root=root, parameters=parameters, containers=containers)
+        result = run_bundle(read_bundle(folder), options)
     except (BundleError, EngineInputError) as exc:
         print(
             f"error: schedule {name!r}: its published pipeline cannot run: {exc}", file=sys.stderr
@@ -285,10 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the engine's root folder")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the schedule's monitoring job now").add_argument("name")
+    command = commands.add_parser("run", help="run the schedule's monitoring job now")
+    command.add_argument("name")
+    add_options(command)
     args = parser.parse_args(argv)
     try:
-        return run_schedule(args.root, args.name)
+        return run_schedule(args.root, args.name, containers=selected(args.containers))
     except ProblemError as problem:
         print(problem.render(), file=sys.stderr)
         return problem.status
