@@ -49,7 +49,9 @@ def test_the_processor_and_python_tags_follow_the_instance_and_the_newer_image()
 
 def test_an_image_the_config_names_itself_is_not_warned_about() -> None:
     own = "framework.training_image=123456789012.dkr.ecr.us-east-1.amazonaws.com/mine:1"
-    warnings = warnings_for(["project=penguins", "framework=xgboost", own])
+    warnings = warnings_for(
+        ["project=penguins", "framework=xgboost", "framework.version=1.7-1", own]
+    )
 
     assert [w.splitlines()[0] for w in warnings] == [
         "warning: framework.version = '1.7-1' (xgboost's inference image)",
@@ -57,6 +59,14 @@ def test_an_image_the_config_names_itself_is_not_warned_about() -> None:
     ]
     assert "set framework.inference_image=" in warnings[0]
     assert warnings[0].rstrip().endswith("/sagemaker-xgboost:3.2-0")
+
+
+def test_the_default_xgboost_is_patched() -> None:
+    warnings = warnings_for(["project=penguins", "framework=xgboost"])
+
+    assert [w.splitlines()[0] for w in warnings] == [
+        "warning: the scikit-learn image 1.2-1 (preprocessing, the builtin monitor jobs)"
+    ]
 
 
 def test_no_warning_while_every_image_is_patched() -> None:
