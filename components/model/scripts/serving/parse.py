@@ -73,6 +73,9 @@ def _load_json(text: str, where: str) -> Any:
         raise RequestError(400, f"{where} is nested too deeply to be a sample") from None
 
 
+_NUMBERS = {int, float}
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -224,17 +227,18 @@ def _pixel_list(pixels: Any, side: int, where: str) -> list[float]:
         raise RequestError(
             400, f"{where}: 'pixels' must be a list of {expected} numbers, got {_describe(pixels)}"
         )
-    if not all(_is_number(v) for v in flat):
+    if not set(map(type, flat)) <= _NUMBERS:  # what JSON gives numbers as; a bool is refused
         bad = next(v for v in flat if not _is_number(v))
         raise RequestError(400, f"{where}: pixels must be numbers 0..255, got {_describe(bad)}")
-    values = [float(v) for v in flat]
-    if not all(math.isfinite(v) for v in values) or min(values) < 0 or max(values) > 255:
+    # JSON has no NaN (refused on parsing) and overflows to +-inf: the range check covers both.
+    low, high = min(flat), max(flat)
+    if low < 0 or high > 255:
         raise RequestError(
             400,
             f"{where}: pixel values must lie in 0..255 (raw, like the training CSV), "
-            f"got {min(values):g}..{max(values):g}",
+            f"got {float(low):g}..{float(high):g}",
         )
-    return values
+    return list(flat)
 
 
 def _flat(pixels: Any) -> list[float]:
@@ -242,7 +246,7 @@ def _flat(pixels: Any) -> list[float]:
     values = pixels.tolist() if hasattr(pixels, "tolist") else pixels
     if values and isinstance(values[0], list):
         values = [v for row in values for v in row]
-    return [float(v) for v in values]
+    return list(values)
 
 
 def image_row(sample: Any, artifacts: Artifacts, where: str, fetch: Fetch) -> list[float]:
@@ -259,23 +263,23 @@ def image_row(sample: Any, artifacts: Artifacts, where: str, fetch: Fetch) -> li
                     400, f"{where}: 'image_url' must be an http(s) URL, got {_describe(url)}"
                 )
             try:
-                pixels = fetch(url.strip(), side)
+                flat = _flat(fetch(url.strip(), side))
             except RequestError as error:
                 raise RequestError(error.status, f"{where}: {error.message}") from None
         elif has_pixels:
-            pixels = _pixel_list(sample["pixels"], side, where)
+            flat = _pixel_list(sample["pixels"], side, where)
         else:
             keys = ", ".join(sorted(map(str, sample))) or "none"
             raise RequestError(400, f"{where}: expected 'image_url' or 'pixels'; got keys: {keys}")
     elif isinstance(sample, list):
-        pixels = _pixel_list(sample, side, where)
+        flat = _pixel_list(sample, side, where)
     else:
         raise RequestError(
             400,
             f"{where}: expected {{'image_url': ...}}, {{'pixels': [...]}} or a flat list of "
             f"{side * side} pixels, got {_describe(sample)}",
         )
-    return float32(value / artifacts.scale for value in _flat(pixels))
+    return float32(map(artifacts.scale.__rtruediv__, flat))  # value / scale, at C speed
 
 
 def parse_request(
