@@ -1,14 +1,17 @@
 """`python -m bundle.diff A B` or `python -m bundle.diff A --deployed`: what a change does.
 
-Compares two bundle folders (old A -> new B), or the pipeline SageMaker holds (old) with bundle A
-(new): steps added, removed and changed with the fields that changed and whether SageMaker re-runs
-each changed step, assets whose content changed, parameters added, removed or with new defaults,
-and what publishing applies besides the definition (schedule, tags, description, parallelism, role,
-each Lambda function's configuration). Two bundles of the builtin monitoring backend also get a
-section per monitoring pipeline (`monitors/<kind>/`; one that only one side has shows as added or
-removed); as JSON the document is then `{"pipeline": ..., "monitors": {folder: ...}}`. `--deployed`
-compares the main pipeline only. `--exit-code` exits 1 when anything changed (as `git diff
---exit-code`); bad bundles and AWS errors exit 2 with where/what/why/fix.
+Compares two bundle folders (old A -> new B; either may be a bare definition file: a pipeline.json
+our compiler did not write, or DescribePipeline's answer, so a notebook's pipeline can be set
+beside ours; a bare side has no assets or publish settings to compare), or the pipeline SageMaker
+holds (old) with bundle A (new): steps added, removed and changed with the fields that changed and
+whether SageMaker re-runs each changed step, assets whose content changed, parameters added,
+removed or with new defaults, and what publishing applies besides the definition (schedule, tags,
+description, parallelism, role, each Lambda function's configuration). Two bundles of the builtin
+monitoring backend also get a section per monitoring pipeline (`monitors/<kind>/`; one that only
+one side has shows as added or removed); as JSON the document is then `{"pipeline": ...,
+"monitors": {folder: ...}}`. `--deployed` compares the main pipeline only. `--exit-code` exits 1
+when anything changed (as `git diff --exit-code`); bad bundles and AWS errors exit 2 with
+where/what/why/fix.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from bundle.aws import AwsError, deployed_definition
 from bundle.compare import Diff, diff_definitions
-from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
+from bundle.read import Bundle, BundleError, monitor_bundles, read_definition
 from bundle.report import RENDERERS
 
 
@@ -30,9 +33,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m bundle.diff",
         description="Compare two compiled bundles, or a bundle with the pipeline deployed on AWS.",
     )
-    parser.add_argument("old", type=Path, metavar="A", help="bundle folder (the old side)")
     parser.add_argument(
-        "new", type=Path, metavar="B", nargs="?", help="bundle folder (the new side)"
+        "old", type=Path, metavar="A", help="bundle folder or definition file (the old side)"
+    )
+    parser.add_argument(
+        "new", type=Path, metavar="B", nargs="?", help="bundle folder or definition (new side)"
     )
     parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="default: text")
     parser.add_argument("--exit-code", action="store_true", help="exit 1 when anything changed")
@@ -58,18 +63,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def compare(args: argparse.Namespace) -> tuple[Diff, dict[str, Diff]]:
     """Read both sides once and compare them (old -> new): the pipelines, then (two bundles)
     their monitoring pipelines."""
-    first = read_bundle(args.old)
+    first = read_definition(args.old)
     if not args.deployed:
-        second = read_bundle(args.new)
+        second = read_definition(args.new)
+        both = not (first.bare or second.bare)  # a bare side has no assets or publish settings
         diff = diff_definitions(
             first.definition,
             second.definition,
             old_name=str(args.old),
             new_name=str(args.new),
-            old_assets=first.assets,
-            new_assets=second.assets,
-            old_manifest=first.manifest,
-            new_manifest=second.manifest,
+            old_assets=first.assets if both else None,
+            new_assets=second.assets if both else None,
+            old_manifest=first.manifest if both else None,
+            new_manifest=second.manifest if both else None,
         )
         return diff, compare_monitors(first, second)
     name = args.pipeline_name or first.name

@@ -1,6 +1,7 @@
-"""`python -m bundle.graph BUNDLE_DIR [--format mermaid|dot|svg] [--output FILE]`: the picture.
+"""`python -m bundle.graph DEFINITION [--format mermaid|dot|svg] [--output FILE]`: the picture.
 
-Draws the bundle's pipeline.json (kernel.picture) as Mermaid text, Graphviz DOT, or an SVG
+Draws a bundle's pipeline.json (or a bare definition: a pipeline.json our compiler did not
+write, or DescribePipeline's answer) (kernel.picture) as Mermaid text, Graphviz DOT, or an SVG
 drawn by Graphviz's `dot` when it is installed. Writes to stdout, or to FILE whole (staged,
 then renamed) so that a failed run leaves no half-written file.
 """
@@ -14,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bundle.read import BundleError, read_bundle
+from bundle.read import BundleError, read_definition
 from kernel.errors import ProblemError
 from kernel.picture import dot, mermaid
 
@@ -50,12 +51,13 @@ def svg(dot_text: str, where: str) -> bytes:
 
 def picture(bundle_dir: Path, kind: str) -> bytes:
     """The picture of the bundle's pipeline in the asked format, as bytes."""
-    definition = read_bundle(bundle_dir).definition
+    bundle = read_definition(bundle_dir)
+    definition = bundle.definition
     if kind == "mermaid":
         return mermaid(definition).encode()
     if kind == "dot":
         return dot(definition).encode()
-    return svg(dot(definition), str(bundle_dir / "pipeline.json"))
+    return svg(dot(definition), str(bundle.definition_file))
 
 
 def write_whole(path: Path, data: bytes) -> None:
@@ -75,7 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bundle.graph", description="Draw a compiled bundle's pipeline."
     )
-    parser.add_argument("bundle", type=Path, metavar="BUNDLE_DIR", help="a compiled bundle folder")
+    parser.add_argument(
+        "bundle",
+        type=Path,
+        metavar="DEFINITION",
+        help="a compiled bundle folder, a pipeline.json, or DescribePipeline's answer",
+    )
     parser.add_argument(
         "--format", choices=("mermaid", "dot", "svg"), default="mermaid", help="default: mermaid"
     )

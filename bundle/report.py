@@ -16,11 +16,11 @@ from typing import Any
 from bundle.compare import ABSENT, AssetChange, CacheVerdict, Diff, FieldChange, StepChange
 from kernel.notation import show
 
-PUBLISH_NOT_COMPARED = (
-    "not compared: the deployed pipeline's schedule, tags and functions are not read"
+PUBLISH_NOT_COMPARED = (  # a deployed pipeline's are not read; a bare definition has none
+    "not compared: only two bundles' schedule, tags and functions are compared"
 )
-NOT_COMPARED = (
-    "not compared: the deployed pipeline has no assets.json "
+NOT_COMPARED = (  # a deployed pipeline and a bare definition have no assets.json
+    "not compared: only two bundles' assets.json are compared "
     "(changed S3 URIs above name their assets)"
 )
 

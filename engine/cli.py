@@ -1,4 +1,8 @@
-"""`python -m engine run BUNDLE_DIR ...` and `python -m engine compile-run OVERRIDES ...`.
+"""`python -m engine run DEFINITION ...` and `python -m engine compile-run OVERRIDES ...`.
+
+DEFINITION is a bundle folder, a pipeline definition file (pipeline.json) or DescribePipeline's
+answer; a local map (engine/localmap.py: `--map FILE` or `<stem>.map.yaml` beside it, `--s3`,
+`--lambda`, `-p`) says what stands in for its S3 objects, parameters and Lambda functions.
 
 Exit status: 0 the execution Succeeded; 1 it Failed (a Fail step included: its ErrorMessage is
 printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), nothing ran;
@@ -8,19 +12,22 @@ printed); 130 it was Stopped (Ctrl-C); 2 bad input (arguments, bundle, data), no
 from __future__ import annotations
 
 import argparse
+import functools
 import signal
 import subprocess
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
 
-from bundle.read import BundleError, read_bundle
+from bundle.read import Bundle, BundleError, read_definition
 from engine import container_fs
 from engine.environments import ALL
 from engine.executions import now
+from engine.localmap import LocalMap, from_options, map_beside, read_map, with_map
 from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
 from engine.view import LiveView, print_summary
 from kernel.console import output_console
@@ -68,10 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         containers=frozenset(filter(None, (args.containers or "").split(","))),
     )
     try:
-        bundle = read_bundle(bundle_dir)
+        bundle, local = _read(bundle_dir, args)
+        options = replace(options, parameters=(*local.parameter_options(), *options.parameters))
         with LiveView(console, bundle.name) as view:
-            result = run_bundle(bundle, options, view.update)
-    except (BundleError, EngineInputError) as exc:
+            result = run_bundle(bundle, options, view.update, functools.partial(_say, console))
+    except (BundleError, EngineInputError, ProblemError) as exc:  # MapError is a ProblemError
         errors.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:  # before the first step started: nothing to record
@@ -94,11 +102,36 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT[result.status]
 
 
+def _read(path: Path, args: argparse.Namespace) -> tuple[Bundle, LocalMap]:
+    """The definition with its local map's objects and functions, and that map.
+
+    Raises:
+        BundleError: the definition cannot be read.
+        MapError: the map cannot be used.
+    """
+    bundle = read_definition(path)
+    file = args.map or map_beside(path)
+    local = (read_map(file) if file else LocalMap()).overridden(
+        from_options(s3=args.s3, lambdas=args.lambdas)
+    )
+    return with_map(bundle, local), local
+
+
+def _say(console: Console, lines: list[str]) -> None:
+    """Notes before the steps (above the live table while it runs)."""
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a compiled bundle (pipeline.json + assets.json)")
-    run.add_argument("bundle", type=Path, metavar="BUNDLE_DIR")
+    run = commands.add_parser(
+        "run",
+        help="run a compiled bundle, a pipeline definition (pipeline.json) or DescribePipeline's "
+        "answer",
+    )
+    run.add_argument("bundle", type=Path, metavar="DEFINITION")
     compile_run = commands.add_parser(
         "compile-run",
         help="compile with `python -m compiler OVERRIDES...`, then run the bundle it writes",
@@ -111,6 +144,28 @@ def _parser() -> argparse.ArgumentParser:
             default=[],
             metavar="NAME=VALUE",
             help="set a pipeline parameter",
+        )
+        command.add_argument(
+            "--map",
+            type=Path,
+            metavar="FILE",
+            help="the local map: s3 URIs, parameters, lambdas (default: <definition>.map.yaml "
+            "beside the definition, if there is one)",
+        )
+        command.add_argument(
+            "--s3",
+            action="append",
+            default=[],
+            metavar="URI=PATH",
+            help="a local file or folder for an S3 object or prefix the definition reads",
+        )
+        command.add_argument(
+            "--lambda",
+            dest="lambdas",
+            action="append",
+            default=[],
+            metavar="ARN=FILE:FUNCTION",
+            help="the local handler of a Lambda function the definition calls",
         )
         command.add_argument(
             "--data",

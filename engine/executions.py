@@ -1,7 +1,9 @@
 """Execution folders: one per run, a record per step shaped like ListPipelineExecutionSteps.
 
 <root>/executions/<pipeline>/<execution-id>/
-  execution.json           DescribePipelineExecution's fields, plus the parameters and bundle
+  execution.json           DescribePipelineExecution's fields, plus the parameters, the bundle
+                           (or bare definition file) and the local versions standing in for
+                           each image (ImageStandIns)
   steps/<step>/record.json a PipelineExecutionStep (StepName, StepStatus, StartTime, EndTime,
                            FailureReason, CacheHitResult, SelectiveExecutionResult, Metadata),
                            plus the engine's StepType, Properties and CacheKey

@@ -9,13 +9,8 @@ written. After a failure no new step starts, as on SageMaker; the running ones f
 
 from __future__ import annotations
 
-import filecmp
 import functools
 import json
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -25,9 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bundle.assets import REPO, StaleBundleError, asset_objects, put_assets
+from bundle.assets import AssetObject, StaleBundleError, asset_objects, put_assets
 from bundle.read import Bundle, BundleError, monitor_bundles
 from engine import cache, pipelines, process
+from engine.data import DATA_PARAMETER, DataError, place_data, plan_data
 from engine.environments import EnvironmentUnavailable, Interpreters
 from engine.executions import (
     Execution,
@@ -51,13 +47,13 @@ from engine.expressions import (
     walk_path,
 )
 from engine.graph import DefinitionError, Node, build_graph, descendants, own_definition
-from engine.records import locked
+from engine.localmap import unmapped_lambdas, unmapped_reads
 from engine.s3 import S3, S3UriError
-from kernel.check import all_steps, definition_problems, rendered_at
+from engine.stand_ins import stand_in_notes
+from kernel.check import RECOMPILE, all_steps, definition_problems, rendered_at
 from kernel.errors import Problem
 from kernel.limits import limit_problems
 
-DATA_PARAMETER = "InputDataUri"
 IMAGE_KEYS = {"ImageUri", "TrainingImage"}  # the images jobs run in (not serving's Image)
 METADATA_KEYS = {
     "Processing": ("ProcessingJob", "ProcessingJobArn"),
@@ -68,6 +64,9 @@ METADATA_KEYS = {
     "RegisterModel": ("RegisterModel", "ModelPackageArn"),
     "Lambda": ("Lambda", "FunctionArn"),
 }
+
+
+BARE_FIX = "correct the definition (SageMaker would refuse it too), or rebuild it with your SDK"
 
 
 class EngineInputError(Exception):
@@ -99,8 +98,14 @@ class Result:
 Listener = Callable[[dict[str, Any]], None]
 
 
-def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda r: None) -> Result:
-    """Run one execution of the bundle.
+def run_bundle(
+    bundle: Bundle,
+    options: RunOptions,
+    on_record: Listener = lambda r: None,
+    on_notes: Callable[[list[str]], None] = lambda n: None,
+) -> Result:
+    """Run one execution of the bundle; `on_notes` hears, once the input is checked and before
+    any step runs, which local versions stand in for each image (engine/stand_ins.py).
 
     Raises:
         EngineInputError: bad parameters, stale assets, missing data, a bad --from, a definition
@@ -117,26 +122,36 @@ def run_bundle(bundle: Bundle, options: RunOptions, on_record: Listener = lambda
     except ParameterError as exc:
         raise EngineInputError(str(exc)) from None
     _check_given_values(bundle, parameters, options.parameters)
+    if bundle.bare:
+        _refuse(unmapped_reads(bundle, parameters), "S3 URIs the local map does not cover")
     s3 = S3(options.root / "s3")
-    data = _data(bundle, parameters, s3, options.data)
+    try:
+        data = plan_data(bundle, parameters, s3, options.data)
+    except DataError as exc:
+        raise EngineInputError(str(exc)) from None
     fail_abandoned(options.root)
     earlier = list_executions(options.root, bundle.name)
     reused = _selective(nodes, earlier, options.from_step) if options.from_step else {}
     interpreters = Interpreters(options.containers)
     if options.containers:
         try:
-            interpreters.prepare(_images(bundle.definition))
+            interpreters.prepare(job_images(bundle.definition))
         except EnvironmentUnavailable as exc:
             raise EngineInputError(exc.problem.render()) from None
     _put_assets(bundle, s3)
     _publish_monitors(bundle, s3, options.root)
     if data is not None:
-        _place_data(data, options.root)
+        try:
+            place_data(data, options.root)
+        except DataError as exc:
+            raise EngineInputError(str(exc)) from None
     execution_id = new_execution_id()
     folder = executions_dir(options.root, bundle.name) / execution_id
     execution = Execution(folder)
+    notes = stand_in_notes(job_images(bundle.definition), interpreters)
+    on_notes(notes)
     run = _Run(bundle, options, nodes, parameters, s3, execution, earlier, on_record, interpreters)
-    return run.execute(reused)
+    return run.execute(reused, notes)
 
 
 class _Run:
@@ -172,7 +187,7 @@ class _Run:
         self.reports: dict[PropertyFileRef, Any] = {}
         self.interpreters = interpreters
 
-    def execute(self, reused: dict[str, dict[str, Any]]) -> Result:
+    def execute(self, reused: dict[str, dict[str, Any]], notes: list[str]) -> Result:
         process.reset()
         describe: dict[str, Any] = {
             "PipelineArn": self.variables["PipelineArn"],
@@ -184,7 +199,8 @@ class _Run:
             "PipelineParameters": [
                 {"Name": k, "Value": str(v)} for k, v in self.parameters.items()
             ],
-            "Bundle": str(self.bundle.root.resolve()),
+            "Bundle": str((self.bundle.file or self.bundle.root).resolve()),
+            "ImageStandIns": notes,
             **engine_identity(),
         }
         if self.options.from_step:
@@ -344,7 +360,7 @@ class _Run:
     def _reason(self, node: Node, message: str, definition: dict[str, Any] | None) -> str:
         """The failure with the bundle assets the step ran (which script, from where), the raw
         data named as the user gave them (--data DIR rather than its copy in the S3 folder)."""
-        data = self.parameters.get(DATA_PARAMETER)
+        data = self.parameters.get(DATA_PARAMETER)  # --data's files, named as given
         if self.options.data is not None and isinstance(data, str):
             message = message.replace(data.rstrip("/") + "/", f"{self.options.data}/")
         if node.type == "Fail" or definition is None:
@@ -436,7 +452,7 @@ def _paths(paths: list[str], shown: int = 3) -> str:
     return ", ".join(paths[:shown]) + more
 
 
-def _images(definition: dict[str, Any]) -> set[str]:
+def job_images(definition: dict[str, Any]) -> set[str]:
     """Every container image a definition names as a literal (jobs, models, monitors)."""
     found: set[str] = set()
     pending: list[Any] = [definition]
@@ -528,25 +544,43 @@ def check_definitions(bundle: Bundle) -> None:
         raise EngineInputError(str(exc)) from None
     problems = []
     for each in (bundle, *monitors):
-        where = each.root / "pipeline.json"
         functions = [f.function_arn for f in each.manifest.functions]
-        found = definition_problems(each.definition, functions)
+        found = definition_problems(each.definition, None if each.bare else functions)
+        if each.bare:  # not ours to recompile: SageMaker would refuse it too
+            found = [replace(p, fix=_bare_fix(p.fix)) for p in found]
         found += [
             Problem(
                 f"step {step['Name']}",
                 f"Type {step['Type']!r}",
                 "the local engine has no executor for it (it runs "
                 f"{', '.join(sorted(MODULES))}); SageMaker would run it, this engine cannot",
-                "run this bundle on SageMaker (python -m bundle.publish), or drop the step",
+                "run it on SageMaker"
+                + ("" if each.bare else " (python -m bundle.publish)")
+                + ", or drop the step",
             )
             for step in all_steps(each.definition.get("Steps", []))
             if not found and step["Type"] not in MODULES
         ]
-        problems += rendered_at(where, found)
+        problems += rendered_at(each.definition_file, found)
     if problems:
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
         raise EngineInputError(
             f"{count} in the definition; nothing ran\n\n" + "\n\n".join(problems)
+        )
+    if bundle.bare:
+        _refuse(unmapped_lambdas(bundle), "Lambda functions the local map does not cover")
+
+
+def _bare_fix(fix: str) -> str:
+    """A definition check's fix for a definition our compiler did not write."""
+    return BARE_FIX if fix == RECOMPILE else fix.replace(f" ({RECOMPILE})", "")
+
+
+def _refuse(problems: list[Problem], what: str) -> None:
+    """Raise every problem at once, under one headline (`what` they are)."""
+    if problems:
+        raise EngineInputError(
+            f"{len(problems)} {what}; nothing ran\n\n" + "\n\n".join(p.render() for p in problems)
         )
 
 
@@ -588,7 +622,14 @@ def _put_assets(bundle: Bundle, s3: S3) -> None:
             "the bundle recorded, as publishing would upload it\n  fix: recompile the bundle "
             "(python -m compiler ...) and run the new one"
         ) from None
-    put_assets(objects, lambda o: s3.exists(o.uri), lambda o: s3.put_bytes(o.uri, o.body))
+    put_assets(objects, lambda o: _holds(s3, o), lambda o: s3.put_bytes(o.uri, o.body))
+
+
+def _holds(s3: S3, obj: AssetObject) -> bool:
+    """Whether the object is there with these bytes: a mapped file's URI is fixed (the SDK's
+    keys are not content addresses), so its object is refreshed whenever the file changes."""
+    path = s3.path(obj.uri)
+    return path.is_file() and path.stat().st_size == len(obj.body) and path.read_bytes() == obj.body
 
 
 def _publish_monitors(bundle: Bundle, s3: S3, root: Path) -> None:
@@ -600,102 +641,3 @@ def _publish_monitors(bundle: Bundle, s3: S3, root: Path) -> None:
     for monitor in monitors:
         _put_assets(monitor, s3)
         pipelines.publish(root, monitor)
-
-
-@dataclass(frozen=True)
-class _Data:
-    """Where the raw data go (the InputDataUri parameter's folder) and where they come from."""
-
-    target: Path
-    given: Path | None  # --data
-    sample: Path  # the project's sample-data script, used without --data
-    project: str
-
-
-def _data(bundle: Bundle, parameters: dict[str, Any], s3: S3, data: Path | None) -> _Data | None:
-    """What _place_data will do, checked before anything is written.
-
-    Raises:
-        EngineInputError: an InputDataUri the S3 folder cannot hold, a --data that is not a
-            folder, no --data and no sample data.
-    """
-    if DATA_PARAMETER not in parameters:
-        return None
-    try:
-        target = s3.path(str(parameters[DATA_PARAMETER]))
-    except S3UriError as exc:
-        raise EngineInputError(
-            f"parameter {DATA_PARAMETER}\n  {exc}\n  why: the raw data are placed there, inside "
-            "the engine's S3 folder\n  fix: give an s3://bucket/prefix/ URI (-p "
-            f"{DATA_PARAMETER}=...)"
-        ) from None
-    if data is not None and not data.is_dir():
-        raise EngineInputError(
-            f"--data {data}\n  not a folder\n  why: the files in it are placed at "
-            f"{DATA_PARAMETER} ({parameters[DATA_PARAMETER]})\n"
-            "  fix: pass the folder that holds the raw data files"
-        )
-    project = bundle.manifest.project.name
-    sample = REPO / "projects" / project / "sample_data.py"
-    if data is None and not sample.is_file():
-        raise EngineInputError(
-            f"{DATA_PARAMETER} = {parameters[DATA_PARAMETER]}\n  no data: no --data folder, and "
-            f"project {project!r} has no sample data ({sample} does not exist)\n  why: the first "
-            "step reads its raw data from there\n  fix: pass --data DIR with the raw data files"
-        )
-    return _Data(target, data, sample, project)
-
-
-def _place_data(data: _Data, root: Path) -> None:
-    """The raw data at the InputDataUri parameter's value: --data's files, or sample data.
-
-    Engines on one root take turns; data already in place, byte for byte, are left alone (a
-    concurrent run may be reading them), others are replaced by a renamed, complete folder.
-    """
-    source = data.given or _sample_data(data.sample, root / "sample_data" / data.project)
-    files = sorted(p for p in source.iterdir() if p.is_file())
-    with locked(root, "data"):
-        if _same_files(files, data.target):
-            return
-        data.target.parent.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(dir=data.target.parent, prefix=f".{data.target.name}."))
-        for path in files:
-            shutil.copy2(path, staged / path.name)
-        if data.target.exists():
-            old = data.target.rename(staged.with_name(staged.name + ".old"))
-            shutil.rmtree(old)
-        staged.rename(data.target)
-
-
-def _same_files(files: list[Path], folder: Path) -> bool:
-    """Whether `folder` holds exactly these files, byte for byte."""
-    return (
-        folder.is_dir()
-        and sorted(p.name for p in folder.iterdir()) == [p.name for p in files]
-        and all(filecmp.cmp(p, folder / p.name, shallow=False) for p in files)
-    )
-
-
-def _sample_data(script: Path, folder: Path) -> Path:
-    """The project's sample data (`python projects/<name>/sample_data.py OUTDIR`), written once
-    per engine root (they are seeded: always equal), by one engine at a time."""
-    if folder.is_dir():
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with locked(folder.parent.parent, f"sample-data-{folder.name}"):
-        if folder.is_dir():  # another engine wrote them while this one waited
-            return folder
-        partial = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
-        done = subprocess.run(
-            [sys.executable, str(script), str(partial)], cwd=REPO, capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            shutil.rmtree(partial)
-            raise EngineInputError(
-                f"{script}\n  writing the sample data failed (exit {done.returncode}):\n"
-                f"  {done.stderr.strip()[-800:]}\n  why: it writes the raw data the run starts "
-                "from\n  fix: install the project's extras (pip install -e '.[scripts]') or pass "
-                "--data DIR"
-            )
-        partial.rename(folder)
-    return folder

@@ -47,7 +47,6 @@ from jobkit.capture import (
     captured_records,
     load_preprocessor,
 )
-from jobkit.capture import feature_environment as encode_features
 from kernel.errors import ProblemError
 
 # TODO(lead): resolve from the bundle's assets once the analyzer is one (as QualityCheck does).
@@ -85,12 +84,33 @@ def model_quality_records(
     return records
 
 
+def job(schedule: dict[str, Any]) -> dict[str, Any]:
+    """What the schedule's job definition (the handler's Create*JobDefinition request) sets."""
+    definition, kind = schedule["JobDefinition"], schedule["MonitoringType"]
+    app = definition[f"{kind}AppSpecification"]
+    endpoint_input = definition[f"{kind}JobInput"]["EndpointInput"]
+    baseline = definition[f"{kind}BaselineConfig"]
+    outputs = definition[f"{kind}JobOutputConfig"]["MonitoringOutputs"]
+    return {
+        "environment": dict(app.get("Environment") or {}),
+        "problem_type": app.get("ProblemType"),
+        "record_preprocessor_uri": app.get("RecordPreprocessorSourceUri"),
+        "endpoint_input": endpoint_input,
+        "ground_truth_uri": definition[f"{kind}JobInput"]
+        .get("GroundTruthS3Input", {})
+        .get("S3Uri"),
+        "baseline_constraints_uri": baseline["ConstraintsResource"]["S3Uri"],
+        "baseline_statistics_uri": baseline.get("StatisticsResource", {}).get("S3Uri"),
+        "output_uri": outputs[0]["S3Output"]["S3Uri"],
+    }
+
+
 def build_dataset(s3: S3, schedule: dict[str, Any], capture: Path) -> list[dict[str, Any]]:
-    settings, kind = schedule["Settings"], schedule["MonitoringType"]
+    settings, kind = job(schedule), schedule["MonitoringType"]
     events = read_jsonl(capture)
-    preprocessor = settings.get("record_preprocessor_uri")
+    preprocessor = settings["record_preprocessor_uri"]
     handler = load_preprocessor(s3.path(preprocessor)) if preprocessor else None
-    with job_environment(feature_environment(settings)):  # as Model Monitor runs the handler
+    with job_environment(settings["environment"]):  # as Model Monitor runs the handler
         if kind == "DataQuality":
             where = [(f"{capture} event {i}", event) for i, event in enumerate(events, 1)]
             return [record for _, record in captured_records(where, handler)[0]]
@@ -99,22 +119,8 @@ def build_dataset(s3: S3, schedule: dict[str, Any], capture: Path) -> list[dict[
             for t in read_jsonl(s3.path(settings["ground_truth_uri"]))
         }
         events = [e for e in events if e.get("eventMetadata", {}).get("inferenceId") in truth]
-        key = settings.get("ground_truth_attribute") or TRUTH_KEY
+        key = settings["environment"].get("ground_truth_attribute") or TRUTH_KEY
         return model_quality_records(events, handler, truth, key)
-
-
-def feature_environment(settings: dict[str, Any]) -> dict[str, str]:
-    """The variables a schedule's job gets for its record preprocessor: the project's features."""
-
-    def names(key: str) -> list[str]:
-        value = settings.get(key) or []
-        return value.split(",") if isinstance(value, str) else list(value)
-
-    return encode_features(
-        names("numeric_features"),
-        names("categorical_features"),
-        settings.get("pixel_features") is True,
-    )
 
 
 @contextlib.contextmanager
@@ -135,8 +141,10 @@ def job_environment(variables: dict[str, str]) -> Iterator[None]:
 def analyzer_environment(
     s3: S3, schedule: dict[str, Any], dataset: Path, output: Path
 ) -> dict[str, str]:
-    settings = schedule["Settings"]
+    """Model Monitor's settings for the analyzer, over the job definition's environment."""
+    settings = job(schedule)
     env = {
+        **settings["environment"],
         "dataset_format": json.dumps({"json": {"lines": True}}),
         "dataset_source": str(dataset),
         "output_path": str(output),
@@ -148,20 +156,19 @@ def analyzer_environment(
     if schedule["MonitoringType"] == "DataQuality":
         env["analysis_type"] = "DATA_QUALITY"
         env["baseline_statistics"] = str(s3.path(settings["baseline_statistics_uri"]))
-    else:
-        env["analysis_type"] = "MODEL_QUALITY"
-        env["problem_type"] = settings["problem_type"]
-        env["inference_attribute"] = settings["inference_attribute"]
-        env["ground_truth_attribute"] = settings.get("ground_truth_attribute") or TRUTH_KEY
-        if settings.get("probability_attribute"):
-            env["probability_attribute"] = settings["probability_attribute"]
-        if settings.get("probability_threshold_attribute") is not None:
-            env["probability_threshold_attribute"] = str(
-                settings["probability_threshold_attribute"]
-            )
-        if settings.get("positive_label"):
-            env["positive_label"] = settings["positive_label"]
-    return env | feature_environment(settings)
+        return env
+    endpoint_input = settings["endpoint_input"]
+    env["analysis_type"] = "MODEL_QUALITY"
+    env["problem_type"] = settings["problem_type"]
+    env["inference_attribute"] = endpoint_input["InferenceAttribute"]
+    env["ground_truth_attribute"] = env.get("ground_truth_attribute") or TRUTH_KEY
+    if endpoint_input.get("ProbabilityAttribute"):
+        env["probability_attribute"] = endpoint_input["ProbabilityAttribute"]
+    if endpoint_input.get("ProbabilityThresholdAttribute") is not None:
+        env["probability_threshold_attribute"] = str(
+            endpoint_input["ProbabilityThresholdAttribute"]
+        )
+    return env
 
 
 def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
@@ -228,9 +235,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
         print(f"  log: {run_dir / 'log.txt'}")
         return 1
     hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
-    report = (
-        f"{schedule['Settings']['output_uri'].rstrip('/')}/{schedule['EndpointName']}/{name}/{hour}"
-    )
+    report = f"{job(schedule)['output_uri'].rstrip('/')}/{schedule['EndpointName']}/{name}/{hour}"
     s3.upload(output, report)
     violations_file = output / "constraint_violations.json"
     violations = (

@@ -1,10 +1,11 @@
 """EventBridge Scheduler on this machine: the calls the bundle's schedule handler makes.
 
 The builtin backend's schedule function (components/schedule/scripts/pipeline_schedule.py) runs
-as shipped in the bundle, with this client in place of boto3's: GetSchedule, CreateSchedule and
-UpdateSchedule keep each schedule in `<root>/schedules/<name>.json` (its request, with
-CreationDate and LastModificationDate), which `python -m engine.schedule run` plays. As on AWS,
-refusals are botocore ClientErrors, which the handler turns into its status and error.
+as shipped in the bundle, its `scheduler` calls answered here (through engine/local_aws.py):
+GetSchedule, CreateSchedule and UpdateSchedule keep each schedule in
+`<root>/schedules/<name>.json` (its request, with CreationDate and LastModificationDate), which
+`python -m engine.schedule run` plays. As on AWS, refusals are botocore ClientErrors, which the
+handler turns into its status and error.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class LocalScheduler:
         return {**record, "Arn": self._arn(record)}
 
     def create_schedule(self, **request: Any) -> dict[str, Any]:
+        request.pop("ClientToken", None)  # botocore's idempotency token, not a setting
         self._check_target(request, "CreateSchedule")
         write_json(
             self._path(request["Name"]),
@@ -63,6 +65,7 @@ class LocalScheduler:
         return {"ScheduleArn": self._arn(request)}
 
     def update_schedule(self, **request: Any) -> dict[str, Any]:
+        request.pop("ClientToken", None)
         self._check_target(request, "UpdateSchedule")
         previous = json.loads(self._path(request["Name"]).read_text())
         write_json(

@@ -3,11 +3,12 @@
 A pipeline's Lambda step fails when an output it declares is missing from the result, and its
 condition steps read `statusCode`; so a handler never raises. `respond` runs the handler's work
 and turns every failure into a result `{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}`;
-the handler's `lambda_handler` adds each declared output ("" where it does not apply). The event
-checks collect every problem as `event.<key> = <value>` with why and fix, for one 400 naming
-them all.
+`entry_point` makes the handler's `lambda_handler`, which adds each declared output ("" where it
+does not apply). The event checks collect every problem as `event.<key> = <value>` with why and
+fix, for one 400 naming them all.
 
-Runs on the AWS Lambda Python runtime (3.9+): standard library and botocore only.
+Ships in each handler's Lambda zip beside it; runs on the AWS Lambda Python runtime (3.9+):
+standard library, botocore and boto3 only.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, Union
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +31,20 @@ S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$")
 HASH_CHARS = 12
 MISSING = object()
 Check = Union["re.Pattern[str]", Callable[[str], object]]  # a pattern, or truthy when valid
+
+
+def logger(name: str) -> logging.Logger:
+    """The handler's logger: INFO and up reach the function's log (CloudWatch)."""
+    log = logging.getLogger(name)
+    log.setLevel(logging.INFO)
+    return log
+
+
+def client(name: str, region: str | None = None) -> Any:
+    """The boto3 client for service `name` (in `region`, else the function's own)."""
+    import boto3  # type: ignore[import-untyped]  # the Lambda runtime's; loaded when called
+
+    return boto3.client(name, region_name=region)
 
 
 class Failure(Exception):
@@ -101,6 +116,16 @@ def integer(
         problems.append(problem(key, value, f"must be a whole number {bounds}", fix))
         return default or 0
     return number
+
+
+def one_of(
+    event: Mapping[str, Any], key: str, choices: Collection[str], fix: str, problems: list[str]
+) -> Any:
+    """The value, which must be one of `choices` (a problem otherwise)."""
+    value = event.get(key, MISSING)
+    if value not in choices:
+        problems.append(problem(key, value, "required, one of: " + ", ".join(choices), fix))
+    return value
 
 
 def unknown_keys(event: Mapping[str, Any], known: tuple[str, ...]) -> list[str]:
@@ -214,6 +239,51 @@ def sagemaker_refused(error: ClientError, readme: str, quota: str) -> Failure:
 
 
 # --------------------------------------------------------------------------- the result
+
+
+def entry_point(
+    outputs: Mapping[str, str], handle: Callable[[Any, Any], dict[str, Any]]
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """The handler's `lambda_handler`: `handle`'s result with every output of `outputs` present.
+
+    A pipeline Lambda step fails when an output it declares is missing from the result, so every
+    result carries each one ("" where it does not apply).
+    """
+
+    def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+        return {**outputs, **handle(event, context)}
+
+    return lambda_handler
+
+
+def sagemaker_handler(
+    parse: Callable[[Any], dict[str, Any]],
+    act: Callable[[Any, dict[str, Any]], dict[str, Any]],
+    client: Callable[[str], Any],
+    log: logging.Logger,
+    about: tuple[str, str],
+) -> Callable[[Any, Any], dict[str, Any]]:
+    """The work of a handler that checks its event (`parse`: settings), then calls SageMaker
+    (`act(client("sagemaker"), settings)`), with `respond`'s results; never raises.
+
+    `about`: the README that lists the function's permissions, and the quota to raise when
+    SageMaker's limit refuses a call.
+    """
+    readme, quota = about
+
+    def handle(event: Any, context: Any) -> dict[str, Any]:
+        def work() -> dict[str, Any]:
+            settings = parse(event)  # a bad event never reaches AWS
+            return act(client("sagemaker"), settings)
+
+        return respond(
+            work,
+            log=log,
+            service="SageMaker",
+            refused=lambda error: sagemaker_refused(error, readme, quota),
+        )
+
+    return handle
 
 
 def respond(

@@ -18,7 +18,7 @@ from typing import Any
 
 from bundle.diff import compare as compare_bundles
 from bundle.diff import render as render_diff
-from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle
+from bundle.read import Bundle, BundleError, monitor_bundles, read_bundle, read_definition
 from engine.executions import FINAL, Execution, list_executions
 from engine.gate import Decision, decisions
 from engine.registry import Package, Registry
@@ -89,7 +89,7 @@ class Sources:
         """The definition an execution ran: its bundle's, or a published pipeline's."""
         for folder in (Path(str(execution.describe().get("Bundle", ""))),):
             try:
-                return read_bundle(folder).definition
+                return read_definition(folder).definition  # a bundle, or a bare definition
             except BundleError:
                 pass
         name = execution.folder.parent.name

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine import process
+from engine import process, sdk_conventions
 from engine.container_fs import ContainerFs, python_argv
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.training import job_name
 from engine.expressions import render
 
 BASE_DIR_FLAG = "--base_dir"
+FRAMEWORK_SOURCES = "sources"  # a FrameworkProcessor's source dir, unpacked in the work folder
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -58,15 +59,16 @@ def run(ctx: StepContext) -> dict[str, Any]:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
     python = ctx.python_for(str(app.get("ImageUri", "")))
-    argv = python_argv([str(a) for a in entrypoint] + container_args, fs, python)
+    command, cwd = _command(ctx, name, [str(a) for a in entrypoint], python)
+    argv = python_argv(command + container_args, fs, python)
     environment = arguments.get("Environment", {})
     env = {**os.environ, **{k: fs.seen(str(v)) for k, v in environment.items()}}
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-    code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit, fs=fs)
+    code = ctx.run_process(argv, env=env, cwd=cwd, timeout=limit, fs=fs)
     if code != 0:
         failed = process.job_failed(
-            f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset
+            f"processing job {name}", _script(command), code, ctx.log_path, offset
         )
         raise StepFailed(_as_uris(str(failed), fs, arguments.get("ProcessingInputs", [])))
     by_name = {}
@@ -83,6 +85,48 @@ def run(ctx: StepContext) -> dict[str, Any]:
         "ProcessingStartTime": started.isoformat(),
         "ProcessingEndTime": datetime.now(UTC).isoformat(),
     }
+
+
+def _command(
+    ctx: StepContext, name: str, entrypoint: list[str], python: str
+) -> tuple[list[str], Path]:
+    """The job's command and folder: its entrypoint in the work folder, or for a
+    FrameworkProcessor's `bash runproc.sh` what that script does, played offline (the source
+    dir unpacked in the work folder, its requirements checked, the entry script run there)."""
+    if not sdk_conventions.is_framework_job(entrypoint):
+        return entrypoint, ctx.work
+    where = f"processing job {name}"
+    runproc = _input_file(ctx, entrypoint[1], where)
+    job = sdk_conventions.framework_job(runproc.read_text(encoding="utf-8"), where)
+    archive = _input_file(ctx, f"{job.code_dir}/{sdk_conventions.SOURCE_ARCHIVE}", where)
+    sources = ctx.work / FRAMEWORK_SOURCES
+    sdk_conventions.unpack_sources(archive, sources)
+    sdk_conventions.check_requirements(python, sources, where)
+    return [*job.command, job.script], sources
+
+
+def _input_file(ctx: StepContext, container_file: str, where: str) -> Path:
+    """The engine's copy of a file the job finds at `container_file` in one of its inputs (an
+    input's object or prefix, read where it is, however the job is given it).
+
+    Raises:
+        StepFailed: no input holds it.
+    """
+    folder, file_name = container_file.rsplit("/", 1)
+    for item in ctx.arguments.get("ProcessingInputs", []):
+        s3_input = item.get("S3Input") or {}
+        if str(s3_input.get("LocalPath", "")).rstrip("/") == folder.rstrip("/"):
+            source = ctx.s3.path(str(s3_input["S3Uri"]))
+            found = source / file_name if source.is_dir() else source
+            if found.is_file() and found.name == file_name:
+                return found
+    raise StepFailed.because(
+        where,
+        f"no input holds {container_file}",
+        "a FrameworkProcessor job runs the runproc.sh of its `entrypoint` input on the "
+        "sourcedir.tar.gz of its `code` input",
+        "give the job both inputs, as FrameworkProcessor.run makes them",
+    )
 
 
 def _as_uris(message: str, fs: ContainerFs, inputs: list[dict[str, Any]]) -> str:

@@ -35,6 +35,8 @@ BASELINE_KEYS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQual
 METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"  # where the analyzer puts CloudWatch records
 BASELINE_DIR = "/opt/ml/processing/baseline"  # where the previous baseline's files are put
 LOG_TAIL = 15
+REPO = Path(__file__).resolve().parents[2]
+REPO_ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"  # run, never imported
 
 
 def entry_script(path: Path) -> Path:
@@ -44,19 +46,19 @@ def entry_script(path: Path) -> Path:
     return scripts[0] if len(scripts) == 1 else path
 
 
-def analyzer_script(ctx: StepContext) -> Path:
-    """The analyzer the job runs: the bundle's `quality-check-analyzer` asset, in local S3.
-
-    Raises:
-        StepFailed: the bundle has no such asset (compiled before QualityCheck steps ran here).
-    """
+def analyzer_script(ctx: StepContext) -> tuple[Path, dict[str, str]]:
+    """The analyzer the job runs, and what its environment adds: the bundle's
+    `quality-check-analyzer` asset in local S3; for a definition our compiler did not write
+    (the SDK's QualityCheckStep names Model Monitor's image, no asset), this checkout's analyzer,
+    its modules found from the repository's root."""
     uri = ctx.assets.get(ANALYZER_ASSET)
     if uri is None:
-        raise StepFailed(
-            f"{ctx.step_name}: the bundle has no '{ANALYZER_ASSET}' asset, the analyzer that "
-            "stands in for Model Monitor's on this machine; recompile the bundle"
-        )
-    return entry_script(ctx.s3.path(uri))
+        return REPO_ANALYZER, {"PYTHONPATH": os.pathsep.join([str(REPO), *_pythonpath()])}
+    return entry_script(ctx.s3.path(uri)), {}
+
+
+def _pythonpath() -> list[str]:
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,9 @@ def _log_tail(ctx: StepContext, offset: int) -> str:
 def _run_analyzer(ctx: StepContext, fs: ContainerFs, env: dict[str, str]) -> None:
     limit = ctx.arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-    script = analyzer_script(ctx)
+    script, extra = analyzer_script(ctx)
     argv = [sys.executable, str(script)]
-    code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit, fs=fs)
+    code = ctx.run_process(argv, env={**env, **extra}, cwd=ctx.work, timeout=limit, fs=fs)
     if code != 0:
         raise StepFailed(
             f"QualityCheck {ctx.step_name}: the analyzer ({script.name}) exited {code}\n"

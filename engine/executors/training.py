@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bundle.assets import pack_model_dir
-from engine import process
+from engine import process, sdk_conventions
 from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext, StepFailed
 
@@ -89,7 +89,7 @@ def run_training_job(
     }
     args = [a for k, v in user.items() for a in (f"--{k}", fs.seen(_arg(v)))]
     image = arguments.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-    argv = [ctx.python_for(str(image)), fs.seen(f"/opt/ml/code/{program}"), *args]
+    argv = _program_argv(ctx.python_for(str(image)), fs.seen(f"/opt/ml/code/{program}"), args, env)
     offset = log_path.stat().st_size if log_path.exists() else 0
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     exit_code = ctx.run_process(argv, env=env, cwd=code, timeout=limit, log_path=log_path, fs=fs)
@@ -115,6 +115,16 @@ def run_training_job(
         "TrainingStartTime": started.isoformat(),
         "TrainingEndTime": datetime.now(UTC).isoformat(),
     }
+
+
+def _program_argv(python: str, script: str, args: list[str], env: dict[str, str]) -> list[str]:
+    """How the toolkit starts the entry point: a Python file with the job's Python; any other
+    (the SDK's `_repack_script_launcher.sh`) with /bin/sh, the job's Python first on PATH so
+    the `python` it calls is the job's."""
+    if not sdk_conventions.is_shell_program(script):
+        return [python, script, *args]
+    env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
+    return ["/bin/sh", script, *args]
 
 
 def decode(value: Any) -> Any:

@@ -139,9 +139,8 @@ def test_the_binary_project_runs_end_to_end(
     ids = tmp_path / "ids.jsonl"
     argv = [*bundle, "--endpoint-url", served["Url"], "--test-set", test_set, "--rate", "200"]
     assert traffic.main([*argv, "--max-requests", "40", "--ids-out", str(ids)]) == 0
-    settings = json.loads((root / "schedules" / "cancer-endpoint-model-quality.json").read_text())[
-        "Settings"
-    ]
+    recorded = json.loads((root / "schedules" / "cancer-endpoint-model-quality.json").read_text())
+    settings = monitoring.job(recorded)  # what the shipped handler's job definition sets
     truth_dir = str(s3_path(root, settings["ground_truth_uri"]))
     assert ground_truth.main([*bundle, "--ids", str(ids), "--ground-truth-uri", truth_dir]) == 0
     assert monitoring.main(["--root", str(root), "run", "cancer-endpoint-model-quality"]) == 0

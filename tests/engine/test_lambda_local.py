@@ -1,8 +1,8 @@
-"""RegisterModel and the Lambda steps of the golden penguins definition, played locally.
+"""RegisterModel and the Lambda steps of the golden penguins definition, run locally.
 
-Register -> Deploy (a real endpoint from the registry) -> the two Schedule steps, and the
-failures the handlers report as statusCode/error, which the pipeline's conditions turn into
-its Fail steps.
+Register -> Deploy (a real endpoint from the registry) -> the two Schedule steps, their handlers
+run from the bundle's Lambda zips against the engine's local SageMaker, and the failures the
+handlers report as statusCode/error, which the pipeline's conditions turn into its Fail steps.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from engine import endpoint
+from engine import endpoint, local_sagemaker
 from engine.executors import lambda_step, register
 from engine.executors.base import StepFailed
 from engine.registry import Registry
@@ -45,7 +45,7 @@ ENDPOINT = "penguins-endpoint"
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     isolate_from_aws(monkeypatch, tmp_path, "us-east-1")
-    monkeypatch.delenv(lambda_step.PORT_ENV, raising=False)
+    monkeypatch.delenv(local_sagemaker.PORT_ENV, raising=False)
 
 
 @pytest.fixture
@@ -83,6 +83,7 @@ def run_golden(root: Root, name: str, known: dict[str, Any], **changes: Any) -> 
         definition["Arguments"],
         definition=definition,
         functions=golden_functions(CASE),
+        assets=golden_assets(CASE, root),  # the handlers run from the bundle's Lambda zips
     )
     return executor(ctx)
 
@@ -134,14 +135,26 @@ def test_register_deploy_and_schedule_as_the_golden_pipeline_wires_them(
         }
         saved = json.loads((root.path / "schedules" / f"{schedule}.json").read_text())
         assert saved["EndpointName"] == ENDPOINT
-        assert saved["Settings"] == resolve(golden_step(CASE, name)["Arguments"], known)
+        # the job definition the shipped handler created, which `engine.schedule run` runs
+        event = resolve(golden_step(CASE, name)["Arguments"], known)
+        job = saved["JobDefinition"]
+        kind = saved["MonitoringType"]
+        assert (
+            job["JobDefinitionName"]
+            == (saved["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"])
+        )
+        assert (
+            job[f"{kind}BaselineConfig"]["ConstraintsResource"]["S3Uri"]
+            == (event["baseline_constraints_uri"])
+        )
+        assert job[f"{kind}JobInput"]["EndpointInput"]["EndpointName"] == ENDPOINT
     saved = json.loads(
         (root.path / "schedules" / "penguins-endpoint-model-quality.json").read_text()
     )
-    assert (saved["MonitoringType"], saved["ScheduleExpression"]) == (
-        "ModelQuality",
-        "cron(0 0 ? * * *)",
-    )
+    assert (
+        saved["MonitoringType"],
+        saved["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"],
+    ) == ("ModelQuality", "cron(0 0 ? * * *)")
 
 
 def test_deploy_failures_come_back_as_status_and_error_for_the_fail_step(
@@ -152,12 +165,11 @@ def test_deploy_failures_come_back_as_status_and_error_for_the_fail_step(
     outputs = run_golden(root, "Deploy", known)["OutputParameters"]
     assert outputs["statusCode"] == 404
     assert outputs["endpoint_name"] == ""
+    # the shipped handler's message: the local SageMaker answered as AWS does
     assert outputs["error"] == (
         f"model package {missing} not found\n"
-        f"  why: the local registry ({root.path / 'registry.sqlite'}) has no model package with "
-        "this ARN\n"
-        "  fix: check the ARN (the register step's ModelPackageArn); "
-        "`python -m engine.registry list` shows the packages"
+        "  why: SageMaker has no model package with this ARN in this account and region\n"
+        "  fix: check the ARN (the register step's ModelPackageArn) and the Lambda's region"
     )
     # DeploySucceeded compares statusCode with 200 and sends the error to DeployFailed.
     condition = golden_step(CASE, "DeploySucceeded")["Arguments"]["Conditions"][0]
@@ -188,14 +200,17 @@ def test_a_busy_port_fails_the_deploy_with_status_500(
         "ModelPackageArn"
     ]
     with occupied_port() as port:
-        monkeypatch.setenv(lambda_step.PORT_ENV, str(port))
+        monkeypatch.setenv(local_sagemaker.PORT_ENV, str(port))
         outputs = run_golden(root, "Deploy", known)["OutputParameters"]
     assert outputs == {
         "endpoint_name": "",
         "statusCode": 500,
-        "error": f"endpoint {ENDPOINT} cannot listen on 127.0.0.1:{port}: the port is in use\n"
-        "  why: another program listens on it (ENGINE_ENDPOINT_PORT asks for it)\n"
-        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)",
+        "error": f"CreateEndpoint failed: ValidationException: endpoint {ENDPOINT} cannot listen "
+        f"on 127.0.0.1:{port}: the port is in use (another program listens on it; "
+        "ENGINE_ENDPOINT_PORT asks for it); stop that program, or set ENGINE_ENDPOINT_PORT to "
+        "another port (0: any free one)\n"
+        "  why: SageMaker refused the request\n"
+        "  fix: correct the setting the AWS message names and re-run",
     }
     assert not endpoint.record_path(root.path, ENDPOINT).exists()
 
@@ -210,7 +225,7 @@ def test_a_schedule_for_an_endpoint_never_deployed_fails_with_status_500(
         "statusCode": 500,
         "error": "CreateMonitoringSchedule failed: ValidationException: Could not find endpoint "
         "'penguins-endpoint'\n  why: SageMaker refused the request\n"
-        "  fix: deploy the endpoint first (the Deploy step) and re-run",
+        "  fix: correct the setting the AWS message names and re-run",
     }
     assert not (root.path / "schedules").exists()
 
@@ -223,8 +238,11 @@ def test_bad_deploy_events_are_400s(root: Root, known: dict[str, Any]) -> None:
     known["Steps.RegisterApproved.ModelPackageArn"] = "arn:aws:sagemaker:x"
     outputs = run_golden(root, "Deploy", known, data_capture_percentage=101)["OutputParameters"]
     assert outputs["error"] == (
-        "invalid event:\nevent.data_capture_percentage = 101\n"
-        "  why: must be a whole number from 0 to 100\n  fix: pass e.g. 100"
+        "invalid event:\nevent.model_package_arn = 'arn:aws:sagemaker:x'\n"
+        "  why: not a model package ARN\n"
+        "  fix: pass arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>\n"
+        "event.data_capture_percentage = 101\n"
+        "  why: must be a whole number from 0 to 100\n  fix: pass e.g. 100 (capture every request)"
     )
 
 
@@ -249,11 +267,11 @@ def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> N
         lambda_step.run(ctx)
     assert str(refused.value) == (
         "step Notify: FunctionArn arn:aws:lambda:us-east-1:111122223333:function:notify\n"
-        "  what: not one of the bundle's Lambda functions\n"
-        "  why: the engine runs the function the bundle ships (assets.json functions: "
-        f"{', '.join(sorted(functions))}), found by its ARN\n"
-        "  fix: recompile the bundle, or run a pipeline whose Lambda steps call the bundle's own "
-        "functions"
+        "  what: not a Lambda function this run has the code of\n"
+        "  why: the engine runs the code of the bundle's functions (assets.json functions: "
+        f"{', '.join(sorted(functions))}) or of mapped ones, found by the ARN\n"
+        f"  fix: map the ARN to a handler with --lambda {definition['FunctionArn']}=FILE.py:"
+        "FUNCTION, or recompile the bundle"
     )
     (schedule_arn,) = [a for a, f in functions.items() if f.asset == "schedule-function"]
     definition["FunctionArn"] = schedule_arn
@@ -270,6 +288,7 @@ def test_an_unknown_function_or_a_missing_output_fails_the_step(root: Root) -> N
         definition["Arguments"],
         definition=definition,
         functions=functions,
+        assets=golden_assets(CASE, root),
     )
     with pytest.raises(StepFailed, match=r"the Lambda function's result has no output 'job_arn'"):
         lambda_step.run(ctx)
@@ -293,14 +312,16 @@ def test_a_bad_endpoint_port_setting_fails_the_deploy_with_status_500(
 ) -> None:
     arn = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
     known["Steps.RegisterApproved.ModelPackageArn"] = arn
-    monkeypatch.setenv(lambda_step.PORT_ENV, "http")
+    monkeypatch.setenv(local_sagemaker.PORT_ENV, "http")
     outputs = run_golden(root, "Deploy", known)["OutputParameters"]
     assert outputs == {
         "endpoint_name": "",
         "statusCode": 500,
-        "error": "ENGINE_ENDPOINT_PORT='http' is not a port number\n"
-        "  why: the local endpoint binds 127.0.0.1 on this port\n"
-        "  fix: set ENGINE_ENDPOINT_PORT to a free port (0 or unset: any free one)",
+        "error": "CreateEndpoint failed: ValidationException: ENGINE_ENDPOINT_PORT='http' is not "
+        "a port number: the local endpoint binds 127.0.0.1 on this port; set "
+        "ENGINE_ENDPOINT_PORT to a free port (0 or unset: any free one)\n"
+        "  why: SageMaker refused the request\n"
+        "  fix: correct the setting the AWS message names and re-run",
     }
 
 
@@ -312,7 +333,9 @@ def test_an_endpoint_that_cannot_load_its_model_fails_the_deploy_with_status_500
     root.s3.put_bytes(known["Steps.Train.ModelArtifacts.S3ModelArtifacts"], b"not a tarball")
     outputs = run_golden(root, "Deploy", known)["OutputParameters"]
     assert outputs["statusCode"] == 500
-    assert outputs["error"].startswith("the local endpoint did not start:\n")
+    assert outputs["error"].startswith(
+        "CreateEndpoint failed: ValidationException: the local endpoint did not start:\n"
+    )
     assert "cannot unpack it" in outputs["error"]
     record = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
     assert (record["EndpointStatus"], record["Pid"]) == ("Failed", None)
@@ -338,10 +361,9 @@ def test_a_redeploy_replaces_the_endpoint_on_the_port_it_had(
         other.listen()
         outputs = run_golden(root, "Deploy", known)["OutputParameters"]
     assert outputs["statusCode"] == 500
-    assert outputs["error"].endswith(
-        "the port is in use\n"
-        "  why: another program listens on it (a redeployed endpoint keeps its port)\n"
-        "  fix: stop that program, or set ENGINE_ENDPOINT_PORT to another port (0: any free one)"
+    assert (
+        "the port is in use (another program listens on it; a redeployed endpoint keeps its port)"
+        in outputs["error"]
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from compiler.compile import compile_overrides, write_bundle
+from components.schedule.scripts import schedule as handler
 from endpoint import ground_truth, traffic
 from engine import endpoint
 from engine.records import write_json
@@ -81,6 +82,7 @@ def capture_line(request: Any, answer: Any, inference_id: str | None) -> dict[st
 
 
 def record_schedule(root: Root, name: str, kind: str, **settings: Any) -> None:
+    """A schedule as a Schedule step records it: the shipped handler's job definition."""
     write_json(
         endpoint.record_path(root.path, ENDPOINT),
         {
@@ -95,6 +97,10 @@ def record_schedule(root: Root, name: str, kind: str, **settings: Any) -> None:
         "baseline_constraints_uri": f"s3://{BUCKET}/baseline/constraints.json",
         "baseline_statistics_uri": f"s3://{BUCKET}/baseline/statistics.json",
         "output_uri": f"s3://{BUCKET}/monitoring/{kind}",
+        "role_arn": "arn:aws:iam::111122223333:role/Monitor",
+        "cron": "daily",
+        "instance_type": "ml.m5.xlarge",
+        "image_uri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/model-monitor-analyzer",
         # What the compiled penguins schedule passes its job (conf/project/penguins.yaml).
         **(PENGUINS_FEATURES if kind == "data_quality" else {}),
         **settings,
@@ -105,7 +111,7 @@ def record_schedule(root: Root, name: str, kind: str, **settings: Any) -> None:
             "MonitoringScheduleName": name,
             "MonitoringType": "DataQuality" if kind == "data_quality" else "ModelQuality",
             "EndpointName": ENDPOINT,
-            "Settings": event,
+            "JobDefinition": handler.build_job_definition(handler.parse_event(event)),
             "AnalyzerUri": root.put_file(ANALYZER, "assets/analyzer.py"),
         },
     )

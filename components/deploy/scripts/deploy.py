@@ -9,23 +9,17 @@ Model and endpoint-config names are `<endpoint>-model-<hash>` / `<endpoint>-conf
 hash taken over the request that creates them: the same inputs give the same names (a re-run
 reuses what exists), different inputs give new ones. No clock, no randomness.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
-(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
-`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
+Its failures are results, never exceptions (jobkit/envelope.py ships beside it in its zip).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-
 from jobkit import envelope
 
-log = logging.getLogger(__name__)
-log.setLevel(logging.INFO)
+log = envelope.logger(__name__)
 
 PACKAGE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/\S+$")
 GROUP_RE = re.compile(
@@ -48,9 +42,7 @@ OPTIONAL = ("model_package_arn", "model_package_group", "instance_count")
 KEYS = REQUIRED + OPTIONAL
 
 
-def _client(name: str) -> Any:
-    """The boto3 client for `name`; tests replace this function to inject moto or a Stubber."""
-    return boto3.client(name)
+_client = envelope.client  # tests replace it to inject moto or a Stubber
 
 
 # --------------------------------------------------------------------------- event
@@ -62,11 +54,7 @@ def parse_event(event: Any) -> dict[str, Any]:
     Raises:
         Failure: 400 naming each bad key with why and fix.
     """
-    if not isinstance(event, dict):
-        raise envelope.Failure(
-            400, f"the event must be a JSON object of settings, got {type(event).__name__}"
-        )
-    problems = envelope.unknown_keys(event, KEYS)
+    problems = envelope.unknown_keys(envelope.check_object(event), KEYS)
     settings: dict[str, Any] = {}
     arn, group = event.get("model_package_arn"), event.get("model_package_group")
     if arn and group:
@@ -127,9 +115,6 @@ def parse_event(event: Any) -> dict[str, Any]:
     if problems:
         raise envelope.Failure(400, "invalid event:\n" + "\n".join(problems))
     return settings
-
-
-# --------------------------------------------------------------------------- names
 
 
 # --------------------------------------------------------------------------- AWS
@@ -267,28 +252,6 @@ def deploy(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# A pipeline Lambda step fails when an output it declares is missing from the result, so every
-# result carries each one ("" where it does not apply).
-PIPELINE_OUTPUTS = {"endpoint_name": "", "error": ""}
-
-
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the result of _handle with every pipeline output present."""
-    return {**PIPELINE_OUTPUTS, **_handle(event, context)}
-
-
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Deploy the model package the event names; never raises."""
-
-    def work() -> dict[str, Any]:
-        settings = parse_event(event)  # a bad event never reaches AWS
-        return deploy(_client("sagemaker"), settings)
-
-    return envelope.respond(
-        work,
-        log=log,
-        service="SageMaker",
-        refused=lambda error: envelope.sagemaker_refused(
-            error, "components/deploy/README.md", "for this instance type or free capacity"
-        ),
-    )
+ABOUT = ("components/deploy/README.md", "for this instance type or free capacity")
+_handle = envelope.sagemaker_handler(parse_event, deploy, lambda name: _client(name), log, ABOUT)
+lambda_handler = envelope.entry_point({"endpoint_name": "", "error": ""}, _handle)

@@ -13,26 +13,21 @@ FlexibleTimeWindow OFF, State ENABLED, Target {Arn, RoleArn, SageMakerPipelinePa
 {PipelineParameterList}} with the parameters sorted by name, and the time zone (default UTC).
 The calls go to the pipeline ARN's region.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
-(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
-`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
+Failures come back as results (jobkit/envelope.py, in its zip), so the pipeline decides.
 """
 
 from __future__ import annotations
 
 import datetime
-import logging
 import re
 import zoneinfo
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError
 
 from jobkit import envelope
 
-log = logging.getLogger(__name__)
-log.setLevel(logging.INFO)
+log = envelope.logger(__name__)
 
 # EventBridge Scheduler's and StartPipelineExecution's limits (botocore's service models).
 NAME_RE = re.compile(r"^[0-9a-zA-Z\-_.]{1,64}$")
@@ -74,9 +69,7 @@ OPTIONAL = ("timezone", "parameters", "group_name", "description")
 KEYS = REQUIRED + OPTIONAL
 
 
-def _client(name: str, region: str) -> Any:
-    """The boto3 client for `name` in `region`; tests replace this function to inject a Stubber."""
-    return boto3.client(name, region_name=region)
+_client = envelope.client  # tests replace it to inject a Stubber
 
 
 # --------------------------------------------------------------------------- event
@@ -219,11 +212,7 @@ def parse_event(event: Any) -> dict[str, Any]:
     Raises:
         Failure: 400 naming every bad key with why and fix.
     """
-    if not isinstance(event, dict):
-        raise envelope.Failure(
-            400, f"the event must be a JSON object of settings, got {type(event).__name__}"
-        )
-    problems = envelope.unknown_keys(event, KEYS)
+    problems = envelope.unknown_keys(envelope.check_object(event), KEYS)
     name = envelope.text(
         event,
         "schedule_name",
@@ -387,45 +376,38 @@ def _aws_failure(error: ClientError, request: dict[str, Any]) -> envelope.Failur
         )
         if operation in ("CreateSchedule", "UpdateSchedule"):
             fix += f", and iam:PassRole on {request['Target']['RoleArn']}"
-    elif code in ("ThrottlingException", "Throttling", "TooManyRequestsException"):
-        status, fix = 429, "re-run the step; EventBridge Scheduler throttled the request"
-    elif code == "ConflictException":
-        status = 409
-        fix = "another run is changing the schedule at the same time; re-run the step"
-    elif code == "ResourceNotFoundException":
-        status = 404
-        fix = (
-            f"create the schedule group {group!r} (aws scheduler create-schedule-group "
-            f"--name {group}), or leave group_name out"
-        )
-    elif code == "ServiceQuotaExceededException":
-        status = 400
-        fix = "delete unused schedules or raise the EventBridge Scheduler quota"
-    elif code == "ValidationException":
-        status = 400
-        fix = (
-            "correct the value AWS's message names; scheduler_role_arn must be a role "
-            "scheduler.amazonaws.com can assume, with sagemaker:StartPipelineExecution on the "
-            "pipeline"
-        )
     else:
-        status, fix = 500, "re-run the step; if it persists, see the AWS message"
+        throttled = (429, "re-run the step; EventBridge Scheduler throttled the request")
+        status, fix = {
+            "ThrottlingException": throttled,
+            "Throttling": throttled,
+            "TooManyRequestsException": throttled,
+            "ConflictException": (
+                409,
+                "another run is changing the schedule at the same time; re-run the step",
+            ),
+            "ResourceNotFoundException": (
+                404,
+                f"create the schedule group {group!r} (aws scheduler create-schedule-group "
+                f"--name {group}), or leave group_name out",
+            ),
+            "ServiceQuotaExceededException": (
+                400,
+                "delete unused schedules or raise the EventBridge Scheduler quota",
+            ),
+            "ValidationException": (
+                400,
+                "correct the value AWS's message names; scheduler_role_arn must be a role "
+                "scheduler.amazonaws.com can assume, with sagemaker:StartPipelineExecution on "
+                "the pipeline",
+            ),
+        }.get(code, (500, "re-run the step; if it persists, see the AWS message"))
     return envelope.Failure(
         status,
         f"{operation} failed: {code}: {message}\n"
         f"  why: EventBridge Scheduler refused the request for schedule {request['Name']!r}\n"
         f"  fix: {fix}",
     )
-
-
-# A pipeline Lambda step fails when an output it declares is missing from the result, so every
-# result carries each one ("" where it does not apply).
-PIPELINE_OUTPUTS = {"schedule_name": "", "schedule_arn": "", "action": "", "error": ""}
-
-
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the result of _handle with every pipeline output present."""
-    return {**PIPELINE_OUTPUTS, **_handle(event, context)}
 
 
 def _handle(event: Any, context: Any) -> dict[str, Any]:
@@ -446,3 +428,7 @@ def _handle(event: Any, context: Any) -> dict[str, Any]:
         refused=lambda error: _aws_failure(error, request),
         failed={"schedule_name": name if isinstance(name, str) and NAME_RE.match(name) else ""},
     )
+
+
+PIPELINE_OUTPUTS = {"schedule_name": "", "schedule_arn": "", "action": "", "error": ""}
+lambda_handler = envelope.entry_point(PIPELINE_OUTPUTS, _handle)

@@ -10,24 +10,18 @@ the whole create request: the same settings give the same name (a re-run reuses 
 settings a new one. Replaced definitions are kept (SageMaker refuses to delete one while a
 schedule uses it); delete old ones by hand if they pile up. No clock, no randomness.
 
-Runs on the AWS Lambda Python 3.12 runtime: standard library and boto3, with the shared envelope
-(jobkit/envelope.py) beside it in its zip. It never raises: every failure is a result
-`{"statusCode": 4xx|5xx, "error": "<what, why, fix>"}` (envelope.respond).
+It reports failures as results (jobkit/envelope.py, beside it in its zip, as jobkit/capture.py).
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
-
-import boto3  # type: ignore[import-untyped]
 
 from jobkit import envelope
 from jobkit.capture import feature_environment
 
-log = logging.getLogger(__name__)
-log.setLevel(logging.INFO)
+log = envelope.logger(__name__)
 
 # A registry/repository, then an optional tag or digest (none: latest, as the SDK writes it).
 IMAGE_RE = re.compile(r"^[\w.-]+(:\d+)?/[\w./-]+(:[\w.-]+|@sha256:[0-9a-f]{64})?$")
@@ -84,9 +78,7 @@ MODEL_QUALITY_KEYS = (
 KEYS = COMMON_REQUIRED + COMMON_OPTIONAL + DATA_QUALITY_KEYS + MODEL_QUALITY_KEYS
 
 
-def _client(name: str) -> Any:
-    """The boto3 client for `name`; tests replace this function to inject a Stubber."""
-    return boto3.client(name)
+_client = envelope.client  # tests replace it to inject a Stubber
 
 
 # --------------------------------------------------------------------------- event
@@ -158,23 +150,15 @@ def parse_event(event: Any) -> dict[str, Any]:
     Raises:
         Failure: 400 naming each bad key with why and fix.
     """
-    if not isinstance(event, dict):
-        raise envelope.Failure(
-            400, f"the event must be a JSON object of settings, got {type(event).__name__}"
-        )
-    problems = envelope.unknown_keys(event, KEYS)
+    problems = envelope.unknown_keys(envelope.check_object(event), KEYS)
     s3_fix = "pass an s3:// URI, e.g. 's3://my-bucket/penguins/monitoring/...'"
-    kind = event.get("monitor_type", envelope.MISSING)
-    if kind not in TYPES:
-        problems.append(
-            envelope.problem(
-                "monitor_type",
-                kind,
-                "required, one of: " + ", ".join(TYPES),
-                "pass 'data_quality' (feature drift) or 'model_quality' (accuracy against "
-                "ground truth)",
-            )
-        )
+    kind = envelope.one_of(
+        event,
+        "monitor_type",
+        TYPES,
+        "pass 'data_quality' (feature drift) or 'model_quality' (accuracy against ground truth)",
+        problems,
+    )
     settings: dict[str, Any] = {"monitor_type": kind}
     for key, example in (
         ("endpoint_name", "penguins-endpoint"),
@@ -219,17 +203,13 @@ def parse_event(event: Any) -> dict[str, Any]:
         )
     elif kind == "model_quality":
         settings["ground_truth_uri"] = envelope.s3_uri(event, "ground_truth_uri", s3_fix, problems)
-        problem_type = event.get("problem_type", envelope.MISSING)
-        if problem_type not in PROBLEM_TYPES:
-            problems.append(
-                envelope.problem(
-                    "problem_type",
-                    problem_type,
-                    "required, one of: " + ", ".join(PROBLEM_TYPES),
-                    "pass 'MulticlassClassification' for penguins and digits",
-                )
-            )
-        settings["problem_type"] = problem_type
+        settings["problem_type"] = envelope.one_of(
+            event,
+            "problem_type",
+            PROBLEM_TYPES,
+            "pass 'MulticlassClassification' for penguins and digits",
+            problems,
+        )
         for key, required in (
             ("inference_attribute", True),
             ("probability_attribute", False),
@@ -431,30 +411,6 @@ def schedule(sm: Any, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# A pipeline Lambda step fails when an output it declares is missing from the result, so every
-# result carries each one ("" where it does not apply).
-PIPELINE_OUTPUTS = {"schedule_name": "", "error": ""}
-
-
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the result of _handle with every pipeline output present."""
-    return {**PIPELINE_OUTPUTS, **_handle(event, context)}
-
-
-def _handle(event: Any, context: Any) -> dict[str, Any]:
-    """Create or update the monitoring schedule the event describes; never raises."""
-
-    def work() -> dict[str, Any]:
-        settings = parse_event(event)  # a bad event never reaches AWS
-        return schedule(_client("sagemaker"), settings)
-
-    return envelope.respond(
-        work,
-        log=log,
-        service="SageMaker",
-        refused=lambda error: envelope.sagemaker_refused(
-            error,
-            "components/schedule/README.md",
-            "(monitoring schedules, instances) or free one",
-        ),
-    )
+ABOUT = ("components/schedule/README.md", "(monitoring schedules, instances) or free one")
+_handle = envelope.sagemaker_handler(parse_event, schedule, lambda name: _client(name), log, ABOUT)
+lambda_handler = envelope.entry_point({"schedule_name": "", "error": ""}, _handle)
