@@ -50,7 +50,8 @@ from engine.graph import DefinitionError, Node, build_graph, descendants, own_de
 from engine.localmap import unmapped_lambdas, unmapped_reads
 from engine.s3 import S3, S3UriError
 from engine.stand_ins import stand_in_notes
-from kernel.check import RECOMPILE, all_steps, definition_problems, rendered_at
+from kernel.check import all_steps, definition_problems, rendered_at
+from kernel.check_steps import RECOMPILE
 from kernel.errors import Problem
 from kernel.limits import limit_problems
 
@@ -617,11 +618,7 @@ def _put_assets(bundle: Bundle, s3: S3) -> None:
     try:
         objects = asset_objects(bundle.assets)
     except StaleBundleError as exc:
-        raise EngineInputError(
-            f"{bundle.root / 'assets.json'}\n  {exc}\n  why: the engine runs exactly the code "
-            "the bundle recorded, as publishing would upload it\n  fix: recompile the bundle "
-            "(python -m compiler ...) and run the new one"
-        ) from None
+        raise EngineInputError(str(exc)) from None
     put_assets(objects, lambda o: _holds(s3, o), lambda o: s3.put_bytes(o.uri, o.body))
 
 

@@ -21,6 +21,7 @@ from bundle.assets import asset_objects
 from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext
 from engine.s3 import S3
+from kernel import images
 from kernel.frameworks import FRAMEWORKS
 from kernel.manifest import Function, Manifest
 from projects.digits.sample_data import write_digits_csvs
@@ -35,10 +36,17 @@ from tests.components.fixtures_data import (
 from tests.components.fixtures_models import TrainedModel, train_model
 
 BUCKET = "example-sagemaker-bucket"
+# Each framework's serving image for its first version, as the compiler resolves it.
 IMAGES = {
-    "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
-    "tensorflow": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu",
-    "xgboost": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+    name: images.image_uri(
+        name,
+        "inference",
+        fw.versions[0],
+        images.py_versions(name, fw.versions[0])[0],
+        "us-east-1",
+        "ml.m5.large",
+    )
+    for name, fw in FRAMEWORKS.items()
 }
 
 
