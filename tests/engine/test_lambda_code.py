@@ -147,8 +147,9 @@ def foreign_step(root: Root, tmp_path: Path, source: str, event: dict[str, Any])
 
 
 def test_a_mapped_foreign_function_runs_with_the_event_and_the_local_sagemaker(
-    root: Root, tmp_path: Path
+    root: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")  # the user's AWS never reaches a handler
     registry = Registry(root.path / "registry.sqlite")
     arn = registry.register(
         "course",
@@ -169,11 +170,15 @@ def test_a_mapped_foreign_function_runs_with_the_event_and_the_local_sagemaker(
             latest = listed["ModelPackageSummaryList"][0]
             return {"statusCode": 200, "error": latest["ModelApprovalStatus"] + " "
                     + latest["ModelPackageArn"] + " " + context.function_name
-                    + " " + str(sm.meta.config.read_timeout)}
+                    + " " + str(sm.meta.config.read_timeout)
+                    + " " + os.environ["AWS_ACCESS_KEY_ID"] + " " + str(os.getenv("AWS_PROFILE"))}
     """
     outputs = foreign_step(root, tmp_path, source, {"group": "course"})
     # its clients wait for a local endpoint to start (botocore's default: 60 s)
-    assert outputs == {"statusCode": 200, "error": f"Approved {arn} notebook-deploy 240"}
+    assert outputs == {
+        "statusCode": 200,
+        "error": f"Approved {arn} notebook-deploy 240 local-engine None",
+    }
 
 
 @pytest.mark.parametrize(
