@@ -18,13 +18,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from kernel.errors import ProblemError
 from kernel.manifest import Asset
 
 REPO = Path(__file__).resolve().parent.parent  # asset paths are relative to the source checkout
 
 
-class StaleBundleError(Exception):
+class StaleBundleError(ProblemError):
     """A file changed since the bundle was compiled; recompile before packaging."""
+
+
+def _stale(asset: Asset, path: str, what: str) -> StaleBundleError:
+    return StaleBundleError(
+        f"{path} (asset {asset.name} of the bundle)",
+        what,
+        "the bundle records every file's sha256: running or publishing it now would use code "
+        "it does not describe",
+        "recompile the bundle (`python -m compiler ...`) and use the new one",
+    )
 
 
 @dataclass(frozen=True)
@@ -60,15 +71,9 @@ def asset_contents(asset: Asset, repo: Path = REPO) -> dict[str, bytes]:
         try:
             data = (repo / entry.path).read_bytes()
         except FileNotFoundError:
-            raise StaleBundleError(
-                f"{entry.path} (asset {asset.name}) is gone since the bundle was compiled; "
-                "recompile it"
-            ) from None
+            raise _stale(asset, entry.path, "is gone since the bundle was compiled") from None
         if hashlib.sha256(data).hexdigest() != entry.sha256:
-            raise StaleBundleError(
-                f"{entry.path} (asset {asset.name}) changed since the bundle was compiled; "
-                "recompile it"
-            )
+            raise _stale(asset, entry.path, "changed since the bundle was compiled")
         contents[entry.arcname] = data
     return contents
 

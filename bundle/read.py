@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kernel.manifest import Asset, Manifest, ManifestError, Project, Publish
+from kernel.manifest import BundleError as BundleError  # the readers' error, raised here
 
 FILES = ("pipeline.json", "assets.json")
 RECOMPILE = "recompile the bundle with `python -m compiler ...`"
@@ -24,10 +25,6 @@ DEFAULT_PLACE = ("us-east-1", "111122223333")  # the engine's, for a definition 
 PIPELINE_ARN = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:(?P<region>[^:]+):(?P<account>\d{12}):pipeline/"
 )
-
-
-class BundleError(Exception):
-    """A bundle folder that cannot be used; the message reads where/what/why/fix."""
 
 
 @dataclass(frozen=True)
@@ -75,9 +72,11 @@ def read_bundle(root: Path) -> Bundle:
     """
     if not root.is_dir():
         raise BundleError(
-            f"{root}\n  no such bundle folder\n  why: a bundle is the folder `python -m compiler` "
-            "writes (pipeline.json, assets.json)\n  fix: compile first, e.g. "
-            "`python -m compiler project=digits`, and pass its build/<pipeline-name> folder"
+            str(root),
+            "no such bundle folder",
+            "a bundle is the folder `python -m compiler` writes (pipeline.json, assets.json)",
+            "compile first, e.g. `python -m compiler project=digits`, and pass its "
+            "build/<pipeline-name> folder",
         )
     texts = {}
     for name in FILES:
@@ -86,25 +85,22 @@ def read_bundle(root: Path) -> Bundle:
             texts[name] = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise BundleError(
-                f"{path}\n  missing\n  why: every bundle has {' and '.join(FILES)}\n"
-                f"  fix: {RECOMPILE}"
+                str(path), "missing", f"every bundle has {' and '.join(FILES)}", RECOMPILE
             ) from None
-    try:
-        manifest = Manifest.from_json(texts["assets.json"], str(root / "assets.json"))
-    except ManifestError as exc:
-        raise BundleError(str(exc)) from None
+    manifest = Manifest.from_json(texts["assets.json"], str(root / "assets.json"))
     path = root / "pipeline.json"
     try:
         definition = json.loads(texts["pipeline.json"])
     except json.JSONDecodeError as exc:
         raise BundleError(
-            f"{path}\n  not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}\n"
-            f"  why: the file was edited by hand or cut short\n  fix: {RECOMPILE}"
+            str(path),
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            "the file was edited by hand or cut short",
+            RECOMPILE,
         ) from None
     if not isinstance(definition, dict) or not isinstance(definition.get("Steps"), list):
         raise BundleError(
-            f"{path}\n  has no Steps list\n  why: it is not a file a compile writes\n"
-            f"  fix: {RECOMPILE}"
+            str(path), "has no Steps list", "it is not a file a compile writes", RECOMPILE
         )
     return Bundle(root, definition, manifest)
 
@@ -126,9 +122,10 @@ def monitor_bundles(bundle: Bundle) -> list[Bundle]:
             or hashlib.sha256(text).hexdigest() != entry.definition_sha256
         ):
             raise BundleError(
-                f"{folder}\n  is not the monitoring pipeline {entry.pipeline} compiled with "
-                f"{bundle.root}\n  why: assets.json lists its name and definition hash, and "
-                f"they differ\n  fix: {RECOMPILE}"
+                str(folder),
+                f"is not the monitoring pipeline {entry.pipeline} compiled with {bundle.root}",
+                "assets.json lists its name and definition hash, and they differ",
+                RECOMPILE,
             )
         monitors.append(monitor)
     return monitors

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator
 
 from components.deploy.config import Deployment
 from components.gate.config import Gate
@@ -34,24 +34,28 @@ from kernel.names import (
     ROLE_ARN,
     S3_URI,
     SCHEDULER_NAME,
-    check_name,
     scheduler_expression_problem,
 )
 from kernel.policies import Policies, Retry
-from kernel.settings import Settings
+from kernel.settings import Settings, named, rule
 
 
-def _check_instance(value: str, kind: InstanceKind) -> str:
-    why = instance_problem(value, kind)
-    if why:
-        raise ValueError(why)
-    return value
+def _instance(kind: InstanceKind) -> AfterValidator:
+    return rule(lambda value: instance_problem(value, kind))
 
 
-def _check_role(value: str, why: str) -> str:
-    if not re.match(ROLE_ARN, value):
-        raise ValueError(f"{why}; fix: use arn:aws:iam::<12-digit account id>:role/<role name>")
-    return value
+def _role(why: str) -> AfterValidator:
+    """The check of a field holding an IAM role's ARN; `why` says who assumes the role."""
+    return rule(
+        lambda value: (
+            None
+            if re.match(ROLE_ARN, value)
+            else f"{why}; fix: use arn:aws:iam::<12-digit account id>:role/<role name>"
+        )
+    )
+
+
+GroupName = Annotated[str, named(GROUP_NAME, "model package group and project names")]
 
 
 class DataQuality(Check):
@@ -86,16 +90,10 @@ class ModelQuality(Check, ModelQualityAttributes):
 
 class Monitoring(Settings):
     backend: Literal["model_monitor", "builtin"] = "model_monitor"
-    scheduler_role_arn: str
+    scheduler_role_arn: Annotated[
+        str, _role("EventBridge Scheduler assumes this IAM role to start the monitoring pipelines")
+    ]
     first_run: bool = True
-
-    @field_validator("scheduler_role_arn")
-    @classmethod
-    def _role(cls, value: str) -> str:
-        return _check_role(
-            value, "EventBridge Scheduler assumes this IAM role to start the monitoring pipelines"
-        )
-
     instance_type: str
     data_quality: DataQuality
     model_quality: ModelQuality
@@ -111,9 +109,9 @@ class ProjectScripts(Settings):
 
 
 class Project(Settings):
-    name: str
-    pipeline_name: str
-    model_package_group: str
+    name: GroupName
+    pipeline_name: Annotated[str, named(PIPELINE_NAME, "pipeline names")]
+    model_package_group: GroupName
     input_data_uri: Annotated[str, Field(pattern=S3_URI)]
     classes: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=2)]
     data: Annotated[TabularData | ImageData, Field(discriminator="kind")]
@@ -121,16 +119,6 @@ class Project(Settings):
     hyperparameters: Hyperparameters
     scripts: ProjectScripts = ProjectScripts()
     positive_class: str | None = None  # a 2-class project's class of interest (binary metrics)
-
-    @field_validator("pipeline_name")
-    @classmethod
-    def _pipeline_name(cls, value: str) -> str:
-        return check_name(value, PIPELINE_NAME, "pipeline names")
-
-    @field_validator("name", "model_package_group")
-    @classmethod
-    def _group_name(cls, value: str) -> str:
-        return check_name(value, GROUP_NAME, "model package group and project names")
 
     @field_validator("classes", mode="before")
     @classmethod
@@ -223,26 +211,29 @@ def _listed(classes: list[str]) -> str:
     return ", ".join(f"'{c}'" for c in classes)
 
 
+EcrImage = Annotated[
+    str,
+    rule(
+        lambda image: (
+            None
+            if re.match(ECR_IMAGE, image)
+            else "SageMaker pulls job and serving containers from Amazon ECR only; "
+            "fix: use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>, "
+            "or null for the AWS Deep Learning Container"
+        )
+    ),
+]
+
+
 class Framework(Settings):
     name: FrameworkName
     version: str
     py_version: str
-    training_instance_type: str
-    processing_instance_type: str
-    inference_instance_type: str
-    training_image: str | None = None
-    inference_image: str | None = None
-
-    @field_validator("training_image", "inference_image")
-    @classmethod
-    def _ecr_image(cls, image: str | None) -> str | None:
-        if image is not None and not re.match(ECR_IMAGE, image):
-            raise ValueError(
-                "SageMaker pulls job and serving containers from Amazon ECR only; "
-                "fix: use <account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>, "
-                "or null for the AWS Deep Learning Container"
-            )
-        return image
+    training_instance_type: Annotated[str, _instance("Training")]
+    processing_instance_type: Annotated[str, _instance("Processing")]
+    inference_instance_type: Annotated[str, _instance("ProductionVariant")]
+    training_image: EcrImage | None = None
+    inference_image: EcrImage | None = None
 
     @field_validator("version", mode="before")
     @classmethod
@@ -277,32 +268,12 @@ class Framework(Settings):
             )
         return py_version
 
-    @field_validator("training_instance_type")
-    @classmethod
-    def _training(cls, value: str) -> str:
-        return _check_instance(value, "Training")
-
-    @field_validator("processing_instance_type")
-    @classmethod
-    def _processing(cls, value: str) -> str:
-        return _check_instance(value, "Processing")
-
-    @field_validator("inference_instance_type")
-    @classmethod
-    def _inference(cls, value: str) -> str:
-        return _check_instance(value, "ProductionVariant")
-
 
 class Training(Settings):
-    name: str
+    name: Annotated[str, named(GROUP_NAME, "training mode names (part of pipeline names)")]
     mode: Literal["train", "tune", "train_and_tune"]
     top_k: Literal[1, 2] = 1
     tuning: Tuning | None = None
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return check_name(value, GROUP_NAME, "training mode names (part of pipeline names)")
 
     def problems(self) -> list[Issue]:
         """The mode, the number of models ranked and the tuning settings must agree."""
@@ -340,7 +311,7 @@ class Training(Settings):
 
 class Aws(Settings):
     region: str
-    role_arn: str
+    role_arn: Annotated[str, _role("SageMaker needs the full ARN of an IAM role")]
     bucket: str
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9!\-_.*'()/]*[A-Za-z0-9!\-_.*'()]$")]
 
@@ -355,11 +326,6 @@ class Aws(Settings):
                 f"fix: use e.g. '{suggestion or 'my-bucket'}'"
             )
         return value
-
-    @field_validator("role_arn")
-    @classmethod
-    def _full_arn(cls, value: str) -> str:
-        return _check_role(value, "SageMaker needs the full ARN of an IAM role")
 
     @field_validator("region")
     @classmethod
@@ -390,23 +356,23 @@ class Retries(Settings):
 
 class CacheSettings(Settings):
     enabled: bool = False
-    expire_after: str = "P30D"
-
-    @field_validator("expire_after")
-    @classmethod
-    def _duration(cls, duration: str) -> str:
-        if not re.match(ISO_DURATION, duration):
-            raise ValueError(
-                f"'{duration}' is not an ISO 8601 duration; fix: use e.g. 'P30D' (30 days), "
+    expire_after: Annotated[
+        str,
+        rule(
+            lambda duration: (
+                None
+                if re.match(ISO_DURATION, duration)
+                else f"'{duration}' is not an ISO 8601 duration; fix: use e.g. 'P30D' (30 days), "
                 "'PT12H' (12 hours) or 'P1W'"
             )
-        return duration
+        ),
+    ] = "P30D"
 
 
 class PipelineSchedule(Settings):
     enabled: bool = False
     name: str
-    cron: str
+    cron: Annotated[str, rule(scheduler_expression_problem)]
     timezone: str = "UTC"
     role_arn: Annotated[str, Field(pattern=ROLE_ARN)]
     parameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
@@ -420,14 +386,6 @@ class PipelineSchedule(Settings):
                 f"fix: use e.g. '{re.sub(r'[^0-9a-zA-Z._-]+', '-', name)[:64].strip('-')}'"
             )
         return name
-
-    @field_validator("cron")
-    @classmethod
-    def _scheduler_form(cls, cron: str) -> str:
-        why = scheduler_expression_problem(cron)
-        if why:
-            raise ValueError(why)
-        return cron
 
 
 class Production(Settings):

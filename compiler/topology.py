@@ -28,7 +28,7 @@ from components.model.contract import serving_environment
 from components.preprocess import contract as preprocessed
 from components.preprocess import step as preprocess
 from components.preprocess.config import Preprocess
-from components.quality_check.config import QualityCheck
+from components.quality_check.config import QualityCheck, QualityKind
 from components.register import step as register
 from components.register.config import Register
 from components.train import step as train
@@ -122,17 +122,8 @@ def build_pipeline(config: PipelineConfig) -> tuple[Pipeline, BuildContext]:
 
     data_quality = None
     if monitoring.data_quality.enabled:
-        assert image.monitor is not None
-        settings = QualityCheck(
-            kind="DATA_QUALITY",
-            image=image.monitor,
-            instance_type=monitoring.instance_type,
-            model_package_group=project.model_package_group,
-            fail_on_violation=monitoring.data_quality.fail_on_violation,
-        )
-        records = Join(
-            "/", (step_output(preprocessed.NAME, "baseline"), preprocessed.DATA_QUALITY_RECORDS)
-        )
+        settings = _quality_check(config, image, "DATA_QUALITY")
+        records = _baseline_records(preprocessed.DATA_QUALITY_RECORDS)
         steps += backend(config).baseline_steps(settings, ctx, DATA_QUALITY, records)
         data_quality = DATA_QUALITY
 
@@ -189,21 +180,40 @@ def _serving_environment(config: PipelineConfig) -> dict[str, str]:
     return serving_environment(framework, config.project.positive_class)
 
 
+def _quality_check(
+    config: PipelineConfig, image: Images, kind: QualityKind, **model_quality: Any
+) -> QualityCheck:
+    """A data or model quality baseline's settings; a model quality one adds its own."""
+    monitoring = config.monitoring
+    check = monitoring.data_quality if kind == "DATA_QUALITY" else monitoring.model_quality
+    assert image.monitor is not None
+    return QualityCheck(
+        kind=kind,
+        image=image.monitor,
+        instance_type=monitoring.instance_type,
+        model_package_group=config.project.model_package_group,
+        fail_on_violation=check.fail_on_violation,
+        **model_quality,
+    )
+
+
+def _baseline_records(name: str) -> Join:
+    """The records file `name` in the preprocess step's baseline output."""
+    return Join("/", (step_output(preprocessed.NAME, "baseline"), name))
+
+
 def _model_quality_steps(
     config: PipelineConfig, ctx: BuildContext, image: Images, suffix: str, uri: Any, check: str
 ) -> list[Step]:
     """CreateModel -> TransformTestSet -> ModelQualityBaseline for one candidate model."""
     monitoring = config.monitoring
     model_step, transform_step = f"CreateModel{suffix}", f"TransformTestSet{suffix}"
-    records = Join("/", (step_output(preprocessed.NAME, "baseline"), preprocessed.TEST_RECORDS))
-    assert image.monitor is not None
+    records = _baseline_records(preprocessed.TEST_RECORDS)
     project = config.project
-    settings = QualityCheck(
-        kind="MODEL_QUALITY",
-        image=image.monitor,
-        instance_type=monitoring.instance_type,
-        model_package_group=project.model_package_group,
-        fail_on_violation=monitoring.model_quality.fail_on_violation,
+    settings = _quality_check(
+        config,
+        image,
+        "MODEL_QUALITY",
         problem_type="BinaryClassification" if project.binary else "MulticlassClassification",
         attributes=monitoring.model_quality.attributes(project.binary),
         positive_label=project.positive_class,

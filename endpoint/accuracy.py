@@ -24,7 +24,6 @@ from endpoint.common import (
     Pacer,
     Project,
     Reply,
-    SystemClock,
     add_endpoint_arguments,
     batched,
     endpoint_name,
@@ -33,11 +32,10 @@ from endpoint.common import (
     invoke,
     make_parser,
     non_negative_float,
-    parse_arguments,
+    paced_main,
     positive_float,
     positive_int,
     read_test_set,
-    run_tool,
     runtime_client,
     write_text,
 )
@@ -48,9 +46,6 @@ MAX_BATCH = 1000  # the inference handler refuses more samples a request
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("accuracy", "Measure a deployed endpoint's accuracy on the test set.")
     add_endpoint_arguments(parser)
-    parser.add_argument(
-        "--test-set", required=True, help="baseline/test.jsonl: a local file or s3:// URI"
-    )
     parser.add_argument("--batch-size", type=positive_int, default=32, help="records a request")
     parser.add_argument(
         "--max-records", type=positive_int, default=10_000, help="use at most this many records"
@@ -65,13 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
-    return run_tool(lambda: _run(argv, clock or SystemClock()))
-
-
-def _run(argv: Sequence[str] | None, clock: Clock) -> int:
-    parser = build_parser()
-    args, project = parse_arguments(parser, argv)
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, project: Project, clock: Clock
+) -> int:
     if args.batch_size > MAX_BATCH:
         parser.error(f"--batch-size: the endpoint takes at most {MAX_BATCH} records a request")
     records = read_test_set(args.test_set, project, args.max_records)
@@ -189,6 +180,8 @@ def print_report(report: dict[str, Any], project: Project) -> None:
 def _figures(row: dict[str, float]) -> list[str]:
     return [f"{row[metric]:.4f}" for metric in ("precision", "recall", "f1")]
 
+
+main = paced_main(build_parser, _run)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -77,7 +77,7 @@ def make_parser(tool: str, description: str) -> argparse.ArgumentParser:
 
 
 def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options naming the endpoint and how to reach it."""
+    """Options naming the endpoint, how to reach it, and the test records to send it."""
     parser.add_argument(
         "--endpoint-name", help="the SageMaker endpoint (default: the bundle's deployment endpoint)"
     )
@@ -87,6 +87,9 @@ def add_endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--timeout", type=positive_float, default=60.0, help="seconds to wait for each answer"
+    )
+    parser.add_argument(
+        "--test-set", required=True, help="baseline/test.jsonl: a local file or s3:// URI"
     )
 
 
@@ -152,6 +155,44 @@ def run_tool(body: Callable[[], int]) -> int:
     except BrokenPipeError:  # the report went to a pipe that closed (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def run_with_project(
+    build_parser: Callable[[], argparse.ArgumentParser],
+    argv: Sequence[str] | None,
+    body: Callable[[argparse.ArgumentParser, argparse.Namespace, Project], int],
+) -> int:
+    """A tool's `main`: parse the options, read the project from the bundle and run the body
+    (which may call `parser.error`) under `run_tool`."""
+
+    def run() -> int:
+        parser = build_parser()
+        args, project = parse_arguments(parser, argv)
+        return body(parser, args, project)
+
+    return run_tool(run)
+
+
+class PacedMain(Protocol):
+    def __call__(self, argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+        """Run the tool on these options (sys.argv's when None), paced by `clock`."""
+
+
+def paced_main(
+    build_parser: Callable[[], argparse.ArgumentParser],
+    body: Callable[[argparse.ArgumentParser, argparse.Namespace, Project, Clock], int],
+) -> PacedMain:
+    """The `main` of a tool that sends requests at a rate: `run_with_project` on the system
+    clock unless a test passes its own."""
+
+    def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+        return run_with_project(
+            build_parser,
+            argv,
+            lambda parser, args, project: body(parser, args, project, clock or SystemClock()),
+        )
+
+    return main
 
 
 def endpoint_name(args: argparse.Namespace, project: Project) -> str:

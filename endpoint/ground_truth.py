@@ -38,11 +38,10 @@ from endpoint.common import (
     fraction,
     list_files,
     make_parser,
-    parse_arguments,
     positive_float,
     positive_int,
     read_jsonl,
-    run_tool,
+    run_with_project,
     write_text,
 )
 
@@ -93,12 +92,22 @@ def main(
     now: Callable[[], datetime] | None = None,
     clock: Clock | None = None,
 ) -> int:
-    return run_tool(lambda: _run(argv, now or (lambda: datetime.now(UTC)), clock or SystemClock()))
+    return run_with_project(
+        build_parser,
+        argv,
+        lambda parser, args, project: _run(
+            parser, args, project, now or (lambda: datetime.now(UTC)), clock or SystemClock()
+        ),
+    )
 
 
-def _run(argv: Sequence[str] | None, now: Callable[[], datetime], clock: Clock) -> int:
-    parser = build_parser()
-    args, project = parse_arguments(parser, argv)
+def _run(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    project: Project,
+    now: Callable[[], datetime],
+    clock: Clock,
+) -> int:
     if not args.ids and not args.capture_uri:
         parser.error("give --ids, --capture-uri or both")
     try:
@@ -144,6 +153,19 @@ def partition_hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
+def event_for(
+    inference_id: str, events: dict[str, Event], tally: Tally, limit: int
+) -> Event | None:
+    """The id's event, added when it is new; None once `limit` events are held (tallied)."""
+    event = events.get(inference_id)
+    if event is None:
+        if len(events) >= limit:
+            tally.truncated = f"stopped at --max-records {limit}"
+            return None
+        event = events[inference_id] = Event(inference_id)
+    return event
+
+
 def read_ids(
     location: str, project: Project, events: dict[str, Event], tally: Tally, limit: int
 ) -> None:
@@ -169,12 +191,9 @@ def read_ids(
                 "select the project the ids were sent for (project=...)",
             )
         prediction = row.get("prediction")
-        event = events.get(inference_id)
+        event = event_for(inference_id, events, tally, limit)
         if event is None:
-            if len(events) >= limit:
-                tally.truncated = f"stopped at --max-records {limit}"
-                return
-            event = events[inference_id] = Event(inference_id)
+            return
         event.truth = event.truth or truth
         event.prediction = event.prediction or (
             prediction if prediction in project.classes else None
@@ -191,12 +210,9 @@ def read_capture(
         if not isinstance(inference_id, str) or not inference_id:
             tally.without_id += 1
             continue
-        event = events.get(inference_id)
+        event = event_for(inference_id, events, tally, limit)
         if event is None:
-            if len(events) >= limit:
-                tally.truncated = f"stopped at --max-records {limit}"
-                return
-            event = events[inference_id] = Event(inference_id)
+            return
         captured = record.get("captureData") or {}
         output = captured.get("endpointOutput") if isinstance(captured, dict) else None
         label = captured_label(output)

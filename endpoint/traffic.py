@@ -30,7 +30,6 @@ from endpoint.common import (
     Pacer,
     Project,
     Reply,
-    SystemClock,
     add_endpoint_arguments,
     endpoint_name,
     failure_fix,
@@ -38,11 +37,10 @@ from endpoint.common import (
     fraction,
     invoke,
     make_parser,
-    parse_arguments,
+    paced_main,
     positive_float,
     positive_int,
     read_test_set,
-    run_tool,
     runtime_client,
     write_text,
 )
@@ -65,9 +63,6 @@ class Planned:
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("traffic", "Send test records to an endpoint at a steady rate.")
     add_endpoint_arguments(parser)
-    parser.add_argument(
-        "--test-set", required=True, help="baseline/test.jsonl: a local file or s3:// URI"
-    )
     parser.add_argument("--rate", type=positive_float, default=5.0, help="requests a second")
     parser.add_argument("--max-requests", type=positive_int, default=100, help="send at most")
     parser.add_argument(
@@ -87,13 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
-    return run_tool(lambda: _run(argv, clock or SystemClock()))
-
-
-def _run(argv: Sequence[str] | None, clock: Clock) -> int:
-    parser = build_parser()
-    args, project = parse_arguments(parser, argv)
+def _run(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, project: Project, clock: Clock
+) -> int:
     if args.perturb + args.malformed > 1.0:
         parser.error("--perturb and --malformed together must not exceed 1")
     longest = f"{args.id_prefix}-{args.seed}-{args.max_requests - 1:06d}"
@@ -228,6 +219,8 @@ def print_summary(sent: Sequence[dict[str, Any]], name: str, pacer: Pacer) -> No
     print("by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(by_status.items())))
     print("by variant: " + ", ".join(f"{k}: {v}" for k, v in sorted(by_variant.items())))
 
+
+main = paced_main(build_parser, _run)
 
 if __name__ == "__main__":
     sys.exit(main())

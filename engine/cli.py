@@ -24,6 +24,7 @@ from types import FrameType
 from rich.console import Console
 
 from bundle.read import Bundle, BundleError, read_definition
+from engine import container_fs
 from engine.environments import ALL
 from engine.executions import now
 from engine.localmap import LocalMap, from_options, map_beside, read_map, with_map
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C stops the run even where the starter left SIGINT ignored (a background job of a
     # non-interactive shell, nohup): a command that says "Ctrl-C stops it" must mean it.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.container_paths:
+        container_fs.choose(args.container_paths)
     options = RunOptions(
         root=args.root.resolve(),
         parameters=tuple(args.parameter),
@@ -195,6 +198,12 @@ def _parser() -> argparse.ArgumentParser:
             metavar="REPO,...",
             help="as --containers, for these image repositories only (e.g. "
             "sagemaker-scikit-learn); the other jobs keep the engine's Python",
+        )
+        command.add_argument(
+            "--container-paths",
+            choices=container_fs.MODES,
+            help="how jobs see /opt/ml: a mount namespace, rewritten paths, or auto (default: "
+            f"${container_fs.MODE_VARIABLE} or auto; see engine/README.md)",
         )
         command.add_argument(
             "--max-parallel", type=int, default=4, metavar="N", help="steps run at once (default 4)"

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kernel.check import literal_type
+from kernel.check_steps import literal_type
 from kernel.errors import Problem, ProblemError
 from kernel.ir import value_fits
 

@@ -3,7 +3,8 @@
 A job runs in a new session, so Ctrl-C reaches only the engine, which then stops every running
 job's whole process group (a training script's data-loader workers included) with `stop_all`.
 It runs under engine/watchdog.py, which kills its group when the engine dies, `kill -9`
-included: no job outlives the engine.
+included: no job outlives the engine. A job given its container filesystem (engine/container_fs.py)
+starts the watchdog through engine/namespace.py, which execs it in the same process.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.executors.base import StepFailed
 
-CONTAINER_ROOT = "/opt/ml/"
+if TYPE_CHECKING:
+    from engine.container_fs import ContainerFs
+
 WATCHDOG = Path(__file__).with_name("watchdog.py")
-PYTHONS = {"python", "python3"}
 TAIL_LINES = 15
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stopping job time
 
@@ -37,21 +40,25 @@ def run_process(
     env: dict[str, str],
     cwd: Path,
     timeout: float | None = None,
+    fs: ContainerFs | None = None,
 ) -> int:
     """Run `argv` with stdout and stderr appended to `log_path`; return its exit code.
 
+    With `fs` the job runs in that container filesystem, and its inputs are checked after it.
+
     Raises:
         StepFailed: the job ran longer than `timeout` seconds (it is stopped first), or the
-            engine is stopping.
+            engine is stopping; or it changed one of its inputs.
     """
     if _stopping.is_set():
         raise StepFailed("the execution is stopping; the job was not started")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    launch = [*(fs.launcher() if fs else []), sys.executable, "-S", str(WATCHDOG), str(os.getpid())]
     with log_path.open("ab") as log:
         log.write(f"$ {' '.join(argv)}\n".encode())
         log.flush()
         proc = subprocess.Popen(
-            [sys.executable, "-S", str(WATCHDOG), str(os.getpid()), *argv],
+            [*launch, *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -63,6 +70,8 @@ def run_process(
     try:
         code = proc.wait(timeout=timeout)
         _signal_group(proc.pid, signal.SIGKILL)  # a container ends with its entrypoint
+        if fs:
+            fs.check_inputs()
         return code
     except subprocess.TimeoutExpired:
         _stop(proc)
@@ -104,19 +113,6 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-
-
-def container_path(text: str, work: Path) -> str:
-    """A container path under /opt/ml/ mapped under the job's work folder; other text unchanged."""
-    return text.replace(CONTAINER_ROOT, f"{work}{CONTAINER_ROOT}")
-
-
-def python_argv(argv: Sequence[str], work: Path, python: str = sys.executable) -> list[str]:
-    """A job's command with container paths mapped and `python3` run by `python`."""
-    mapped = [container_path(arg, work) for arg in argv]
-    if mapped and Path(mapped[0]).name in PYTHONS:
-        mapped[0] = python
-    return mapped
 
 
 def job_failed(job: str, script: str, code: int, log_path: Path, offset: int = 0) -> StepFailed:

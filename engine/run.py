@@ -617,11 +617,7 @@ def _put_assets(bundle: Bundle, s3: S3) -> None:
     try:
         objects = asset_objects(bundle.assets)
     except StaleBundleError as exc:
-        raise EngineInputError(
-            f"{bundle.root / 'assets.json'}\n  {exc}\n  why: the engine runs exactly the code "
-            "the bundle recorded, as publishing would upload it\n  fix: recompile the bundle "
-            "(python -m compiler ...) and run the new one"
-        ) from None
+        raise EngineInputError(str(exc)) from None
     put_assets(objects, lambda o: _holds(s3, o), lambda o: s3.put_bytes(o.uri, o.body))
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 
@@ -55,10 +57,10 @@ class S3:
     def get_bytes(self, uri: str) -> bytes:
         return self.path(uri).read_bytes()
 
-    def download(self, uri: str, dest: Path) -> None:
-        """Copy an object, or every object under a prefix, into folder `dest` (S3Prefix).
-
-        An object lands as dest/<its file name>; a prefix's objects keep their relative paths.
+    def link(self, uri: str, dest: Path) -> list[Path]:
+        """Hard-link an object, or every object under a prefix, into folder `dest` (S3Prefix: an
+        object lands as dest/<its name>, a prefix's objects keep their relative paths); copied
+        only across file systems. Each object is made read-only, as S3 objects are. Returns them.
 
         Raises:
             FileNotFoundError: nothing exists at the URI.
@@ -66,17 +68,45 @@ class S3:
         source = self.path(uri)
         dest.mkdir(parents=True, exist_ok=True)
         if source.is_file():
-            shutil.copy2(source, dest / source.name)
+            pairs = [(source, dest / source.name)]
         elif source.is_dir():
-            shutil.copytree(source, dest, dirs_exist_ok=True)
+            pairs = [(p, dest / p.relative_to(source)) for p in source.rglob("*") if p.is_file()]
         else:
             raise FileNotFoundError(f"no object or prefix at {uri}")
+        for original, target in pairs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            mode = original.stat().st_mode
+            original.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+            _replace_with(original, target)
+        return [original for original, _ in pairs]
 
     def upload(self, source: Path, uri: str) -> None:
-        """Copy a file, or a folder's contents, to the object or prefix at `uri`."""
+        """Copy a file, or a folder's contents, to the object or prefix at `uri`.
+
+        Each object is a hard link to its file (a copy across file systems), renamed into
+        place, never rewritten: a job's hard link to the object it replaces keeps the bytes
+        that job was given, and an output costs no second copy.
+        """
         target = self.path(uri)
         if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
+            shutil.copytree(source, target, dirs_exist_ok=True, copy_function=_replace_with)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
+            _replace_with(source, target)
+
+
+def _replace_with(source: Path | str, target: Path | str) -> None:
+    """Put `source` at `target` as a new file (hard link or copy) renamed into place."""
+    target = Path(target)
+    staged = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+    _link_or_copy(Path(source), staged)
+    staged.replace(target)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copy2(source, target)

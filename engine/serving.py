@@ -43,6 +43,14 @@ from kernel.frameworks import PROTOCOL_ENV, Protocol
 
 DEFAULT_ACCEPT = "application/json"
 HANDLER = Path("code") / "inference.py"
+SDK_PROGRAM_ENV = "SAGEMAKER_PROGRAM"  # the handler an SDK-created model names
+# The serving container each SDK inference image is (its repository, as image_uris names it).
+IMAGE_PROTOCOLS: dict[str, Protocol] = {
+    "pytorch-inference": "pytorch-toolkit",
+    "tensorflow-inference": "tensorflow-serving",
+    "sagemaker-xgboost": "sagemaker-containers",
+    "sagemaker-scikit-learn": "sagemaker-containers",
+}
 _module_ids = itertools.count()
 _import_lock = threading.Lock()
 
@@ -57,22 +65,39 @@ class Answer:
 
 
 def protocol_of(container: dict[str, Any]) -> Protocol:
-    """The serving protocol a model container's environment names.
+    """The serving protocol a model container's environment names, or for a model the SDK
+    created (no such variable; SAGEMAKER_PROGRAM names its handler) the one its image is.
 
     Raises:
-        ProblemError: the environment names none, or one the local engine cannot play.
+        ProblemError: neither says one the local engine can play, or the SDK's handler is not
+            code/inference.py.
     """
-    protocol = (container.get("Environment") or {}).get(PROTOCOL_ENV)
+    environment = container.get("Environment") or {}
+    protocol = environment.get(PROTOCOL_ENV)
+    image = str(container.get("Image", ""))
     known: tuple[Protocol, ...] = get_args(Protocol)
     for name in known:
         if protocol == name:
             return name
+    program = environment.get(SDK_PROGRAM_ENV)
+    if protocol is None and program not in (None, HANDLER.name):
+        raise ProblemError(
+            f"container Environment of image {image!r}",
+            f"{SDK_PROGRAM_ENV} is {program!r}",
+            f"the local engine serves a model with its {HANDLER.as_posix()}",
+            f"name the inference script {HANDLER.name} (entry_point='{HANDLER.name}')",
+        )
+    by_image = IMAGE_PROTOCOLS.get(image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0])
+    if protocol is None and by_image is not None:
+        return by_image
     raise ProblemError(
-        f"container Environment of image {container.get('Image')!r}",
+        f"container Environment of image {image!r}",
         f"{PROTOCOL_ENV} is {protocol!r}" if protocol else f"it has no {PROTOCOL_ENV}",
-        f"the local engine plays the serving container that variable names: one of "
-        f"{', '.join(known)}",
-        "compile the pipeline again: the compiler writes the framework's protocol there",
+        f"the local engine plays the serving container that variable names (one of "
+        f"{', '.join(known)}) or, without it, an SDK inference image "
+        f"({', '.join(sorted(IMAGE_PROTOCOLS))})",
+        "compile the pipeline again: the compiler writes the framework's protocol there; for "
+        f"a definition of your own, set {PROTOCOL_ENV} in the model's Environment",
     )
 
 

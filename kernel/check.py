@@ -9,23 +9,28 @@ definition ("step Train, Arguments.ResourceConfig.InstanceType"); callers add th
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from typing import Any
 
+from kernel.check_steps import (
+    GET_STEP,
+    RECOMPILE,
+    Placed,
+    Scope,
+    StepTypeRules,
+    output_names,
+)
 from kernel.emit import MAX_DEFINITION_CHARS
 from kernel.errors import Problem, did_you_mean, one_of
 from kernel.ir import STEP_NAME, STEP_PROPERTIES
 from kernel.limits import OPERATIONS, json_type, limit_problems, shown
-from kernel.names import LAMBDA_ARN, s3_uri_problem
 from kernel.names import PIPELINE_NAME as PIPELINE_NAME_PATTERN
-from kernel.notation import PlacedStep, placed_steps
+from kernel.names import s3_uri_problem
+from kernel.notation import placed_steps
 
 FORMAT_VERSION = "2020-12-01"
 PIPELINE_NAME = re.compile(PIPELINE_NAME_PATTERN)
-GET_STEP = re.compile(r"^Steps\.(?P<step>[^.\[]+)\.(?P<path>.+)$")
 PROPERTY_FILE = re.compile(r"PropertyFiles\.(?P<file>\w+)")  # what a JsonGet reads
 EXECUTION = {
     "PipelineName",
@@ -56,21 +61,9 @@ STEP_TYPES = (  # the SageMaker SDK's StepTypeEnum: every type a definition may 
     "Tuning",
 )
 PARAMETER_TYPES = {"String": (str,), "Integer": (int,), "Float": (int, float), "Boolean": (bool,)}
-OUTPUT_TYPES = ("String", "Integer", "Float", "Boolean")
-COMPARISONS = ("Equals", "GreaterThan", "GreaterThanOrEqualTo", "LessThan", "LessThanOrEqualTo")
-CONDITIONS = (*COMPARISONS, "In", "Not", "Or")
 BRANCHES = ("IfSteps", "ElseSteps")
 EXPRESSIONS = ("Get", "Std:Join", "Std:JsonGet")
 PLACEHOLDER = "placeholder"  # stands for a run-time value inside a Std:Join checked as a URI
-RECOMPILE = "recompile the bundle (`python -m compiler ...`) instead of editing pipeline.json"
-Scope = tuple[tuple[str, str], ...]  # the (Condition step, branch) pairs a step is nested in
-
-
-@dataclass(frozen=True)
-class _Placed(PlacedStep):
-    """A step with every branch it is nested in (not only the innermost)."""
-
-    scope: Scope = ()
 
 
 def all_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -109,17 +102,21 @@ def definition_problems(definition: Any, functions: Collection[str] | None = Non
     return _Checker(definition, functions).problems
 
 
+def placed_at(file: object, problems: list[Problem]) -> list[Problem]:
+    """Each problem with its place prefixed by the file it is in."""
+    return [Problem(f"{file}, {p.where}", p.what, p.why, p.fix) for p in problems]
+
+
 def rendered_at(file: object, problems: list[Problem]) -> list[str]:
     """Each problem as where/what/why/fix, its place prefixed by the file it is in."""
-    return [Problem(f"{file}, {p.where}", p.what, p.why, p.fix).render() for p in problems]
+    return [p.render() for p in placed_at(file, problems)]
 
 
-class _Checker:
+class _Checker(StepTypeRules):
     """One pass over a definition, collecting Problems."""
 
     def __init__(self, definition: dict[str, Any], functions: Collection[str] | None) -> None:
-        self.functions = functions
-        self.problems: list[Problem] = []
+        super().__init__(functions)
         self._version(definition.get("Version"))
         self.parameters = self._parameters(definition.get("Parameters", []))
         steps = definition.get("Steps")
@@ -131,9 +128,6 @@ class _Checker:
         self._names()
         for placed in self.placed:
             self._step(placed)
-
-    def add(self, where: str, what: str, why: str, fix: str = RECOMPILE) -> None:
-        self.problems.append(Problem(where, what, why, fix))
 
     # ----------------------------------------------------------------- the definition's parts
 
@@ -183,7 +177,7 @@ class _Checker:
             found[name] = parameter
         return found
 
-    def _placed(self, steps: Any, scope: Scope) -> Iterator[_Placed]:
+    def _placed(self, steps: Any, scope: Scope) -> Iterator[Placed]:
         if not isinstance(steps, list):
             where = f"step {scope[-1][0]}, Arguments.{scope[-1][1]}" if scope else "Steps"
             self.add(where, f"is {shown(steps)}", "a branch is a list of steps")
@@ -198,7 +192,7 @@ class _Checker:
                 self.add(place, f"is {shown(step)}", "every step has a string Name and Type")
                 continue
             parent, branch = scope[-1] if scope else (None, None)
-            yield _Placed(step, parent, branch, scope)
+            yield Placed(step, parent, branch, scope)
             if step["Type"] == "Condition":
                 arguments = step.get("Arguments")
                 arguments = arguments if isinstance(arguments, dict) else {}
@@ -220,7 +214,7 @@ class _Checker:
 
     # --------------------------------------------------------------------------- one step
 
-    def _step(self, placed: _Placed) -> None:
+    def _step(self, placed: Placed) -> None:
         step, where = placed.step, f"step {placed.name}"
         if placed.type not in STEP_TYPES:
             self.add(
@@ -257,7 +251,7 @@ class _Checker:
         if "PropertyFiles" in step:
             self._property_files(placed)
 
-    def _depends_on(self, placed: _Placed) -> None:
+    def _depends_on(self, placed: Placed) -> None:
         depends = placed.step.get("DependsOn", [])
         where = f"step {placed.name}"
         if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
@@ -283,7 +277,7 @@ class _Checker:
             else:
                 self._reachable(placed, target, "DependsOn names")
 
-    def _reachable(self, placed: _Placed, target: str, how: str) -> None:
+    def _reachable(self, placed: Placed, target: str, how: str) -> None:
         """A step may wait for or read only a step that has run on every path that reaches it:
         a step at its own level or an enclosing one, never one inside another branch."""
         other = self.steps.get(target)
@@ -311,7 +305,7 @@ class _Checker:
 
     # --------------------------------------------------------------------------- expressions
 
-    def _expressions(self, placed: _Placed, path: str, value: Any) -> None:
+    def _expressions(self, placed: Placed, path: str, value: Any) -> None:
         """Every expression's shape and reference, every literal S3 URI, under `value`."""
         where = f"step {placed.name}"
         if isinstance(value, list):
@@ -344,7 +338,7 @@ class _Checker:
         else:
             self._json_get(placed, path, body)
 
-    def _get(self, placed: _Placed, path: str, ref: Any, *, in_json_get: bool) -> None:
+    def _get(self, placed: Placed, path: str, ref: Any, *, in_json_get: bool) -> None:
         where = f"step {placed.name}"
         if not isinstance(ref, str):
             self.add(where, f"{path}.Get is {shown(ref)}", "a Get holds a reference as text")
@@ -374,7 +368,7 @@ class _Checker:
                 "Std:JsonGet reads a property file (Steps.<step>.PropertyFiles.<name>)",
             )
 
-    def _reference(self, placed: _Placed, ref: str) -> str | None:
+    def _reference(self, placed: Placed, ref: str) -> str | None:
         """Why `ref` names nothing this step may read, or None."""
         if ref.startswith("Parameters."):
             name = ref.removeprefix("Parameters.")
@@ -412,12 +406,12 @@ class _Checker:
             return f"{target.type} steps have no such property"
         output = prop.groupdict().get("output")
         if output is not None:
-            outputs = _output_names(target.step)
+            outputs = output_names(target.step)
             if output not in outputs:
                 return f"{target.name} has outputs {outputs}"
         return None
 
-    def _join(self, placed: _Placed, path: str, body: Any) -> None:
+    def _join(self, placed: Placed, path: str, body: Any) -> None:
         where = f"step {placed.name}"
         values = body.get("Values") if isinstance(body, dict) else None
         if (
@@ -448,7 +442,7 @@ class _Checker:
         if joined.startswith("s3://"):
             self._s3_uri(where, path, joined, joined=True)
 
-    def _json_get(self, placed: _Placed, path: str, body: Any) -> None:
+    def _json_get(self, placed: Placed, path: str, body: Any) -> None:
         where = f"step {placed.name}"
         if (
             not isinstance(body, dict)
@@ -478,277 +472,8 @@ class _Checker:
                 "use s3://<bucket>/<key> with a valid bucket name and no '.' or '..' path segments",
             )
 
-    # ------------------------------------------------------------------ step types' own rules
 
-    def _conditions(
-        self, placed: _Placed, conditions: Any, path: str = "Arguments.Conditions"
-    ) -> None:
-        where = f"step {placed.name}"
-        if not isinstance(conditions, list) or not conditions:
-            self.add(
-                where,
-                f"{path} is {shown(conditions)}",
-                "a Condition step decides on one or more conditions; with none it has nothing to "
-                "decide on (the local engine said True and ran the if-branch ungated)",
-                "give the conditions the branch depends on",
-            )
-            return
-        for index, condition in enumerate(conditions):
-            self._condition(placed, f"{path}[{index}]", condition)
-
-    def _condition(self, placed: _Placed, path: str, condition: Any) -> None:
-        where = f"step {placed.name}"
-        kind = condition.get("Type") if isinstance(condition, dict) else None
-        if kind not in CONDITIONS:
-            self.add(
-                where,
-                f"{path}.Type {shown(kind)}",
-                f"SageMaker's condition types are {one_of(CONDITIONS)}",
-                f"use one of them{did_you_mean(str(kind), CONDITIONS)}",
-            )
-            return
-        assert isinstance(condition, dict)
-        needs = {
-            "In": ("QueryValue", "Values"),
-            "Not": ("Condition",),
-            "Or": ("Conditions",),
-        }.get(kind, ("LeftValue", "RightValue"))
-        missing = [key for key in needs if key not in condition]
-        if missing:
-            self.add(
-                where,
-                f"{path} ({kind}) has no {' and no '.join(missing)}",
-                f"{kind} needs {', '.join(needs)}",
-            )
-            return
-        if kind == "Not":
-            self._condition(placed, f"{path}.Condition", condition["Condition"])
-        elif kind == "Or":
-            self._conditions(placed, condition["Conditions"], f"{path}.Conditions")
-        elif kind == "In":
-            values = condition["Values"]
-            if not isinstance(values, list) or not values:
-                self.add(where, f"{path}.Values is {shown(values)}", "In needs a list of values")
-                return
-            for index, value in enumerate(values):
-                self._comparable(placed, f"{path}", kind, condition["QueryValue"], value, index)
-        else:
-            self._comparable(placed, path, kind, condition["LeftValue"], condition["RightValue"])
-
-    def _comparable(
-        self, placed: _Placed, path: str, kind: str, left: Any, right: Any, index: int | None = None
-    ) -> None:
-        kinds = [self._operand(value) for value in (left, right)]
-        if None in kinds:
-            return  # a JsonGet or a step property: known only at run time (the engine checks)
-        if kinds[0] != kinds[1] or (kind in COMPARISONS[1:] and kinds[0] == "boolean"):
-            pair = f"a {kinds[0]} with a {kinds[1]}" if kinds[0] != kinds[1] else "booleans"
-            self.add(
-                f"step {placed.name}",
-                f"{path} ({kind}) compares {pair}"
-                + (f" (Values[{index}])" if index is not None else ""),
-                "SageMaker does not document how it compares these (the local engine found "
-                "Equals silently False while GreaterThanOrEqualTo failed the step), so the "
-                "outcome cannot be known before it runs",
-                "compare values of one type: numbers with numbers, texts with texts",
-            )
-
-    def _operand(self, value: Any) -> str | None:
-        """The type a condition operand has at run time: boolean, number or string (None:
-        known only at run time)."""
-        if literal_type(value) is not None:
-            return literal_type(value)
-        if not isinstance(value, dict) or len(value) != 1:
-            return None
-        ((function, body),) = value.items()
-        if function == "Std:Join":
-            return "string"
-        if function != "Get" or not isinstance(body, str):
-            return None
-        if body.startswith("Execution."):
-            return "string"
-        if body.startswith("Parameters."):
-            declared = self.parameters.get(body.removeprefix("Parameters."), {})
-            return _OPERANDS.get(str(declared.get("Type", "String")))
-        match = GET_STEP.match(body)
-        output = re.fullmatch(r"OutputParameters\['(\w+)'\]", match["path"]) if match else None
-        target = self.steps.get(match["step"]) if match else None
-        if output and target and target.type == "Lambda":
-            for declared in target.step.get("OutputParameters", []):
-                if isinstance(declared, dict) and declared.get("OutputName") == output[1]:
-                    return _OPERANDS.get(str(declared.get("OutputType", "String")))
-        return None
-
-    def _fail_message(self, placed: _Placed, message: Any) -> None:
-        if isinstance(message, str) or self._operand(message) == "string":
-            return
-        if isinstance(message, dict) and set(message) <= {"Get", "Std:JsonGet"}:
-            return  # a parameter, property or report value: rendered as text at run time
-        self.add(
-            f"step {placed.name}",
-            f"Arguments.ErrorMessage is {shown(message)}",
-            "a Fail step's ErrorMessage is text: a string, a Std:Join, or a Get of a value",
-            "write the message as text, or join its parts with Std:Join",
-        )
-
-    def _lambda(self, placed: _Placed) -> None:
-        step, where = placed.step, f"step {placed.name}"
-        arn = step.get("FunctionArn")
-        if not isinstance(arn, str) or not re.match(LAMBDA_ARN, arn):
-            self.add(where, f"FunctionArn {shown(arn)}", "not a Lambda function ARN")
-        elif self.functions is not None and arn not in self.functions:
-            self.add(
-                where,
-                f"FunctionArn {arn}",
-                "not one of the bundle's Lambda functions (assets.json `functions`: "
-                f"{', '.join(sorted(self.functions)) or 'none'}), so publishing would not create "
-                "it and the local engine has no code to run for it",
-                "call one of the bundle's functions (" + RECOMPILE + ")",
-            )
-        outputs = step.get("OutputParameters", [])
-        if not isinstance(outputs, list):
-            self.add(where, f"OutputParameters is {shown(outputs)}", "OutputParameters is a list")
-            return
-        for index, output in enumerate(outputs):
-            if (
-                not isinstance(output, dict)
-                or not isinstance(output.get("OutputName"), str)
-                or output.get("OutputType", "String") not in OUTPUT_TYPES
-            ):
-                self.add(
-                    where,
-                    f"OutputParameters[{index}] is {shown(output)}",
-                    f"an output has an OutputName and an OutputType among {one_of(OUTPUT_TYPES)}",
-                )
-
-    def _property_files(self, placed: _Placed) -> None:
-        where = f"step {placed.name}"
-        files = placed.step["PropertyFiles"]
-        outputs = _output_names(placed.step) if placed.type == "Processing" else []
-        if placed.type != "Processing" or not isinstance(files, list):
-            self.add(
-                where, "PropertyFiles", "only a Processing step declares a list of property files"
-            )
-            return
-        for index, spec in enumerate(files):
-            if not isinstance(spec, dict) or not all(
-                isinstance(spec.get(k), str) and spec.get(k)
-                for k in ("PropertyFileName", "OutputName", "FilePath")
-            ):
-                self.add(
-                    where,
-                    f"PropertyFiles[{index}] is {shown(spec)}",
-                    "a property file has a PropertyFileName, an OutputName and a FilePath",
-                )
-            elif spec["OutputName"] not in outputs:
-                self.add(
-                    where,
-                    f"PropertyFiles[{index}].OutputName {spec['OutputName']!r}",
-                    f"the step's outputs are {outputs}",
-                )
-            elif ".." in spec["FilePath"].split("/") or spec["FilePath"].startswith("/"):
-                self.add(
-                    where,
-                    f"PropertyFiles[{index}].FilePath {spec['FilePath']!r}",
-                    "a property file lies inside its output",
-                )
-
-    def _tuning(self, where: str, arguments: dict[str, Any]) -> None:
-        config = arguments.get("HyperParameterTuningJobConfig")
-        ranges = config.get("ParameterRanges") if isinstance(config, dict) else None
-        if not isinstance(ranges, dict):
-            return  # the API check names a missing or mistyped config
-        names: list[str] = []
-        for kind, parse in (("ContinuousParameterRanges", float), ("IntegerParameterRanges", int)):
-            for index, spec in enumerate(ranges.get(kind) or []):
-                if isinstance(spec, dict):
-                    names.append(str(spec.get("Name")))
-                    self._range(where, f"{kind}[{index}]", spec, parse)
-        for index, spec in enumerate(ranges.get("CategoricalParameterRanges") or []):
-            if isinstance(spec, dict):
-                names.append(str(spec.get("Name")))
-                values = spec.get("Values")
-                if isinstance(values, list) and len(set(map(str, values))) != len(values):
-                    self.add(
-                        where,
-                        f"CategoricalParameterRanges[{index}].Values repeat a value",
-                        "a tuning job's categorical values are distinct",
-                    )
-        static = (arguments.get("TrainingJobDefinition") or {}).get("StaticHyperParameters") or {}
-        for name in sorted({n for n in names if names.count(n) > 1}):
-            self.add(
-                where,
-                f"hyperparameter {name} has two ranges",
-                "a hyperparameter is tuned over one range",
-            )
-        for name in sorted(set(names) & set(static)):
-            self.add(
-                where,
-                f"hyperparameter {name} is both tuned and static",
-                "SageMaker refuses a hyperparameter in both ParameterRanges and "
-                "StaticHyperParameters",
-                f"drop {name} from one of them",
-            )
-
-    def _range(
-        self, where: str, path: str, spec: dict[str, Any], parse: type[float] | type[int]
-    ) -> None:
-        text = {key: spec.get(key) for key in ("MinValue", "MaxValue")}
-        values: dict[str, float] = {}
-        kind = "integer" if parse is int else "number"
-        for key, value in text.items():
-            try:
-                values[key] = parse(value) if isinstance(value, str) else math.nan
-            except ValueError:
-                values[key] = math.nan
-            if not math.isfinite(values[key]):
-                self.add(
-                    where,
-                    f"{path}.{key} is {shown(value)}",
-                    f"a {path.split('[')[0]} bound is a finite {kind}, written as text",
-                    f'write e.g. "{"3" if parse is int else "0.01"}"',
-                )
-                return
-        low, high = values["MinValue"], values["MaxValue"]
-        name = spec.get("Name")
-        if low > high:
-            self.add(
-                where,
-                f"{path} ({name}) has MinValue {text['MinValue']} above MaxValue "
-                f"{text['MaxValue']}",
-                "SageMaker refuses a range whose minimum exceeds its maximum (the local trials "
-                "drew values outside both)",
-                "swap the bounds",
-            )
-        scaling = spec.get("ScalingType", "Auto")
-        if scaling == "Logarithmic" and low <= 0:
-            self.add(
-                where,
-                f"{path} ({name}) is Logarithmic from {text['MinValue']}",
-                "logarithmic scaling takes only ranges above 0",
-                "raise MinValue above 0, or use Linear scaling",
-            )
-        if scaling == "ReverseLogarithmic" and (parse is int or low < 0 or high >= 1):
-            self.add(
-                where,
-                f"{path} ({name}) is ReverseLogarithmic over "
-                f"[{text['MinValue']}, {text['MaxValue']}]",
-                "reverse logarithmic scaling takes only continuous ranges within 0 <= x < 1",
-                "use Linear or Logarithmic scaling",
-            )
-
-
-_OPERANDS = {"String": "string", "Integer": "number", "Float": "number", "Boolean": "boolean"}
 _EXAMPLES = {"String": '"text"', "Integer": "3", "Float": "0.8", "Boolean": "true"}
-
-
-def literal_type(value: Any) -> str | None:
-    """A JSON scalar's type as a condition compares it: boolean, number or string (else None)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "string" if isinstance(value, str) else None
 
 
 def _is_a(value: Any, types: tuple[type, ...]) -> bool:
@@ -764,12 +489,3 @@ def _text(value: Any) -> str:
 def _scope_text(scope: Scope) -> str:
     """Where a step is nested, e.g. "CheckApprove's IfSteps > DeploySucceeded's ElseSteps"."""
     return " > ".join(f"{step}'s {branch}" for step, branch in scope)
-
-
-def _output_names(step: dict[str, Any]) -> list[str]:
-    """Names a step's `output` properties may use: Processing outputs or Lambda outputs."""
-    if step["Type"] == "Lambda":
-        listed = step.get("OutputParameters", [])
-        return [str(o.get("OutputName")) for o in listed if isinstance(o, dict)]
-    config = (step.get("Arguments") or {}).get("ProcessingOutputConfig") or {}
-    return [str(o.get("OutputName")) for o in config.get("Outputs", []) if isinstance(o, dict)]

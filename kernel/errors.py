@@ -56,6 +56,7 @@ class ProblemError(Exception):
 
     status: int = 2
     topic: str = ""  # what the problems are in, for the headline of several
+    most_shown: int | None = None  # problems shown of many (the rest are counted)
 
     def __init__(
         self, where: str, what: str, why: str, fix: str, status: int | None = None
@@ -107,7 +108,10 @@ class ProblemError(Exception):
             return self.problem.render()
         count = len(self.problems)
         head = f"{count} problem{'s' if count != 1 else ''}{self.topic}"
-        return head + "\n\n" + "\n\n".join(p.render() for p in self.problems)
+        shown = [p.render() for p in self.problems[: self.most_shown]]
+        if len(shown) < count:
+            shown.append(f"... and {count - len(shown)} more")
+        return head + "\n\n" + "\n\n".join(shown)
 
 
 class CompileError(ProblemError):

@@ -74,6 +74,8 @@ class Framework:
         hyperparameters: name -> its rule; the script takes exactly these.
         rounds: the hyperparameter counting its training passes; the script logs the tuning
             metric once a pass.
+        model_files: what its training writes into the model dir beside code/ (what the
+            handler loads), as paths inside model.tar.gz.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Framework:
     kinds: tuple[DataKind, ...]
     hyperparameters: Mapping[str, Hyperparameter]
     rounds: str
+    model_files: tuple[str, ...]
     serving_environment: Mapping[str, str] = field(default_factory=dict)
 
     def sources(self) -> tuple[str, ...]:
@@ -102,26 +105,33 @@ NEURAL = {
     "learning_rate": Hyperparameter(False, 0.01, 0, 1, above=True, tune=(0.01, 0.03)),
 }
 
+
+def neural(
+    name: str, versions: tuple[str, ...], protocol: Protocol, model_files: tuple[str, ...]
+) -> Framework:
+    """A neural-network framework: common.py trains it on either data kind, epoch by epoch."""
+    return Framework(
+        name=name,
+        versions=versions,
+        training_script=f"{TRAIN_SCRIPTS}/train_{name}.py",
+        inference_handler=f"{MODEL_SCRIPTS}/{name}_handler.py",
+        protocol=protocol,
+        kinds=("tabular", "image"),
+        hyperparameters=NEURAL,
+        rounds="epochs",
+        model_files=model_files,
+    )
+
+
 FRAMEWORKS: dict[str, Framework] = {
-    "tensorflow": Framework(
-        name="tensorflow",
+    "tensorflow": neural(
+        "tensorflow",
         versions=("2.19",),
-        training_script=f"{TRAIN_SCRIPTS}/train_tensorflow.py",
-        inference_handler=f"{MODEL_SCRIPTS}/tensorflow_handler.py",
         protocol="tensorflow-serving",
-        kinds=("tabular", "image"),
-        hyperparameters=NEURAL,
-        rounds="epochs",
+        model_files=("1/saved_model.pb", "1/variables/variables.index"),  # a SavedModel
     ),
-    "pytorch": Framework(
-        name="pytorch",
-        versions=("2.6",),
-        training_script=f"{TRAIN_SCRIPTS}/train_pytorch.py",
-        inference_handler=f"{MODEL_SCRIPTS}/pytorch_handler.py",
-        protocol="pytorch-toolkit",
-        kinds=("tabular", "image"),
-        hyperparameters=NEURAL,
-        rounds="epochs",
+    "pytorch": neural(
+        "pytorch", versions=("2.6",), protocol="pytorch-toolkit", model_files=("model.pt",)
     ),
     "xgboost": Framework(
         name="xgboost",
@@ -138,6 +148,7 @@ FRAMEWORKS: dict[str, Framework] = {
             "subsample": Hyperparameter(False, 1, 0, 1, above=True),
         },
         rounds="num_round",
+        model_files=("model.json",),
         # The XGBoost container serves a script only when told which one and where it is.
         serving_environment={
             "SAGEMAKER_PROGRAM": "inference.py",

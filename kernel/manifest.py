@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any, NamedTuple, Union, get_args, get_origin, get_type_hints
 
 from kernel.emit import canonical_json
-from kernel.errors import Problem, did_you_mean, one_of
+from kernel.errors import Problem, ProblemError, did_you_mean, one_of
 
 # Raise it whenever a reader of the previous format would misread a new bundle.
 FORMAT_VERSION = 1
@@ -29,18 +29,19 @@ EDITED = "the file was edited by hand or written by another tool"
 MAX_SHOWN = 10  # problems shown of a badly broken file
 
 
-class ManifestError(Exception):
-    """assets.json that this version cannot read (or, on write, would not); where/what/why/fix."""
+class BundleError(ProblemError):
+    """A bundle that cannot be used: a file missing or not what a compile writes (bundle/read.py),
+    or assets.json of another format (ManifestError)."""
+
+
+class ManifestError(BundleError):
+    """assets.json that this version cannot read (or, on write, would not)."""
+
+    topic = " in the bundle's assets.json"
+    most_shown = MAX_SHOWN
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        shown = [p.render() for p in problems[:MAX_SHOWN]]
-        if len(problems) > MAX_SHOWN:
-            shown.append(f"... and {len(problems) - MAX_SHOWN} more")
-        head = (
-            [f"{len(problems)} problems in the bundle's assets.json"] if len(problems) > 1 else []
-        )
-        super().__init__("\n\n".join(head + shown))
+        self._hold(tuple(problems), None, listed=False)
 
 
 class AssetFile(NamedTuple):

@@ -43,17 +43,17 @@ def scheduler_expression_problem(expression: str) -> str | None:
     )
 
 
-def check_name(value: str, pattern: str, what: str) -> str:
-    """`value` when it matches; else a ValueError whose message ends in a suggested fix."""
-    if not re.match(pattern, value):
-        limit = MAX_LENGTH[pattern]
-        suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:limit] or "my-pipeline"
-        raise ValueError(
-            f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
-            f"no leading or trailing '-'), at most {limit} characters; "
-            f"fix: use e.g. '{suggestion.strip('-')}'"
-        )
-    return value
+def name_problem(value: str, pattern: str, what: str) -> str | None:
+    """Why `value` is not a SageMaker name of `what` (ending in a suggested fix), or None."""
+    if re.match(pattern, value):
+        return None
+    limit = MAX_LENGTH[pattern]
+    suggestion = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")[:limit] or "my-pipeline"
+    return (
+        f"SageMaker {what} allow only letters, digits and hyphens (no '_', "
+        f"no leading or trailing '-'), at most {limit} characters; "
+        f"fix: use e.g. '{suggestion.strip('-')}'"
+    )
 
 
 def s3_uri_problem(uri: str) -> str | None:

@@ -9,7 +9,7 @@ parameter's default.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +195,32 @@ def mermaid_text(text: str) -> str:
     return text
 
 
+def drawn(
+    steps: list[PlacedStep],
+    node: Callable[[PlacedStep], str],
+    branch: Callable[[PlacedStep, str], str],
+    close: str,
+    arrow: Callable[[Edge], str],
+) -> list[str]:
+    """The steps nested as `layout` places them, then the edges: the same walk for every
+    notation, each drawing a node, a branch's opening and closing, and an edge its own way."""
+    lines = []
+    for event in layout(steps):
+        indent = "  " * event.depth
+        if event.kind == "step":
+            lines.append(indent + node(event.placed))
+        elif event.kind == "open":
+            lines.append(indent + branch(event.placed, event.branch))
+        else:
+            lines.append(indent + close)
+    return lines + [f"  {arrow(edge)}" for edge in edges(steps)]
+
+
+# How each notation draws a data edge and a dependency (a branch edge is labelled by its branch).
+ARROWS = {"data": "-->", "depends": "-.->|depends on|"}
+ATTRIBUTES = {"data": "", "depends": ' [style=dashed, label="depends on"]'}
+
+
 def mermaid_ids(steps: list[PlacedStep]) -> dict[str, str]:
     """Node ids: `s_Name`, or `s<n>_Name` without hyphens when the name has any."""
     return {
@@ -210,21 +236,21 @@ def mermaid(definition: dict[str, Any]) -> str:
     ids = mermaid_ids(steps)
     parameters = "<br/>".join(mermaid_text(t) for t in ["Parameters", *parameter_lines(definition)])
     lines = ["flowchart TD", f"  %% {HEADER}", f'  parameters["{parameters}"]']
-    for event in layout(steps):
-        indent, placed = "  " * event.depth, event.placed
-        if event.kind == "step":
-            opening, closing = look(placed.type).mermaid
-            label = "<br/>".join(mermaid_text(t) for t in label_lines(placed, defaults))
-            lines.append(f'{indent}{ids[placed.name]}{opening}"{label}"{closing}')
-        elif event.kind == "open":
-            title = mermaid_text(f"{placed.name}: {BRANCH_LABELS[event.branch]}")
-            lines.append(f'{indent}subgraph b{ids[placed.name][1:]}_{event.branch} ["{title}"]')
-        else:
-            lines.append(f"{indent}end")
-    arrows = {"data": "-->", "depends": "-.->|depends on|"}
-    for edge in edges(steps):
-        arrow = arrows.get(edge.kind, f"-->|{BRANCH_LABELS.get(edge.kind)}|")
-        lines.append(f"  {ids[edge.source]} {arrow} {ids[edge.target]}")
+
+    def node(placed: PlacedStep) -> str:
+        opening, closing = look(placed.type).mermaid
+        label = "<br/>".join(mermaid_text(t) for t in label_lines(placed, defaults))
+        return f'{ids[placed.name]}{opening}"{label}"{closing}'
+
+    def branch(placed: PlacedStep, kind: str) -> str:
+        title = mermaid_text(f"{placed.name}: {BRANCH_LABELS[kind]}")
+        return f'subgraph b{ids[placed.name][1:]}_{kind} ["{title}"]'
+
+    def arrow(edge: Edge) -> str:
+        shaft = ARROWS.get(edge.kind, f"-->|{BRANCH_LABELS.get(edge.kind)}|")
+        return f"{ids[edge.source]} {shaft} {ids[edge.target]}"
+
+    lines += drawn(steps, node, branch, "end", arrow)
     for css in sorted({look(p.type).css for p in steps}):
         members = [p for p in steps if look(p.type).css == css]
         lines.append(f"  classDef {css} fill:{look(members[0].type).fill},stroke:#334155")
@@ -250,26 +276,25 @@ def dot(definition: dict[str, Any]) -> str:
         '  edge [fontname="Helvetica", fontsize=10, color="#334155"];',
         f'  "(parameters)" [shape=note, fillcolor="#f8fafc", label="{parameters}"];',
     ]
-    for event in layout(steps):
-        indent, placed = "  " * event.depth, event.placed
-        if event.kind == "step":
-            style = look(placed.type)
-            label = "\\n".join(dot_text(t) for t in label_lines(placed, defaults))
-            lines.append(
-                f'{indent}"{dot_text(placed.name)}" [shape={style.dot_shape}, '
-                f'fillcolor="{style.fill}", label="{label}"];'
-            )
-        elif event.kind == "open":
-            title = dot_text(f"{placed.name}: {BRANCH_LABELS[event.branch]}")
-            cluster = dot_text(f"cluster_{placed.name}_{event.branch}")
-            lines.append(f'{indent}subgraph "{cluster}" {{ label="{title}"; style=dashed;')
-        else:
-            lines.append(f"{indent}}}")
-    attributes = {"data": "", "depends": ' [style=dashed, label="depends on"]'}
-    for edge in edges(steps):
-        extra = attributes.get(edge.kind, f' [label="{BRANCH_LABELS.get(edge.kind)}"]')
-        lines.append(f'  "{dot_text(edge.source)}" -> "{dot_text(edge.target)}"{extra};')
-    lines.append("}")
+
+    def node(placed: PlacedStep) -> str:
+        style = look(placed.type)
+        label = "\\n".join(dot_text(t) for t in label_lines(placed, defaults))
+        return (
+            f'"{dot_text(placed.name)}" [shape={style.dot_shape}, '
+            f'fillcolor="{style.fill}", label="{label}"];'
+        )
+
+    def cluster(placed: PlacedStep, kind: str) -> str:
+        title = dot_text(f"{placed.name}: {BRANCH_LABELS[kind]}")
+        name = dot_text(f"cluster_{placed.name}_{kind}")
+        return f'subgraph "{name}" {{ label="{title}"; style=dashed;'
+
+    def arrow(edge: Edge) -> str:
+        extra = ATTRIBUTES.get(edge.kind, f' [label="{BRANCH_LABELS.get(edge.kind)}"]')
+        return f'"{dot_text(edge.source)}" -> "{dot_text(edge.target)}"{extra};'
+
+    lines += [*drawn(steps, node, cluster, "}", arrow), "}"]
     return "\n".join(lines) + "\n"
 
 

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from kernel.names import GROUP_NAME, LAMBDA_ARN, ROLE_ARN, S3_URI, check_name
-from kernel.settings import Settings
+from kernel.names import GROUP_NAME, LAMBDA_ARN, ROLE_ARN, S3_URI
+from kernel.settings import Settings, named
 
 
 class Deployment(Settings):
     """Deploy an Approved model; schedules then watch the endpoint."""
 
     enabled: bool = True
-    endpoint_name: str
+    endpoint_name: Annotated[str, named(GROUP_NAME, "endpoint names")]
     instance_type: str
     instance_count: Annotated[int, Field(ge=1, le=100)] = 1
     data_capture_percentage: Annotated[int, Field(ge=0, le=100)] = 100
@@ -23,11 +23,6 @@ class Deployment(Settings):
     deploy_function_arn: str
     schedule_function_arn: str
     lambda_role_arn: Annotated[str, Field(pattern=ROLE_ARN)]  # the functions' execution role
-
-    @field_validator("endpoint_name")
-    @classmethod
-    def _endpoint_name(cls, value: str) -> str:
-        return check_name(value, GROUP_NAME, "endpoint names")
 
     @field_validator("deploy_function_arn", "schedule_function_arn")
     @classmethod

@@ -8,11 +8,22 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator
 
 from kernel.errors import Issue
-from kernel.settings import Settings
+from kernel.settings import Settings, rule
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 ColumnName = Annotated[str, Field(min_length=1, pattern=r"^[^,\s-][^,]*$")]
 FILE_NAME = r"^[^/\\]+$"
+FileName = Annotated[
+    str,
+    rule(
+        lambda name: (
+            None
+            if re.match(FILE_NAME, name)
+            else f"{name!r} is not a file name: the job reads it from its input folder, so it has "
+            "no '/' and is not empty; fix: name the CSV file, e.g. 'mnist_train.csv'"
+        )
+    ),
+]
 
 
 class TabularData(Settings):
@@ -53,18 +64,8 @@ class ImageData(Settings):
 
     kind: Literal["image"]
     label: ColumnName = "label"
-    train_file: str = "mnist_train.csv"
-    test_file: str = "mnist_test.csv"
-
-    @field_validator("train_file", "test_file")
-    @classmethod
-    def _file_name(cls, name: str) -> str:
-        if not re.match(FILE_NAME, name):
-            raise ValueError(
-                f"{name!r} is not a file name: the job reads it from its input folder, so it has "
-                "no '/' and is not empty; fix: name the CSV file, e.g. 'mnist_train.csv'"
-            )
-        return name
+    train_file: FileName = "mnist_train.csv"
+    test_file: FileName = "mnist_test.csv"
 
 
 class Split(Settings):

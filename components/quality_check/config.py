@@ -25,10 +25,13 @@ class ModelQualityAttributes(Settings):
     ground_truth_attribute: str = "ground_truth"
 
 
+QualityKind = Literal["DATA_QUALITY", "MODEL_QUALITY"]
+
+
 class QualityCheck(Settings):
     """What one QualityCheck step is built from."""
 
-    kind: Literal["DATA_QUALITY", "MODEL_QUALITY"]
+    kind: QualityKind
     image: str  # the Model Monitor analyzer of the region; builtin: the scikit-learn container
     instance_type: str
     model_package_group: str

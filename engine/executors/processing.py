@@ -1,11 +1,12 @@
-"""Processing steps, run with the Processing container contract, container paths mapped.
+"""Processing steps, run with the Processing container contract.
 
-Each input is copied to its LocalPath, the entrypoint runs with the ContainerArguments and the
-Environment, and each output folder is uploaded to its S3Uri when the job ends (EndOfJob).
-Every `/opt/ml/...` path (LocalPaths, entrypoint, arguments, environment) is mapped under the
-step's work folder. A script cannot be moved to /opt/ml without a container, so the engine also
-passes the mapped processing root as `--base_dir` (the one flag every component script takes for
-its root, default /opt/ml/processing) unless the arguments already give one.
+Each input is given at its LocalPath without copying (engine/container_fs.py), the entrypoint
+runs with the ContainerArguments and the Environment, and each output folder is uploaded to its
+S3Uri when the job ends (EndOfJob). In a mount namespace the job sees every `/opt/ml/...` path as
+SageMaker shows it. Without one, those paths (LocalPaths, entrypoint, arguments, environment) are
+rewritten under the step's work folder, and the engine also passes the rewritten processing root
+as `--base_dir` (the one flag every component script takes for its root, default
+/opt/ml/processing) unless the arguments already give one.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from engine import process
+from engine import process, sdk_conventions
+from engine.container_fs import ContainerFs, python_argv
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.training import job_name
 from engine.expressions import render
 
 BASE_DIR_FLAG = "--base_dir"
+FRAMEWORK_SOURCES = "sources"  # a FrameworkProcessor's source dir, unpacked in the work folder
 
 
 def run(ctx: StepContext) -> dict[str, Any]:
@@ -34,6 +37,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
             f"processing job {name}: AppSpecification has no ContainerEntrypoint; the local "
             "engine runs only script jobs (python3 /opt/ml/processing/input/code/<script>)"
         )
+    fs = ContainerFs(ctx.work, f"processing job {name}")
     local_paths = []
     for item in arguments.get("ProcessingInputs", []):
         s3_input = item.get("S3Input")
@@ -41,7 +45,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
             raise StepFailed(f"processing input {item.get('InputName')!r}: only S3Input runs here")
         local_paths.append(str(s3_input["LocalPath"]))
         try:
-            ctx.s3.download(str(s3_input["S3Uri"]), _mapped(ctx, str(s3_input["LocalPath"])))
+            fs.stage(ctx.s3, str(s3_input["S3Uri"]), str(s3_input["LocalPath"]))
         except (FileNotFoundError, ValueError) as exc:
             raise StepFailed(
                 f"processing job {name}, input {item.get('InputName')!r}: {exc}"
@@ -49,32 +53,28 @@ def run(ctx: StepContext) -> dict[str, Any]:
     outputs = arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
     for output in outputs:
         local_paths.append(str(output["S3Output"]["LocalPath"]))
-        _mapped(ctx, str(output["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
+        fs.host(str(output["S3Output"]["LocalPath"])).mkdir(parents=True, exist_ok=True)
     container_args = [render(a) for a in app.get("ContainerArguments") or []]
-    if BASE_DIR_FLAG not in container_args and local_paths:
+    if not fs.kind and BASE_DIR_FLAG not in container_args and local_paths:
         base = os.path.commonpath(local_paths)
         container_args += [BASE_DIR_FLAG, base]  # mapped with the rest below
     python = ctx.python_for(str(app.get("ImageUri", "")))
-    argv = process.python_argv([str(a) for a in entrypoint] + container_args, ctx.work, python)
-    env = {
-        **os.environ,
-        **{
-            k: process.container_path(str(v), ctx.work)
-            for k, v in arguments.get("Environment", {}).items()
-        },
-    }
+    command, cwd = _command(ctx, name, [str(a) for a in entrypoint], python)
+    argv = python_argv(command + container_args, fs, python)
+    environment = arguments.get("Environment", {})
+    env = {**os.environ, **{k: fs.seen(str(v)) for k, v in environment.items()}}
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-    code = ctx.run_process(argv, env=env, cwd=ctx.work, timeout=limit)
+    code = ctx.run_process(argv, env=env, cwd=cwd, timeout=limit, fs=fs)
     if code != 0:
         failed = process.job_failed(
-            f"processing job {name}", _script(entrypoint), code, ctx.log_path, offset
+            f"processing job {name}", _script(command), code, ctx.log_path, offset
         )
-        raise StepFailed(_as_uris(str(failed), ctx, arguments.get("ProcessingInputs", [])))
+        raise StepFailed(_as_uris(str(failed), fs, arguments.get("ProcessingInputs", [])))
     by_name = {}
     for output in outputs:
         s3_output = output["S3Output"]
-        ctx.s3.upload(_mapped(ctx, str(s3_output["LocalPath"])), str(s3_output["S3Uri"]))
+        ctx.s3.upload(fs.host(str(s3_output["LocalPath"])), str(s3_output["S3Uri"]))
         by_name[str(output["OutputName"])] = output
     return {
         **arguments,
@@ -87,19 +87,56 @@ def run(ctx: StepContext) -> dict[str, Any]:
     }
 
 
-def _as_uris(message: str, ctx: StepContext, inputs: list[dict[str, Any]]) -> str:
-    """`message` with each input's local copy named by its S3 URI, as the data's owner knows it
-    (a data error then names s3://.../penguins.csv, not a path in the engine's work folder)."""
+def _command(
+    ctx: StepContext, name: str, entrypoint: list[str], python: str
+) -> tuple[list[str], Path]:
+    """The job's command and folder: its entrypoint in the work folder, or for a
+    FrameworkProcessor's `bash runproc.sh` what that script does, played offline (the source
+    dir unpacked in the work folder, its requirements checked, the entry script run there)."""
+    if not sdk_conventions.is_framework_job(entrypoint):
+        return entrypoint, ctx.work
+    where = f"processing job {name}"
+    runproc = _input_file(ctx, entrypoint[1], where)
+    job = sdk_conventions.framework_job(runproc.read_text(encoding="utf-8"), where)
+    archive = _input_file(ctx, f"{job.code_dir}/{sdk_conventions.SOURCE_ARCHIVE}", where)
+    sources = ctx.work / FRAMEWORK_SOURCES
+    sdk_conventions.unpack_sources(archive, sources)
+    sdk_conventions.check_requirements(python, sources, where)
+    return [*job.command, job.script], sources
+
+
+def _input_file(ctx: StepContext, container_file: str, where: str) -> Path:
+    """The engine's copy of a file the job finds at `container_file` in one of its inputs (an
+    input's object or prefix, read where it is, however the job is given it).
+
+    Raises:
+        StepFailed: no input holds it.
+    """
+    folder, file_name = container_file.rsplit("/", 1)
+    for item in ctx.arguments.get("ProcessingInputs", []):
+        s3_input = item.get("S3Input") or {}
+        if str(s3_input.get("LocalPath", "")).rstrip("/") == folder.rstrip("/"):
+            source = ctx.s3.path(str(s3_input["S3Uri"]))
+            found = source / file_name if source.is_dir() else source
+            if found.is_file() and found.name == file_name:
+                return found
+    raise StepFailed.because(
+        where,
+        f"no input holds {container_file}",
+        "a FrameworkProcessor job runs the runproc.sh of its `entrypoint` input on the "
+        "sourcedir.tar.gz of its `code` input",
+        "give the job both inputs, as FrameworkProcessor.run makes them",
+    )
+
+
+def _as_uris(message: str, fs: ContainerFs, inputs: list[dict[str, Any]]) -> str:
+    """`message` with each input's path as the job saw it named by its S3 URI, as the data's
+    owner knows it (a data error then names s3://.../penguins.csv, not a path of the job's)."""
     for item in inputs:
         s3_input = item["S3Input"]
-        local = str(_mapped(ctx, str(s3_input["LocalPath"]))).rstrip("/")
+        local = fs.seen(str(s3_input["LocalPath"])).rstrip("/")
         message = message.replace(local + "/", str(s3_input["S3Uri"]).rstrip("/") + "/")
     return message
-
-
-def _mapped(ctx: StepContext, container_path: str) -> Path:
-    """Where a container path lives in the work folder (as process.container_path maps it)."""
-    return ctx.work / container_path.lstrip("/")
 
 
 def _script(entrypoint: list[Any]) -> str:

@@ -2,8 +2,8 @@
 
 The step's Arguments are a Processing job (the dataset input, one output, the analyzer's
 Environment); instead of the Model Monitor image the engine runs the project's analyzer script
-(components/quality_check/scripts/analyzer.py) with those inputs and environment, container paths
-mapped under the step's work folder as for Processing steps.
+(components/quality_check/scripts/analyzer.py) with those inputs and environment, in the job's
+container filesystem as for Processing steps (engine/container_fs.py).
 
 The rules, as SageMaker documents them ("Baseline calculation, drift detection and lifecycle with
 ClarifyCheck and QualityCheck steps"):
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext, StepFailed
-from engine.process import container_path, log_tail
+from engine.process import log_tail
 
 ANALYZER_ASSET = "quality-check-analyzer"  # the bundle asset the analyzer ships as
 # The DriftCheckBaselines entry each check type reads and registers.
@@ -34,6 +35,8 @@ BASELINE_KEYS = {"DATA_QUALITY": "ModelDataQuality", "MODEL_QUALITY": "ModelQual
 METRICS_DIR = "/opt/ml/output/metrics/cloudwatch"  # where the analyzer puts CloudWatch records
 BASELINE_DIR = "/opt/ml/processing/baseline"  # where the previous baseline's files are put
 LOG_TAIL = 15
+REPO = Path(__file__).resolve().parents[2]
+REPO_ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"  # run, never imported
 
 
 def entry_script(path: Path) -> Path:
@@ -43,19 +46,19 @@ def entry_script(path: Path) -> Path:
     return scripts[0] if len(scripts) == 1 else path
 
 
-def analyzer_script(ctx: StepContext) -> Path:
-    """The analyzer the job runs: the bundle's `quality-check-analyzer` asset, in local S3.
-
-    Raises:
-        StepFailed: the bundle has no such asset (compiled before QualityCheck steps ran here).
-    """
+def analyzer_script(ctx: StepContext) -> tuple[Path, dict[str, str]]:
+    """The analyzer the job runs, and what its environment adds: the bundle's
+    `quality-check-analyzer` asset in local S3; for a definition our compiler did not write
+    (the SDK's QualityCheckStep names Model Monitor's image, no asset), this checkout's analyzer,
+    its modules found from the repository's root."""
     uri = ctx.assets.get(ANALYZER_ASSET)
     if uri is None:
-        raise StepFailed(
-            f"{ctx.step_name}: the bundle has no '{ANALYZER_ASSET}' asset, the analyzer that "
-            "stands in for Model Monitor's on this machine; recompile the bundle"
-        )
-    return entry_script(ctx.s3.path(uri))
+        return REPO_ANALYZER, {"PYTHONPATH": os.pathsep.join([str(REPO), *_pythonpath()])}
+    return entry_script(ctx.s3.path(uri)), {}
+
+
+def _pythonpath() -> list[str]:
+    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 
 
 @dataclass(frozen=True)
@@ -104,24 +107,19 @@ def previous_baseline(ctx: StepContext, check_type: str) -> Baseline | str:
     return Baseline(statistics, str(constraints), f"the latest Approved package {package.arn}")
 
 
-def _mapped(ctx: StepContext, path: str) -> Path:
-    """Where a container path lives in the work folder, mapped as for every job."""
-    return Path(container_path(path, ctx.work))
-
-
-def _environment(ctx: StepContext, environment: dict[str, Any]) -> dict[str, str]:
+def _environment(fs: ContainerFs, environment: dict[str, Any]) -> dict[str, str]:
     mapped = {
-        key: str(_mapped(ctx, str(value))) if str(value).startswith("/opt/ml/") else str(value)
+        key: fs.seen(str(value)) if str(value).startswith("/opt/ml/") else str(value)
         for key, value in environment.items()
     }
-    return {**os.environ, **mapped, "cloudwatch_metrics_directory": str(_mapped(ctx, METRICS_DIR))}
+    return {**os.environ, **mapped, "cloudwatch_metrics_directory": fs.seen(METRICS_DIR)}
 
 
-def _fetch(ctx: StepContext, uri: str, what: str) -> str:
-    """Copy a baseline file into the work folder; its local path."""
-    target = _mapped(ctx, BASELINE_DIR) / what
+def _fetch(ctx: StepContext, fs: ContainerFs, uri: str, what: str) -> str:
+    """Give the job a baseline file; its path as the job sees it."""
+    target = f"{BASELINE_DIR}/{what}"
     try:
-        ctx.s3.download(uri, target)
+        fs.stage(ctx.s3, uri, target)
     except (FileNotFoundError, ValueError) as exc:
         raise StepFailed.because(
             f"QualityCheck {ctx.step_name}",
@@ -129,18 +127,19 @@ def _fetch(ctx: StepContext, uri: str, what: str) -> str:
             str(exc),
             "point the baseline at an existing statistics/constraints file",
         ) from None
-    return str(target / uri.rsplit("/", 1)[-1])
+    return fs.seen(f"{target}/{uri.rsplit('/', 1)[-1]}")
 
 
 def _log_tail(ctx: StepContext, offset: int) -> str:
     return "\n".join(f"    {line}" for line in log_tail(ctx.log_path, offset, LOG_TAIL))
 
 
-def _run_analyzer(ctx: StepContext, env: dict[str, str]) -> None:
+def _run_analyzer(ctx: StepContext, fs: ContainerFs, env: dict[str, str]) -> None:
     limit = ctx.arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
     offset = ctx.log_path.stat().st_size if ctx.log_path.exists() else 0
-    script = analyzer_script(ctx)
-    code = ctx.run_process([sys.executable, str(script)], env=env, cwd=ctx.work, timeout=limit)
+    script, extra = analyzer_script(ctx)
+    argv = [sys.executable, str(script)]
+    code = ctx.run_process(argv, env={**env, **extra}, cwd=ctx.work, timeout=limit, fs=fs)
     if code != 0:
         raise StepFailed(
             f"QualityCheck {ctx.step_name}: the analyzer ({script.name}) exited {code}\n"
@@ -203,6 +202,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
                 "SuppliedBaselineStatistics and SuppliedBaselineConstraints",
             )
         baseline = found
+    fs = ContainerFs(ctx.work, f"QualityCheck {ctx.step_name}")
     for item in ctx.arguments.get("ProcessingInputs", []):
         s3_input = item.get("S3Input")
         if s3_input is None:
@@ -213,7 +213,7 @@ def run(ctx: StepContext) -> dict[str, Any]:
                 "give the dataset as an S3Input",
             )
         try:
-            ctx.s3.download(str(s3_input["S3Uri"]), _mapped(ctx, str(s3_input["LocalPath"])))
+            fs.stage(ctx.s3, str(s3_input["S3Uri"]), str(s3_input["LocalPath"]))
         except (FileNotFoundError, ValueError) as exc:
             raise StepFailed.because(
                 f"QualityCheck {ctx.step_name}, input {item.get('InputName')!r}",
@@ -222,14 +222,14 @@ def run(ctx: StepContext) -> dict[str, Any]:
                 "check the step that writes the dataset (the input's S3Uri)",
             ) from None
     local_output, output_uri = _output(ctx)
-    _mapped(ctx, local_output).mkdir(parents=True, exist_ok=True)
-    env = _environment(ctx, ctx.arguments.get("Environment", {}))
+    fs.host(local_output).mkdir(parents=True, exist_ok=True)
+    env = _environment(fs, ctx.arguments.get("Environment", {}))
     if not skip and baseline is not None:
-        env["baseline_constraints"] = _fetch(ctx, baseline.constraints, "constraints")
+        env["baseline_constraints"] = _fetch(ctx, fs, baseline.constraints, "constraints")
         if baseline.statistics:
-            env["baseline_statistics"] = _fetch(ctx, baseline.statistics, "statistics")
-    _run_analyzer(ctx, env)
-    ctx.s3.upload(_mapped(ctx, local_output), output_uri)
+            env["baseline_statistics"] = _fetch(ctx, fs, baseline.statistics, "statistics")
+    _run_analyzer(ctx, fs, env)
+    ctx.s3.upload(fs.host(local_output), output_uri)
     calculated = (f"{output_uri}/statistics.json", f"{output_uri}/constraints.json")
     if not skip and baseline is not None:
         report = f"{output_uri}/constraint_violations.json"

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bundle.assets import pack_model_dir
-from engine import process
+from engine import process, sdk_conventions
+from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext, StepFailed
 
 HOST = "algo-1"
@@ -52,7 +53,8 @@ def run_training_job(
             f"training job {name}: HyperParameters lack sagemaker_program and "
             "sagemaker_submit_directory, so there is no script to run (script mode needs both)"
         )
-    code = work / "opt/ml/code"
+    fs = ContainerFs(work, f"training job {name}", cwd="/opt/ml/code")
+    code = fs.host("/opt/ml/code")
     _unpack(ctx, str(submit), code)
     script = code / str(program)
     if not script.is_file():
@@ -61,21 +63,21 @@ def run_training_job(
             f"{submit} (it holds: {', '.join(_members(code)) or 'nothing'})"
         )
     user = {k: v for k, v in sorted(decoded.items()) if not k.startswith("sagemaker_")}
-    channels = _channels(ctx, name, arguments.get("InputDataConfig", []), work)
-    model_dir, output_dir = work / "opt/ml/model", work / "opt/ml/output/data"
+    channels = _channels(ctx, name, arguments.get("InputDataConfig", []), fs)
+    model_dir, output_dir = fs.host("/opt/ml/model"), fs.host("/opt/ml/output/data")
     model_dir.mkdir(parents=True, exist_ok=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         **{k: str(v) for k, v in arguments.get("Environment", {}).items()},
-        **{f"SM_CHANNEL_{c.upper()}": str(path) for c, path in channels.items()},
+        **{f"SM_CHANNEL_{c.upper()}": fs.seen(path) for c, path in channels.items()},
         **{f"SM_HP_{k.upper()}": _arg(v) for k, v in user.items()},
         "SM_CHANNELS": json.dumps(sorted(channels)),
         "SM_HPS": json.dumps(user),
-        "SM_MODEL_DIR": str(model_dir),
-        "SM_OUTPUT_DATA_DIR": str(output_dir),
-        "SM_OUTPUT_DIR": str(work / "opt/ml/output"),
-        "SM_INPUT_DIR": str(work / "opt/ml/input"),
+        "SM_MODEL_DIR": fs.seen("/opt/ml/model"),
+        "SM_OUTPUT_DATA_DIR": fs.seen("/opt/ml/output/data"),
+        "SM_OUTPUT_DIR": fs.seen("/opt/ml/output"),
+        "SM_INPUT_DIR": fs.seen("/opt/ml/input"),
         "SM_MODULE_DIR": str(submit),
         "SM_USER_ENTRY_POINT": str(program),
         "SM_HOSTS": json.dumps([HOST]),
@@ -83,14 +85,14 @@ def run_training_job(
         "SM_NUM_GPUS": "0",
         "SM_NUM_CPUS": str(os.cpu_count() or 1),
         "SM_TRAINING_JOB_NAME": name,
-        "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([fs.seen("/opt/ml/code"), os.environ.get("PYTHONPATH", "")]),
     }
-    args = [a for k, v in user.items() for a in (f"--{k}", process.container_path(_arg(v), work))]
+    args = [a for k, v in user.items() for a in (f"--{k}", fs.seen(_arg(v)))]
     image = arguments.get("AlgorithmSpecification", {}).get("TrainingImage", "")
-    argv = [ctx.python_for(str(image)), str(script), *args]
+    argv = _program_argv(ctx.python_for(str(image)), fs.seen(f"/opt/ml/code/{program}"), args, env)
     offset = log_path.stat().st_size if log_path.exists() else 0
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-    exit_code = ctx.run_process(argv, env=env, cwd=code, timeout=limit, log_path=log_path)
+    exit_code = ctx.run_process(argv, env=env, cwd=code, timeout=limit, log_path=log_path, fs=fs)
     if exit_code != 0:
         raise process.job_failed(f"training job {name}", str(program), exit_code, log_path, offset)
     output_path = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
@@ -113,6 +115,16 @@ def run_training_job(
         "TrainingStartTime": started.isoformat(),
         "TrainingEndTime": datetime.now(UTC).isoformat(),
     }
+
+
+def _program_argv(python: str, script: str, args: list[str], env: dict[str, str]) -> list[str]:
+    """How the toolkit starts the entry point: a Python file with the job's Python; any other
+    (the SDK's `_repack_script_launcher.sh`) with /bin/sh, the job's Python first on PATH so
+    the `python` it calls is the job's."""
+    if not sdk_conventions.is_shell_program(script):
+        return [python, script, *args]
+    env["PATH"] = os.pathsep.join([str(Path(python).parent), env.get("PATH", "")])
+    return ["/bin/sh", script, *args]
 
 
 def decode(value: Any) -> Any:
@@ -161,15 +173,16 @@ def _members(folder: Path) -> list[str]:
 
 
 def _channels(
-    ctx: StepContext, name: str, channels: list[dict[str, Any]], work: Path
-) -> dict[str, Path]:
+    ctx: StepContext, name: str, channels: list[dict[str, Any]], fs: ContainerFs
+) -> dict[str, str]:
+    """Each channel's data given at /opt/ml/input/data/<channel>; their container paths."""
     local = {}
     for channel in channels:
         channel_name = str(channel["ChannelName"])
         uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-        target = work / "opt/ml/input/data" / channel_name
+        target = f"/opt/ml/input/data/{channel_name}"
         try:
-            ctx.s3.download(str(uri), target)
+            fs.stage(ctx.s3, str(uri), target)
         except (FileNotFoundError, ValueError) as exc:
             raise StepFailed(f"training job {name}, channel {channel_name!r}: {exc}") from None
         local[channel_name] = target

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch import FAILURE_FILE, Spec, check_path
+from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext, StepFailed
 from engine.executors.model import job_name, model_record_path
 from engine.s3 import S3
@@ -149,8 +150,10 @@ def run(ctx: StepContext) -> dict[str, Any]:
     }
     name = job_name(ctx)
     ctx.log(f"transform job {name}: {len(spec.files)} input file(s) with {container['Image']}")
+    fs = ContainerFs(ctx.work, f"transform job {name}")
+    fs.bind(model_dir, "/opt/ml/model")  # where the serving container has it
     code = ctx.run_process(
-        [sys.executable, "-m", "engine.batch", str(spec_path)], env=env, cwd=ctx.work
+        [sys.executable, "-m", "engine.batch", str(spec_path)], env=env, cwd=ctx.work, fs=fs
     )
     if code != 0:
         failure = ctx.work / FAILURE_FILE

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from projects.sample import command, write_csvs
+
 
 def write_cancer_csv(directory: str | Path) -> Path:
     """Write `<directory>/cancer.csv` and return its path."""
@@ -18,22 +20,10 @@ def write_cancer_csv(directory: str | Path) -> Path:
     frame = data.frame.rename(columns=lambda name: str(name).replace(" ", "_"))
     frame = frame.rename(columns={"target": "diagnosis"})
     frame["diagnosis"] = [str(data.target_names[t]) for t in frame["diagnosis"]]
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "cancer.csv"
-    frame.to_csv(path, index=False)
-    return path
+    return write_csvs(directory, {"cancer.csv": frame})[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m projects.cancer.sample_data OUTDIR`."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m projects.cancer.sample_data OUTDIR", file=sys.stderr)
-        return 2
-    print(write_cancer_csv(args[0]))
-    return 0
-
+main = command("projects.cancer.sample_data", write_cancer_csv)
 
 if __name__ == "__main__":
     sys.exit(main())

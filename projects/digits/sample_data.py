@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from projects.sample import command, write_csvs
+
 TEST_FRACTION = 0.2
 SEED = 42
 
@@ -35,24 +37,13 @@ def write_digits_csvs(directory: str | Path) -> tuple[Path, Path]:
     train, test = train_test_split(
         frame, test_size=TEST_FRACTION, stratify=frame["label"], random_state=SEED
     )
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    train_path, test_path = out_dir / "mnist_train.csv", out_dir / "mnist_test.csv"
-    train.to_csv(train_path, index=False)
-    test.to_csv(test_path, index=False)
+    train_path, test_path = write_csvs(
+        directory, {"mnist_train.csv": train, "mnist_test.csv": test}
+    )
     return train_path, test_path
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m projects.digits.sample_data OUTDIR`."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m projects.digits.sample_data OUTDIR", file=sys.stderr)
-        return 2
-    for path in write_digits_csvs(args[0]):
-        print(path)
-    return 0
-
+main = command("projects.digits.sample_data", write_digits_csvs)
 
 if __name__ == "__main__":
     sys.exit(main())

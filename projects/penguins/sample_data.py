@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from projects.sample import command, write_csvs
+
 COLUMNS = [
     "species",
     "island",
@@ -31,22 +33,10 @@ def write_penguins_csv(directory: str | Path) -> Path:
     # Whole numbers in the course's file; nullable ints keep the missing cells empty.
     for column in ("flipper_length_mm", "body_mass_g"):
         frame[column] = frame[column].round().astype("Int64")
-    out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "penguins.csv"
-    frame.to_csv(path, index=False)
-    return path
+    return write_csvs(directory, {"penguins.csv": frame})[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m projects.penguins.sample_data OUTDIR`."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m projects.penguins.sample_data OUTDIR", file=sys.stderr)
-        return 2
-    print(write_penguins_csv(args[0]))
-    return 0
-
+main = command("projects.penguins.sample_data", write_penguins_csv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -67,7 +67,7 @@ def test_bucket_in_another_region(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main([str(bundle_dir), "--yes"]) == 2
 
     assert capsys.readouterr().err == (
-        "error: preflight: 1 problem\n\n"
+        "error: 1 problem with the AWS target\n\n"
         f"s3://{bucket} (the bundle's asset bucket)\n"
         "  is in eu-west-1\n"
         "  why: SageMaker jobs in us-east-1 read their code from it; the bundle is for us-east-1\n"
@@ -105,7 +105,7 @@ def test_wrong_account_and_region_are_both_reported(
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")  # the caller's credentials
     assert main([str(bundle_dir), "--yes", "--region", "eu-west-1"]) == 2
     assert capsys.readouterr().err == (
-        "error: preflight: 2 problems\n\n"
+        "error: 2 problems with the AWS target\n\n"
         "AWS region eu-west-1\n"
         "  the bundle is for us-east-1\n"
         "  why: the pipeline, its functions and its assets must be in the configured region\n"
@@ -198,11 +198,11 @@ def test_script_changed_since_the_compile(
     assert main([str(bundle_dir), "--yes"], repo=repo_copy) == 2
     assert capsys.readouterr().err == (
         "error: 1 problem in the bundle\n\n"
-        f"{bundle_dir / 'assets.json'}\n"
-        f"  {entry['path']} (asset {asset['name']}) changed since the bundle was compiled; "
-        "recompile it\n"
-        "  why: publishing would upload code the bundle does not describe\n"
-        "  fix: recompile the bundle with `python -m compiler ...`\n"
+        f"{entry['path']} (asset {asset['name']} of the bundle)\n"
+        "  changed since the bundle was compiled\n"
+        "  why: the bundle records every file's sha256: running or publishing it now would use "
+        "code it does not describe\n"
+        "  fix: recompile the bundle (`python -m compiler ...`) and use the new one\n"
         "\nnothing was applied\n"
     )
     nothing_on_aws(bundle_dir)

@@ -42,12 +42,6 @@ CODE_FILES = {
     "code/artifacts/classes.json",
     "code/artifacts/transformer.json",
 }
-# What each framework's script writes beside code/ (components/train/README.md).
-MODEL_FILES = {
-    "tensorflow": {"1/saved_model.pb", "1/variables/variables.index"},
-    "pytorch": {"model.pt"},
-    "xgboost": {"model.json"},
-}
 CASES = cases(PROJECTS)
 TABULAR_CASES = cases(TABULAR_PROJECTS)
 
@@ -86,7 +80,7 @@ def test_writes_the_contract_layout(
     files = relative_files(model.model_dir)
     code = {f for f in files if f.startswith("code/")}
     assert code == CODE_FILES
-    model_files = MODEL_FILES[framework]
+    model_files = set(FRAMEWORKS[framework].model_files)
     assert model_files <= files
     assert {p.split("/")[0] for p in files - code} == {p.split("/")[0] for p in model_files}
     assert (model.model_dir / "code/inference.py").read_bytes() == (

@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 from bundle.assets import asset_objects
+from engine.container_fs import ContainerFs
 from engine.executors.base import StepContext
 from engine.s3 import S3
+from kernel import images
 from kernel.frameworks import FRAMEWORKS
 from kernel.manifest import Function, Manifest
 from projects.digits.sample_data import write_digits_csvs
@@ -34,10 +36,17 @@ from tests.components.fixtures_data import (
 from tests.components.fixtures_models import TrainedModel, train_model
 
 BUCKET = "example-sagemaker-bucket"
+# Each framework's serving image for its first version, as the compiler resolves it.
 IMAGES = {
-    "pytorch": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-cpu-py312",
-    "tensorflow": "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-inference:2.19-cpu",
-    "xgboost": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+    name: images.image_uri(
+        name,
+        "inference",
+        fw.versions[0],
+        images.py_versions(name, fw.versions[0])[0],
+        "us-east-1",
+        "ml.m5.large",
+    )
+    for name, fw in FRAMEWORKS.items()
 }
 
 
@@ -178,11 +187,17 @@ def run_process(
     """A stand-in for the engine's run_process: the child's output appended to the step log."""
 
     def run(
-        argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float | None = None
+        argv: list[str],
+        *,
+        env: dict[str, str],
+        cwd: Path,
+        timeout: float | None = None,
+        fs: ContainerFs | None = None,
     ) -> int:
+        launch = [*(fs.launcher() if fs else []), *argv]
         with log_path.open("a") as log:
             return subprocess.run(
-                argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
+                launch, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, timeout=timeout
             ).returncode
 
     return run

@@ -250,8 +250,9 @@ def test_bad_arguments_exit_2_and_run_nothing(
     [
         (
             _stale,
-            "changed since the bundle was compiled; recompile it\n  why: the engine runs "
-            "exactly the code the bundle recorded",
+            "of the bundle)\n  changed since the bundle was compiled\n  why: the bundle records "
+            "every file's sha256: running or publishing it now would use code it does not "
+            "describe",
         ),
         (_rename, "no data: no --data folder, and project 'acme' has no sample data"),
     ],

@@ -6,6 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from engine.container_fs import MODE_VARIABLE
 from engine.s3 import S3
 from tests.engine.conftest import RunEngine
 from tests.manifests import ACCOUNT, write_test_bundle
@@ -61,9 +64,13 @@ def copy_step(source: str, output_uri: object) -> dict[str, Any]:
     }
 
 
+@pytest.mark.parametrize("mode", ["namespace", "rewrite"])
 def test_inputs_outputs_arguments_and_environment_follow_the_contract(
-    engine: RunEngine, tmp_path: Path
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
+    """In a namespace the job sees the definition's container paths as they are; rewritten,
+    they point into its work folder, with the `--base_dir` the component scripts take."""
+    monkeypatch.setenv(MODE_VARIABLE, mode)
     data = tmp_path / "data"
     data.mkdir()
     (data / "raw.csv").write_text("a,b\n1,2\n")
@@ -84,12 +91,12 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     assert output["S3Uri"] == f"s3://bucket/out/{ran.execution['PipelineExecutionId']}"
     seen = json.loads((S3(tmp_path / "root/s3").path(output["S3Uri"]) / "seen.json").read_text())
     work = ran.folder / "steps/Copy/work"  # type: ignore[operator]
+    rewritten = f"{work}/opt/ml" if mode == "rewrite" else "/opt/ml"
     assert seen == {
         "argv": [
-            f"{work}/opt/ml/processing/input/raw.csv",
-            f"{work}/opt/ml/processing/result",
-            "--base_dir",
-            f"{work}/opt/ml/processing",
+            f"{rewritten}/processing/input/raw.csv",
+            f"{rewritten}/processing/result",
+            *(["--base_dir", f"{work}/opt/ml/processing"] if mode == "rewrite" else []),
         ],
         "text": "a,b\n1,2\n",
         "greeting": "hello",

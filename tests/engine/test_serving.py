@@ -14,7 +14,7 @@ from engine.serving import load_model, protocol_of, unpack_model
 from kernel.errors import ProblemError
 from kernel.frameworks import FRAMEWORKS, PROTOCOL_ENV
 from tests.components.fixtures_models import TrainedModel
-from tests.engine.serve_fixtures import IMAGES, baseline, container, expected_labels, models
+from tests.engine.serve_fixtures import baseline, container, expected_labels, models
 
 __all__ = ["models"]
 
@@ -44,16 +44,46 @@ def test_the_protocol_is_read_from_the_container_environment(framework: str) -> 
 def test_a_container_without_a_known_protocol_is_refused(
     environment: dict[str, str], what: str
 ) -> None:
-    image = IMAGES["pytorch"]
+    image = "1.dkr.ecr.us-east-1.amazonaws.com/mine:1"  # no SDK inference image either
     with pytest.raises(ProblemError) as caught:
         protocol_of({"Image": image, "Environment": environment})
     assert caught.value.render() == (
         f"error: container Environment of image {image!r}\n"
         f"  {what}\n"
-        "  why: the local engine plays the serving container that variable names: one of "
-        "tensorflow-serving, pytorch-toolkit, sagemaker-containers\n"
-        "  fix: compile the pipeline again: the compiler writes the framework's protocol there"
+        "  why: the local engine plays the serving container that variable names (one of "
+        "tensorflow-serving, pytorch-toolkit, sagemaker-containers) or, without it, an SDK "
+        "inference image (pytorch-inference, sagemaker-scikit-learn, sagemaker-xgboost, "
+        "tensorflow-inference)\n"
+        "  fix: compile the pipeline again: the compiler writes the framework's protocol there; "
+        "for a definition of your own, set INFERENCE_SERVING_PROTOCOL in the model's Environment"
     )
+
+
+SDK_ENVIRONMENT = {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/x"}
+
+
+@pytest.mark.parametrize(
+    ("repository", "protocol"),
+    [
+        ("pytorch-inference:2.1-cpu-py310", "pytorch-toolkit"),
+        ("tensorflow-inference:2.13-cpu", "tensorflow-serving"),
+        ("sagemaker-xgboost:1.7-1", "sagemaker-containers"),
+    ],
+)
+def test_a_model_the_sdk_created_is_served_by_its_images_protocol(
+    repository: str, protocol: str
+) -> None:
+    image = f"763104351884.dkr.ecr.us-east-1.amazonaws.com/{repository}"
+    assert protocol_of({"Image": image, "Environment": SDK_ENVIRONMENT}) == protocol
+
+
+def test_an_sdk_model_whose_handler_is_not_inference_py_is_refused() -> None:
+    image = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu-py310"
+    environment = {**SDK_ENVIRONMENT, "SAGEMAKER_PROGRAM": "serve.py"}
+    with pytest.raises(ProblemError) as caught:
+        protocol_of({"Image": image, "Environment": environment})
+    assert "SAGEMAKER_PROGRAM is 'serve.py'" in caught.value.render()
+    assert "entry_point='inference.py'" in caught.value.render()
 
 
 def test_an_archive_without_a_handler_is_refused(tmp_path: Path) -> None:

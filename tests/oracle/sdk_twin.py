@@ -281,8 +281,13 @@ class _Twin:
     def estimator(self) -> Framework:
         fw = self.cfg.framework
         extra: dict[str, Any] = {"model_dir": False} if fw.name == "tensorflow" else {}
+        if fw.name not in ESTIMATORS:
+            raise LookupError(
+                f"tests/oracle/sdk_twin.py: ESTIMATORS has no entry for framework {fw.name!r} "
+                "(kernel/frameworks.py); add the SageMaker SDK estimator class that runs it"
+            )
         return ESTIMATORS[fw.name](
-            entry_point=f"components/train/scripts/train_{fw.name}.py",
+            entry_point=FRAMEWORKS[fw.name].training_script,
             source_dir=self.assets["training-sourcedir"],
             role=self.cfg.aws.role_arn,
             instance_count=1,
