@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kernel.manifest import Asset, Manifest, ManifestError, Project, Publish
+from kernel.manifest import Asset, Manifest, Project, Publish
 from kernel.manifest import BundleError as BundleError  # the readers' error, raised here
 
 FILES = ("pipeline.json", "assets.json")
@@ -195,7 +195,7 @@ def _no_definition(path: Path, what: str, why: str) -> BundleError:
         "pass a bundle folder, a pipeline definition (pipeline.json), or the output of "
         "`aws sagemaker describe-pipeline --pipeline-name NAME`"
     )
-    return BundleError(f"{path}\n  {what}\n  why: {why}\n  fix: {fix}")
+    return BundleError(str(path), what, why, fix)
 
 
 def _name_of(path: Path) -> str:

@@ -50,7 +50,8 @@ from engine.graph import DefinitionError, Node, build_graph, descendants, own_de
 from engine.localmap import unmapped_lambdas, unmapped_reads
 from engine.s3 import S3, S3UriError
 from engine.stand_ins import stand_in_notes
-from kernel.check import RECOMPILE, all_steps, definition_problems, rendered_at
+from kernel.check import all_steps, definition_problems, rendered_at
+from kernel.check_steps import RECOMPILE
 from kernel.errors import Problem
 from kernel.limits import limit_problems
 

@@ -35,14 +35,23 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple  # typing's: subscripted at run time on 3.8
+from typing import Any, Callable, Dict, List, Tuple  # typing's: subscripted at run time on 3.8
 
 NUMERIC_ENV = "MONITOR_NUMERIC_FEATURES"
 CATEGORICAL_ENV = "MONITOR_CATEGORICAL_FEATURES"
 PIXELS_ENV = "MONITOR_PIXEL_FEATURES"  # "true": image requests' pixels become p0..pN
 ENV_VALUE_MAX = 256  # a Processing job's environment value; longer lists go in numbered parts
+# The model-quality settings a monitoring job hands the analyzer as they are: what the problem
+# is and where a captured answer holds the prediction (the analyzer's environment names).
+ANSWER_SETTINGS = (
+    "problem_type",
+    "inference_attribute",
+    "probability_attribute",
+    "probability_threshold_attribute",
+    "positive_label",
+)
 CAPTURE_SHAPE = (
     "data-capture lines hold captureData.endpointInput {observedContentType, encoding, data}, "
     "the requests as the endpoint received them"
@@ -270,6 +279,28 @@ def ground_truth_labels(lines: Iterable[Event]) -> dict[str, Any]:
     return labels
 
 
+def json_lines(path: Path) -> Iterator[Tuple[str, Any]]:
+    """(file:line, value) of each non-blank line of a JSON-lines file, read one at a time.
+
+    Raises:
+        CaptureError: a line that is not JSON (a damaged or partly written file).
+    """
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except ValueError as error:
+                raise CaptureError(
+                    f"{path}:{number}",
+                    f"not JSON ({error})",
+                    "data-capture, ground-truth and JSON-lines files hold one JSON value a line",
+                    "remove or repair the line (a partly written file?)",
+                ) from None
+            yield f"{path}:{number}", value
+
+
 # --------------------------------------------------------------------------- records
 
 
@@ -316,44 +347,60 @@ def request_records(captured: CapturedData) -> list[dict[str, Any]]:
     return records
 
 
+class RecordReader:
+    """Captured requests into records: each through the preprocessor when there is one, else
+    its JSON objects as they are; a request that gives none is skipped (an empty list)."""
+
+    def __init__(self, handler: Handler | None) -> None:
+        self.handler = handler
+        self.wants_logger = handler is not None and len(inspect.signature(handler).parameters) > 1
+
+    def records(self, where: str, event: Dict[str, Any]) -> List[Dict[str, Any]]:
+        """The records of one captured event.
+
+        Raises:
+            CaptureError: the preprocessor raised, or returned something that is not records.
+        """
+        captured = CapturedData(event)
+        if self.handler is None:
+            try:
+                return request_records(captured)
+            except BadRecord as error:
+                _log.warning("%s: skipped a captured request: %s", where, error)
+                return []
+        try:
+            produced = self.handler(captured, _log) if self.wants_logger else self.handler(captured)
+        except Exception as error:
+            raise CaptureError(
+                where,
+                f"the record preprocessor raised {type(error).__name__}: {error}",
+                "Model Monitor fails the job when preprocess_handler raises",
+                "check the job's MONITOR_* feature variables and the preprocessor",
+            ) from None
+        batch = produced if isinstance(produced, list) else [produced]
+        if not all(isinstance(item, dict) for item in batch):
+            raise CaptureError(
+                where,
+                f"preprocess_handler returned {type(produced).__name__}, not records",
+                "it returns a dict (one record), a list of dicts, or [] to skip",
+                "fix the record preprocessor",
+            )
+        return batch
+
+
 def captured_records(
     events: Iterable[Event], handler: Handler | None
 ) -> tuple[list[tuple[str, dict[str, Any]]], int]:
-    """(records with their file:line, captured requests that gave none): each request through
-    the preprocessor when there is one, else its JSON objects; bad records are skipped.
+    """(records with their file:line, captured requests that gave none), as RecordReader.
 
     Raises:
         CaptureError: the preprocessor raised, or returned something that is not records.
     """
-    wants_logger = handler is not None and len(inspect.signature(handler).parameters) > 1
+    reader = RecordReader(handler)
     records: list[tuple[str, dict[str, Any]]] = []
     skipped = 0
     for where, event in events:
-        captured = CapturedData(event)
-        if handler is None:
-            try:
-                batch = request_records(captured)
-            except BadRecord as error:
-                _log.warning("%s: skipped a captured request: %s", where, error)
-                batch = []
-        else:
-            try:
-                produced = handler(captured, _log) if wants_logger else handler(captured)
-            except Exception as error:
-                raise CaptureError(
-                    where,
-                    f"the record preprocessor raised {type(error).__name__}: {error}",
-                    "Model Monitor fails the job when preprocess_handler raises",
-                    "check the job's MONITOR_* feature variables and the preprocessor",
-                ) from None
-            batch = produced if isinstance(produced, list) else [produced]
-            if not all(isinstance(item, dict) for item in batch):
-                raise CaptureError(
-                    where,
-                    f"preprocess_handler returned {type(produced).__name__}, not records",
-                    "it returns a dict (one record), a list of dicts, or [] to skip",
-                    "fix the record preprocessor",
-                )
+        batch = reader.records(where, event)
         skipped += not batch
         records.extend((where, record) for record in batch)
     return records, skipped
@@ -369,7 +416,20 @@ def flat_pixels(sample: dict[str, Any]) -> dict[str, Any] | None:
         pixels = [value for row in pixels for value in row]  # side x side -> flat
     if not isinstance(pixels, list) or not pixels:
         return None
-    return {f"p{i}": _pixel(value) for i, value in enumerate(pixels)}
+    names = _pixel_names(len(pixels))
+    if set(map(type, pixels)) == {int}:  # the usual request: whole pixels, read at C speed
+        return dict(zip(names, pixels))  # noqa: B905 (Python 3.8: no strict=; equal lengths)
+    return {name: _pixel(value) for name, value in zip(names, pixels)}  # noqa: B905
+
+
+_PIXEL_NAMES: Dict[int, Tuple[str, ...]] = {}
+
+
+def _pixel_names(count: int) -> Tuple[str, ...]:
+    """p0..p<count-1>, made once per image size."""
+    if count not in _PIXEL_NAMES:
+        _PIXEL_NAMES[count] = tuple(f"p{i}" for i in range(count))
+    return _PIXEL_NAMES[count]
 
 
 def _pixel(value: Any) -> int | float | None:

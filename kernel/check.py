@@ -15,12 +15,12 @@ from typing import Any
 
 from kernel.check_steps import (
     GET_STEP,
-    RECOMPILE,
     Placed,
     Scope,
     StepTypeRules,
     output_names,
 )
+from kernel.check_steps import RECOMPILE as RECOMPILE  # also the engine's fix
 from kernel.emit import MAX_DEFINITION_CHARS
 from kernel.errors import Problem, did_you_mean, one_of
 from kernel.ir import STEP_NAME, STEP_PROPERTIES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 NAME = "Preprocess"
 OUTPUTS = ("train", "validation", "test", "artifacts", "baseline")
-DATA_QUALITY_RECORDS = "data-quality.jsonl"  # in `baseline`: train records without labels
+DATA_QUALITY_RECORDS = "data-quality.csv"  # in `baseline`: train records without labels, CSV
 TEST_RECORDS = "test.jsonl"  # in `baseline`: test records with their ground truth
 SCRIPTS = {
     "tabular": "components/preprocess/scripts/preprocess_tabular.py",

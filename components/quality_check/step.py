@@ -19,7 +19,12 @@ from kernel.context import BuildContext
 from kernel.ir import Join, Step, StepRef, step_output
 from kernel.jobs import processing_arguments, processing_input, processing_output
 
-DATASET_FORMAT = json.dumps({"json": {"lines": True}})  # the jsonl baselines and transform output
+# What each check reads: preprocess's data-quality CSV (preprocess.contract.DATA_QUALITY_RECORDS,
+# written as the SDK's DatasetFormat.csv(header=True) says) and the transform's JSON lines.
+DATASET_FORMATS = {
+    "DATA_QUALITY": json.dumps({"csv": {"header": True, "output_columns_position": "START"}}),
+    "MODEL_QUALITY": json.dumps({"json": {"lines": True}}),
+}
 INPUT_DIR = "/opt/ml/processing/input/baseline_dataset_input"
 OUTPUT = "quality_check_output"
 # The analyzer that stands in for Model Monitor's container where none runs (the local engine),
@@ -34,7 +39,7 @@ PARAMETERS = {  # (skip the check, register a new baseline), per check type
 
 def _environment(settings: QualityCheck, output_path: str) -> dict[str, str]:
     env = {
-        "dataset_format": DATASET_FORMAT,
+        "dataset_format": DATASET_FORMATS[settings.kind],
         "dataset_source": INPUT_DIR,
         "output_path": output_path,
         "publish_cloudwatch_metrics": "Disabled",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ast
 import base64
-import csv
 import importlib
 import importlib.util
 import json
@@ -40,6 +39,7 @@ ANALYZER = REPO / "components/quality_check/scripts/analyzer.py"
 SCHEMAS = REPO / "components/quality_check/schemas"
 NUMERIC = ["culmen_length_mm", "culmen_depth_mm", "flipper_length_mm", "body_mass_g"]
 JSON_LINES = '{"json": {"lines": true}}'
+CSV_HEADER = '{"csv": {"header": true}}'
 
 Records = list[dict[str, Any]]
 
@@ -79,14 +79,14 @@ def analyze(dataset: Path, output: Path, **env: str) -> dict[str, Any]:
 
 
 def baseline(penguins_processed: Path) -> Path:
-    return penguins_processed / "baseline/data-quality.jsonl"
+    return penguins_processed / "baseline/data-quality.csv"
 
 
 @pytest.fixture(scope="module")
 def penguins_baseline(penguins_processed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The DataQualityBaseline step's output for the real preprocess output."""
     output = tmp_path_factory.mktemp("dq_baseline")
-    analyze(baseline(penguins_processed), output)
+    analyze(baseline(penguins_processed), output, dataset_format=CSV_HEADER)
     return output
 
 
@@ -106,7 +106,7 @@ def features(statistics: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_data_quality_statistics_match_pandas(
     penguins_processed: Path, penguins_baseline: Path
 ) -> None:
-    frame = pd.read_json(baseline(penguins_processed), lines=True)
+    frame = pd.read_csv(baseline(penguins_processed))
     statistics = json.loads((penguins_baseline / "statistics.json").read_text())
     constraints = json.loads((penguins_baseline / "constraints.json").read_text())
     assert statistics["dataset"]["item_count"] == len(frame) == 240
@@ -144,16 +144,17 @@ def test_data_quality_statistics_match_pandas(
     assert suggested["body_mass_g"]["num_constraints"] == {"is_non_negative": True}
 
 
-def test_csv_with_header_gives_the_same_statistics(
+def test_json_lines_of_the_train_records_give_the_csv_baseline_statistics(
     penguins_processed: Path, penguins_baseline: Path, tmp_path: Path
 ) -> None:
-    records = read_jsonl(baseline(penguins_processed))
-    path = tmp_path / "data-quality.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]))
-        writer.writeheader()
-        writer.writerows([{k: "" if v is None else v for k, v in r.items()} for r in records])
-    written = analyze(path, tmp_path / "out", dataset_format='{"csv": {"header": true}}')
+    """The baseline's CSV holds the train records as requests carry them: as JSON lines (typed
+    JSON values, not text) they give the very same statistics."""
+    records = read_jsonl(penguins_processed / "baseline/train.jsonl")
+    path = write_jsonl(
+        tmp_path / "train.jsonl",
+        [{k: v for k, v in r.items() if k != "ground_truth"} for r in records],
+    )
+    written = analyze(path, tmp_path / "out")
     assert written["statistics"] == json.loads((penguins_baseline / "statistics.json").read_text())
 
 
@@ -250,7 +251,7 @@ def test_drift_description_gives_the_distance(
         baseline_constraints=str(penguins_baseline / "constraints.json"),
     )
     [violation] = written["constraint_violations"]["violations"]
-    baseline_values = pd.read_json(baseline(penguins_processed), lines=True)["culmen_length_mm"]
+    baseline_values = pd.read_csv(baseline(penguins_processed))["culmen_length_mm"]
     shifted = [r["culmen_length_mm"] for r in read_jsonl(dataset)]
     distance = ks_2samp(baseline_values.dropna(), shifted).statistic  # exact: both below k
     # Robust: the distance must also beat the two-sample KS critical value at alpha = 0.001

@@ -78,6 +78,14 @@ def analyze(dataset: Records, output: Path, **env: str) -> Path:
     return output
 
 
+def analyze_csv(dataset: Path, output: Path) -> Path:
+    """The baseline the DataQualityBaseline step computes of preprocess's CSV, in `output`."""
+    output.mkdir(parents=True)
+    env = {"dataset_format": '{"csv": {"header": true}}'}
+    run_script(ANALYZER, env={"dataset_source": str(dataset), "output_path": str(output), **env})
+    return output
+
+
 def frozen_clock(moment: datetime.datetime) -> type[datetime.datetime]:
     class Frozen(datetime.datetime):
         @classmethod
@@ -163,9 +171,9 @@ def exchanges_of(requests: Records, prefix: str) -> list[Exchange]:
 
 @pytest.fixture(scope="module")
 def penguins_baseline(penguins_processed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The data-quality baseline of the train split (baseline/data-quality.jsonl)."""
-    dataset = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
-    return analyze(dataset, tmp_path_factory.mktemp("penguins") / "baseline")
+    """The data-quality baseline of the train split (baseline/data-quality.csv)."""
+    dataset = penguins_processed / "baseline/data-quality.csv"
+    return analyze_csv(dataset, tmp_path_factory.mktemp("penguins") / "baseline")
 
 
 @pytest.fixture(scope="module")
@@ -329,8 +337,8 @@ def test_without_a_preprocessor_the_requests_are_the_records(
 
 @pytest.fixture(scope="module")
 def digits_baseline(digits_processed: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dataset = read_jsonl(digits_processed / "baseline/data-quality.jsonl")
-    return analyze(dataset, tmp_path_factory.mktemp("digits") / "baseline")
+    dataset = digits_processed / "baseline/data-quality.csv"
+    return analyze_csv(dataset, tmp_path_factory.mktemp("digits") / "baseline")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ resolved here) and runs the real analyzer as a child process.
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import re
 import shutil
@@ -58,7 +60,7 @@ def step_properties(execution: str) -> dict[str, str]:
 
 def dataset_uri(step_name: str, execution: str) -> str:
     if step_name == "DataQualityBaseline":
-        return f"{BUCKET}/{execution}/Preprocess/baseline/data-quality.jsonl"
+        return f"{BUCKET}/{execution}/Preprocess/baseline/data-quality.csv"
     return f"{BUCKET}/{execution}/TransformTestSet/test.jsonl.out"
 
 
@@ -146,7 +148,18 @@ class Engine:
         )
 
     def put_dataset(self, step_name: str, records: list[dict[str, Any]]) -> None:
-        body = "".join(json.dumps(r) + "\n" for r in records).encode()
+        """The step's input as its producer writes it: data quality preprocess's CSV with a
+        header, model quality the transform's JSON lines."""
+        if step_name == "DataQualityBaseline":
+            text = io.StringIO()
+            writer = csv.DictWriter(
+                text, fieldnames=list(dict.fromkeys(k for r in records for k in r))
+            )
+            writer.writeheader()
+            writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in records)
+            body = text.getvalue().encode()
+        else:
+            body = "".join(json.dumps(r) + "\n" for r in records).encode()
         self.s3.put_bytes(dataset_uri(step_name, self.execution), body)
 
 
@@ -174,8 +187,14 @@ def first_data_quality_run(
     """DataQualityBaseline's first run (execution exec-0001): its S3 folder and properties."""
     root = tmp_path_factory.mktemp("first_run")
     engine = Engine(root, compiled_steps, compiled.manifest.assets, execution="exec-0001")
-    records = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
+    records = penguins_baseline_records(penguins_processed)
     return engine.root / "s3", first_run(engine, "DataQualityBaseline", records)
+
+
+def penguins_baseline_records(processed: Path) -> list[dict[str, Any]]:
+    """The train records preprocess wrote for the data-quality baseline, as they are in JSON."""
+    records = read_jsonl(processed / "baseline/train.jsonl")
+    return [{k: v for k, v in r.items() if k != "ground_truth"} for r in records]
 
 
 def data_quality_baseline(engine: Engine, first: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
@@ -276,7 +295,7 @@ def register(registry: Any, key: str, properties: dict[str, Any], status: str = 
 def test_first_run_calculates_and_registers_the_new_baseline(
     engine: Engine, penguins_processed: Path
 ) -> None:
-    records = read_jsonl(penguins_processed / "baseline/data-quality.jsonl")
+    records = penguins_baseline_records(penguins_processed)
     properties = first_run(engine, "DataQualityBaseline", records)
     prefix = output_prefix("DataQualityBaseline")
     assert properties == {
@@ -453,7 +472,8 @@ def test_supplied_baseline_that_does_not_exist(engine: Engine, penguins_processe
 
 
 def test_analyzer_failure_shows_its_error(engine: Engine) -> None:
-    engine.put_dataset("DataQualityBaseline", [{"pixels": [0, 16, 255]}])
+    uri = dataset_uri("DataQualityBaseline", engine.execution)
+    engine.s3.put_bytes(uri, b"p0,p1,p2\n0,16\n")
     ctx = engine.context("DataQualityBaseline", SkipCheck=True, RegisterNewBaseline=True)
     with pytest.raises(StepFailed) as failed:
         quality_check.run(ctx)
@@ -462,7 +482,7 @@ def test_analyzer_failure_shows_its_error(engine: Engine) -> None:
         f"QualityCheck DataQualityBaseline: the analyzer (analyzer.py) exited 2\n"
         f"  last lines of its log {ctx.log_path}:\n"
     )
-    assert "data-quality.jsonl:1: feature 'pixels' holds a list of 3 items" in message
+    assert "data-quality.csv:2: 2 fields, the header has 3" in message
     assert not engine.s3.exists(f"{output_prefix('DataQualityBaseline')}/statistics.json")
 
 

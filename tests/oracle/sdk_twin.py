@@ -392,8 +392,8 @@ class _Twin:
         return QualityCheckStep(
             name=name,
             quality_check_config=DataQualityCheckConfig(
-                baseline_dataset=self.baseline(preprocess, "data-quality.jsonl"),
-                dataset_format=DatasetFormat.json(lines=True),
+                baseline_dataset=self.baseline(preprocess, "data-quality.csv"),
+                dataset_format=DatasetFormat.csv(header=True),
                 output_s3_uri=self.run_output(name, "quality_check_output"),
             ),
             check_job_config=self.check_job(),

@@ -71,19 +71,21 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from jobkit.capture import (
+    ANSWER_SETTINGS,
     BadRecord,
     CapturedData,
     CaptureError,
+    RecordReader,
     answer_value,
-    captured_records,
     ground_truth_labels,
+    json_lines,
     load_preprocessor,
 )
 
@@ -107,12 +109,8 @@ ANALYZER_SETTINGS = (
     "dataset_source",
     "output_path",
     "analysis_type",
-    "problem_type",
-    "inference_attribute",
-    "probability_attribute",
-    "probability_threshold_attribute",
+    *ANSWER_SETTINGS,
     "ground_truth_attribute",
-    "positive_label",
     "ground_truth_source",
     "record_preprocessor_script",
     "baseline_statistics",
@@ -122,13 +120,6 @@ ANALYZER_SETTINGS = (
     "sagemaker_endpoint_name",
     "sagemaker_monitoring_schedule_name",
     "end_time",
-)
-PASSED_ON = (
-    "problem_type",
-    "inference_attribute",
-    "probability_attribute",
-    "probability_threshold_attribute",
-    "positive_label",
 )
 METRICS_PER_CALL = 1000  # PutMetricData's limit
 BYTES_PER_CALL = 256_000  # of JSON: a quarter of the 1 MB request limit leaves room for encoding
@@ -323,67 +314,78 @@ def one_file(folder: Path, suffix: str, what: str, fix: str) -> Path:
 
 
 def read_jsonl(folder: Path) -> Iterator[Event]:
-    """Every line of every *.jsonl under `folder` (sorted), with its file:line.
+    """Every line of every *.jsonl under `folder` (sorted), with its file:line, one at a time.
 
     Raises:
         JobError: a line that is not a JSON object.
     """
     for path in sorted(folder.rglob("*.jsonl")):
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except ValueError as error:
-                    value = error
-                if not isinstance(value, dict):
-                    raise JobError(
-                        f"{path}:{number}",
-                        "not a JSON object",
-                        "data-capture and ground-truth files hold one JSON object a line",
-                        "remove or repair the line (a partly written file?)",
-                    )
-                yield f"{path}:{number}", value
-
-
-def events_in_window(folder: Path, settings: Settings) -> list[Event]:
-    """The captured requests whose inferenceTime lies in [start, end].
-
-    Raises:
-        JobError: no capture file, or none in the window.
-    """
-    window = f"[{settings.start:{STAMP}}, {settings.end:{STAMP}}]"
-    read = undated = 0
-    events = []
-    for where, event in read_jsonl(folder):
-        read += 1
-        metadata = event.get("eventMetadata")
-        stamp = metadata.get("inferenceTime") if isinstance(metadata, dict) else None
         try:
-            moment = parse_time(stamp) if isinstance(stamp, str) else None
-        except ValueError:
-            moment = None
-        if moment is None:
-            undated += 1
-        elif settings.start <= moment <= settings.end:
-            events.append((where, event))
-    if not events:
-        if read == 0:
-            what = "no data-capture line (*.jsonl) there"
-        else:
-            what = f"none of the {read} captured requests has an inferenceTime in {window}"
-            what += f" ({undated} without a readable inferenceTime)" if undated else ""
-        raise JobError(
-            f"input folder {folder}",
-            what,
-            "the job analyses the endpoint's traffic of the last MONITOR_WINDOW",
-            "send traffic to the endpoint with data capture on (python -m endpoint.traffic), "
-            "or widen MONITOR_WINDOW / set MONITOR_END_TIME",
-        )
-    if undated:
-        print(f"monitor: left out {undated} captured requests without a readable inferenceTime")
-    return events
+            for where, value in json_lines(path):
+                if not isinstance(value, dict):
+                    raise CaptureError(where, "", "", "")
+                yield where, value
+        except CaptureError as error:
+            raise JobError(
+                error.where,
+                "not a JSON object",
+                "data-capture and ground-truth files hold one JSON object a line",
+                "remove or repair the line (a partly written file?)",
+            ) from None
+
+
+class Window:
+    """The captured requests whose inferenceTime lies in [start, end], read one at a time; the
+    counts are those of the last reading."""
+
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.folder, self.settings = folder, settings
+        self.read = self.undated = self.events = 0
+
+    def __iter__(self) -> Iterator[Event]:
+        self.read = self.undated = self.events = 0
+        for where, event in read_jsonl(self.folder):
+            self.read += 1
+            metadata = event.get("eventMetadata")
+            stamp = metadata.get("inferenceTime") if isinstance(metadata, dict) else None
+            try:
+                moment = parse_time(stamp) if isinstance(stamp, str) else None
+            except ValueError:
+                moment = None
+            if moment is None:
+                self.undated += 1
+            elif self.settings.start <= moment <= self.settings.end:
+                self.events += 1
+                yield where, event
+
+    def check(self) -> None:
+        """After a reading: say what was left out.
+
+        Raises:
+            JobError: no capture file, or no captured request in the window.
+        """
+        if not self.events:
+            settings = self.settings
+            window = f"[{settings.start:{STAMP}}, {settings.end:{STAMP}}]"
+            if self.read == 0:
+                what = "no data-capture line (*.jsonl) there"
+            else:
+                what = f"none of the {self.read} captured requests has an inferenceTime in {window}"
+                what += (
+                    f" ({self.undated} without a readable inferenceTime)" if self.undated else ""
+                )
+            raise JobError(
+                f"input folder {self.folder}",
+                what,
+                "the job analyses the endpoint's traffic of the last MONITOR_WINDOW",
+                "send traffic to the endpoint with data capture on (python -m endpoint.traffic), "
+                "or widen MONITOR_WINDOW / set MONITOR_END_TIME",
+            )
+        if self.undated:
+            print(
+                f"monitor: left out {self.undated} captured requests without a readable "
+                f"inferenceTime"
+            )
 
 
 # --------------------------------------------------------------------------- records
@@ -414,12 +416,10 @@ def ground_truth(folder: Path) -> dict[str, Any]:
 
 
 def model_quality_records(
-    events: list[Event], labels: dict[str, Any], truth_key: str
-) -> tuple[list[dict[str, Any]], int]:
-    """Each captured answer ({"0": item, ...} for a list) with its label under `truth_key`;
-    answers without a label or unreadable are skipped and counted."""
-    records: list[dict[str, Any]] = []
-    skipped = 0
+    events: Iterable[Event], labels: dict[str, Any], truth_key: str
+) -> Iterator[dict[str, Any] | None]:
+    """Each captured answer ({"0": item, ...} for a list) with its label under `truth_key`, one
+    at a time; None for an answer without a label, or unreadable (skipped)."""
     for _, event in events:
         record = CapturedData(event)
         metadata = record.event_metadata
@@ -430,11 +430,39 @@ def model_quality_records(
             body = None
         if isinstance(body, list):  # as Model Monitor flattens an array: "0.label", ...
             body = {str(i): value for i, value in enumerate(body)}
-        if not isinstance(body, dict):
-            skipped += 1
-            continue
-        records.append({**body, truth_key: label})
-    return records, skipped
+        yield {**body, truth_key: label} if isinstance(body, dict) else None
+
+
+def data_quality_records(
+    events: Iterable[Event], reader: RecordReader
+) -> Iterator[dict[str, Any] | None]:
+    """The records of each captured request, one request at a time; None for a request that
+    gives none (skipped).
+
+    Raises:
+        JobError: the preprocessor raised, or returned something that is not records.
+    """
+    for where, event in events:
+        try:
+            batch = reader.records(where, event)
+        except CaptureError as error:
+            raise _job_error(error) from None
+        if not batch:
+            yield None
+        yield from batch
+
+
+def write_records(path: Path, records: Iterable[dict[str, Any] | None]) -> tuple[int, int]:
+    """The records as JSON lines, written as they come; (records written, requests skipped)."""
+    written = skipped = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for record in records:
+            if record is None:
+                skipped += 1
+            else:
+                handle.write(json.dumps(record) + "\n")
+                written += 1
+    return written, skipped
 
 
 # --------------------------------------------------------------------------- analyzer
@@ -469,7 +497,7 @@ def analyzer_environment(
     if statistics is not None:
         env["baseline_statistics"] = str(statistics)
     if settings.kind == "model_quality":
-        env.update({name: own[name] for name in PASSED_ON if own.get(name)})
+        env.update({name: own[name] for name in ANSWER_SETTINGS if own.get(name)})
         env["ground_truth_attribute"] = settings.truth_key
     return env
 
@@ -623,34 +651,32 @@ def run(base: Path, environ: dict[str, str], now: datetime) -> dict[str, Any]:
             handler = load_preprocessor(preprocessor)
         except CaptureError as error:
             raise _job_error(error) from None
-    events = events_in_window(inputs / "capture", settings)
+    window = Window(inputs / "capture", settings)
+    records: Iterable[dict[str, Any] | None]
     if data_quality:
-        try:
-            found, skipped = captured_records(events, handler)
-        except CaptureError as error:
-            raise _job_error(error) from None
-        records = [record for _, record in found]
+        records = data_quality_records(window, RecordReader(handler))
         why = "the record preprocessor (or the reading of the requests) dropped every one"
         fix = "check the job's MONITOR_* feature variables match the requests' features"
     else:
         labels = ground_truth(inputs / "ground_truth")
-        records, skipped = model_quality_records(events, labels, settings.truth_key)
+        records = model_quality_records(window, labels, settings.truth_key)
         why = "no captured inference id has ground truth (or a readable answer)"
         fix = (
             "write ground truth for the captured inference ids (python -m endpoint.ground_truth) "
             "and send requests with an InferenceId"
         )
-    if not records:
-        raise JobError(
-            f"input folder {inputs / 'capture'}",
-            f"no record to analyse from the {len(events)} captured requests in the window",
-            why,
-            fix,
-        )
     report = base / "report"
     with tempfile.TemporaryDirectory(prefix="monitor-") as work:
         dataset, output, metrics = Path(work, "records.jsonl"), Path(work, "out"), Path(work, "cw")
-        dataset.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        count, skipped = write_records(dataset, records)
+        window.check()
+        if not count:
+            raise JobError(
+                f"input folder {inputs / 'capture'}",
+                f"no record to analyse from the {window.events} captured requests in the window",
+                why,
+                fix,
+            )
         env = analyzer_environment(settings, dataset, output, metrics, constraints, statistics)
         run_analyzer(analyzer, env, Path(work, "analyzer.log"))
         report.mkdir(parents=True, exist_ok=True)
@@ -660,7 +686,7 @@ def run(base: Path, environ: dict[str, str], now: datetime) -> dict[str, Any]:
         result = {
             "violations": len(violations),
             "violated": violated(violations),
-            "records": len(records),
+            "records": count,
             "skipped": skipped,
             "window_start": settings.start.strftime(STAMP),
             "window_end": settings.end.strftime(STAMP),
@@ -671,7 +697,7 @@ def run(base: Path, environ: dict[str, str], now: datetime) -> dict[str, Any]:
             data = metric_data(metrics / "cloudwatch_metrics.jsonl")
             calls = publish_metrics(data, NAMESPACES[settings.kind])
     print(
-        f"monitor: {settings.kind} of {len(records)} records ({skipped} skipped) in "
+        f"monitor: {settings.kind} of {count} records ({skipped} skipped) in "
         f"[{result['window_start']}, {result['window_end']}]: {len(violations)} violations"
         + (f" ({result['violated']})" if violations else "")
         + (f"; metrics published in {calls} PutMetricData calls" if settings.publish else "")

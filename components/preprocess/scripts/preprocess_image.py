@@ -214,11 +214,14 @@ def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: 
 
 
 def write_pixel_columns(path: Path, pixels: np.ndarray) -> None:
-    """One JSON object a line: {"p0": 0..255, "p1": ...}, flat, for data-quality analysis."""
+    """CSV with a header p0..pN, one image a row of 0..255 integers: the data-quality baseline's
+    input, no bigger than the images' CSV, which both analyzers read ({"csv": {"header": true}})."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for row in pixels.astype(np.int64).tolist():
-            handle.write(json.dumps({f"p{i}": v for i, v in enumerate(row)}) + "\n")
+    header = ",".join(f"p{i}" for i in range(pixels.shape[1]))
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        np.savetxt(
+            handle, pixels.astype(np.int64), fmt="%d", delimiter=",", header=header, comments=""
+        )
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -268,7 +271,7 @@ def run(args: argparse.Namespace) -> str:
     write_baseline(base / "baseline" / "test.jsonl", test_labels, test_pixels, args.classes)
     # The data-quality baseline's input: the train images without labels, as flat pixel
     # columns p0..pN (0..255, the transformer's feature names), which the analyzers take.
-    write_pixel_columns(base / "baseline" / "data-quality.jsonl", train_pixels[train])
+    write_pixel_columns(base / "baseline" / "data-quality.csv", train_pixels[train])
     total = len(train_labels) + len(test_labels)
     return (
         f"{PROG}: {total} rows ({train_path.name} {len(train_labels)}, "

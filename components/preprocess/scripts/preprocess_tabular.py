@@ -14,6 +14,7 @@ fix; nothing is written unless every check passes.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -349,6 +350,16 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(record) + "\n")
 
 
+def write_feature_csv(path: Path, records: list[dict[str, Any]]) -> None:
+    """The records as CSV with a header, empty where missing: the data-quality baseline's input
+    (numbers as Python writes them, so a float stays Fractional and an int Integral)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else [])
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in records)
+
+
 def write_json(path: Path, value: Any) -> None:
     """Canonical JSON: sorted keys, 2-space indent, trailing newline."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -384,7 +395,7 @@ def run(args: argparse.Namespace) -> str:
         baseline = [{**records[i], "ground_truth": args.classes[labels[i]]} for i in rows.tolist()]
         write_jsonl(base / "baseline" / f"{name}.jsonl", baseline)
     # What live requests look like (no label): the data-quality baseline's input.
-    write_jsonl(base / "baseline" / "data-quality.jsonl", [records[i] for i in train.tolist()])
+    write_feature_csv(base / "baseline" / "data-quality.csv", [records[i] for i in train.tolist()])
     return (
         f"{PROG}: {len(frame)} rows from {path.name} -> train {len(train)}, "
         f"validation {len(validation)}, test {len(test)} "

@@ -20,15 +20,19 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from components.quality_check.scripts.captured import capture_records, merged_records
-from components.quality_check.scripts.data_quality import check_data_quality, data_quality
-from components.quality_check.scripts.errors import InputError
+from components.quality_check.scripts.captured import CapturedRecords, merged_records
+from components.quality_check.scripts.data_quality import (
+    check_data_quality,
+    data_quality,
+    domain_features,
+)
+from components.quality_check.scripts.errors import InputError, Record
 from components.quality_check.scripts.model_quality import check_model_quality, model_quality
-from components.quality_check.scripts.reading import dataset_files, parse_format, read_records
+from components.quality_check.scripts.reading import Dataset, dataset_files, parse_format
 from components.quality_check.scripts.report import (
     cloudwatch_records,
     read_baseline,
@@ -112,9 +116,13 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
     kind, option = parse_format(settings["dataset_format"])
     assert settings["dataset_source"] is not None and settings["output_path"] is not None
     files = dataset_files(Path(settings["dataset_source"]))
-    records = read_records(files, kind, option)
+    dataset = Dataset(files, kind, option)  # read as it is analysed, never held whole
+    if next(iter(dataset), None) is None:
+        raise dataset.empty()
+    records: Iterable[Record] = dataset
+    captured = None
     if kind == "capture" and analysis == MODEL_QUALITY:
-        records = merged_records(records, settings)
+        records = merged_records(dataset, settings)
         settings = {
             **settings,
             "inference_attribute": "prediction" if settings["inference_attribute"] else None,
@@ -122,8 +130,8 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
             "ground_truth_attribute": "ground_truth",
         }
     elif kind == "capture":
-        records = capture_records(records, settings["record_preprocessor_script"])
-        if not records:
+        records = captured = CapturedRecords(dataset, settings["record_preprocessor_script"])
+        if next(iter(captured), None) is None:
             raise InputError(
                 f"dataset {settings['dataset_source']}: no record left after preprocessing\n"
                 f"  why: statistics need at least one record\n"
@@ -139,7 +147,11 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
     distances: dict[str, float] = {}
     violations: list[dict[str, str]] | None = None
     if analysis == DATA_QUALITY:
-        columns, statistics, constraints = data_quality(records)
+        columns, statistics, constraints = data_quality(
+            records, texts_for=domain_features(baseline_constraints)
+        )
+        if captured is not None:
+            captured.report()
         if baseline_constraints is not None:
             if not isinstance(baseline_constraints.get("features"), list):
                 raise InputError(
@@ -180,8 +192,9 @@ def analyze(settings: dict[str, str | None]) -> list[dict[str, str]]:
         )
         files_out[directory / "cloudwatch_metrics.jsonl"] = lines
     write_atomically(files_out)
+    count = statistics["dataset"]["item_count"]
     print(
-        f"analyzer: {analysis} of {len(records)} records from {len(files)} file(s) -> "
+        f"analyzer: {analysis} of {count} records from {len(files)} file(s) -> "
         f"{', '.join(sorted(p.name for p in files_out))} in {output}"
     )
     for violation in violations or []:

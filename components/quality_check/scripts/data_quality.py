@@ -3,15 +3,23 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import re
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import numpy as np
 
+from components.quality_check.scripts.columns import (
+    Column,
+    Profile,
+    count_texts,
+    profile_records,
+    profile_text_rows,
+)
 from components.quality_check.scripts.errors import InputError, Record
+from components.quality_check.scripts.reading import Dataset, read_csv_blocks
+from components.quality_check.scripts.sketch import KLL_C, KLL_K, KllSketch
 
 # Model Monitor's defaults for suggested data-quality constraints.
 MONITORING_CONFIG: dict[str, Any] = {
@@ -27,155 +35,20 @@ MONITORING_CONFIG: dict[str, Any] = {
         "categorical_drift_method": "LInfinity",
     },
 }
-KLL_K = 2048  # items a KLL sketch keeps at its top level; below this the sketch is exact
-KLL_C = 0.7  # capacity ratio between adjacent levels
 BUCKETS = 10  # "By default, the distribution is materialized in 10 buckets."
 MAX_DOMAIN = 20  # string features with at most this many distinct values get a domain
 ROBUST_ALPHA = 0.001  # significance of the two-sample KS gate of comparison_method=Robust
-INTEGRAL_RE = re.compile(r"^[+-]?\d+$")
-FRACTIONAL_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-MISSING = "missing"
 
 
-def flatten(where: str, record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested objects become dotted names; lists are refused (Model Monitor takes flat data)."""
-    flat: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(where, value, f"{name}."))
-        elif isinstance(value, list):
-            raise InputError(
-                f"{where}: feature {name!r} holds a list of {len(value)} items\n"
-                f"  why: data-quality analysis takes flat records (numbers, strings, null) or "
-                f"nested objects, as Model Monitor does\n"
-                f"  fix: write one feature per item (e.g. {name}_0, {name}_1, ...) first"
-            )
-        else:
-            flat[name] = value
-    return flat
-
-
-def classify(value: Any) -> tuple[str, Any]:
-    """(kind, value): kind is Integral, Fractional, String or missing, as Deequ infers types."""
-    if value is None:
-        return MISSING, None
-    if isinstance(value, bool):
-        return "String", "true" if value else "false"
-    if isinstance(value, int):
-        return "Integral", float(value)
-    if isinstance(value, float):
-        return ("Fractional", value) if math.isfinite(value) else (MISSING, None)
-    text = str(value).strip()
-    if not text:
-        return MISSING, None
-    if INTEGRAL_RE.match(text):
-        return "Integral", float(text)
-    if FRACTIONAL_RE.match(text):
-        return "Fractional", float(text)
-    return "String", text
-
-
-def text_of(value: Any) -> str:
-    """The string a value is counted as in string statistics."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value).strip()
-
-
-class Column:
-    """What one feature holds across the dataset."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.kinds: dict[str, int] = {"Integral": 0, "Fractional": 0, "String": 0, MISSING: 0}
-        self.numbers: list[float] = []
-        self.values: list[Any] = []  # the present values as read
-
-    def add(self, value: Any) -> None:
-        if type(value) is float and math.isfinite(value):  # the common case, made cheap
-            self.kinds["Fractional"] += 1
-            self.numbers.append(value)
-            self.values.append(value)
-            return
-        kind, parsed = classify(value)
-        self.kinds[kind] += 1
-        if kind != MISSING:
-            self.values.append(value)
-            if kind != "String":
-                self.numbers.append(parsed)
-
-    @functools.cached_property
-    def texts(self) -> list[str]:
-        """The present values as text (string statistics and domains); read after adding."""
-        return [text_of(value) for value in self.values]
-
-    @property
-    def present(self) -> int:
-        return len(self.values)
-
-    @property
-    def inferred_type(self) -> str:
-        """String if any value is text, else Fractional if any has a fraction, else Integral.
-
-        A feature with no value at all is reported as String (Model Monitor's statistics have no
-        type for it).
-        """
-        if self.kinds["String"] or not self.present:
-            return "String"
-        return "Fractional" if self.kinds["Fractional"] else "Integral"
-
-
-def profile(records: list[Record]) -> list[Column]:
-    columns: dict[str, Column] = {}
-    flats = [flatten(where, record) for where, record in records]
-    for flat in flats:
-        for name in flat:
-            if name not in columns:
-                columns[name] = Column(name)
-    for flat in flats:
-        for name, column in columns.items():
-            column.add(flat.get(name))
-    return list(columns.values())
-
-
-def kll_sketch(values: np.ndarray, k: int = KLL_K, c: float = KLL_C) -> list[list[float]]:
-    """A KLL quantile sketch: level h holds items of weight 2**h, each level sorted.
-
-    Below k values nothing is compacted and level 0 is the sorted data. Compaction keeps every
-    other item of a full level, alternating the offset, so the sketch is deterministic.
-    """
-    levels: list[list[float]] = [sorted(float(v) for v in values)]
-    offset = 0
-    while True:
-        height = len(levels)
-        full = next(
-            (
-                h
-                for h, items in enumerate(levels)
-                if len(items) > max(2, math.ceil(k * c ** (height - 1 - h)))
-            ),
-            None,
-        )
-        if full is None:
-            return levels
-        items = sorted(levels[full])
-        keep = len(items) % 2  # an odd item stays where it is
-        rest, promoted = items[:keep], items[keep + offset :: 2]
-        offset ^= 1
-        levels[full] = rest
-        if full + 1 == len(levels):
-            levels.append([])
-        levels[full + 1] = sorted(levels[full + 1] + promoted)
-
-
-def buckets(values: np.ndarray) -> list[dict[str, float]]:
-    """10 equal-width buckets from min to max (one when all values are equal), exact counts."""
-    low, high = float(values.min()), float(values.max())
+def buckets(column: Column) -> list[dict[str, float]]:
+    """10 equal-width buckets from min to max (one when all values are equal), counted from the
+    KLL sketch as Deequ counts them: exact below KLL_K values."""
+    low, high = column.moments.low, column.moments.high
     if low == high:
-        return [{"lower_bound": low, "upper_bound": high, "count": float(len(values))}]
+        return [{"lower_bound": low, "upper_bound": high, "count": float(column.numbers)}]
     edges = np.linspace(low, high, BUCKETS + 1)
-    counts, _ = np.histogram(values, bins=edges)
+    items, weights = column.sketch.weighted_items()
+    counts, _ = np.histogram(items, bins=edges, weights=weights)
     return [
         {
             "lower_bound": float(edges[i]),
@@ -190,41 +63,38 @@ def feature_statistics(column: Column, item_count: int) -> dict[str, Any]:
     common = {"num_present": column.present, "num_missing": item_count - column.present}
     kind = column.inferred_type
     if kind == "String":
-        counts: dict[str, int] = {}
-        for text in column.texts:
-            counts[text] = counts.get(text, 0) + 1
         return {
             "name": column.name,
             "inferred_type": kind,
             "string_statistics": {
                 "common": common,
-                "distinct_count": float(len(counts)),
+                "distinct_count": float(len(column.texts)),
                 "distribution": {
                     "categorical": {
                         "buckets": [
-                            {"value": v, "count": float(n)} for v, n in sorted(counts.items())
+                            {"value": v, "count": float(n)} for v, n in sorted(column.texts.items())
                         ]
                     }
                 },
             },
         }
-    values = np.asarray(column.numbers, dtype=float)
+    moments = column.moments
     return {
         "name": column.name,
         "inferred_type": kind,
         "numerical_statistics": {
             "common": common,
-            "mean": float(values.mean()),
-            "sum": float(values.sum()),
-            "std_dev": float(values.std()),
-            "min": float(values.min()),
-            "max": float(values.max()),
+            "mean": moments.mean,
+            "sum": moments.total,
+            "std_dev": moments.std_dev,
+            "min": moments.low,
+            "max": moments.high,
             "distribution": {
                 "kll": {
-                    "buckets": buckets(values),
+                    "buckets": buckets(column),
                     "sketch": {
                         "parameters": {"c": KLL_C, "k": float(KLL_K)},
-                        "data": kll_sketch(values),
+                        "data": column.sketch.data(),
                     },
                 }
             },
@@ -240,11 +110,11 @@ def feature_constraints(column: Column, item_count: int) -> dict[str, Any]:
         "completeness": column.present / item_count,
     }
     if kind == "String":
-        distinct = sorted(set(column.texts))
+        distinct = sorted(column.texts)
         if 0 < len(distinct) <= MAX_DOMAIN:
             feature["string_constraints"] = {"domains": distinct}
     else:
-        feature["num_constraints"] = {"is_non_negative": min(column.numbers) >= 0}
+        feature["num_constraints"] = {"is_non_negative": column.moments.low >= 0}
     return feature
 
 
@@ -352,10 +222,10 @@ def check_feature(
     domains = base.get("string_constraints", {}).get("domains")
     if domains and column.present:
         allowed = {str(d) for d in domains}
-        ratio = sum(text in allowed for text in column.texts) / column.present
+        ratio = sum(n for text, n in column.texts.items() if text in allowed) / column.present
         threshold = float(config.get("domain_content_threshold", 1.0))
         if ratio < threshold:
-            unknown = sorted({t for t in column.texts if t not in allowed})
+            unknown = sorted(t for t in column.texts if t not in allowed)
             found.append(
                 _violation(
                     name,
@@ -477,9 +347,38 @@ def check_data_quality(
     return violations, distances
 
 
-def data_quality(records: list[Record]) -> tuple[list[Column], dict[str, Any], dict[str, Any]]:
-    columns = profile(records)
-    item_count = len(records)
+def domain_features(constraints: dict[str, Any] | None) -> set[str]:
+    """The features a baseline's constraints give a domain (their values are checked as text)."""
+    features = (constraints or {}).get("features")
+    return {
+        str(f.get("name"))
+        for f in (features if isinstance(features, list) else [])
+        if isinstance(f, dict) and (f.get("string_constraints") or {}).get("domains")
+    }
+
+
+def data_quality(
+    records: Iterable[Record], texts_for: Collection[str] = ()
+) -> tuple[list[Column], dict[str, Any], dict[str, Any]]:
+    """Statistics and suggested constraints of the records, read in one pass in bounded memory.
+
+    Features whose numbers are needed as text (a String feature holding numbers, or one in
+    `texts_for`, whose domain a check counts) are read a second time: `records` must then be
+    re-iterable (a list, a reading.Dataset, a captured.CapturedRecords).
+    """
+    profile = Profile()
+    if isinstance(records, Dataset) and records.kind == "csv":
+        for path in records.files:
+            for names, _, rows in read_csv_blocks(path, records.option):
+                profile_text_rows(profile, names, rows)
+    else:
+        profile_records(profile, records)
+    columns = profile.finish()
+    needed = [c for c in columns if c.numbers and (c.kinds["String"] or c.name in texts_for)]
+    if needed:
+        assert iter(records) is not records, "a second reading needs a re-iterable dataset"
+        count_texts(needed, records)
+    item_count = profile.item_count
     statistics = {
         "version": 0.0,
         "dataset": {"item_count": item_count},
@@ -491,3 +390,11 @@ def data_quality(records: list[Record]) -> tuple[list[Column], dict[str, Any], d
         "monitoring_config": json.loads(json.dumps(MONITORING_CONFIG)),
     }
     return columns, statistics, constraints
+
+
+def kll_sketch(values: np.ndarray) -> list[list[float]]:
+    """The KLL sketch of `values` as the analyzer builds it (blocks of KLL_K): its levels."""
+    sketch = KllSketch()
+    for start in range(0, len(values), KLL_K):
+        sketch.update(np.asarray(values[start : start + KLL_K], dtype=float))
+    return sketch.data()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -289,8 +289,10 @@ def confusion(
 
 
 def model_quality(
-    records: list[Record], settings: dict[str, str | None]
+    records: Iterable[Record], settings: dict[str, str | None]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Metrics and suggested constraints of the records, read once; only each record's label,
+    prediction and probability are kept."""
     problem = settings["problem_type"]
     if problem not in PROBLEM_TYPES:
         raise InputError(
@@ -310,13 +312,18 @@ def model_quality(
             "  fix: set both (BinaryClassification may give probability_attribute instead of "
             "inference_attribute)"
         )
-    # (where, value) pairs, so a bad value is reported with its file and line
-    truths = [(w, attribute(w, r, truth_path, "ground_truth_attribute")) for w, r in records]
-    predictions = (
-        [(w, attribute(w, r, inference_path, "inference_attribute")) for w, r in records]
-        if inference_path
-        else None
-    )
+    # One reading keeps only the three values of each record, as (where, value) pairs, so a bad
+    # value is reported with its file and line.
+    truths: list[tuple[str, Any]] = []
+    predictions: list[tuple[str, Any]] | None = [] if inference_path else None
+    probabilities: list[tuple[str, Any]] = []
+    for w, r in records:
+        truths.append((w, attribute(w, r, truth_path, "ground_truth_attribute")))
+        if predictions is not None:
+            predictions.append((w, attribute(w, r, str(inference_path), "inference_attribute")))
+        if probability_path and problem == "BinaryClassification":
+            probabilities.append((w, attribute(w, r, probability_path, "probability_attribute")))
+    count = len(truths)
     metrics: dict[str, Any]
     if problem == "MulticlassClassification":
         assert predictions is not None
@@ -325,7 +332,7 @@ def model_quality(
         labels = sorted(set(actual) | set(predicted))
         metrics = {"confusion_matrix": confusion(actual, predicted, labels)}
         metrics.update(
-            with_deviation(lambda i: multiclass_all(actual[i], predicted[i], labels), len(records))
+            with_deviation(lambda i: multiclass_all(actual[i], predicted[i], labels), count)
         )
     elif problem == "BinaryClassification":
         positive = settings["positive_label"]
@@ -333,18 +340,7 @@ def model_quality(
             [binary_label(w, v, positive, "ground_truth_attribute") for w, v in truths]
         )
         scores = (
-            np.array(
-                [
-                    number(
-                        w,
-                        attribute(w, r, probability_path, "probability_attribute"),
-                        "probability_attribute",
-                        0.0,
-                        1.0,
-                    )
-                    for w, r in records
-                ]
-            )
+            np.array([number(w, v, "probability_attribute", 0.0, 1.0) for w, v in probabilities])
             if probability_path
             else None
         )
@@ -365,7 +361,7 @@ def model_quality(
                 lambda i: binary_all(
                     actual[i], predicted[i], None if scores is None else scores[i]
                 ),
-                len(records),
+                count,
             )
         )
         if scores is not None and roc_auc(actual, scores) is not None:
@@ -380,10 +376,10 @@ def model_quality(
         assert predictions is not None
         actual = np.array([number(w, v, "ground_truth_attribute") for w, v in truths])
         predicted = np.array([number(w, v, "inference_attribute") for w, v in predictions])
-        metrics = with_deviation(lambda i: regression_all(actual[i], predicted[i]), len(records))
+        metrics = with_deviation(lambda i: regression_all(actual[i], predicted[i]), count)
     statistics = {
         "version": 0.0,
-        "dataset": {"item_count": len(records)},
+        "dataset": {"item_count": count},
         METRICS_KEY[problem]: metrics,
     }
     constraints = {

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from components.quality_check.scripts.columns import BLOCK_ROWS
 from components.quality_check.scripts.errors import InputError, Record
+from jobkit.capture import CaptureError, json_lines
 
 CAPTURE_FORMAT = "sagemakerCaptureJson"
 
@@ -67,22 +69,35 @@ def dataset_files(source: Path, setting: str = "dataset_source") -> list[Path]:
     return files
 
 
-def read_records(files: list[Path], kind: str, option: bool) -> list[Record]:
-    records: list[Record] = []
-    for path in files:
-        if kind == "csv":
-            records.extend(read_csv(path, header=option))
-        elif kind == "capture" or option:
-            records.extend(read_json_lines(path))
-        else:
-            records.extend(read_json_document(path))
-    if not records:
-        raise InputError(
-            f"dataset {', '.join(str(f) for f in files)}: no records\n"
+class Dataset:
+    """The records of a dataset's files, read afresh on each iteration (one record held at a
+    time), so an analysis can read them twice. CSV files also come as blocks of text rows.
+
+    Raises (when iterated):
+        InputError: a file that is not in the dataset's format.
+    """
+
+    def __init__(self, files: list[Path], kind: str, option: bool) -> None:
+        self.files, self.kind, self.option = files, kind, option
+
+    def __iter__(self) -> Iterator[Record]:
+        for path in self.files:
+            if self.kind == "csv":
+                for names, numbers, rows in read_csv_blocks(path, self.option):
+                    for i, row in enumerate(rows):  # (zip(strict=) is Python 3.10)
+                        cells = {names[j]: (c if c.strip() else None) for j, c in enumerate(row)}
+                        yield f"{path}:{numbers[i]}", cells
+            elif self.kind == "capture" or self.option:
+                yield from read_json_lines(path)
+            else:
+                yield from read_json_document(path)
+
+    def empty(self) -> InputError:
+        return InputError(
+            f"dataset {', '.join(str(f) for f in self.files)}: no records\n"
             f"  why: statistics need at least one record\n"
             f"  fix: check the dataset and dataset_format"
         )
-    return records
 
 
 def _record(where: str, value: Any) -> Record:
@@ -95,19 +110,15 @@ def _record(where: str, value: Any) -> Record:
 
 
 def read_json_lines(path: Path) -> Iterator[Record]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(
-                    f"{path}:{number}: not JSON ({exc})\n"
-                    f"  why: dataset_format says JSON lines, one object per line\n"
-                    f"  fix: fix the line, or set dataset_format to the data's real format"
-                ) from None
-            yield _record(f"{path}:{number}", value)
+    try:
+        for where, value in json_lines(path):
+            yield _record(where, value)
+    except CaptureError as error:
+        raise InputError(
+            f"{error.where}: {error.what}\n"
+            f"  why: dataset_format says JSON lines, one object per line\n"
+            f"  fix: fix the line, or set dataset_format to the data's real format"
+        ) from None
 
 
 def read_json_document(path: Path) -> Iterator[Record]:
@@ -122,11 +133,15 @@ def read_json_document(path: Path) -> Iterator[Record]:
         yield _record(f"{path}[{index}]", item)
 
 
-def read_csv(path: Path, header: bool) -> Iterator[Record]:
+def read_csv_blocks(
+    path: Path, header: bool
+) -> Iterator[tuple[list[str], list[int], list[list[str]]]]:
+    """(column names, row numbers, rows of text) in blocks of up to BLOCK_ROWS rows."""
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = csv.reader(handle)
         names: list[str] | None = None
-        for number, row in enumerate(rows, 1):
+        numbers: list[int] = []
+        block: list[list[str]] = []
+        for number, row in enumerate(csv.reader(handle), 1):
             if not row:
                 continue
             if names is None:
@@ -138,7 +153,10 @@ def read_csv(path: Path, header: bool) -> Iterator[Record]:
                     f"{path}:{number}: {len(row)} fields, the header has {len(names)}\n"
                     f"  fix: give every row one field per column (empty for missing)"
                 )
-            yield (
-                f"{path}:{number}",
-                {names[i]: (row[i] if row[i].strip() else None) for i in range(len(row))},
-            )
+            numbers.append(number)
+            block.append(row)
+            if len(block) == BLOCK_ROWS:
+                yield names, numbers, block
+                numbers, block = [], []
+        if block and names is not None:
+            yield names, numbers, block

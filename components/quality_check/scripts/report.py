@@ -96,4 +96,23 @@ def write_atomically(files: dict[Path, str]) -> None:
 
 
 def render(document: Any) -> str:
-    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+    """Indented JSON (as json.dumps(indent=2)), each list of numbers (a KLL sketch's level, a
+    curve) on one line: a sketch holds thousands of numbers per feature, one a line would be
+    most of the file."""
+    return _rendered(document, "") + "\n"
+
+
+def _rendered(node: Any, indent: str) -> str:
+    inner = indent + "  "
+    if isinstance(node, dict) and node:
+        items = (f"{inner}{json.dumps(str(k))}: {_rendered(v, inner)}" for k, v in node.items())
+        return "{\n" + ",\n".join(items) + f"\n{indent}}}"
+    if isinstance(node, list) and node and not all(_numbers(item) for item in node):
+        return "[\n" + ",\n".join(inner + _rendered(v, inner) for v in node) + f"\n{indent}]"
+    return json.dumps(node, allow_nan=False)
+
+
+def _numbers(node: Any) -> bool:
+    """A number, or a list of numbers (a list of lists of numbers folds as one)."""
+    kinds = set(map(type, node)) if isinstance(node, list) else {type(node)}
+    return kinds <= {int, float}
