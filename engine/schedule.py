@@ -1,17 +1,19 @@
 """`python -m engine.schedule --root DIR run NAME`: run a recorded monitoring schedule's job now.
 
-What a Model Monitor execution does, over everything the endpoint has captured so far:
+What a Model Monitor execution does with the schedule's job definition (recorded by the local
+SageMaker when the schedule handler created it), over everything the endpoint has captured:
 1. the capture files under `<DestinationS3Uri>/<endpoint>/AllTraffic/` are read; each captured
-   request goes through the schedule's record preprocessor (`preprocess_handler(inference_record)`)
-   when it names one;
-2. model quality: each capture is joined on its inference id with the ground truth under
-   `ground_truth_uri` (`eventMetadata.eventId` -> `groundTruthData.data`); the record holds the
-   captured answer (a JSON list's items under "0", "1", ...) and the truth under
-   `ground_truth_attribute` (default `groundTruthData`); captures without truth are left out;
+   request goes through the definition's record preprocessor (`preprocess_handler(...)`) when it
+   names one, with the definition's Environment set;
+2. model quality: each capture is joined on its inference id with the ground truth under the
+   GroundTruthS3Input (`eventMetadata.eventId` -> `groundTruthData.data`); the record holds the
+   captured answer (a JSON list's items under "0", "1", ...) and the truth under the
+   environment's `ground_truth_attribute` (default `groundTruthData`); captures without truth
+   are left out;
 3. the QualityCheck analyzer (components/quality_check/scripts/analyzer.py) runs as a process
    with Model Monitor's settings (dataset_source, output_path, analysis_type, baseline_*...);
 4. its statistics.json and constraint_violations.json are put at
-   `<output_uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
+   `<S3Output>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
 
 `--containers` (or `--containers-only REPO,...`) runs the jobs as `python -m engine run` does with
 it: a builtin schedule's pipeline runs each job on its image's Python and library versions;

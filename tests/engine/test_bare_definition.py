@@ -670,3 +670,30 @@ def test_a_map_parameter_the_definition_does_not_declare_names_its_entry(
         "  why: the definition declares 'MinRows', 'dataset_location'\n"
         "  fix: use one of those names, or remove the entry\n"
     )
+
+
+@pytest.mark.integration
+def test_a_mapped_lambda_runs_its_code_with_the_modules_beside_it(
+    course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (course / "lambdas").mkdir()
+    (course / "lambdas" / "deploy.py").write_text(
+        "from naming import endpoint\n\n"
+        "def handler(event, context):\n"
+        "    return {'statusCode': 200, 'endpoint': endpoint(event['model'])}\n"
+    )
+    (course / "lambdas" / "naming.py").write_text("def endpoint(m):\n    return 'ep-%s' % m\n")
+    deploy = {
+        "Name": "Deploy",
+        "Type": "Lambda",
+        "FunctionArn": DEPLOY,
+        "Arguments": {"model": {"Get": "Parameters.MinRows"}},
+        "OutputParameters": [{"OutputName": "endpoint", "OutputType": "String"}],
+    }
+    (course / "course.json").write_text(json.dumps(definition(deploy)))
+    root = tmp_path / "root"
+    handler = f"{DEPLOY}={course / 'lambdas' / 'deploy.py'}:handler"
+    assert run(root, course / "course.json", "--lambda", handler, "-p", "MinRows=9") == 1
+    found = records(root, "course")
+    assert found["Deploy"]["StepStatus"] == "Succeeded", found["Deploy"].get("FailureReason")
+    assert found["Deploy"]["Properties"]["OutputParameters"] == {"endpoint": "ep-9"}
