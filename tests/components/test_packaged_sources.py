@@ -126,8 +126,8 @@ def test_a_processing_job_runs_from_its_folder_alone(tmp_path: Path) -> None:
         *(
             f"{scripts}/{name}.py"
             for name in (
-                *("__init__", "captured", "data_quality", "errors"),
-                *("model_quality", "reading", "report"),
+                *("__init__", "captured", "columns", "data_quality", "errors"),
+                *("model_quality", "reading", "report", "sketch"),
             )
         ),
         "jobkit/__init__.py",
