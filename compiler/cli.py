@@ -12,7 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import date
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from compiler.compile import Bundle, compile_loaded, compile_overrides, write_bundle
 from compiler.load import CONF_DIR, from_hydra
+from compiler.support import image_warnings
 from kernel.errors import CompileError, ProblemError
 
 MULTIRUN_FLAGS = {"-m", "--multirun"}
@@ -49,6 +52,7 @@ def main() -> None:
         if bundle.output_dir in targets:
             _fail_duplicate(bundle)
         targets[bundle.output_dir] = bundle
+    _warn(bundles)
     # Each bundle is written whole or not at all; writing (and drawing the SVG with Graphviz,
     # a process of its own) goes on in parallel.
     with ThreadPoolExecutor(WRITERS) as pool:
@@ -112,7 +116,16 @@ def _hydra_main(cfg: DictConfig) -> None:
         bundle = compile_loaded(from_hydra(cfg, {str(k): v for k, v in choices.items()}, overrides))
     except CompileError as exc:
         _fail(exc)
+    _warn([bundle])
     _print_summary(bundle, str(write_bundle(bundle)))
+
+
+def _warn(bundles: Iterable[Bundle]) -> None:
+    """Each distinct warning of the jobs once, on stderr; the compile goes on."""
+    today = date.today()
+    seen = dict.fromkeys(w for bundle in bundles for w in image_warnings(bundle.config, today))
+    for warning in seen:
+        print(warning, file=sys.stderr)
 
 
 def _print_summary(bundle: Bundle, target: str) -> None:

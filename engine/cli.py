@@ -24,8 +24,7 @@ from types import FrameType
 from rich.console import Console
 
 from bundle.read import Bundle, BundleError, read_definition
-from engine import container_fs
-from engine.environments import ALL
+from engine import container_fs, environments
 from engine.executions import now
 from engine.localmap import LocalMap, from_options, map_beside, read_map, with_map
 from engine.run import EngineInputError, RunOptions, engine_bug, run_bundle
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         from_step=args.from_step,
         use_cache=not args.no_cache,
         max_parallel=args.max_parallel,
-        containers=frozenset(filter(None, (args.containers or "").split(","))),
+        containers=environments.selected(args.containers),
     )
     try:
         bundle, local = _read(bundle_dir, args)
@@ -185,20 +184,7 @@ def _parser() -> argparse.ArgumentParser:
             default=DEFAULT_ROOT,
             help=f"engine folder: S3, executions, registry (default {DEFAULT_ROOT})",
         )
-        command.add_argument(
-            "--containers",
-            action="store_const",
-            const=ALL,
-            help="run each job with its image's Python and library versions, in a virtual "
-            "environment built once per image (engine/environments.py)",
-        )
-        command.add_argument(
-            "--containers-only",
-            dest="containers",
-            metavar="REPO,...",
-            help="as --containers, for these image repositories only (e.g. "
-            "sagemaker-scikit-learn); the other jobs keep the engine's Python",
-        )
+        environments.add_options(command)
         command.add_argument(
             "--container-paths",
             choices=container_fs.MODES,

@@ -11,6 +11,7 @@ run on the engine's own Python, as without `--containers`.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -35,6 +36,29 @@ _BUILD_TIMEOUT = 1800.0
 
 class EnvironmentUnavailable(ProblemError):
     """An image's interpreter or packages cannot be had; where/what/why/fix, exit 2."""
+
+
+def add_options(command: argparse.ArgumentParser) -> None:
+    """`--containers` and `--containers-only REPO,...`, read back by `selected`."""
+    command.add_argument(
+        "--containers",
+        action="store_const",
+        const=ALL,
+        help="run each job with its image's Python and library versions, in a virtual "
+        "environment built once per image (engine/environments.py)",
+    )
+    command.add_argument(
+        "--containers-only",
+        dest="containers",
+        metavar="REPO,...",
+        help="as --containers, for these image repositories only (e.g. "
+        "sagemaker-scikit-learn); the other jobs keep the engine's Python",
+    )
+
+
+def selected(value: str | None) -> frozenset[str]:
+    """The image repositories (or `all`) an `add_options` value names; empty: off."""
+    return frozenset(filter(None, (value or "").split(",")))
 
 
 def cache_root() -> Path:

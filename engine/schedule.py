@@ -1,17 +1,23 @@
 """`python -m engine.schedule --root DIR run NAME`: run a recorded monitoring schedule's job now.
 
-What a Model Monitor execution does, over everything the endpoint has captured so far:
+What a Model Monitor execution does with the schedule's job definition (recorded by the local
+SageMaker when the schedule handler created it), over everything the endpoint has captured:
 1. the capture files under `<DestinationS3Uri>/<endpoint>/AllTraffic/` are read; each captured
-   request goes through the schedule's record preprocessor (`preprocess_handler(inference_record)`)
-   when it names one;
-2. model quality: each capture is joined on its inference id with the ground truth under
-   `ground_truth_uri` (`eventMetadata.eventId` -> `groundTruthData.data`); the record holds the
-   captured answer (a JSON list's items under "0", "1", ...) and the truth under
-   `ground_truth_attribute` (default `groundTruthData`); captures without truth are left out;
+   request goes through the definition's record preprocessor (`preprocess_handler(...)`) when it
+   names one, with the definition's Environment set;
+2. model quality: each capture is joined on its inference id with the ground truth under the
+   GroundTruthS3Input (`eventMetadata.eventId` -> `groundTruthData.data`); the record holds the
+   captured answer (a JSON list's items under "0", "1", ...) and the truth under the
+   environment's `ground_truth_attribute` (default `groundTruthData`); captures without truth
+   are left out;
 3. the QualityCheck analyzer (components/quality_check/scripts/analyzer.py) runs as a process
    with Model Monitor's settings (dataset_source, output_path, analysis_type, baseline_*...);
 4. its statistics.json and constraint_violations.json are put at
-   `<output_uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
+   `<S3Output>/<endpoint>/<schedule>/yyyy/mm/dd/hh/` as Model Monitor lays reports out.
+
+`--containers` (or `--containers-only REPO,...`) runs the jobs as `python -m engine run` does with
+it: a builtin schedule's pipeline runs each job on its image's Python and library versions;
+Model Monitor's own analyzer image is closed source, so its schedules keep the engine's Python.
 
 Exit 0 when the job completed (with or without violations), 1 when the analyzer failed, 2 for
 bad input (unknown schedule, nothing captured).
@@ -37,6 +43,7 @@ from typing import Any
 
 from engine import pipelines
 from engine.endpoint import VARIANT, read_record
+from engine.environments import Interpreters, add_options, selected
 from engine.executors.quality_check import entry_script
 from engine.records import read_named
 from engine.s3 import S3
@@ -171,12 +178,19 @@ def analyzer_environment(
     return env
 
 
-def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
+def run_schedule(
+    root: Path, name: str, analyzer: Path | None = None, containers: frozenset[str] = frozenset()
+) -> int:
     """Run schedule `name`'s job; print its status and report location; the exit status.
 
     The job is the analyzer the bundle shipped (its asset in local S3), unless `analyzer` names
-    another script.
+    another script. `containers`: the image repositories (or "all") whose jobs run on their
+    image's stack (engine/environments.py).
+
+    Raises:
+        ProblemError: bad input (unknown schedule or repository, nothing captured...).
     """
+    Interpreters(containers).prepare([])  # an unknown repository stops before anything runs
     schedule = read_named(
         root / "schedules",
         name,
@@ -185,7 +199,7 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
         "run the pipeline with monitoring and deployment enabled, or pass the right --root",
     )
     if "Target" in schedule:
-        return run_pipeline_target(root, name, schedule)
+        return run_pipeline_target(root, name, schedule, containers)
     s3 = S3(root / "s3")
     if analyzer is None:
         if not schedule.get("AnalyzerUri"):
@@ -253,7 +267,9 @@ def run_schedule(root: Path, name: str, analyzer: Path | None = None) -> int:
     return 0
 
 
-def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
+def run_pipeline_target(
+    root: Path, name: str, schedule: dict[str, Any], containers: frozenset[str] = frozenset()
+) -> int:
     """Start the schedule's target pipeline now; print how the execution ended."""
     from bundle.read import BundleError, read_bundle  # only builtin schedules run a pipeline
     from engine.run import EngineInputError, RunOptions, run_bundle
@@ -271,7 +287,8 @@ def run_pipeline_target(root: Path, name: str, schedule: dict[str, Any]) -> int:
     values = target["SageMakerPipelineParameters"]["PipelineParameterList"]
     parameters = tuple(f"{p['Name']}={p['Value']}" for p in values)
     try:
-        result = run_bundle(read_bundle(folder), RunOptions(root=root, parameters=parameters))
+        options = RunOptions(root=root, parameters=parameters, containers=containers)
+        result = run_bundle(read_bundle(folder), options)
     except (BundleError, EngineInputError) as exc:
         print(
             f"error: schedule {name!r}: its published pipeline cannot run: {exc}", file=sys.stderr
@@ -290,10 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="the engine's root folder")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="run the schedule's monitoring job now").add_argument("name")
+    command = commands.add_parser("run", help="run the schedule's monitoring job now")
+    command.add_argument("name")
+    add_options(command)
     args = parser.parse_args(argv)
     try:
-        return run_schedule(args.root, args.name)
+        return run_schedule(args.root, args.name, containers=selected(args.containers))
     except ProblemError as problem:
         print(problem.render(), file=sys.stderr)
         return problem.status

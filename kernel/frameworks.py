@@ -135,7 +135,7 @@ FRAMEWORKS: dict[str, Framework] = {
     ),
     "xgboost": Framework(
         name="xgboost",
-        versions=("1.7-1",),
+        versions=("1.7-1", "3.2-0"),
         training_script=f"{TRAIN_SCRIPTS}/train_xgboost.py",
         inference_handler=f"{MODEL_SCRIPTS}/xgboost_handler.py",
         protocol="sagemaker-containers",

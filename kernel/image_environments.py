@@ -39,8 +39,11 @@ class Package:
 
 @dataclass(frozen=True)
 class Successor:
+    """A later version of an image; `python` where its tag names another Python ("3.13")."""
+
     version: str
     end_of_patch: date | None
+    python: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Lapse:
     image: str
     reason: str
     since: date
-    newer: str | None
+    newer: Successor | None
 
 
 def image_key(uri: str) -> str:
@@ -97,7 +100,8 @@ def _environment(key: str, entry: dict[str, Any]) -> ImageEnvironment:
         end_of_patch_source=entry["end_of_patch"]["source"],
         python_end_of_life=_date(life.get("date")),
         successors=tuple(
-            Successor(s["version"], _date(s["end_of_patch"])) for s in entry["successors"]
+            Successor(s["version"], _date(s["end_of_patch"]), s.get("python"))
+            for s in entry["successors"]
         ),
     )
 
@@ -132,4 +136,16 @@ def lapse(uri: str, today: date) -> Lapse | None:
     else:
         return None
     patched = [s for s in env.successors if s.end_of_patch is None or s.end_of_patch >= today]
-    return Lapse(env.image, reason, since, patched[-1].version if patched else None)
+    return Lapse(env.image, reason, since, patched[-1] if patched else None)
+
+
+def successor_uri(uri: str, successor: Successor) -> str:
+    """The image at `uri` moved to `successor`'s version (and Python tag): same registry and
+    repository, the processor kept. `.../tensorflow-training:2.19-cpu-py312` ->
+    `.../tensorflow-training:2.21-cpu-py312`."""
+    head, _, tag = uri.rpartition(":")
+    match = _TAG.match(tag)
+    rest = tag[len(match["version"]) :] if match else ""
+    if successor.python and re.search(r"-py\d+$", rest):
+        rest = re.sub(r"-py\d+$", "-py" + successor.python.replace(".", ""), rest)
+    return f"{head}:{successor.version}{rest}"

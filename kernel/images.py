@@ -2,7 +2,9 @@
 
 The table (`images.json`) holds only the frameworks and versions this compiler supports. It is
 refreshed with `python -m kernel.images --refresh` (needs the dev extra), and a test checks that
-every URI we resolve equals what `sagemaker.image_uris.retrieve` resolves.
+every URI we resolve equals what `sagemaker.image_uris.retrieve` resolves. A version the SDK's
+table does not hold yet comes from AWS's published image list instead (`PUBLISHED`); the test
+compares it with the SDK's image of the version it mirrors, the tag substituted.
 """
 
 from __future__ import annotations
@@ -21,6 +23,18 @@ TABLE = Path(__file__).with_name("images.json")
 SUPPORTED = {name: list(fw.versions) for name, fw in FRAMEWORKS.items()} | {
     "sklearn": [SKLEARN_VERSION]
 }
+# Versions SageMaker SDK 2.257.7's table lacks, from AWS's published image list: the Deep
+# Learning Containers repository's docs/src/data/<repository>/<version>-*.yml (the image's tags,
+# GA and end-of-patch dates; github.com/aws/deep-learning-containers at e0ecedea, 2026-08-21).
+# Each is the SDK's entry for the version it mirrors with its own tag: the same repository and
+# registries (the SDK gives every sagemaker-xgboost version one account per region).
+PUBLISHED: dict[tuple[str, str], tuple[str, str]] = {
+    ("xgboost", "3.2-0"): (
+        "3.0-5",
+        "https://github.com/aws/deep-learning-containers/blob/main/docs/src/data/"
+        "sagemaker-xgboost/3.2-0-cpu-sagemaker.yml",
+    ),
+}
 # Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
 GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
 
@@ -29,6 +43,11 @@ GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
 def _table() -> dict[str, Any]:
     table: dict[str, Any] = json.loads(TABLE.read_text())
     return table
+
+
+def sdk_version(framework: str, version: str) -> str:
+    """The version the SDK resolves for ours: itself, or the one a `PUBLISHED` version mirrors."""
+    return PUBLISHED.get((framework, version), (version, ""))[0]
 
 
 def known_versions(framework: str) -> list[str]:
@@ -151,7 +170,8 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
             aliases = node.get("version_aliases", {})
             out[framework][scope] = {}
             for version in versions:
-                entry = node["versions"][aliases.get(version, version)]
+                like = sdk_version(framework, version)
+                entry = node["versions"][aliases.get(like, like)]
                 py = entry.get("py_versions", [])
                 # As the SDK: a version's processors, else its scope's; none (XGBoost): one image
                 # for all, no processor in the tag.
@@ -162,6 +182,8 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
                     "py_versions": py,
                     "tag_py": bool(py),
                 }
+                if like != version:
+                    out[framework][scope][version]["published"] = PUBLISHED[framework, version][1]
     monitor = json.loads((sdk / "model-monitor.json").read_text())["versions"][""]
     out["model-monitor"] = {
         "repository": monitor["repository"],

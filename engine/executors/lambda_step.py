@@ -1,10 +1,11 @@
 """Lambda steps: the code of the function the step's FunctionArn names runs, with the step's event.
 
-The function is one the run knows by its ARN: the bundle's own (assets.json `functions`, its code
-the Lambda zip asset, in local S3) or a foreign one mapped to a handler file (`mapped_function`);
-the definition check refuses any other before a step runs. Its handler runs as AWS Lambda's
-Python runtime runs it (engine/lambda_runtime.py), in a process of its own with only its files
-on the path, the step's Arguments as the event, the function's environment, and its timeout.
+The function is one the run knows by its ARN, with its code as a Lambda zip asset in local S3:
+the bundle's own (assets.json `functions`), or a foreign one the local map gives a handler file
+(engine/localmap.py zips the file's folder); the checks before the run refuse any other. Its
+handler runs as AWS Lambda's Python runtime runs it (engine/lambda_runtime.py), in a process of
+its own with only its files on the path, the step's Arguments as the event, the function's
+environment, and its timeout.
 
 Its AWS calls reach the engine's local services (engine/local_aws.py): `AWS_ENDPOINT_URL` points
 boto3 at a loopback server for the length of the step, with made-up credentials, so nothing
@@ -41,29 +42,6 @@ KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT")
 _TYPES = {"String": str, "Integer": int, "Float": float, "Boolean": bool}
 
 
-def mapped_function(arn: str, handler: str) -> Function:
-    """A foreign function, given as `FILE.py:FUNCTION`: the file's folder is its code.
-
-    Raises:
-        ValueError: `handler` is not FILE.py:FUNCTION of an existing file.
-    """
-    file, _, name = handler.rpartition(":")
-    path = Path(file)
-    if not name.isidentifier() or path.suffix != ".py" or not path.is_file():
-        raise ValueError(f"{handler!r} is not FILE.py:FUNCTION of an existing Python file")
-    return Function(
-        asset=str(path.resolve()),
-        function_arn=arn,
-        function_name=arn.rsplit(":", 1)[-1],
-        handler=f"{path.stem}.{name}",
-        runtime="python3.12",
-        role_arn="",
-        timeout_seconds=900,
-        memory_mb=128,
-        environment={},
-    )
-
-
 def step_function(ctx: StepContext) -> Function:
     """The function the step's FunctionArn names.
 
@@ -86,12 +64,9 @@ def step_function(ctx: StepContext) -> Function:
 
 
 def function_code(ctx: StepContext, function: Function) -> Path:
-    """The folder of the function's code: its zip unpacked, or a mapped handler's folder."""
+    """The folder of the function's code: its zip (in local S3) unpacked."""
     uri = ctx.assets.get(function.asset)
     if uri is None:
-        mapped = Path(function.asset)
-        if mapped.is_absolute() and mapped.is_file():
-            return mapped.parent
         raise StepFailed(
             f"step {ctx.step_name}: Lambda function {function.function_name}: its code (asset "
             f"{function.asset}) is not among the bundle's assets\n"

@@ -1041,12 +1041,17 @@ def test_non_finite_metric_values_are_left_out(tmp_path: Path) -> None:
 
 
 def test_runs_on_python_3_9_with_the_standard_library() -> None:
-    imported = {
-        ((node.module or "") if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
-        for path in (MONITOR, PREPROCESSOR)  # the job and the capture module it ships with
+    modules = {
+        (node.module or "") if isinstance(node, ast.ImportFrom) else alias.name
+        # the job, its own modules and the capture module it ships with
+        for path in (*MONITOR.parent.glob("*.py"), PREPROCESSOR)
         for node in ast.walk(ast.parse(path.read_text(), feature_version=(3, 9)))
         if isinstance(node, (ast.Import, ast.ImportFrom))
         and not (isinstance(node, ast.ImportFrom) and node.level)
         for alias in node.names
     }
-    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore", "jobkit"}
+    imported = {module.split(".")[0] for module in modules}
+    assert imported - set(sys.stdlib_module_names) == {"boto3", "botocore", "jobkit", "components"}
+    assert {m for m in modules if m.startswith("components")} == {
+        "components.monitor.scripts.isotime"
+    }

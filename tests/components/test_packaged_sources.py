@@ -85,7 +85,7 @@ def test_a_changed_script_is_refused(tmp_path: Path) -> None:
         f.write("# edited after compiling\n")
     with pytest.raises(
         StaleBundleError,
-        match=r"preprocess_image\.py \(asset preprocess-code\) changed since the bundle",
+        match=r"preprocess_image\.py \(asset preprocess-code of the bundle\)\n  changed since",
     ):
         package_asset(asset, tmp_path / "stale", repo=repo)
 
@@ -126,8 +126,8 @@ def test_a_processing_job_runs_from_its_folder_alone(tmp_path: Path) -> None:
         *(
             f"{scripts}/{name}.py"
             for name in (
-                *("__init__", "captured", "data_quality", "errors"),
-                *("model_quality", "reading", "report"),
+                *("__init__", "captured", "columns", "data_quality", "errors"),
+                *("model_quality", "reading", "report", "sketch"),
             )
         ),
         "jobkit/__init__.py",

@@ -32,6 +32,25 @@ READS_AND_WRITES = """\
 import shutil
 shutil.copy("/opt/ml/processing/input/data/raw.csv", "/opt/ml/processing/output/copy.csv")
 """
+
+
+@pytest.mark.parametrize("mode", ["auto", "namespace"], indirect=True)
+def test_where_no_namespace_works_auto_rewrites_and_namespace_refuses(
+    root: Root, mode: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(container_fs, "_probe", lambda: (None, "unshare: Operation not permitted"))
+    root.s3.put_bytes(DATA, ORIGINAL.encode())
+    step = processing_step(root, "import sys\nprint('ran with', sys.argv[1])\n", "/opt/ml/x")
+    if mode == "namespace":
+        with pytest.raises(StepFailed, match=r"no mount namespace here \(unshare: Operation not"):
+            processing.run(step)
+        return
+    processing.run(step)
+    assert f"ran with {step.work}/opt/ml/x" in step.log_path.read_text()
+    (warning,) = capsys.readouterr().err.splitlines()
+    assert warning.startswith("warning: no mount namespace for jobs (unshare: Operation not")
+
+
 # Appends to the input given as argv[1] (its container path, rewritten where paths are).
 APPEND = "import sys\nopen(sys.argv[1], 'a').write('changed')\n"
 TRAIN_PY = """\

@@ -9,6 +9,7 @@ handler that raises fail the step, naming what happened.
 from __future__ import annotations
 
 import io
+import json
 import textwrap
 import zipfile
 from pathlib import Path
@@ -16,8 +17,12 @@ from typing import Any
 
 import pytest
 
+from bundle.assets import asset_objects
+from engine.cli import main
+from engine.executions import list_executions
 from engine.executors import lambda_step
 from engine.executors.base import StepFailed
+from engine.localmap import from_options, lambda_functions, map_assets
 from engine.registry import Registry
 from tests.aws_env import isolate_from_aws
 from tests.engine.serve_fixtures import (
@@ -113,10 +118,15 @@ def test_a_changed_deploy_zip_runs_as_changed_handler_and_envelope_alike(root: R
 
 
 def foreign_step(root: Root, tmp_path: Path, source: str, event: dict[str, Any]) -> dict[str, Any]:
-    """A foreign Lambda step, its function mapped to handler.py:handler; its outputs."""
+    """A foreign Lambda step, its ARN mapped to handler.py:handler (as --lambda maps it); its
+    outputs."""
     handler = tmp_path / "notebook" / "handler.py"
     handler.parent.mkdir(exist_ok=True)
     handler.write_text(textwrap.dedent(source))
+    local = from_options(lambdas=[f"{FOREIGN}={handler}:handler"])
+    assets = map_assets(local)
+    for obj in asset_objects(assets):  # as a run puts the assets in its S3 first
+        root.s3.put_bytes(obj.uri, obj.body)
     definition = {
         "Name": "NotebookDeploy",
         "Type": "Lambda",
@@ -124,21 +134,22 @@ def foreign_step(root: Root, tmp_path: Path, source: str, event: dict[str, Any])
         "Arguments": event,
         "OutputParameters": OUTPUTS,
     }
-    function = lambda_step.mapped_function(FOREIGN, f"{handler}:handler")
     ctx = context(
         root,
         "NotebookDeploy",
         "Lambda",
         event,
         definition=definition,
-        functions={FOREIGN: function},
+        functions={f.function_arn: f for f in lambda_functions(local)},
+        assets={a.name: a.s3_uri for a in assets},
     )
     return dict(lambda_step.run(ctx)["OutputParameters"])
 
 
 def test_a_mapped_foreign_function_runs_with_the_event_and_the_local_sagemaker(
-    root: Root, tmp_path: Path
+    root: Root, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")  # the user's AWS never reaches a handler
     registry = Registry(root.path / "registry.sqlite")
     arn = registry.register(
         "course",
@@ -159,11 +170,15 @@ def test_a_mapped_foreign_function_runs_with_the_event_and_the_local_sagemaker(
             latest = listed["ModelPackageSummaryList"][0]
             return {"statusCode": 200, "error": latest["ModelApprovalStatus"] + " "
                     + latest["ModelPackageArn"] + " " + context.function_name
-                    + " " + str(sm.meta.config.read_timeout)}
+                    + " " + str(sm.meta.config.read_timeout)
+                    + " " + os.environ["AWS_ACCESS_KEY_ID"] + " " + str(os.getenv("AWS_PROFILE"))}
     """
     outputs = foreign_step(root, tmp_path, source, {"group": "course"})
     # its clients wait for a local endpoint to start (botocore's default: 60 s)
-    assert outputs == {"statusCode": 200, "error": f"Approved {arn} notebook-deploy 240"}
+    assert outputs == {
+        "statusCode": 200,
+        "error": f"Approved {arn} notebook-deploy 240 local-engine None",
+    }
 
 
 @pytest.mark.parametrize(
@@ -212,10 +227,37 @@ def test_what_the_engine_cannot_answer_or_a_raising_handler_fails_the_step(
     assert expected in message
 
 
-def test_a_mapped_handler_must_be_an_existing_python_file(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"is not FILE\.py:FUNCTION of an existing Python file"):
-        lambda_step.mapped_function(FOREIGN, f"{tmp_path / 'absent.py'}:handler")
-    (tmp_path / "handler.py").write_text("def handler(event, context): return {}\n")
-    function = lambda_step.mapped_function(FOREIGN, f"{tmp_path / 'handler.py'}:handler")
-    assert (function.handler, function.function_name) == ("handler.handler", "notebook-deploy")
-    assert function.asset == str((tmp_path / "handler.py").resolve())
+def test_a_bare_definition_runs_its_mapped_lambda_end_to_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "lambdas").mkdir()
+    (tmp_path / "lambdas" / "deploy.py").write_text(
+        textwrap.dedent(
+            """
+            from common import greeting  # its folder's modules beside it, as in its zip
+            def handler(event, context):
+                return {"statusCode": 200, "error": greeting(event["model"])}
+            """
+        )
+    )
+    (tmp_path / "lambdas" / "common.py").write_text("def greeting(m):\n    return 'to ' + m\n")
+    step = {
+        "Name": "Deploy",
+        "Type": "Lambda",
+        "FunctionArn": FOREIGN,
+        "Arguments": {"model": {"Get": "Parameters.Model"}},
+        "OutputParameters": OUTPUTS,
+    }
+    definition = {
+        "Version": "2020-12-01",
+        "Parameters": [{"Name": "Model", "Type": "String", "DefaultValue": "m1"}],
+        "Steps": [step],
+    }
+    (tmp_path / "course.json").write_text(json.dumps(definition))
+    root = tmp_path / "root"
+    handler = f"{FOREIGN}={tmp_path / 'lambdas' / 'deploy.py'}:handler"
+    argv = ["run", str(tmp_path / "course.json"), "--root", str(root), "--lambda", handler]
+    assert main([*argv, "-p", "Model=m2"]) == 0, capsys.readouterr()
+    (execution,) = list_executions(root, "course")
+    (record,) = execution.records()
+    assert record["Properties"]["OutputParameters"] == {"statusCode": 200, "error": "to m2"}

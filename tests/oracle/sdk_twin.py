@@ -75,6 +75,7 @@ from sagemaker.xgboost import XGBoost
 
 # The framework facts (handler, hyperparameters and their defaults, serving environment) are the
 # table's: inputs, like the config, not renderings.
+from kernel import images
 from kernel.frameworks import FRAMEWORKS, HYPERPARAMETERS, hyperparameters
 
 if TYPE_CHECKING:  # the twin needs no compiler code, so bench/compile can time the SDK alone
@@ -141,31 +142,47 @@ def pipeline_session(region: str, bucket: str) -> PipelineSession:
     return session
 
 
+def retrieve(
+    framework: str,
+    region: str,
+    version: str,
+    py_version: str | None = None,
+    instance_type: str | None = None,
+    image_scope: str = "training",
+) -> str:
+    """`image_uris.retrieve`, and for a version the SDK's table lacks (kernel.images.PUBLISHED,
+    from AWS's published image list) the SDK's image of the version it mirrors with the tag
+    substituted: the SDK then vouches for the repository, registry and processor rules, the
+    published list for the tag, which the SDK cannot check."""
+    like = images.sdk_version(framework, version)
+    uri = str(
+        image_uris.retrieve(
+            framework,
+            region,
+            version=like,
+            py_version=py_version,
+            instance_type=instance_type,
+            image_scope=image_scope,
+        )
+    )
+    if like == version:
+        return uri
+    head, _, tag = uri.rpartition(":")
+    assert tag.startswith(like), uri
+    return f"{head}:{version}{tag[len(like) :]}"
+
+
 def sdk_image(cfg: PipelineConfig, scope: str) -> str:
     """The SDK's image for the framework and literal instance type of `scope`."""
     fw = cfg.framework
     if scope == "model-monitor":
         return str(image_uris.retrieve("model-monitor", cfg.aws.region))
     if scope == "sklearn":
-        return str(
-            image_uris.retrieve(
-                "sklearn",
-                cfg.aws.region,
-                version=SKLEARN_VERSION,
-                instance_type=fw.processing_instance_type,
-            )
+        return retrieve(
+            "sklearn", cfg.aws.region, SKLEARN_VERSION, instance_type=fw.processing_instance_type
         )
     instance = fw.training_instance_type if scope == "training" else fw.inference_instance_type
-    return str(
-        image_uris.retrieve(
-            fw.name,
-            cfg.aws.region,
-            version=fw.version,
-            py_version=fw.py_version,
-            instance_type=instance,
-            image_scope=scope,
-        )
-    )
+    return retrieve(fw.name, cfg.aws.region, fw.version, fw.py_version, instance, scope)
 
 
 @dataclass(frozen=True)

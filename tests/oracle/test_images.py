@@ -1,4 +1,10 @@
-"""Our offline image table resolves exactly what the SageMaker SDK 2.x resolves."""
+"""Our offline image table resolves exactly what the SageMaker SDK 2.x resolves.
+
+A version the SDK's table lacks (kernel.images.PUBLISHED: XGBoost 3.2-0, from AWS's published
+image list) is compared with the SDK's image of the version it mirrors, the tag substituted
+(tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules are the SDK's,
+the tag is AWS's list's.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +37,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def retrieve():  # type: ignore[no-untyped-def]
     os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
-    from sagemaker import image_uris
+    from tests.oracle import sdk_twin
 
-    return image_uris.retrieve
+    return sdk_twin.retrieve
 
 
 def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignore[no-untyped-def]
@@ -53,6 +59,17 @@ def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignor
             mismatches.append((framework, scope, region, instance, ours, sdk))
     assert len(CASES) > 200
     assert mismatches == []
+
+
+def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(retrieve) -> None:  # type: ignore[no-untyped-def]
+    like, source = images.PUBLISHED["xgboost", "3.2-0"]
+    sdk = retrieve("xgboost", "eu-west-1", like, instance_type="ml.m5.xlarge")
+
+    assert images.image_uri("xgboost", "training", "3.2-0", "py3", "eu-west-1", "ml.m5.xlarge") == (
+        sdk.replace(f":{like}", ":3.2-0")
+    )
+    assert images.known_versions("xgboost") == ["1.7-1", "3.2-0"]
+    assert source.endswith("sagemaker-xgboost/3.2-0-cpu-sagemaker.yml")
 
 
 def test_unknown_processor_is_refused() -> None:

@@ -328,7 +328,7 @@ def test_images_agree_on_every_instance_type(
     differences = []
     for instance in instance_types(kind):
         try:
-            sdk: str | None = sdk_twin.image_uris.retrieve(
+            sdk: str | None = sdk_twin.retrieve(
                 framework, region, version, py_version, instance, image_scope=scope
             )
         except ValueError:

@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from kernel import images
-from kernel.image_environments import environment_for, environments, image_key, lapse
+from kernel.image_environments import (
+    environment_for,
+    environments,
+    image_key,
+    lapse,
+    successor_uri,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE_KEYS = {"ImageUri", "TrainingImage", "Image"}  # jobs, training, models and packages
@@ -85,15 +91,34 @@ def test_an_image_is_keyed_by_repository_and_version(uri: str, key: str) -> None
 def test_an_image_past_its_end_of_patch_names_the_latest_still_patched() -> None:
     found = lapse(f"{ECR}/pytorch-training:2.6-cpu-py312", TODAY)
 
-    assert found is not None
-    assert (found.since, found.newer) == (date(2026, 1, 29), "2.10")
+    assert found is not None and found.newer is not None
+    assert (found.since, found.newer.version) == (date(2026, 1, 29), "2.10")
     assert found.reason == "AWS stopped patching it on 2026-01-29"
+    # PyTorch 2.10's images run Python 3.13: the tag says so
+    assert successor_uri(f"{ECR}/pytorch-training:2.6-cpu-py312", found.newer) == (
+        f"{ECR}/pytorch-training:2.10-cpu-py313"
+    )
 
 
 def test_no_newer_version_where_none_is_patched() -> None:
-    found = lapse(f"{ECR}/tensorflow-training:2.19-cpu-py312", TODAY)
+    found = lapse(f"{ECR}/tensorflow-inference:2.19-cpu", TODAY)
 
     assert found is not None and (found.since, found.newer) == (date(2026, 3, 11), None)
+
+
+@pytest.mark.parametrize(
+    ("uri", "newer"),
+    [
+        (f"{ECR}/tensorflow-training:2.19-gpu-py312", f"{ECR}/tensorflow-training:2.21-gpu-py312"),
+        ("1.dkr.ecr.x/sagemaker-xgboost:1.7-1", "1.dkr.ecr.x/sagemaker-xgboost:3.2-0"),
+    ],
+    ids=["framework", "xgboost"],
+)
+def test_the_newer_image_keeps_registry_repository_and_processor(uri: str, newer: str) -> None:
+    found = lapse(uri, TODAY)
+
+    assert found is not None and found.newer is not None
+    assert successor_uri(uri, found.newer) == newer
 
 
 def test_an_image_without_a_date_lapses_with_its_python() -> None:
@@ -101,7 +126,7 @@ def test_an_image_without_a_date_lapses_with_its_python() -> None:
 
     assert found is not None
     assert found.reason == "its Python 3.9 reached end of life on 2025-10-31"
-    assert found.newer == "1.4-2"
+    assert found.newer is not None and found.newer.version == "1.9-0"  # 1.4-2: EOP 2026-10-30
 
 
 @pytest.mark.parametrize(

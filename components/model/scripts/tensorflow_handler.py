@@ -5,6 +5,8 @@ the preprocess artifacts to `<model>/code/artifacts/`. The container calls `inpu
 the request and posts what it returns to TensorFlow Serving's REST API, then calls
 `output_handler` with TensorFlow Serving's answer. Serving never imports TensorFlow: the model
 runs in the model server; only `predictor` (the evaluate job's) loads the SavedModel itself.
+The serving image has neither numpy nor Pillow, and nothing is installed at start: the handler
+uses the standard library only (`serving.parse_rows`), and refuses image URLs there.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 CODE_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = CODE_DIR / "artifacts"
@@ -22,8 +24,10 @@ if str(CODE_DIR) not in sys.path:
     # The container loads this file by path; its sibling `serving` is not importable otherwise.
     sys.path.insert(0, str(CODE_DIR))
 
-import numpy as np  # noqa: E402
 import serving  # noqa: E402
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _artifacts: serving.Artifacts | None = None
 
@@ -62,12 +66,12 @@ def input_handler(data: Any, context: Any) -> str:
     """
     try:
         serving.response_type(getattr(context, "accept_header", None))
-        features = serving.parse_request(
+        features = serving.parse_rows(
             _read(data), getattr(context, "request_content_type", None), artifacts()
         )
     except serving.RequestError as error:
         raise _refuse(error) from None
-    return json.dumps({"instances": features.tolist()})
+    return json.dumps({"instances": features})
 
 
 def output_handler(response: Any, context: Any) -> tuple[str, str]:
@@ -84,7 +88,7 @@ def output_handler(response: Any, context: Any) -> tuple[str, str]:
         raise RuntimeError(f"TensorFlow Serving answered {response.status_code}: {content[:500]}")
     predictions = json.loads(content)["predictions"]
     return serving.format_predictions(
-        np.asarray(predictions, dtype=np.float64),
+        predictions,
         artifacts(),
         getattr(context, "accept_header", None),
     )
@@ -96,6 +100,7 @@ def predictor(model_dir: str) -> Callable[[np.ndarray], np.ndarray]:
     Calls the SavedModel's `serving_default` signature, as TensorFlow Serving does.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import numpy as np
     import tensorflow as tf
 
     signature = tf.saved_model.load(str(Path(model_dir) / "1")).signatures["serving_default"]

@@ -66,17 +66,17 @@ import json
 import logging
 import math
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from components.monitor.scripts.isotime import UTC, parse_time, parse_window
 from jobkit.capture import (
     ANSWER_SETTINGS,
     BadRecord,
@@ -89,7 +89,6 @@ from jobkit.capture import (
     load_preprocessor,
 )
 
-UTC = timezone.utc  # noqa: UP017 (Python 3.9 has no datetime.UTC)
 KINDS = {"data_quality": "DATA_QUALITY", "model_quality": "MODEL_QUALITY"}
 PROBLEM_TYPES = ("BinaryClassification", "MulticlassClassification", "Regression")
 NAMESPACES = {
@@ -97,11 +96,6 @@ NAMESPACES = {
     "model_quality": "aws/sagemaker/Endpoints/model-metrics",
 }
 TRUTH_KEY = "groundTruthData"
-WINDOW_RE = re.compile(r"^P(?:(?P<days>\d{1,5})D)?(?:T(?P<hours>\d{1,6})H)?$")
-TIME_RE = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)(?P<fraction>\.\d+)?"
-    r"(?P<zone>Z|[+-]\d{2}:?\d{2})?$"
-)
 STAMP = "%Y-%m-%dT%H:%M:%SZ"
 # Settings the analyzer reads from its environment; the job sets or passes on each one itself.
 ANALYZER_SETTINGS = (
@@ -151,38 +145,6 @@ class Settings:
 
 
 # --------------------------------------------------------------------------- settings
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time (Z or an offset; none means UTC) as an aware UTC datetime.
-
-    Raises:
-        ValueError: not such a time.
-    """
-    match = TIME_RE.match(text.strip())
-    if not match:
-        raise ValueError(text)
-    clock = match["time"] if match["time"].count(":") == 2 else match["time"] + ":00"
-    zone = match["zone"] or "+00:00"
-    zone = "+00:00" if zone == "Z" else zone if ":" in zone else f"{zone[:3]}:{zone[3:]}"
-    fraction = (match["fraction"] or ".0")[1:7].ljust(6, "0")
-    moment = datetime.fromisoformat(f"{match['date']}T{clock}.{fraction}{zone}")
-    return moment.astimezone(UTC)
-
-
-def parse_window(text: str) -> timedelta:
-    """PT1H, P1D, P1DT6H...: whole days and hours, more than zero.
-
-    Raises:
-        ValueError: another duration.
-    """
-    match = WINDOW_RE.match(text.strip())
-    if not match or not (match["days"] or match["hours"]):
-        raise ValueError(text)
-    window = timedelta(days=int(match["days"] or 0), hours=int(match["hours"] or 0))
-    if window <= timedelta(0):
-        raise ValueError(text)
-    return window
 
 
 def _setting(name: str, value: str | None, why: str, fix: str) -> str:

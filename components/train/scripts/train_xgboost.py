@@ -1,6 +1,6 @@
 """Train the project's classifier with XGBoost (gradient-boosted trees) on tabular data.
 
-Runs in SageMaker's XGBoost framework container (`sagemaker-xgboost:1.7-1`) in script mode.
+Runs in SageMaker's XGBoost framework container (`sagemaker-xgboost:3.2-0`) in script mode.
 Writes `SM_MODEL_DIR/model.json` (the booster; objective `multi:softprob`, so it predicts class
 probabilities `[n, n_classes]` for two classes too) and `SM_MODEL_DIR/code/` (the serving code).
 Logs one line per boosting round with the validation accuracy the tuning job reads.

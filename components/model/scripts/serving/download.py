@@ -1,7 +1,8 @@
 """Image URLs, downloaded safely and decoded to the pixels a digit model takes.
 
 Every hop is checked before connecting (no loopback, private or other non-public address unless
-allowed), with a time and size limit; Pillow is imported only to decode.
+allowed), with a time and size limit; Pillow and numpy are imported only to decode, so a serving
+image without them (TensorFlow Serving's) serves everything else and refuses image URLs clearly.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ import warnings
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-import numpy as np
-
 from .protocol import RequestError, media_type
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    import numpy as np
 
 ALLOWLIST_ENV = "INFERENCE_URL_ALLOWLIST"
 IMAGE_TIMEOUT_SECONDS = 5.0
@@ -275,12 +276,31 @@ def download(
     raise RequestError(422, f"{where}: more than {MAX_REDIRECTS} redirects")
 
 
+def _check_decoder(where: str) -> None:
+    """Refuse an image URL, before downloading it, on an image without numpy or Pillow.
+
+    Raises:
+        RequestError: 422, naming what is missing and to send pixels instead.
+    """
+    try:
+        import numpy  # noqa: F401
+        import PIL  # noqa: F401
+    except ImportError as error:
+        raise RequestError(
+            422,
+            f"{where}: this serving image cannot decode image URLs (it lacks {error.name}); "
+            'send the image\'s pixels instead: {"pixels": [...]}',
+        ) from None
+
+
 def image_pixels(data: bytes, side: int, where: str = "image_url") -> np.ndarray:
     """Decode an image into side x side raw 0..255 pixels, light digit on dark like MNIST.
 
     Grayscale (transparency composited on white), resized to the training side, and inverted
     when the background (the border) is light, so a black digit on white paper matches training.
     """
+    _check_decoder(where)
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -325,5 +345,6 @@ def fetch_image(
     max_bytes: int = IMAGE_MAX_BYTES,
 ) -> np.ndarray:
     """Download `url` safely (see `download`) and decode it to side*side raw 0..255 pixels."""
+    _check_decoder(f"image_url {url!r}")
     data, _ = download(url, timeout=timeout, max_bytes=max_bytes)
     return image_pixels(data, side, f"image_url {url!r}")

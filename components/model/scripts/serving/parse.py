@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+from array import array
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from .artifacts import Artifacts
 from .download import fetch_image
@@ -19,7 +18,11 @@ from .protocol import CONTENT_TYPES, JSON, JSONLINES, RequestError, media_type
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import numpy as np
+
     Body = bytes | bytearray | memoryview | str
+    # An image downloader: (url, side) -> side*side raw 0..255 pixels (a list or an array).
+    Fetch = Callable[..., Any]
 
 # SageMaker real-time endpoints accept at most 6 MB per request; larger bodies never reach us,
 # the cap only protects local use (tests, a local endpoint).
@@ -70,7 +73,7 @@ def _load_json(text: str, where: str) -> Any:
         raise RequestError(400, f"{where} is nested too deeply to be a sample") from None
 
 
-NUMBER_TYPES = {int, float}  # what JSON numbers parse to
+_NUMBERS = {int, float}
 
 
 def _is_number(value: Any) -> bool:
@@ -168,7 +171,12 @@ def _categorical_value(record: dict[str, Any], spec: dict[str, Any], where: str)
     return value
 
 
-def tabular_row(sample: Any, artifacts: Artifacts, where: str) -> np.ndarray:
+def float32(values: Any) -> list[float]:
+    """`values` rounded to float32, as Python floats (what `ndarray.tolist()` of float32 gives)."""
+    return array("f", values).tolist()
+
+
+def tabular_row(sample: Any, artifacts: Artifacts, where: str) -> list[float]:
     """Transform one raw record exactly as the preprocess did.
 
     Numeric: (value, or fill when missing, - mean) / scale. Categorical: one-hot over the fitted
@@ -195,10 +203,10 @@ def tabular_row(sample: Any, artifacts: Artifacts, where: str) -> np.ndarray:
     for spec in artifacts.categorical:
         value = _categorical_value(sample, spec, where)
         row.extend(1.0 if value == str(category) else 0.0 for category in spec["categories"])
-    return np.asarray(row, dtype=np.float32)
+    return float32(row)
 
 
-def _pixel_array(pixels: Any, side: int, where: str) -> np.ndarray:
+def _pixel_list(pixels: Any, side: int, where: str) -> list[float]:
     expected = side * side
     if isinstance(pixels, list) and pixels and all(isinstance(r, list) for r in pixels):
         if len(pixels) != side or any(len(r) != side for r in pixels):
@@ -219,22 +227,29 @@ def _pixel_array(pixels: Any, side: int, where: str) -> np.ndarray:
         raise RequestError(
             400, f"{where}: 'pixels' must be a list of {expected} numbers, got {_describe(pixels)}"
         )
-    if not set(map(type, flat)) <= NUMBER_TYPES:  # one pass in C; bool is not among them
+    if not set(map(type, flat)) <= _NUMBERS:  # what JSON gives numbers as; a bool is refused
         bad = next(v for v in flat if not _is_number(v))
         raise RequestError(400, f"{where}: pixels must be numbers 0..255, got {_describe(bad)}")
-    array = np.asarray(flat, dtype=np.float64)
-    if not np.all(np.isfinite(array)) or array.min() < 0 or array.max() > 255:
+    # JSON has no NaN (refused on parsing) and overflows to +-inf: the range check covers both.
+    low, high = min(flat), max(flat)
+    if low < 0 or high > 255:
         raise RequestError(
             400,
             f"{where}: pixel values must lie in 0..255 (raw, like the training CSV), "
-            f"got {array.min():g}..{array.max():g}",
+            f"got {float(low):g}..{float(high):g}",
         )
-    return array
+    return list(flat)
 
 
-def image_row(
-    sample: Any, artifacts: Artifacts, where: str, fetch: Callable[..., np.ndarray]
-) -> np.ndarray:
+def _flat(pixels: Any) -> list[float]:
+    """A fetched image's pixels (a list, nested rows or an array) as one row-major list."""
+    values = pixels.tolist() if hasattr(pixels, "tolist") else pixels
+    if values and isinstance(values[0], list):
+        values = [v for row in values for v in row]
+    return list(values)
+
+
+def image_row(sample: Any, artifacts: Artifacts, where: str, fetch: Fetch) -> list[float]:
     """Turn one image sample into features: raw 0..255 pixels / scale, row-major."""
     side = artifacts.side
     if isinstance(sample, dict):
@@ -248,23 +263,23 @@ def image_row(
                     400, f"{where}: 'image_url' must be an http(s) URL, got {_describe(url)}"
                 )
             try:
-                pixels = fetch(url.strip(), side)
+                flat = _flat(fetch(url.strip(), side))
             except RequestError as error:
                 raise RequestError(error.status, f"{where}: {error.message}") from None
         elif has_pixels:
-            pixels = _pixel_array(sample["pixels"], side, where)
+            flat = _pixel_list(sample["pixels"], side, where)
         else:
             keys = ", ".join(sorted(map(str, sample))) or "none"
             raise RequestError(400, f"{where}: expected 'image_url' or 'pixels'; got keys: {keys}")
     elif isinstance(sample, list):
-        pixels = _pixel_array(sample, side, where)
+        flat = _pixel_list(sample, side, where)
     else:
         raise RequestError(
             400,
             f"{where}: expected {{'image_url': ...}}, {{'pixels': [...]}} or a flat list of "
             f"{side * side} pixels, got {_describe(sample)}",
         )
-    return (np.asarray(pixels, dtype=np.float64).reshape(-1) / artifacts.scale).astype(np.float32)
+    return float32(map(artifacts.scale.__rtruediv__, flat))  # value / scale, at C speed
 
 
 def parse_request(
@@ -272,9 +287,26 @@ def parse_request(
     content_type: str | None,
     artifacts: Artifacts,
     *,
-    fetch: Callable[..., np.ndarray] | None = None,
+    fetch: Fetch | None = None,
 ) -> np.ndarray:
     """The float32 feature matrix [n, n_features] of a request, samples in request order.
+
+    The handlers whose images have numpy (PyTorch, XGBoost) and the evaluate job take this;
+    `parse_rows` is the same without numpy, for the TensorFlow Serving image, which has none.
+    """
+    import numpy as np
+
+    return np.asarray(parse_rows(body, content_type, artifacts, fetch=fetch), dtype=np.float32)
+
+
+def parse_rows(
+    body: Body | None,
+    content_type: str | None,
+    artifacts: Artifacts,
+    *,
+    fetch: Fetch | None = None,
+) -> list[list[float]]:
+    """The request's features [n][n_features] as float32 values, samples in request order.
 
     Args:
         body: the raw request body (bytes or text).
@@ -304,4 +336,4 @@ def parse_request(
         for index, sample in enumerate(samples, start=1):
             where = "the sample" if single else f"sample {index}"
             rows.append(image_row(sample, artifacts, where, fetch or fetch_image))
-    return np.stack(rows).astype(np.float32)
+    return rows

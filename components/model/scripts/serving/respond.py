@@ -7,8 +7,6 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .artifacts import Artifacts, load_artifacts
 from .parse import parse_request
 from .protocol import JSON, JSONLINES, RequestError, error_body, response_type
@@ -16,7 +14,9 @@ from .protocol import JSON, JSONLINES, RequestError, error_body, response_type
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .parse import Body
+    import numpy as np
+
+    from .parse import Body, Fetch
 
     Predict = Callable[[np.ndarray], Any]
 
@@ -33,17 +33,15 @@ def format_predictions(
     answers also carry `"probability"`: the positive class's probability.
     """
     kind = response_type(accept)
-    scores = np.asarray(probabilities, dtype=np.float64)
-    if scores.ndim == 1:
-        scores = scores.reshape(1, -1)
-    if scores.ndim != 2 or scores.shape[1] != len(artifacts.classes):
+    scores = _matrix(probabilities)
+    width = len(artifacts.classes)
+    if scores is None or any(len(row) != width for row in scores):
         raise ValueError(
-            f"the model returned shape {scores.shape}; expected [n, {len(artifacts.classes)}] "
-            f"class probabilities"
+            f"the model returned {_shape(probabilities)}; expected [n, {width}] class probabilities"
         )
     results = []
     for row in scores:
-        index = int(np.argmax(row))
+        index = row.index(max(row))  # the first of equal maxima, as numpy's argmax
         answer = {
             "prediction": index,
             "label": artifacts.classes[index],
@@ -57,6 +55,28 @@ def format_predictions(
     return json.dumps(results), JSON
 
 
+def _matrix(probabilities: Any) -> list[list[float]] | None:
+    """Probabilities (an array or nested lists; one row may come flat) as rows of floats, or
+    None when they are not a matrix of numbers. Pure Python: TensorFlow Serving's image has no
+    numpy."""
+    rows = probabilities.tolist() if hasattr(probabilities, "tolist") else probabilities
+    if not isinstance(rows, list) or not rows:
+        return None
+    if not any(isinstance(row, list) for row in rows):
+        rows = [rows]
+    try:
+        return [[float(value) for value in row] for row in rows]
+    except (TypeError, ValueError):
+        return None
+
+
+def _shape(probabilities: Any) -> str:
+    shape = getattr(probabilities, "shape", None)
+    if shape is not None:
+        return f"shape {tuple(shape)}"
+    return f"a {type(probabilities).__name__}"
+
+
 def _probability(value: float) -> float:
     return float(min(1.0, max(0.0, value)))
 
@@ -68,7 +88,7 @@ def invoke(
     content_type: str | None,
     accept: str | None = None,
     *,
-    fetch: Callable[..., np.ndarray] | None = None,
+    fetch: Fetch | None = None,
 ) -> tuple[int, str | bytes, str]:
     """Answer one request end to end: parse, predict, format. Never raises, never leaks a trace.
 
