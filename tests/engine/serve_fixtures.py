@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bundle.assets import asset_objects
 from engine.container_fs import ContainerFs
@@ -37,16 +38,26 @@ from tests.components.fixtures_models import TrainedModel, train_model
 
 BUCKET = "example-sagemaker-bucket"
 # Each framework's serving image for its first version, as the compiler resolves it.
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shipped_version(framework: str) -> str:
+    """The version conf/framework/<framework>.yaml picks (the goldens' images use it)."""
+    config = yaml.safe_load((REPO / "conf" / "framework" / f"{framework}.yaml").read_text())
+    return str(config["version"])
+
+
 IMAGES = {
     name: images.image_uri(
         name,
         "inference",
-        fw.versions[0],
-        images.py_versions(name, fw.versions[0])[0],
+        shipped_version(name),
+        images.py_versions(name, shipped_version(name))[0],
         "us-east-1",
         "ml.m5.large",
     )
-    for name, fw in FRAMEWORKS.items()
+    for name in FRAMEWORKS
 }
 
 
