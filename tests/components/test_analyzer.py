@@ -876,7 +876,7 @@ def test_bad_input_is_refused_with_where_what_fix(
 ) -> None:
     path = tmp_path / "data.jsonl"
     if records == "pixels":  # an image as a request carries it: a list of pixels
-        path.write_text((digits_processed / "baseline/train.jsonl").read_text())
+        path.write_text((digits_processed / "baseline/test.jsonl").read_text())
     elif records is not None:
         write_jsonl(path, records)
     output = tmp_path / "out"

@@ -26,7 +26,9 @@ STAGES_OFF = (
     "monitoring.model_quality.schedule.enabled=false",
     "deployment.enabled=false",
 )
-SMALL = ("project.hyperparameters.epochs=2",)
+# Three epochs: the digits net at its shipped learning rate (0.001) clears the Approved gate
+# (0.70) on the 8x8 sample from the third (0.85; two give less).
+SMALL = ("project.hyperparameters.epochs=3",)
 SMALL_TUNING = ("training.tuning.max_jobs=2", "training.tuning.max_parallel_jobs=2")
 
 
