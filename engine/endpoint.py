@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.records import now, read_named, update_json
+from engine.registry import DEFAULT_ACCOUNT
 from engine.s3 import S3
 from kernel.errors import ProblemError
 
@@ -355,7 +356,7 @@ def serve(
     )
     s3 = S3(root / "s3")
     capture = Capture(s3, name, record.get("DataCaptureConfig") or {})
-    account = str(record.get("Account", "111122223333"))
+    account = str(record.get("Account", DEFAULT_ACCOUNT))
     server = bind(name, None, capture, account, chosen, chosen_by)
     with tempfile.TemporaryDirectory(prefix="model-", dir=record_path(root, name).parent) as tmp:
         try:

@@ -26,11 +26,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bundle.read import DEFAULT_PLACE
 from kernel.errors import ProblemError
 
 STATUSES = ("Approved", "PendingManualApproval", "Rejected")
-DEFAULT_REGION = "us-east-1"
-DEFAULT_ACCOUNT = "111122223333"
+DEFAULT_REGION, DEFAULT_ACCOUNT = DEFAULT_PLACE  # the engine's place where nothing names one
 DEFAULT_ROOT = Path("build/engine")
 ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
