@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from engine.schedule import main
-from tests.engine.test_containers import SKLEARN, SKLEARN_IMAGE, built_stack
 from tests.engine.serve_fixtures import Root, root
+from tests.engine.test_containers import SKLEARN, SKLEARN_IMAGE, built_stack
 from tests.engine.test_schedule_local import (
     aws_env,
     record_mq_schedule,

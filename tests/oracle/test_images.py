@@ -1,9 +1,9 @@
 """Our offline image table resolves exactly what the SageMaker SDK 2.x resolves.
 
 A version the SDK's table lacks (kernel.images.PUBLISHED: XGBoost 3.2-0, scikit-learn 1.9-0,
-from AWS's published image list) is compared with the SDK's image of the version it mirrors, the tag substituted
-(tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules are the SDK's,
-the tag is AWS's list's.
+from AWS's published image list) is compared with the SDK's image of the version it mirrors, the
+tag substituted (tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules
+are the SDK's, the tag is AWS's list's.
 """
 
 from __future__ import annotations
