@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,24 @@ def built_stack(uri: str) -> str:
 @pytest.fixture(scope="session")
 def sklearn_python() -> str:
     return built_stack(SKLEARN_IMAGE)
+
+
+def test_a_missing_stack_fails_with_the_command_that_builds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_ENVIRONMENTS", str(tmp_path))
+    command = "run `python -m engine.environments build sagemaker-scikit-learn:1.9-0`"
+
+    with pytest.raises(pytest.fail.Exception, match=re.escape(command)):
+        built_stack(SKLEARN_IMAGE)
+    assert list(tmp_path.iterdir()) == []  # nothing built: pip was never asked
+
+
+def test_the_install_step_builds_the_stack_these_tests_prove() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    stack = environment_for(SKLEARN_IMAGE)
+
+    assert stack is not None and f"-m engine.environments build {stack.image}\n" in makefile
 
 
 def test_the_default_image_is_1_9_0_on_its_own_stack(sklearn_python: str) -> None:
