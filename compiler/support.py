@@ -56,17 +56,17 @@ def image_warnings(config: PipelineConfig, today: date) -> list[str]:
         if gone is None:
             continue
         repository = image_key(uri).split(":", 1)[0]
+        move = "this compiler's version (kernel/frameworks.py SKLEARN_VERSION) must move"
         if gone.newer is None:
-            fix = (
-                f"AWS patches no later {repository} image: set {key} to an image you patch "
-                "yourself, or keep this one knowingly"
+            fix = f"AWS patches no later {repository} image: " + (
+                f"set {key} to an image you patch yourself, or keep this one knowingly"
+                if key
+                else f"{move} once AWS publishes one, or keep this one knowingly"
             )
         else:
             until = gone.newer.end_of_patch or "a date AWS has not published"
             fix = f"AWS patches {repository}:{gone.newer.version} until {until}: " + (
-                f"set {key}={successor_uri(uri, gone.newer)}"
-                if key
-                else "this compiler's version (kernel/frameworks.py SKLEARN_VERSION) must move"
+                f"set {key}={successor_uri(uri, gone.newer)}" if key else move
             )
         what = f"{image_key(uri)} is past its support: {gone.reason}"
         warnings.append(f"warning: {where}\n  {what}\n  why: {WHY}\n  fix: {fix}")

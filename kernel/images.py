@@ -34,6 +34,14 @@ PUBLISHED: dict[tuple[str, str], tuple[str, str]] = {
         "https://github.com/aws/deep-learning-containers/blob/main/docs/src/data/"
         "sagemaker-xgboost/3.2-0-cpu-sagemaker.yml",
     ),
+    # Tagged "1.9-0-cpu-py3", the SDK's convention: the yml lists only "1.9-0", but the image's
+    # build config (.github/config/image/sklearn/sagemaker-1.9-0.yml) releases it as
+    # prod_image "sagemaker-scikit-learn:1.9-0-cpu-py3".
+    ("sklearn", "1.9-0"): (
+        "1.4-2",
+        "https://github.com/aws/deep-learning-containers/blob/main/docs/src/data/"
+        "sagemaker-scikit-learn/1.9-0-cpu-sagemaker.yml",
+    ),
 }
 # Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
 GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
@@ -50,8 +58,8 @@ def sdk_version(framework: str, version: str) -> str:
     return PUBLISHED.get((framework, version), (version, ""))[0]
 
 
-def known_versions(framework: str) -> list[str]:
-    return sorted(_table()[framework]["training"])
+def known_versions(framework: str, scope: str = "training") -> list[str]:
+    return sorted(_table()[framework][scope])
 
 
 def py_versions(framework: str, version: str) -> list[str]:
@@ -171,6 +179,8 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
             out[framework][scope] = {}
             for version in versions:
                 like = sdk_version(framework, version)
+                if like != version and aliases.get(like, like) not in node["versions"]:
+                    continue  # the SDK has no such image to mirror (scikit-learn 1.4-2 serving)
                 entry = node["versions"][aliases.get(like, like)]
                 py = entry.get("py_versions", [])
                 # As the SDK: a version's processors, else its scope's; none (XGBoost): one image

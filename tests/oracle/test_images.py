@@ -1,9 +1,9 @@
 """Our offline image table resolves exactly what the SageMaker SDK 2.x resolves.
 
-A version the SDK's table lacks (kernel.images.PUBLISHED: XGBoost 3.2-0, from AWS's published
-image list) is compared with the SDK's image of the version it mirrors, the tag substituted
-(tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules are the SDK's,
-the tag is AWS's list's.
+A version the SDK's table lacks (kernel.images.PUBLISHED: XGBoost 3.2-0, scikit-learn 1.9-0,
+from AWS's published image list) is compared with the SDK's image of the version it mirrors, the
+tag substituted (tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules
+are the SDK's, the tag is AWS's list's.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ CASES = [
     for framework, versions in images.SUPPORTED.items()
     for version in versions
     for scope in ("training", "inference")
+    if version in images.known_versions(framework, scope)  # scikit-learn 1.9-0: training only
     for region in images.known_regions(framework)
     for instance in ("ml.m5.xlarge", "ml.g5.xlarge")
     # GPU images in a few regions only: the SDK takes ~60 ms a look-up
@@ -61,17 +62,29 @@ def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignor
     assert mismatches == []
 
 
-def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(retrieve) -> None:  # type: ignore[no-untyped-def]
-    like, source = images.PUBLISHED["xgboost", "3.2-0"]
-    sdk = retrieve("xgboost", "eu-west-1", like, instance_type="ml.m5.xlarge")
+@pytest.mark.parametrize(
+    ("framework", "version", "repository"),
+    [("xgboost", "3.2-0", "sagemaker-xgboost"), ("sklearn", "1.9-0", "sagemaker-scikit-learn")],
+)
+def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(  # type: ignore[no-untyped-def]
+    retrieve, framework: str, version: str, repository: str
+) -> None:
+    like, source = images.PUBLISHED[framework, version]
+    sdk = retrieve(framework, "eu-west-1", like, instance_type="ml.m5.xlarge")
 
-    assert images.image_uri("xgboost", "training", "3.2-0", "py3", "eu-west-1", "ml.m5.xlarge") == (
-        sdk.replace(f":{like}", ":3.2-0")
+    assert images.image_uri(framework, "training", version, "py3", "eu-west-1", "ml.m5.xlarge") == (
+        sdk.replace(f":{like}", f":{version}")
     )
-    assert images.known_versions("xgboost") == ["1.7-1", "3.2-0"]
-    assert source.endswith("sagemaker-xgboost/3.2-0-cpu-sagemaker.yml")
+    assert version in images.known_versions(framework)
+    assert source.endswith(f"{repository}/{version}-cpu-sagemaker.yml")
+
+
+def test_scikit_learn_1_9_0_has_no_serving_image_as_the_sdk_has_none_for_1_4_2() -> None:
+    assert images.known_versions("sklearn", "inference") == []
+    with pytest.raises(ValueError, match=re.escape("sklearn inference version '1.9-0' is not")):
+        images.image_uri("sklearn", "inference", "1.9-0", "py3", "us-east-1", "ml.m5.xlarge")
 
 
 def test_unknown_processor_is_refused() -> None:
-    with pytest.raises(ValueError, match=re.escape("no gpu image for sklearn 1.2-1 training")):
-        images.image_uri("sklearn", "training", "1.2-1", "py3", "us-east-1", "ml.g5.xlarge")
+    with pytest.raises(ValueError, match=re.escape("no gpu image for sklearn 1.9-0 training")):
+        images.image_uri("sklearn", "training", "1.9-0", "py3", "us-east-1", "ml.g5.xlarge")
