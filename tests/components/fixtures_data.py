@@ -7,8 +7,10 @@ Treat the returned directories as read-only; copy them before changing anything.
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,3 +118,14 @@ def cancer_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_cancer_csv(raw_dir)
     base_dir = tmp_path_factory.mktemp("cancer_processed")
     return preprocess(raw_dir, base_dir, TABULAR_SCRIPT, *preprocess_arguments("cancer"))
+
+
+def penguins_train_records(processed: Path) -> list[dict[str, Any]]:
+    """The train split's raw records as requests carry them in JSON (numbers as float, None where
+    missing), read from the one file of them preprocess writes: baseline/data-quality.csv."""
+    with (processed / "baseline" / "data-quality.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        {k: None if v == "" else v if k in PENGUINS_CATEGORICAL else float(v) for k, v in r.items()}
+        for r in rows
+    ]

@@ -32,6 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from components.model.contract import record_contract
+from tests.components.fixtures_data import penguins_train_records
 from tests.components.runner import REPO, run_script
 from tests.components.runner import load_serving as load_package
 
@@ -149,11 +150,7 @@ def test_json_lines_of_the_train_records_give_the_csv_baseline_statistics(
 ) -> None:
     """The baseline's CSV holds the train records as requests carry them: as JSON lines (typed
     JSON values, not text) they give the very same statistics."""
-    records = read_jsonl(penguins_processed / "baseline/train.jsonl")
-    path = write_jsonl(
-        tmp_path / "train.jsonl",
-        [{k: v for k, v in r.items() if k != "ground_truth"} for r in records],
-    )
+    path = write_jsonl(tmp_path / "train.jsonl", penguins_train_records(penguins_processed))
     written = analyze(path, tmp_path / "out")
     assert written["statistics"] == json.loads((penguins_baseline / "statistics.json").read_text())
 

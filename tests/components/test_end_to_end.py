@@ -92,8 +92,7 @@ def check_row_counts(project: str, raw_dir: Path, data_dir: Path) -> int:
         assert splits["train"] + splits["validation"] == csv_rows(raw_dir / "mnist_train.csv")
         assert splits["test"] == csv_rows(raw_dir / "mnist_test.csv")
     assert len(jsonl(data_dir / "baseline" / "test.jsonl")) == splits["test"]
-    if project == "penguins":  # images write no train.jsonl (components/README.md)
-        assert len(jsonl(data_dir / "baseline" / "train.jsonl")) == splits["train"]
+    assert csv_rows(data_dir / "baseline" / "data-quality.csv") == splits["train"]
     return splits["test"]
 
 

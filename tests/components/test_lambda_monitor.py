@@ -745,8 +745,8 @@ def captured(
 
 @pytest.fixture(scope="module")
 def baseline_rows(penguins_processed: Path) -> list[dict[str, Any]]:
-    """The data-quality baseline the preprocess step writes (raw features + ground_truth)."""
-    path = penguins_processed / "baseline" / "train.jsonl"
+    """Raw records as preprocess writes them (the feature columns + ground_truth)."""
+    path = penguins_processed / "baseline" / "test.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 

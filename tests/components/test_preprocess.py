@@ -23,6 +23,7 @@ from tests.components.fixtures_data import (
     PENGUINS_CLASSES,
     PENGUINS_NUMERIC,
     TABULAR_SCRIPT,
+    penguins_train_records,
 )
 from tests.components.runner import run_script
 
@@ -119,7 +120,7 @@ def test_penguins_artifacts(penguins_processed: Path) -> None:
 
 def test_penguins_transformer_fitted_on_train_only(penguins_processed: Path) -> None:
     spec = read_json(penguins_processed / "artifacts" / "transformer.json")
-    train = read_jsonl(penguins_processed / "baseline" / "train.jsonl")
+    train = penguins_train_records(penguins_processed)
     for item in spec["numeric"]:
         raw = np.array([np.nan if r[item["name"]] is None else r[item["name"]] for r in train])
         filled = np.where(np.isnan(raw), np.nanmedian(raw), raw)
@@ -134,22 +135,34 @@ def test_penguins_transformer_fitted_on_train_only(penguins_processed: Path) -> 
 
 @pytest.mark.parametrize("split", ["train", "test"], ids=["train", "test"])
 def test_penguins_transformer_reproduces_csv(penguins_processed: Path, split: str) -> None:
+    """The split's raw records (train: data-quality.csv; test: test.jsonl, with the label)
+    transformed by transformer.json give the split's CSV, row by row."""
     spec = read_json(penguins_processed / "artifacts" / "transformer.json")
-    records = read_jsonl(penguins_processed / "baseline" / f"{split}.jsonl")
     _, labels, features = read_split(penguins_processed, split)
+    if split == "train":
+        records = penguins_train_records(penguins_processed)
+        keys = ("island", *PENGUINS_NUMERIC)
+    else:
+        records = read_jsonl(penguins_processed / "baseline" / "test.jsonl")
+        assert [r["ground_truth"] for r in records] == [PENGUINS_CLASSES[i] for i in labels]
+        keys = ("island", *PENGUINS_NUMERIC, "ground_truth")
     assert len(records) == len(labels)
-    assert [r["ground_truth"] for r in records] == [PENGUINS_CLASSES[i] for i in labels]
-    assert {tuple(r) for r in records} == {("island", *PENGUINS_NUMERIC, "ground_truth")}, (
-        "baseline keys: the CSV's feature columns in file order, then ground_truth"
+    assert {tuple(r) for r in records} == {keys}, (
+        "record keys: the CSV's feature columns in file order (then ground_truth)"
     )
     np.testing.assert_allclose(apply_tabular(spec, records), features, rtol=0, atol=1e-12)
 
 
-def test_penguins_baseline_keeps_missing_as_null(penguins_processed: Path) -> None:
-    records = read_jsonl(penguins_processed / "baseline" / "train.jsonl")
+def test_penguins_train_records_keep_missing_as_empty(penguins_processed: Path) -> None:
+    records = penguins_train_records(penguins_processed)
     # Line 5 of penguins.csv (Adelie, Torgersen, no measurements) lands in train with seed 42.
     blank = {name: None for name in PENGUINS_NUMERIC}
-    assert {"island": "Torgersen", **blank, "ground_truth": "Adelie"} in records
+    assert {"island": "Torgersen", **blank} in records
+    # No step reads the train records with their labels: preprocess writes no train.jsonl.
+    assert sorted(p.name for p in (penguins_processed / "baseline").iterdir()) == [
+        "data-quality.csv",
+        "test.jsonl",
+    ]
     for record in records:
         assert isinstance(record["island"], str)
         for name in PENGUINS_NUMERIC:
@@ -613,9 +626,16 @@ def test_data_quality_baseline_is_the_train_baseline_without_labels(
         quality = list(csv.DictReader(handle))
     if project == "digits":  # the train split's raw pixels, by the transformer's feature names
         header, _, pixels = read_split(processed, "train")
-        features = [dict(zip(header[1:], row, strict=True)) for row in pixels.astype(int).tolist()]
-    else:
-        train = [json.loads(line) for line in (base / "train.jsonl").read_text().splitlines()]
-        features = [{k: v for k, v in r.items() if k != "ground_truth"} for r in train]
-    assert len(quality) == len(features) > 0
-    assert quality == [{k: "" if v is None else str(v) for k, v in r.items()} for r in features]
+        rows = pixels.astype(int).tolist()
+        assert len(quality) == len(rows) > 0
+        assert quality == [dict(zip(header[1:], map(str, row), strict=True)) for row in rows]
+    else:  # the train split's raw rows, each one of the input's rows (as Python reads them)
+        raw = pd.read_csv(processed / "input" / "penguins.csv", dtype=str)
+        as_read = Counter(
+            tuple(None if pd.isna(v) else v if k == "island" else float(v) for k, v in r.items())
+            for r in raw[["island", *PENGUINS_NUMERIC]].to_dict(orient="records")
+        )
+        records = penguins_train_records(processed)
+        assert len(records) == len(read_split(processed, "train")[1]) > 0
+        assert Counter(tuple(r.values()) for r in records) <= as_read
+        assert quality == [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]

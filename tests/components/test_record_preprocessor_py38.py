@@ -95,7 +95,7 @@ def test_the_record_preprocessor_answers_alike_on_python_38(
 ) -> None:
     python = find_interpreter(OLDEST)
     assert python is not None, f"no Python {OLDEST}: `pyenv install {OLDEST}`"
-    lines = (penguins_processed / "baseline" / "train.jsonl").read_text().splitlines()[:5]
+    lines = (penguins_processed / "baseline" / "test.jsonl").read_text().splitlines()[:5]
     all_cases = cases([json.loads(line) for line in lines])
 
     done = subprocess.run(

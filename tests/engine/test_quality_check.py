@@ -31,7 +31,6 @@ from kernel.manifest import Asset
 from tests.components import fixtures_data
 from tests.components.test_analyzer import (
     degrade,
-    read_jsonl,
     rename_biscoe,
     schema,
     shift_culmen_length,
@@ -187,14 +186,8 @@ def first_data_quality_run(
     """DataQualityBaseline's first run (execution exec-0001): its S3 folder and properties."""
     root = tmp_path_factory.mktemp("first_run")
     engine = Engine(root, compiled_steps, compiled.manifest.assets, execution="exec-0001")
-    records = penguins_baseline_records(penguins_processed)
+    records = fixtures_data.penguins_train_records(penguins_processed)
     return engine.root / "s3", first_run(engine, "DataQualityBaseline", records)
-
-
-def penguins_baseline_records(processed: Path) -> list[dict[str, Any]]:
-    """The train records preprocess wrote for the data-quality baseline, as they are in JSON."""
-    records = read_jsonl(processed / "baseline/train.jsonl")
-    return [{k: v for k, v in r.items() if k != "ground_truth"} for r in records]
 
 
 def data_quality_baseline(engine: Engine, first: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
@@ -295,7 +288,7 @@ def register(registry: Any, key: str, properties: dict[str, Any], status: str = 
 def test_first_run_calculates_and_registers_the_new_baseline(
     engine: Engine, penguins_processed: Path
 ) -> None:
-    records = penguins_baseline_records(penguins_processed)
+    records = fixtures_data.penguins_train_records(penguins_processed)
     properties = first_run(engine, "DataQualityBaseline", records)
     prefix = output_prefix("DataQualityBaseline")
     assert properties == {

@@ -26,6 +26,7 @@ from engine.records import write_json
 from engine.schedule import build_dataset, main, run_schedule
 from kernel.manifest import FORMAT_VERSION
 from tests.aws_env import isolate_from_aws
+from tests.components.fixtures_data import penguins_train_records
 from tests.components.fixtures_models import TrainedModel
 from tests.engine.serve_fixtures import BUCKET, Root, container, expected_labels, models, root
 from tests.engine.serve_fixtures import baseline as baseline_records
@@ -324,11 +325,8 @@ def test_monitoring_runs_over_real_traffic_report_what_was_perturbed(
     root: Root, served: tuple[str, TrainedModel], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url, trained = served
-    # The data-quality baseline, as the DataQualityBaseline step computes it from train.jsonl.
-    rows = [
-        json.loads(line)
-        for line in (trained.data_dir / "baseline" / "train.jsonl").read_text().splitlines()
-    ]
+    # The data-quality baseline, as the DataQualityBaseline step computes it from the train records.
+    rows = penguins_train_records(trained.data_dir)
     features = tmp_path / "train.jsonl"
     features.write_text("".join(json.dumps({k: r[k] for k in FEATURES}) + "\n" for r in rows))
     analyze(

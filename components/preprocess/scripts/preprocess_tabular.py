@@ -172,9 +172,11 @@ def to_numeric(frame: pd.DataFrame, path: Path, names: list[str]) -> np.ndarray:
     """Parse numeric columns to float (NaN = missing); text in a numeric column is a data error."""
     out = np.empty((len(frame), len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        parsed = np.array(
-            [parse_number(cell) for cell in frame[name].to_numpy(dtype=object)], dtype=np.float64
-        )
+        cells = frame[name].to_numpy(dtype=object)
+        try:  # numpy casts each text cell with float() (missing cells are NaN already): fast
+            parsed = cells.astype(np.float64)
+        except (TypeError, ValueError):  # some cell is not a number: find which, one by one
+            parsed = np.array([parse_number(cell) for cell in cells], dtype=np.float64)
         bad = np.flatnonzero(frame[name].notna().to_numpy() & np.isnan(parsed))
         if bad.size:
             raise DataError(
@@ -292,72 +294,73 @@ def fit_transformer(
     return spec
 
 
-def apply_transformer(spec: dict[str, Any], records: list[dict[str, Any]]) -> np.ndarray:
-    """Turn raw records (None = missing) into features, exactly as inference does."""
+def apply_transformer(
+    spec: dict[str, Any], numeric: np.ndarray, categorical: list[list[str | None]]
+) -> np.ndarray:
+    """Turn the raw columns (NaN or None = missing) into features, exactly as inference does."""
     columns: list[np.ndarray] = []
-    for item in spec["numeric"]:
-        raw = np.array(
-            [np.nan if r.get(item["name"]) is None else r[item["name"]] for r in records],
-            dtype=np.float64,
-        )
-        raw = np.where(np.isnan(raw), item["fill"], raw)
+    for j, item in enumerate(spec["numeric"]):
+        raw = np.where(np.isnan(numeric[:, j]), item["fill"], numeric[:, j])
         columns.append(((raw - item["mean"]) / item["scale"])[:, None])
-    for item in spec["categorical"]:
-        values = [
-            item["fill"] if r.get(item["name"]) is None else str(r[item["name"]]) for r in records
-        ]
-        onehot = np.array(
-            [[1.0 if v == c else 0.0 for c in item["categories"]] for v in values],
-            dtype=np.float64,
-        ).reshape(len(values), len(item["categories"]))
-        columns.append(onehot)
+    for j, item in enumerate(spec["categorical"]):
+        values = np.array([item["fill"] if v is None else v for v in categorical[j]], dtype=object)
+        columns.append(np.stack([values == c for c in item["categories"]], axis=1).astype(float))
     return np.hstack(columns)
 
 
-def build_records(
+def raw_columns(
     frame: pd.DataFrame,
     numeric: np.ndarray,
     categorical: list[list[str | None]],
     args: argparse.Namespace,
-) -> list[dict[str, Any]]:
-    """Raw feature records (the CSV's feature columns in file order), None for missing.
-
-    Built column by column as Python values first (no numpy scalar per cell)."""
-    order = [c for c in frame.columns if c in args.numeric or c in args.categorical]
+    rows: np.ndarray,
+) -> tuple[list[str], list[list[Any]]]:
+    """The feature columns of `rows` in file order as Python values, None where missing."""
+    names = [c for c in frame.columns if c in args.numeric or c in args.categorical]
     columns: list[list[Any]] = []
-    for name in order:
+    for name in names:
         if name in args.numeric:
-            values = numeric[:, args.numeric.index(name)].tolist()
+            values = numeric[rows, args.numeric.index(name)].tolist()
             columns.append([None if math.isnan(v) else v for v in values])
         else:
-            columns.append(categorical[args.categorical.index(name)])
-    return [{name: columns[j][i] for j, name in enumerate(order)} for i in range(len(frame))]
+            column = categorical[args.categorical.index(name)]
+            columns.append([column[i] for i in rows.tolist()])
+    return names, columns
 
 
 def write_split(path: Path, labels: np.ndarray, features: np.ndarray, names: list[str]) -> None:
-    """CSV with header `label,<features>`; label is the class index."""
+    """CSV with header `label,<features>`; label is the class index, features as repr() writes
+    them (shortest round-trip text, the same on every Python and numpy)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(features, columns=names)
-    frame.insert(0, "label", labels.astype(np.int64))
-    frame.to_csv(path, index=False)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerow(["label", *names])
+        for start in range(0, len(labels), 10_000):  # in blocks: bounded memory
+            block = slice(start, start + 10_000)
+            rows = zip(labels[block].tolist(), features[block].tolist())  # noqa: B905 (3.9)
+            handle.writelines(f"{label},{','.join(map(repr, row))}\n" for label, row in rows)
 
 
-def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
-    """One JSON object per line."""
+def write_test_records(
+    path: Path, names: list[str], columns: list[list[Any]], truths: list[str]
+) -> None:
+    """One JSON object a line: the raw features by name plus "ground_truth"."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
-        for record in records:
+        for i, truth in enumerate(truths):
+            record = {names[j]: column[i] for j, column in enumerate(columns)}
+            record["ground_truth"] = truth
             handle.write(json.dumps(record) + "\n")
 
 
-def write_feature_csv(path: Path, records: list[dict[str, Any]]) -> None:
-    """The records as CSV with a header, empty where missing: the data-quality baseline's input
-    (numbers as Python writes them, so a float stays Fractional and an int Integral)."""
+def write_feature_csv(path: Path, names: list[str], columns: list[list[Any]]) -> None:
+    """The raw columns as CSV with a header, empty where missing: the data-quality baseline's
+    input (numbers as Python writes them, so a float stays Fractional and an int Integral)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]) if records else [])
-        writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in records)
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(names)
+        rows = zip(*[["" if v is None else v for v in column] for column in columns])  # noqa: B905
+        writer.writerows(rows)
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -383,19 +386,20 @@ def run(args: argparse.Namespace) -> str:
         ["train", "validation", "test"],
     )
     spec = fit_transformer(numeric, categorical, train, args, path)
-    records = build_records(frame, numeric, categorical, args)
-    features = apply_transformer(spec, records)
+    features = apply_transformer(spec, numeric, categorical)
 
     # Every check has passed: only now touch the output directories.
     for name, rows in (("train", train), ("validation", validation), ("test", test)):
         write_split(base / name / f"{name}.csv", labels[rows], features[rows], spec["features"])
     write_json(base / "artifacts" / "classes.json", list(args.classes))
     write_json(base / "artifacts" / "transformer.json", spec)
-    for name, rows in (("train", train), ("test", test)):
-        baseline = [{**records[i], "ground_truth": args.classes[labels[i]]} for i in rows.tolist()]
-        write_jsonl(base / "baseline" / f"{name}.jsonl", baseline)
-    # What live requests look like (no label): the data-quality baseline's input.
-    write_feature_csv(base / "baseline" / "data-quality.csv", [records[i] for i in train.tolist()])
+    names, columns = raw_columns(frame, numeric, categorical, args, test)
+    truths = [args.classes[i] for i in labels[test].tolist()]
+    write_test_records(base / "baseline" / "test.jsonl", names, columns, truths)
+    # What live requests look like (no label): the data-quality baseline's input. No train.jsonl:
+    # no step reads the train records with their labels.
+    names, columns = raw_columns(frame, numeric, categorical, args, train)
+    write_feature_csv(base / "baseline" / "data-quality.csv", names, columns)
     return (
         f"{PROG}: {len(frame)} rows from {path.name} -> train {len(train)}, "
         f"validation {len(validation)}, test {len(test)} "
