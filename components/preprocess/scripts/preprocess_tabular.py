@@ -18,7 +18,7 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ import pandas as pd
 
 PROG = "preprocess_tabular"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+BLOCK_ROWS = 10_000  # rows formatted at a time when writing: bounded memory
 
 
 class DataError(Exception):
@@ -309,14 +310,13 @@ def apply_transformer(
 
 
 def raw_columns(
-    frame: pd.DataFrame,
+    names: list[str],
     numeric: np.ndarray,
     categorical: list[list[str | None]],
     args: argparse.Namespace,
     rows: np.ndarray,
-) -> tuple[list[str], list[list[Any]]]:
-    """The feature columns of `rows` in file order as Python values, None where missing."""
-    names = [c for c in frame.columns if c in args.numeric or c in args.categorical]
+) -> list[list[Any]]:
+    """The feature columns `names` of `rows` as Python values, None where missing."""
     columns: list[list[Any]] = []
     for name in names:
         if name in args.numeric:
@@ -325,7 +325,7 @@ def raw_columns(
         else:
             column = categorical[args.categorical.index(name)]
             columns.append([column[i] for i in rows.tolist()])
-    return names, columns
+    return columns
 
 
 def write_split(path: Path, labels: np.ndarray, features: np.ndarray, names: list[str]) -> None:
@@ -337,8 +337,8 @@ def write_split(path: Path, labels: np.ndarray, features: np.ndarray, names: lis
     line = ",".join(["%d", *["%.9g"] * features.shape[1]]) + "\n"
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerow(["label", *names])
-        for start in range(0, len(labels), 10_000):  # in blocks: bounded memory
-            block = slice(start, start + 10_000)
+        for start in range(0, len(labels), BLOCK_ROWS):  # in blocks: bounded memory
+            block = slice(start, start + BLOCK_ROWS)
             rows = zip(labels[block].tolist(), features[block].astype(np.float32).tolist())  # noqa: B905 (3.9)
             handle.writelines(line % (label, *row) for label, row in rows)
 
@@ -355,15 +355,17 @@ def write_test_records(
             handle.write(json.dumps(record) + "\n")
 
 
-def write_feature_csv(path: Path, names: list[str], columns: list[list[Any]]) -> None:
-    """The raw columns as CSV with a header, empty where missing: the data-quality baseline's
-    input (numbers as Python writes them, so a float stays Fractional and an int Integral)."""
+def write_feature_csv(path: Path, names: list[str], blocks: Iterable[list[list[Any]]]) -> None:
+    """Blocks of raw columns as one CSV with a header, empty where missing: the data-quality
+    baseline's input (numbers as Python writes them, so a float stays Fractional and an int
+    Integral)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(names)
-        rows = zip(*[["" if v is None else v for v in column] for column in columns])  # noqa: B905
-        writer.writerows(rows)
+        for columns in blocks:
+            cells = [["" if v is None else v for v in column] for column in columns]
+            writer.writerows(zip(*cells))  # noqa: B905 (3.9)
 
 
 def write_json(path: Path, value: Any) -> None:
@@ -388,6 +390,9 @@ def run(args: argparse.Namespace) -> str:
         args.classes,
         ["train", "validation", "test"],
     )
+    names = [c for c in frame.columns if c in args.numeric or c in args.categorical]
+    read = len(frame)
+    del frame  # all parsed: its text (most of this job's memory) is not needed any more
     spec = fit_transformer(numeric, categorical, train, args, path)
     features = apply_transformer(spec, numeric, categorical)
 
@@ -396,15 +401,18 @@ def run(args: argparse.Namespace) -> str:
         write_split(base / name / f"{name}.csv", labels[rows], features[rows], spec["features"])
     write_json(base / "artifacts" / "classes.json", list(args.classes))
     write_json(base / "artifacts" / "transformer.json", spec)
-    names, columns = raw_columns(frame, numeric, categorical, args, test)
+    columns = raw_columns(names, numeric, categorical, args, test)
     truths = [args.classes[i] for i in labels[test].tolist()]
     write_test_records(base / "baseline" / "test.jsonl", names, columns, truths)
-    # What live requests look like (no label): the data-quality baseline's input. No train.jsonl:
-    # no step reads the train records with their labels.
-    names, columns = raw_columns(frame, numeric, categorical, args, train)
-    write_feature_csv(base / "baseline" / "data-quality.csv", names, columns)
+    # What live requests look like (no label): the data-quality baseline's input, in blocks of
+    # rows (bounded memory). No train.jsonl: no step reads the train records with their labels.
+    blocks = (
+        raw_columns(names, numeric, categorical, args, train[start : start + BLOCK_ROWS])
+        for start in range(0, len(train), BLOCK_ROWS)
+    )
+    write_feature_csv(base / "baseline" / "data-quality.csv", names, blocks)
     return (
-        f"{PROG}: {len(frame)} rows from {path.name} -> train {len(train)}, "
+        f"{PROG}: {read} rows from {path.name} -> train {len(train)}, "
         f"validation {len(validation)}, test {len(test)} "
         f"({len(args.classes)} classes, {len(spec['features'])} features)"
     )
