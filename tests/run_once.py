@@ -9,6 +9,7 @@ What it returns is shared: treat its folders as read-only (copy them to change a
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import pickle
 import re
@@ -36,7 +37,8 @@ def once(factory: pytest.TempPathFactory, key: str, build: Callable[[Path], T]) 
     way, in its own test).
     """
     if key not in _done:
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", key)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        name = f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', key)[:80]}-{digest}"  # within a file name
         shared = run_folder(factory) / "once"
         shared.mkdir(exist_ok=True)
         result = shared / f"{name}.pickle"
