@@ -1,6 +1,6 @@
-"""Whole penguins pipelines on the local engine (monitoring and deployment off, but for TensorFlow's
-shared full run): every step's status and properties, and which branch the gate took.
-test_full_pipelines.py runs every stage.
+"""Whole penguins pipelines on the local engine (monitoring and deployment off): every step's
+status and properties, and which branch the gate took. test_full_pipelines.py runs every stage
+(TensorFlow's first steps are checked here on that run).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Both projects and both neural frameworks in train mode, XGBoost on penguins and 
 monitoring backend) on the binary cancer project; then a second run of the penguins pipeline,
 compiled with `monitoring.first_run=false` and the checks asked for, which checks the new data
 and model against the baselines the first run registered with its Approved package.
+Each pipeline runs once per test run (`full_run`, shared with the monitoring proof and the binary
+test); a test reads its records and works in a private copy of its engine root.
 """
 
 from __future__ import annotations
