@@ -1,9 +1,9 @@
 """Our offline image table resolves exactly what the SageMaker SDK 2.x resolves.
 
-A version the SDK's table lacks (kernel.images.PUBLISHED: XGBoost 3.2-0, from AWS's published
-image list) is compared with the SDK's image of the version it mirrors, the tag substituted
-(tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules are the SDK's,
-the tag is AWS's list's.
+A version the SDK's table lacks (kernel.images.PUBLISHED: TensorFlow training 2.21 and serving
+2.20, PyTorch training 2.10, XGBoost 3.2-0, from AWS's published image list) is compared with the
+SDK's image of the version it mirrors, the tag substituted (tests/oracle/sdk_twin.retrieve): the
+repository, registries and processor rules are the SDK's, the tag is AWS's list's.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ pytestmark = [
 GPU_REGIONS = {"us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1"}
 CASES = [
     (framework, scope, version, region, instance)
-    for framework, versions in images.SUPPORTED.items()
+    for framework, scopes in images.SUPPORTED.items()
+    for scope, versions in scopes.items()
     for version in versions
-    for scope in ("training", "inference")
     for region in images.known_regions(framework)
     for instance in ("ml.m5.xlarge", "ml.g5.xlarge")
     # GPU images in a few regions only: the SDK takes ~60 ms a look-up
@@ -45,7 +45,7 @@ def retrieve():  # type: ignore[no-untyped-def]
 def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignore[no-untyped-def]
     mismatches = []
     for framework, scope, version, region, instance in CASES:
-        py = "py3" if framework == "sklearn" else "py312"
+        py = images.py_versions(framework, version, scope)[-1]
         ours = images.image_uri(framework, scope, version, py, region, instance)
         sdk = retrieve(
             framework,
@@ -61,15 +61,32 @@ def test_every_supported_image_matches_the_sdk(retrieve) -> None:  # type: ignor
     assert mismatches == []
 
 
-def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(retrieve) -> None:  # type: ignore[no-untyped-def]
-    like, source = images.PUBLISHED["xgboost", "3.2-0"]
-    sdk = retrieve("xgboost", "eu-west-1", like, instance_type="ml.m5.xlarge")
+# Each published version's CPU tag, as its yml (PUBLISHED's source) lists it.
+PUBLISHED_TAGS = {
+    ("tensorflow", "training", "2.21"): "2.21-cpu-py312-sagemaker",
+    ("tensorflow", "inference", "2.20"): "2.20-cpu-py312-sagemaker",
+    ("pytorch", "training", "2.10"): "2.10-cpu-py313",
+    ("xgboost", "training", "3.2-0"): "3.2-0",
+    ("xgboost", "inference", "3.2-0"): "3.2-0",
+}
 
-    assert images.image_uri("xgboost", "training", "3.2-0", "py3", "eu-west-1", "ml.m5.xlarge") == (
-        sdk.replace(f":{like}", ":3.2-0")
+
+@pytest.mark.parametrize(
+    "key", sorted(images.PUBLISHED), ids=["-".join(key) for key in sorted(images.PUBLISHED)]
+)
+def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(key, retrieve) -> None:  # type: ignore[no-untyped-def]
+    framework, scope, version = key
+    published = images.PUBLISHED[key]
+    sdk = retrieve(
+        framework, "eu-west-1", published.mirrors, instance_type="ml.m5.xlarge", image_scope=scope
     )
-    assert images.known_versions("xgboost") == ["1.7-1", "3.2-0"]
-    assert source.endswith("sagemaker-xgboost/3.2-0-cpu-sagemaker.yml")
+    python = images.py_versions(framework, version, scope)[-1]
+
+    ours = images.image_uri(framework, scope, version, python, "eu-west-1", "ml.m5.xlarge")
+    assert ours == f"{sdk.rpartition(':')[0]}:{PUBLISHED_TAGS[key]}"
+    assert version in images.known_versions(framework, scope)
+    repository = ours.rsplit("/", 1)[1].split(":")[0]
+    assert f"/{repository}/{version}-cpu-sagemaker.yml" in published.source
 
 
 def test_unknown_processor_is_refused() -> None:
