@@ -35,10 +35,11 @@ class Published:
     Learning Containers repository's docs/src/data/<repository>/<version>-<processor>-*.yml (the
     image's tags, Python, GA and end-of-patch dates).
 
-    It is the SDK's entry for the version it `mirrors` (the same repository and registries, the
-    SDK gives every version one account per region, and processors) with a tag the yml lists
-    verbatim: `tag` as a template of `{version}`, `{processor}` and `{py_version}`; the SDK's
-    own convention for older versions ("2.19-cpu" for TensorFlow Serving) is not one of them.
+    It is the SDK's entry for the version it `mirrors` (the same repository, registries and
+    processors: the SDK gives a repository one account per region whatever the version) with a
+    tag the yml lists verbatim: `tag` as a template of `{version}`, `{processor}` and
+    `{py_version}`; the SDK's convention for older versions ("2.19-cpu" for TensorFlow Serving)
+    is not one of the tags the ymls list for the newer ones.
     """
 
     mirrors: str
