@@ -92,3 +92,12 @@ def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(key, r
 def test_unknown_processor_is_refused() -> None:
     with pytest.raises(ValueError, match=re.escape("no gpu image for sklearn 1.2-1 training")):
         images.image_uri("sklearn", "training", "1.2-1", "py3", "us-east-1", "ml.g5.xlarge")
+
+
+def test_the_committed_table_is_what_refresh_writes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`python -m kernel.images --refresh` rebuilds images.json from the SDK and PUBLISHED."""
+    committed = images.TABLE.read_text()
+    monkeypatch.setattr(images, "TABLE", tmp_path / "images.json")
+    images._refresh()
+
+    assert (tmp_path / "images.json").read_text() == committed
