@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run compile test unit lint goldens bench clean system
+.PHONY: run compile test unit lint goldens bench clean system stacks
 
 # Set up (the compiler, PyTorch and the job scripts' libraries), then compile the digits
 # pipeline and run it end to end on the local engine.
@@ -14,10 +14,16 @@ run: $(VENV)/.run
 compile: $(VENV)/.core
 	$(BIN)/python -m compiler project=digits framework=pytorch
 
-# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, moto, linters, and the Debian
-# packages Graphviz and Chromium) and run every check on both cores.
-test: system $(VENV)/.dev lint
+# Set up (everything: TensorFlow, PyTorch, the SageMaker SDK oracle, moto, linters, the Debian
+# packages Graphviz and Chromium, and the image stacks below) and run every check on both cores.
+test: system $(VENV)/.dev stacks lint
 	$(BIN)/python -m pytest -n 2
+
+# The stacks the tests run job code on, so the test run needs no network (tests/engine/
+# test_containers.py): virtual environments under ~/.cache, built once per machine
+# (engine/environments.py; the image's Python comes from PATH, pyenv or uv).
+stacks: $(VENV)/.dev
+	$(BIN)/python -m engine.environments build sagemaker-scikit-learn:1.9-0
 
 # The fast tests: the core install plus pytest only (no TensorFlow, PyTorch or SDK).
 unit: $(VENV)/.unit

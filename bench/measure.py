@@ -1,9 +1,11 @@
-"""How the benchmarks measure a command: wall time, the largest process's peak memory, exit code.
+"""How the benchmarks measure a command: wall time, the largest process's peak memory, exit code,
+CPU time.
 
 The command runs under a small wrapper process; `getrusage(RUSAGE_CHILDREN).ru_maxrss` there is
 the largest resident set any of its descendants reached (each one waited for by its parent, as
 the engine waits for its jobs), sampled by the kernel rather than by polling, so no short peak is
-missed. On Linux it is in KiB.
+missed. On Linux it is in KiB. Its user + system time is the CPU the whole tree used: on a shared
+machine a steadier figure than wall time.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ WRAPPER = (  # argv: LOG COMMAND...; the command's output goes to LOG
     "import resource, subprocess, sys; "
     "log = open(sys.argv[1], 'wb'); "
     "code = subprocess.run(sys.argv[2:], stdout=log, stderr=subprocess.STDOUT).returncode; "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+    "used = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(used.ru_maxrss, code, used.ru_utime + used.ru_stime)"
 )
 
 
@@ -31,6 +34,7 @@ class Measured:
     peak_mib: float  # the largest single process's peak resident set
     code: int
     output: str  # what the command printed (stdout and stderr)
+    cpu_s: float = 0.0  # CPU seconds of the command and every process under it (user + system)
 
 
 def measure(
@@ -49,10 +53,10 @@ def measure(
         check=True,
     )
     wall = time.monotonic() - started
-    peak_kib, code = (int(v) for v in done.stdout.split())
+    peak_kib, code, cpu = done.stdout.split()
     output = Path(log.name).read_text(errors="replace")
     Path(log.name).unlink()
-    return Measured(wall, peak_kib / 1024, code, output)
+    return Measured(wall, int(peak_kib) / 1024, int(code), output, float(cpu))
 
 
 def bytes_on_disk(root: Path, exclude: Iterable[Path] = ()) -> int:

@@ -19,6 +19,7 @@ from kernel.frameworks import SCOPES, SKLEARN_VERSION
 from kernel.image_environments import Successor, image_key, lapse, successor_uri
 
 WHY = "an unpatched image keeps the vulnerabilities found after its end of patch"
+MOVE = "this compiler's version (kernel/frameworks.py SKLEARN_VERSION) must move"
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Chosen:
             return f"set {self.version_key}={newer.version}"
         if self.image_key:
             return f"set {self.image_key}={successor_uri(self.uri, newer)}"
-        return "this compiler's version (kernel/frameworks.py SKLEARN_VERSION) must move"
+        return MOVE
 
 
 def _chosen_images(config: PipelineConfig) -> list[Chosen]:
@@ -94,9 +95,10 @@ def image_warnings(config: PipelineConfig, today: date) -> list[str]:
             continue
         repository = image_key(chosen.uri).split(":", 1)[0]
         if gone.newer is None:
-            fix = (
-                f"AWS patches no later {repository} image: set {chosen.image_key} to an image "
-                "you patch yourself, or keep this one knowingly"
+            fix = f"AWS patches no later {repository} image: " + (
+                f"set {chosen.image_key} to an image you patch yourself, or keep this one knowingly"
+                if chosen.image_key
+                else f"{MOVE} once AWS publishes one, or keep this one knowingly"
             )
         else:
             until = gone.newer.end_of_patch or "a date AWS has not published"

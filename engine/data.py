@@ -7,6 +7,7 @@ A bare definition's data come from its local map instead (engine/localmap.py).
 from __future__ import annotations
 
 import filecmp
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from typing import Any
 
 from bundle.assets import REPO
 from bundle.read import Bundle
+from engine.container_fs import ContainerPathsError, namespace_kind
 from engine.records import locked
 from engine.s3 import S3, S3UriError
 
@@ -77,28 +79,54 @@ def place_data(data: Data, root: Path) -> None:
 
     Engines on one root take turns; data already in place, byte for byte, are left alone (a
     concurrent run may be reading them), others are replaced by a renamed, complete folder.
+    The objects are hard links to the files (no bytes written, as an upload to S3 is not part
+    of an execution) where jobs see their inputs through read-only mounts; else, and across
+    file systems, copies: a job whose paths are rewritten is given hard links to its inputs
+    made read-only, which must not change the user's own files.
     """
     source = data.given or _sample_data(data.sample, root / "sample_data" / data.project)
     files = sorted(p for p in source.iterdir() if p.is_file())
+    link = _read_only_inputs()
     with locked(root, "data"):
         if _same_files(files, data.target):
             return
         data.target.parent.mkdir(parents=True, exist_ok=True)
         staged = Path(tempfile.mkdtemp(dir=data.target.parent, prefix=f".{data.target.name}."))
         for path in files:
-            shutil.copy2(path, staged / path.name)
+            _place(path, staged / path.name, link)
         if data.target.exists():
             old = data.target.rename(staged.with_name(staged.name + ".old"))
             shutil.rmtree(old)
         staged.rename(data.target)
 
 
+def _read_only_inputs() -> bool:
+    """Whether jobs see their inputs through read-only mounts (engine/container_fs.py)."""
+    try:
+        return namespace_kind() is not None
+    except ContainerPathsError:  # the jobs say it when they start
+        return False
+
+
+def _place(source: Path, target: Path, link: bool) -> None:
+    if link:
+        try:
+            os.link(source, target)
+            return
+        except OSError:  # another file system, or one without hard links
+            pass
+    shutil.copy2(source, target)
+
+
 def _same_files(files: list[Path], folder: Path) -> bool:
-    """Whether `folder` holds exactly these files, byte for byte."""
+    """Whether `folder` holds exactly these files, byte for byte (or the files themselves)."""
     return (
         folder.is_dir()
         and sorted(p.name for p in folder.iterdir()) == [p.name for p in files]
-        and all(filecmp.cmp(p, folder / p.name, shallow=False) for p in files)
+        and all(
+            p.samefile(folder / p.name) or filecmp.cmp(p, folder / p.name, shallow=False)
+            for p in files
+        )
     )
 
 

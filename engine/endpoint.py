@@ -358,6 +358,9 @@ def serve(
     capture = Capture(s3, name, record.get("DataCaptureConfig") or {})
     account = str(record.get("Account", DEFAULT_ACCOUNT))
     server = bind(name, None, capture, account, chosen, chosen_by)
+    # Before the record says InService and `launch` returns: a SIGTERM from then on (`stop`) must
+    # end the loop below and mark the record OutOfService, not kill the process where it stands.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     with tempfile.TemporaryDirectory(prefix="model-", dir=record_path(root, name).parent) as tmp:
         try:
             model_dir = unpack_model(s3.path(container["ModelDataUrl"]), Path(tmp))
@@ -372,9 +375,6 @@ def serve(
                 staged.replace(ready_file)
             if parent_pid is not None:
                 _stop_when_parent_exits(server, parent_pid)
-            signal.signal(
-                signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start()
-            )
             # Ctrl-C stops it even where the parent left SIGINT ignored (a background job, a
             # test runner's worker): a process that says "Ctrl-C stops it" must mean it.
             signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -7,6 +7,9 @@ or by `uv python find`) under `~/.cache/sagemaker-pipeline-compiler/environments
 and renamed into place, so two runs that build it at once both end with one whole environment.
 Images the table gives no Python (Model Monitor's closed analyzer) and images it does not hold
 run on the engine's own Python, as without `--containers`.
+
+`python -m engine.environments build IMAGE...` builds stacks ahead (the Makefile's install step
+builds the one the test suite proves, which then runs offline).
 """
 
 from __future__ import annotations
@@ -115,6 +118,12 @@ def _python_in(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
+def built(env: ImageEnvironment, root: Path) -> Path | None:
+    """The interpreter of `env`'s virtual environment under `root`, if it is built."""
+    python = _python_in(root / spec_hash(env))
+    return python if python.is_file() else None
+
+
 def build_environment(env: ImageEnvironment, root: Path) -> Path:
     """The interpreter of `env`'s virtual environment under `root`, built if not there yet.
 
@@ -123,8 +132,8 @@ def build_environment(env: ImageEnvironment, root: Path) -> Path:
     """
     assert env.python is not None
     target = root / spec_hash(env)
-    if _python_in(target).is_file():
-        return _python_in(target)
+    if (ready := built(env, root)) is not None:
+        return ready
     where = f"image {env.image} (--containers)"
     interpreter = find_interpreter(env.python)
     if interpreter is None:
@@ -241,3 +250,49 @@ class Interpreters:
             if env.image not in self._built:
                 self._built[env.image] = str(build_environment(env, self.root))
             return self._built[env.image]
+
+
+def named(names: Iterable[str]) -> list[ImageEnvironment]:
+    """The stacks `build` names: `repository:version`, or a repository for all its versions.
+
+    Raises:
+        EnvironmentUnavailable: a name the table holds no stack for.
+    """
+    stacks = {key: env for key, env in environments().items() if env.python}
+    known = {*stacks, *(key.split(":", 1)[0] for key in stacks)}
+    chosen = []
+    for name in names:
+        found = [env for key, env in stacks.items() if name in (key, key.split(":", 1)[0])]
+        if not found:
+            raise EnvironmentUnavailable(
+                f"python -m engine.environments build {name}",
+                f"{name!r} is not an image with a known stack",
+                "the stacks are kernel/image_environments.json's images",
+                f"use one of {one_of(sorted(stacks))}{did_you_mean(name, known)}, or a "
+                "repository alone for all its versions",
+            )
+        chosen += [env for env in found if env not in chosen]
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m engine.environments",
+        description="Build images' stacks ahead, so `--containers` runs offline.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="build these images' virtual environments")
+    build.add_argument("images", nargs="+", metavar="REPOSITORY[:VERSION]")
+    args = parser.parse_args(argv)
+    root = cache_root()
+    try:
+        for env in named(args.images):
+            print(f"{env.image}: {build_environment(env, root)}")
+    except EnvironmentUnavailable as problem:
+        print(problem.render(), file=sys.stderr)
+        return problem.status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 WATCHDOG = Path(__file__).with_name("watchdog.py")
 TAIL_LINES = 15
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stopping job time
+# On SageMaker each job has its instance's cores to itself; here jobs that run at once share
+# this machine's. A thread pool that spins while it waits (OpenMP's default: PyTorch's, XGBoost's)
+# then burns the cores a job beside it needs (PyTorch training on two threads, two busy cores:
+# 4 times the wall time and 5 times the CPU of the same training with its waiting threads
+# asleep, bench/scale_floor.py on 6,000 images). So they sleep; a job's own setting wins.
+SHARED_CORES = {"OMP_WAIT_POLICY": "PASSIVE"}
 
 _running: set[subprocess.Popen[bytes]] = set()
 _lock = threading.Lock()
@@ -61,7 +67,7 @@ def run_process(
             [*launch, *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env={**SHARED_CORES, **env},
             cwd=cwd,
             start_new_session=True,
         )

@@ -179,7 +179,7 @@ HYPERPARAMETERS = {
     name: rule for fw in FRAMEWORKS.values() for name, rule in fw.hyperparameters.items()
 }
 # The scikit-learn container that runs preprocessing (and the builtin monitoring analyzer).
-SKLEARN_VERSION = "1.2-1"
+SKLEARN_VERSION = "1.9-0"
 
 
 def hyperparameters(name: str, values: Mapping[str, float | None]) -> dict[str, float]:

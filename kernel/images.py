@@ -25,7 +25,7 @@ TABLE = Path(__file__).with_name("images.json")
 # What we support: framework -> image scope -> versions; "sklearn" runs preprocessing.
 SUPPORTED: dict[str, dict[Scope, list[str]]] = {
     name: {scope: list(fw.versions[scope]) for scope in SCOPES} for name, fw in FRAMEWORKS.items()
-} | {"sklearn": {scope: [SKLEARN_VERSION] for scope in SCOPES}}
+} | {"sklearn": {"training": [SKLEARN_VERSION], "inference": []}}  # the SDK's 1.4-2 serves none
 DLC = "https://github.com/aws/deep-learning-containers/blob"
 
 
@@ -79,6 +79,14 @@ PUBLISHED: dict[tuple[str, Scope, str], Published] = {
         )
         for scope in SCOPES
     },
+    # Tagged "1.9-0-cpu-py3", the SDK's convention: the yml lists only "1.9-0", but the image's
+    # build config (.github/config/image/sklearn/sagemaker-1.9-0.yml) releases it as
+    # prod_image "sagemaker-scikit-learn:1.9-0-cpu-py3".
+    ("sklearn", "training", "1.9-0"): Published(
+        "1.4-2",
+        "{version}-{processor}-{py_version}",
+        f"{DLC}/main/docs/src/data/sagemaker-scikit-learn/1.9-0-cpu-sagemaker.yml",
+    ),
 }
 
 # Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
@@ -240,7 +248,7 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
                 published = PUBLISHED.get((framework, scope, version))
                 if published:
                     row |= {
-                        "py_versions": list(published.py_versions),
+                        "py_versions": list(published.py_versions) or py,
                         "tag": published.tag,
                         "published": published.source,
                     }

@@ -1,7 +1,8 @@
 """Real data for the component tests, raw and preprocessed by the real preprocess scripts.
 
-Session-scoped: each data set is written and preprocessed once per test run, and the train,
-evaluate and inference tests all start from the same preprocess outputs SageMaker would hand them.
+Each data set is written and preprocessed once per test run (the xdist workers share it), and the
+train, evaluate and inference tests all start from the same preprocess outputs SageMaker would
+hand them.
 Treat the returned directories as read-only; copy them before changing anything.
 """
 
@@ -17,6 +18,7 @@ from projects.digits.sample_data import write_digits_csvs
 from projects.penguins.sample_data import write_penguins_csv
 from tests.components.compiled_jobs import preprocess_arguments
 from tests.components.runner import run_script
+from tests.run_once import once
 
 __all__ = [
     "cancer_processed",
@@ -93,26 +95,40 @@ def digits_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+def processed_data(project: str, factory: pytest.TempPathFactory) -> Path:
+    """The project's sample data after its real preprocess script, once per test run."""
+    return once(factory, f"processed-{project}", lambda folder: _preprocess(project, folder))
+
+
+def _preprocess(project: str, folder: Path) -> Path:
+    raw_dir = folder / "raw"
+    raw_dir.mkdir()
+    if project == "penguins":
+        write_penguins_csv(raw_dir)
+        script, args = TABULAR_SCRIPT, PENGUINS_ARGS
+    elif project == "digits":
+        write_digits_csvs(raw_dir)
+        script, args = IMAGE_SCRIPT, DIGITS_ARGS
+    else:  # split with the arguments the compiled pipeline passes (conf/project/cancer.yaml)
+        write_cancer_csv(raw_dir)
+        script, args = TABULAR_SCRIPT, preprocess_arguments(project)
+    return preprocess(raw_dir, folder / "processed", script, *args)
+
+
 @pytest.fixture(scope="session")
-def penguins_processed(tmp_path_factory: pytest.TempPathFactory, penguins_raw: Path) -> Path:
+def penguins_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Processing base_dir after `preprocess_tabular.py`: input/, train/, validation/, test/,
     artifacts/, baseline/ as in components/README.md."""
-    base_dir = tmp_path_factory.mktemp("penguins_processed")
-    return preprocess(penguins_raw, base_dir, TABULAR_SCRIPT, *PENGUINS_ARGS)
+    return processed_data("penguins", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def digits_processed(tmp_path_factory: pytest.TempPathFactory, digits_raw: Path) -> Path:
+def digits_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Processing base_dir after `preprocess_image.py` on the 8x8 digits (same layout)."""
-    base_dir = tmp_path_factory.mktemp("digits_processed")
-    return preprocess(digits_raw, base_dir, IMAGE_SCRIPT, *DIGITS_ARGS)
+    return processed_data("digits", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def cancer_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The breast cancer data (569 rows, 30 features, 2 classes) after `preprocess_tabular.py`,
-    split with the arguments the compiled cancer pipeline passes (conf/project/cancer.yaml)."""
-    raw_dir = tmp_path_factory.mktemp("cancer_raw")
-    write_cancer_csv(raw_dir)
-    base_dir = tmp_path_factory.mktemp("cancer_processed")
-    return preprocess(raw_dir, base_dir, TABULAR_SCRIPT, *preprocess_arguments("cancer"))
+    """The breast cancer data (569 rows, 30 features, 2 classes) after `preprocess_tabular.py`."""
+    return processed_data("cancer", tmp_path_factory)

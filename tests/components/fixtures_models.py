@@ -1,13 +1,14 @@
 """Trained models for the component tests: the real train scripts on the preprocessed fixtures.
 
-`trained_model(project, framework)` trains once per session and returns the model directory,
-the `model.tar.gz` SageMaker would upload, the training log, and the model's own probabilities
-on the test split (computed in a subprocess, so no framework is imported into pytest). The
-frameworks and their scripts come from the framework table.
+`trained_model(project, framework)` trains once per test run (the xdist workers share it) and
+returns the model directory, the `model.tar.gz` SageMaker would upload, the training log, and the
+model's own probabilities on the test split (computed in a subprocess, so no framework is
+imported into pytest). The frameworks and their scripts come from the framework table.
 """
 
 from __future__ import annotations
 
+import functools
 import shutil
 import textwrap
 from collections.abc import Callable
@@ -22,7 +23,9 @@ from bundle.assets import pack_model_dir
 from compiler.load import load_config
 from kernel.frameworks import FRAMEWORKS
 from tests.components.compiled_jobs import training_hyperparameters
+from tests.components.fixtures_data import processed_data
 from tests.components.runner import REPO, run_script
+from tests.run_once import once
 
 __all__ = ["trained_model"]
 
@@ -33,6 +36,7 @@ TABULAR_PROJECTS = ("penguins", "cancer")  # trained with their configs' own hyp
 DIGITS_HYPERPARAMETERS = {"epochs": 3, "batch_size": 32, "learning_rate": 0.01}
 
 
+@functools.cache  # a Hydra compose: asked at collection and by every model fixture
 def data_kind(project: str) -> str:
     return str(load_config([f"project={project}"]).data["project"]["data"]["kind"])
 
@@ -153,23 +157,21 @@ def train_model(
     )
 
 
+def trained(project: str, framework: str, factory: pytest.TempPathFactory) -> TrainedModel:
+    """The project's model trained by the framework's real script, once per test run."""
+    assert project in {*PROJECTS, *TABULAR_PROJECTS}, project
+    assert data_kind(project) in FRAMEWORKS[framework].kinds, (project, framework)
+
+    def build(folder: Path) -> TrainedModel:
+        return train_model(project, framework, processed_data(project, factory), folder)
+
+    return once(factory, f"trained-{project}-{framework}", build)
+
+
 @pytest.fixture(scope="session")
-def trained_model(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str, str], TrainedModel]:
-    """Factory: `trained_model("digits", "pytorch")` -> TrainedModel, trained once per session."""
-    cache: dict[tuple[str, str], TrainedModel] = {}
-
-    def get(project: str, framework: str) -> TrainedModel:
-        assert project in {*PROJECTS, *TABULAR_PROJECTS}, project
-        assert data_kind(project) in FRAMEWORKS[framework].kinds, (project, framework)
-        if (project, framework) not in cache:
-            data_dir = request.getfixturevalue(f"{project}_processed")
-            work_dir = tmp_path_factory.mktemp(f"trained-{project}-{framework}")
-            cache[project, framework] = train_model(project, framework, Path(data_dir), work_dir)
-        return cache[project, framework]
-
-    return get
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], TrainedModel]:
+    """Factory: `trained_model("digits", "pytorch")` -> TrainedModel, trained once per run."""
+    return lambda project, framework: trained(project, framework, tmp_path_factory)
 
 
 def copy_processed(data_dir: Path, target: Path) -> Path:

@@ -3,6 +3,7 @@ count exactly as values read one by one, and the KLL sketch within its error bou
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from components.quality_check.scripts import data_quality
+from components.quality_check.scripts import data_quality, reading
+from components.quality_check.scripts.errors import InputError
 from components.quality_check.scripts.reading import Dataset
 from components.quality_check.scripts.sketch import KLL_K, KllSketch, Moments
 from tests.components.runner import REPO, run_script
@@ -125,6 +127,48 @@ def test_csv_blocks_read_by_numpy_count_as_values_read_one_by_one(tmp_path: Path
     assert mixed["distinct_count"] == len({CELLS["mixed"](i) for i in range(5_000)}) == 4_949
     assert sum(b["count"] for b in mixed["distribution"]["categorical"]["buckets"]) == 5_000
     assert {f["name"]: f["completeness"] for f in suggested["features"]}["floats"] == 0.8
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["header", "no-header"])
+@pytest.mark.parametrize(
+    "later",
+    [
+        pytest.param(lambda i, row: row if i % 9 else ["", *row[1:]], id="empty-cells"),
+        pytest.param(lambda i, row: [*row[:2], "-4" if i % 5 else "7.5"], id="signs-fractions"),
+        pytest.param(lambda i, row: ['"1,5"', *row[1:]] if i == 1500 else row, id="quoted"),
+    ],
+)
+def test_unsigned_integer_blocks_read_at_once_count_as_text_read_row_by_row(
+    tmp_path: Path, header: bool, later: Callable[[int, list[str]], list[str]]
+) -> None:
+    """Pixel-like blocks go through numpy's reader until a block holds anything else; from there
+    the csv module reads: the profile is the one of the same values read one by one."""
+    rng = np.random.default_rng(3)
+    rows = [[str(v) for v in values] for values in rng.integers(0, 256, size=(2_600, 3))]
+    rows = [later(i, row) if i >= 1_100 else row for i, row in enumerate(rows)]
+    path = tmp_path / "pixels.csv"
+    names = ["p0", "p1", "p2"] if header else ["_c0", "_c1", "_c2"]
+    lines = ([",".join(names)] if header else []) + [",".join(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    blocks = list(reading.read_csv_columns(path, header))
+    assert isinstance(blocks[0][1], np.ndarray) and isinstance(blocks[-1][1], list)
+    assert all(found == names for found, _ in blocks)
+    _, from_file, _ = data_quality.data_quality(Dataset([path], "csv", header))
+    text = [next(csv.reader([line])) for line in lines[1 if header else 0 :]]
+    records = [(f"r{i}", dict(zip(names, row, strict=True))) for i, row in enumerate(text)]
+    _, one_by_one, _ = data_quality.data_quality(
+        [(w, {k: v or None for k, v in r.items()}) for w, r in records]
+    )
+    assert json.dumps(from_file) == json.dumps(one_by_one)
+
+
+def test_a_short_row_after_blocks_read_at_once_is_refused_with_its_line(tmp_path: Path) -> None:
+    lines = ["a,b"] + [f"{i},{i + 1}" for i in range(1_500)]
+    lines[1_400] = "7"  # line 1401 of the file
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"short.csv:1401: 1 fields, the header has 2"):
+        data_quality.data_quality(Dataset([path], "csv", True))
 
 
 def test_records_of_numbers_read_as_blocks_count_as_values_read_one_by_one() -> None:

@@ -256,6 +256,30 @@ def test_image_28x28(tmp_path: Path) -> None:
     assert features.shape == (3, 784)
 
 
+def test_image_test_records_are_json_for_any_class_name(tmp_path: Path) -> None:
+    """The baseline's lines are built from the pixels' CSV text: each one is still the compact
+    JSON of its record, whatever the class names hold (quotes, backslashes, non-ASCII)."""
+    rng = np.random.default_rng(1)
+    classes = ['say "hi"', "back\\slash", "éa"]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for name, per_class in (("mnist_train.csv", 4), ("mnist_test.csv", 3)):
+        frame = pd.DataFrame(rng.integers(0, 256, size=(3 * per_class, 4)))
+        frame.columns = [f"p{i}" for i in range(4)]
+        frame.insert(0, "label", np.repeat(classes, per_class))
+        frame.to_csv(raw / name, index=False)
+    args = [*DIGITS_ARGS]
+    args[args.index("--classes") + 1] = ",".join(classes)
+    rerun(raw, tmp_path / "base", IMAGE_SCRIPT, *args)
+    test = pd.read_csv(raw / "mnist_test.csv")
+    expected = [
+        json.dumps({"pixels": row[1:], "ground_truth": row[0]}, separators=(",", ":")) + "\n"
+        for row in test.to_numpy().tolist()
+    ]
+    written = (tmp_path / "base" / "baseline" / "test.jsonl").read_text(encoding="utf-8")
+    assert written == "".join(expected)
+
+
 # --- both -------------------------------------------------------------------------------------
 
 DATASETS = [

@@ -1,23 +1,29 @@
-"""Shared bundles and executions for the engine tests: compiled once, run once per session.
+"""Shared bundles and executions for the engine tests: compiled and run once per test run.
 
-Bundles are compiled with tiny hyperparameters and, until their executors land, without the
-stages that need QualityCheck, Model, Transform and Lambda executors.
+Bundles are compiled with tiny hyperparameters; `penguins_train` and `penguins_tune_top2` without
+the monitoring and deployment stages, `full_run` with every stage on. Whichever xdist worker asks
+first runs a pipeline (tests/run_once.py); tests read that run or work in a copy of its root.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import io
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engine import endpoint
 from engine.cli import main
 from engine.executions import Execution
+from tests.run_once import once
 
 STAGES_OFF = (
     "monitoring.data_quality.enabled=false",
@@ -92,40 +98,75 @@ def engine(capsys: pytest.CaptureFixture[str]) -> RunEngine:
 
 @dataclass(frozen=True)
 class Executed:
-    """A bundle and the engine root of one full execution of it."""
+    """A bundle and the engine root of one execution of it, shared by every test that asks:
+    read it, or run in a private copy (`copy_root`). Its endpoints are stopped; `served` keeps
+    their records as the run left them."""
 
     bundle: Path
     root: Path
     first: Ran
+    served: dict[str, dict[str, Any]]
 
     def copy_root(self, target: Path) -> Path:
         """A private copy of the engine root, so a test's runs cannot disturb another's."""
         shutil.copytree(self.root, target, symlinks=True)
         return target
 
+    def first_in(self, root: Path) -> Ran:
+        """The first run as seen in `root`, a copy of this root."""
+        folder = self.first.folder and root / self.first.folder.relative_to(self.root)
+        return dataclasses.replace(self.first, root=root, folder=folder)
 
-def _execute(factory: pytest.TempPathFactory, name: str, *overrides: str) -> Iterator[Executed]:
-    folder = factory.mktemp(name)
-    bundle = compile_bundle(folder / "bundle", *overrides)
-    code, execution = _call(bundle, folder / "root")
-    yield Executed(bundle, folder / "root", Ran(code, "", "", folder / "root", execution))
+
+def serve_again(root: Path) -> dict[str, str]:
+    """Serve every endpoint recorded under `root` (a copy of a run's root): name -> URL."""
+    names = sorted(path.stem for path in (root / "endpoints").glob("*.json"))
+    return {name: endpoint.launch(root, name, 0) for name in names}
+
+
+def execute(factory: pytest.TempPathFactory, *overrides: str, stages_off: bool = True) -> Executed:
+    """Compile and run `overrides` (plus the small settings) once per test run."""
+
+    def build(folder: Path) -> Executed:
+        bundle = compile_bundle(folder / "bundle", *overrides, stages_off=stages_off)
+        root = folder / "root"
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code, execution = _call(bundle, root)
+        records = sorted((root / "endpoints").glob("*.json"))
+        served = {path.stem: json.loads(path.read_text()) for path in records}
+        endpoint.stop_all(root)  # each test serves its own copy again
+        return Executed(
+            bundle, root, Ran(code, out.getvalue(), err.getvalue(), root, execution), served
+        )
+
+    key = " ".join([*overrides, *(STAGES_OFF if stages_off else ())])
+    return once(factory, key, build)
 
 
 @pytest.fixture(scope="session")
-def penguins_train(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executed]:
-    yield from _execute(tmp_path_factory, "train", "project=penguins", "framework=pytorch")
+def penguins_train(tmp_path_factory: pytest.TempPathFactory) -> Executed:
+    return execute(tmp_path_factory, "project=penguins", "framework=pytorch")
 
 
 @pytest.fixture(scope="session")
-def penguins_tune_top2(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executed]:
-    yield from _execute(
+def penguins_tune_top2(tmp_path_factory: pytest.TempPathFactory) -> Executed:
+    return execute(
         tmp_path_factory,
-        "top2",
         "project=penguins",
         "framework=pytorch",
         "training=tune_top2",
         *SMALL_TUNING,
     )
+
+
+FullRun = Callable[..., Executed]
+
+
+@pytest.fixture(scope="session")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
+    """`full_run(*overrides)`: the whole pipeline (every stage on), run once per test run."""
+    return lambda *overrides: execute(tmp_path_factory, *overrides, stages_off=False)
 
 
 def edit_bundle(

@@ -1,12 +1,13 @@
 """Shared by the serving-side engine tests: trained models, an engine root, step contexts.
 
-Models are trained once per test process by the real train scripts (as tests/components does)
-and kept in a module-level cache, so every test module that imports these fixtures shares them.
+Models are tests/components' own: trained by the real train scripts once per test run, shared by
+every test module and xdist worker.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -25,16 +26,7 @@ from engine.s3 import S3
 from kernel import images
 from kernel.frameworks import FRAMEWORKS
 from kernel.manifest import Function, Manifest
-from projects.digits.sample_data import write_digits_csvs
-from projects.penguins.sample_data import write_penguins_csv
-from tests.components.fixtures_data import (
-    DIGITS_ARGS,
-    IMAGE_SCRIPT,
-    PENGUINS_ARGS,
-    TABULAR_SCRIPT,
-    preprocess,
-)
-from tests.components.fixtures_models import TrainedModel, train_model
+from tests.components.fixtures_models import TrainedModel, trained
 
 BUCKET = "example-sagemaker-bucket"
 # Each framework's serving image for its first version, as the compiler resolves it.
@@ -66,33 +58,6 @@ def container(framework: str, model_uri: str) -> dict[str, Any]:
     protocol, from the framework table) and model."""
     environment = FRAMEWORKS[framework].environment()
     return {"Environment": environment, "Image": IMAGES[framework], "ModelDataUrl": model_uri}
-
-
-_processed: dict[str, Path] = {}
-_trained: dict[tuple[str, str], TrainedModel] = {}
-
-
-def processed(project: str, factory: pytest.TempPathFactory) -> Path:
-    """The project's data after its real preprocess script (once per process)."""
-    if project not in _processed:
-        raw = factory.mktemp(f"{project}-raw")
-        if project == "penguins":
-            write_penguins_csv(raw)
-            script, args = TABULAR_SCRIPT, PENGUINS_ARGS
-        else:
-            write_digits_csvs(raw)
-            script, args = IMAGE_SCRIPT, DIGITS_ARGS
-        _processed[project] = preprocess(raw, factory.mktemp(f"{project}-processed"), script, *args)
-    return _processed[project]
-
-
-def trained(project: str, framework: str, factory: pytest.TempPathFactory) -> TrainedModel:
-    """A model trained by the project's real train script (once per process)."""
-    if (project, framework) not in _trained:
-        data = processed(project, factory)
-        work = factory.mktemp(f"trained-{project}-{framework}")
-        _trained[project, framework] = train_model(project, framework, data, work)
-    return _trained[project, framework]
 
 
 @pytest.fixture
@@ -252,6 +217,21 @@ def context(
         functions=functions or {},
         assets=assets or {},
     )
+
+
+def unlisted_port() -> int:
+    """A free loopback port below the kernel's ephemeral range, which no bind to port 0 and no
+    outgoing connection is given: a test can free it and take it back without another test (or
+    xdist worker) taking it in between."""
+    ephemeral = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    for port in random.sample(range(10000, int(ephemeral[0])), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free loopback port below the ephemeral range")
 
 
 @contextmanager

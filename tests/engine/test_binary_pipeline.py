@@ -24,7 +24,7 @@ from endpoint import ground_truth, traffic
 from engine import endpoint
 from engine import schedule as monitoring
 from tests.aws_env import isolate_from_aws
-from tests.engine.conftest import SMALL, run_engine
+from tests.engine.conftest import FullRun, serve_again
 
 pytestmark = pytest.mark.integration
 POSITIVE = "malignant"
@@ -48,15 +48,10 @@ def transformed(root: Path, records: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_the_binary_project_runs_end_to_end(
-    root: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    full_run: FullRun, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from compiler.compile import compile_overrides, write_bundle
-
-    overrides = ["project=cancer", "framework=pytorch", *SMALL, f"output_dir={tmp_path / 'b'}"]
-    run = run_engine(capsys, write_bundle(compile_overrides(overrides)), root)
+    shared = full_run("project=cancer", "framework=pytorch", "monitoring.backend=model_monitor")
+    run = shared.first_in(shared.copy_root(root))
     records = run.records
     failed = {
         n: r.get("FailureReason") for n, r in records.items() if r["StepStatus"] != "Succeeded"
@@ -119,8 +114,8 @@ def test_the_binary_project_runs_end_to_end(
 
     # The deployed endpoint (created from the registered package) answers with it too.
     isolate_from_aws(monkeypatch, tmp_path, "us-east-1")
-    served = json.loads(endpoint.record_path(root, "cancer-endpoint").read_text())
-    client = boto3.client("sagemaker-runtime", endpoint_url=served["Url"])
+    url = serve_again(root)["cancer-endpoint"]
+    client = boto3.client("sagemaker-runtime", endpoint_url=url)
     samples = [
         {k: v for k, v in r.items() if k not in ("ground_truth", "SageMakerOutput")}
         for r in joined[:5]
@@ -133,11 +128,11 @@ def test_the_binary_project_runs_end_to_end(
     assert [a["label"] for a in answers] == labels[:5]
 
     # The model-quality schedule's job over captured traffic and its ground truth.
-    bundle = ["--bundle", str(tmp_path / "b")]
+    bundle = ["--bundle", str(shared.bundle)]
     outputs = records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
     test_set = str(s3_path(root, outputs["baseline"]["S3Output"]["S3Uri"]) / "test.jsonl")
     ids = tmp_path / "ids.jsonl"
-    argv = [*bundle, "--endpoint-url", served["Url"], "--test-set", test_set, "--rate", "200"]
+    argv = [*bundle, "--endpoint-url", url, "--test-set", test_set, "--rate", "200"]
     assert traffic.main([*argv, "--max-requests", "40", "--ids-out", str(ids)]) == 0
     recorded = json.loads((root / "schedules" / "cancer-endpoint-model-quality.json").read_text())
     settings = monitoring.job(recorded)  # what the shipped handler's job definition sets

@@ -1,15 +1,15 @@
 """Issue 17's proof: the scikit-learn image's jobs write the same bytes on its own stack.
 
-The scikit-learn 1.2-1 image runs preprocessing, the builtin backend's baseline analyzer (data
+The scikit-learn image (1.9-0) runs preprocessing, the builtin backend's baseline analyzer (data
 and model quality) and its monitoring jobs (data quality runs the record preprocessor and the
 analyzer; model quality joins captures with ground truth, then runs the analyzer). For every
-shipped
-project those jobs run through the engine twice, with the engine's Python and with
-`--containers sagemaker-scikit-learn` (Python 3.9, pandas 1.1.3, numpy 1.24.1, scipy 1.8.0,
-scikit-learn 1.2.1, in a virtual environment built once per machine), and every output file is
-compared byte for byte. The main pipeline keeps only its scikit-learn steps (training,
-evaluation and transform run on other images; the model-quality baseline reads transform records
-written here), so each run takes seconds.
+shipped project those jobs run through the engine twice, with the engine's Python and with
+`--containers sagemaker-scikit-learn` (Python 3.12, numpy 2.5.1, pandas 2.2.3, scipy 1.18.0,
+scikit-learn 1.9.0), and every output file is compared byte for byte. The stack is a virtual
+environment the install step builds once per machine (`make stacks`), so these tests stay
+offline: a missing stack fails them with the command that builds it. The main pipeline keeps only
+its scikit-learn steps (training, evaluation and transform run on other images; the model-quality
+baseline reads transform records written here), so each run takes seconds.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import contextlib
 import datetime
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -29,14 +30,15 @@ from endpoint import ground_truth
 from endpoint.common import Project as ToolProject
 from engine import endpoint as local_endpoint
 from engine.cli import main
-from engine.environments import Interpreters
+from engine.environments import built, cache_root
 from engine.s3 import S3
 from kernel.image_environments import environment_for
+from kernel.images import scikit_learn_image
 from kernel.manifest import Project
 from tests.engine.conftest import SMALL, Ran, edit_bundle
 
 SKLEARN = "sagemaker-scikit-learn"
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SKLEARN_IMAGE = scikit_learn_image("us-east-1", "ml.m5.xlarge")
 PROJECTS = ("penguins", "cancer", "digits")
 # The monitoring job runs the record preprocessor and the analyzer.
 SKLEARN_STEPS = {"Preprocess", "DataQualityBaseline", "ModelQualityBaseline", "Monitor"}
@@ -51,15 +53,49 @@ VERSIONS = "import numpy, pandas, scipy, sklearn, sys; print(sys.version_info[:2
 numpy.__version__, pandas.__version__, scipy.__version__, sklearn.__version__)"
 
 
+def built_stack(uri: str) -> str:
+    """The interpreter of the image's stack as the install step built it: the tests never ask
+    pip, so a missing stack fails with the command that builds it."""
+    env = environment_for(uri)
+    assert env is not None, uri
+    python = built(env, cache_root())
+    if python is None:
+        pytest.fail(
+            f"the {env.image} stack is not built on this machine: run `python -m "
+            f"engine.environments build {env.image}` (`make stacks` does; it needs the network "
+            "once), then run the tests again",
+            pytrace=False,
+        )
+    return str(python)
+
+
 @pytest.fixture(scope="session")
 def sklearn_python() -> str:
-    """The image's stack, built once per machine (kept under ~/.cache, keyed by its spec)."""
-    return Interpreters(frozenset({SKLEARN})).python(SKLEARN_IMAGE)
+    return built_stack(SKLEARN_IMAGE)
 
 
-def test_the_stack_has_the_images_python_and_library_versions(sklearn_python: str) -> None:
+def test_a_missing_stack_fails_with_the_command_that_builds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENGINE_ENVIRONMENTS", str(tmp_path))
+    command = "run `python -m engine.environments build sagemaker-scikit-learn:1.9-0`"
+
+    with pytest.raises(pytest.fail.Exception, match=re.escape(command)):
+        built_stack(SKLEARN_IMAGE)
+    assert list(tmp_path.iterdir()) == []  # nothing built: pip was never asked
+
+
+def test_the_install_step_builds_the_stack_these_tests_prove() -> None:
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    stack = environment_for(SKLEARN_IMAGE)
+
+    assert stack is not None and f"-m engine.environments build {stack.image}\n" in makefile
+
+
+def test_the_default_image_is_1_9_0_on_its_own_stack(sklearn_python: str) -> None:
     env = environment_for(SKLEARN_IMAGE)
-    assert env is not None and env.python == "3.9"
+    assert SKLEARN_IMAGE.endswith("/sagemaker-scikit-learn:1.9-0-cpu-py3")
+    assert env is not None and env.python == "3.12"
     versions = {p.name: p.version for p in env.packages}
 
     shown = subprocess.run(
@@ -68,7 +104,7 @@ def test_the_stack_has_the_images_python_and_library_versions(sklearn_python: st
 
     assert shown == [
         "(3,",
-        "9)",
+        "12)",
         versions["numpy"],
         versions["pandas"],
         versions["scipy"],

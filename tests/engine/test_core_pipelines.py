@@ -1,5 +1,6 @@
 """Whole penguins pipelines on the local engine (monitoring and deployment off): every step's
-status and properties, and which branch the gate took. test_full_pipelines.py runs every stage.
+status and properties, and which branch the gate took. test_full_pipelines.py runs every stage
+(TensorFlow's first steps are checked here on that run).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from engine.s3 import S3
 from tests.engine.conftest import (
     SMALL_TUNING,
     Executed,
+    FullRun,
     Ran,
     RunEngine,
     compile_bundle,
@@ -152,10 +154,10 @@ def test_cache_hits_reuse_the_earlier_jobs_and_no_cache_reruns(
     assert third.records["Evaluate"]["Properties"] != first.records["Evaluate"]["Properties"]
 
 
-def test_train_tensorflow(engine: RunEngine, tmp_path: Path) -> None:
-    bundle = compile_bundle(tmp_path / "b", "project=penguins", "framework=tensorflow")
-    ran = engine(bundle, tmp_path / "root")
-    records = ran.records
+def test_train_tensorflow(full_run: FullRun) -> None:
+    # The run test_full_pipelines checks every stage of: its first steps are these.
+    ran = full_run("project=penguins", "framework=tensorflow", "monitoring.backend=model_monitor")
+    records = ran.first.records
     for name in JOBS:
         assert records[name]["StepStatus"] == "Succeeded", records[name].get("FailureReason")
     assert_trained(ran.root, records, "Train")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,32 @@ def test_inputs_outputs_arguments_and_environment_follow_the_contract(
     assert record["Metadata"] == {
         "ProcessingJob": {"Arn": record["Properties"]["ProcessingJobArn"]}
     }
+
+
+@pytest.mark.parametrize("mode", ["namespace", "rewrite"])
+def test_data_are_placed_without_a_copy_where_jobs_cannot_change_them(
+    engine: RunEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """--data's files become the InputDataUri objects as hard links when jobs see their inputs
+    through read-only mounts; where paths are rewritten (inputs made read-only hard links) they
+    are copied, so the user's own files keep their permissions."""
+    monkeypatch.setenv(MODE_VARIABLE, mode)
+    data = tmp_path / "data"
+    data.mkdir()
+    raw = data / "raw.csv"
+    raw.write_text("a,b\n1,2\n")
+    step = copy_step("/opt/ml/processing/input/raw.csv", "s3://bucket/out")
+    parameters = [{"Name": "InputDataUri", "Type": "String", "DefaultValue": "s3://bucket/raw/"}]
+    definition = {"Version": "2020-12-01", "Parameters": parameters, "Steps": [step]}
+    bundle = write_test_bundle(tmp_path / "bundle", "contract", definition)
+    ran = engine(bundle, tmp_path / "root", "--data", str(data))
+    assert ran.code == 0, ran.out
+    placed = S3(tmp_path / "root/s3").path("s3://bucket/raw/raw.csv")
+    assert placed.read_text() == "a,b\n1,2\n"
+    assert placed.samefile(raw) == (mode == "namespace")
+    assert raw.stat().st_mode & stat.S_IWUSR, "the user's file was made read-only"
+    seen = json.loads((S3(tmp_path / "root/s3").path("s3://bucket/out") / "seen.json").read_text())
+    assert seen["text"] == "a,b\n1,2\n"
 
 
 def test_project_region_and_account_come_from_the_manifest(

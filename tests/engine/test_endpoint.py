@@ -42,6 +42,7 @@ from tests.engine.serve_fixtures import (
     models,
     occupied_port,
     root,
+    unlisted_port,
 )
 
 
@@ -246,14 +247,18 @@ def record_endpoint(root: Root, trained: TrainedModel, framework: str, name: str
     )
 
 
+Launch = Callable[..., str]
+
+
 @pytest.fixture
-def launched(root: Root) -> Iterator[Callable[[TrainedModel, str, str], str]]:
+def launched(root: Root) -> Iterator[Launch]:
+    """`launched(trained, framework, name, port=0)`: record and serve an endpoint; its URL."""
     names: list[str] = []
 
-    def start(trained: TrainedModel, framework: str, name: str) -> str:
+    def start(trained: TrainedModel, framework: str, name: str, port: int = 0) -> str:
         record_endpoint(root, trained, framework, name)
         names.append(name)
-        return endpoint.launch(root.path, name, 0)
+        return endpoint.launch(root.path, name, port)
 
     yield start
     for name in names:
@@ -273,7 +278,7 @@ def launched(root: Root) -> Iterator[Callable[[TrainedModel, str, str], str]]:
 def test_endpoint_accuracy_tool_against_the_served_model(
     models: Callable[[str, str], TrainedModel],
     root: Root,
-    launched: Callable[[TrainedModel, str, str], str],
+    launched: Launch,
     tmp_path: Path,
     project: str,
     framework: str,
@@ -305,7 +310,7 @@ def test_endpoint_accuracy_tool_against_the_served_model(
 
 def test_traffic_tool_sees_malformed_requests_as_the_runtime_reports_them(
     models: Callable[[str, str], TrainedModel],
-    launched: Callable[[TrainedModel, str, str], str],
+    launched: Launch,
     root: Root,
     tmp_path: Path,
 ) -> None:
@@ -329,7 +334,7 @@ def test_traffic_tool_sees_malformed_requests_as_the_runtime_reports_them(
 
 def test_the_tools_reach_the_served_model_with_no_aws_credentials_at_all(
     models: Callable[[str, str], TrainedModel],
-    launched: Callable[[TrainedModel, str, str], str],
+    launched: Launch,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -350,12 +355,12 @@ def test_the_tools_reach_the_served_model_with_no_aws_credentials_at_all(
 def test_serve_brings_a_deployed_endpoint_back_and_refuses_a_busy_port(
     models: Callable[[str, str], TrainedModel],
     root: Root,
-    launched: Callable[[TrainedModel, str, str], str],
+    launched: Launch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     trained = models("penguins", "pytorch")
-    url = launched(trained, "pytorch", "penguins-endpoint")
-    port = int(url.rsplit(":", 1)[1])
+    port = unlisted_port()  # freed below and taken back: no other process can be given it
+    url = launched(trained, "pytorch", "penguins-endpoint", port)
     # The recorded port is held by the running endpoint: a second server cannot have it, and
     # the message names the record that chose the port (no --port was given).
     assert main(["serve", "--root", str(root.path), "penguins-endpoint"]) == 2

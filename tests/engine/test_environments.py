@@ -1,7 +1,8 @@
 """`--containers`' environments: found, built once, shared by concurrent builds, failures said.
 
 These build stacks without packages (or with pip kept off the network), so they run offline; the
-scikit-learn image's real stack is built and used in test_containers.py.
+scikit-learn image's real stack is built by the install step (`make stacks`) and used in
+test_containers.py.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from engine.environments import (
     EnvironmentUnavailable,
     Interpreters,
     build_environment,
+    built,
     find_interpreter,
 )
 from kernel.image_environments import ImageEnvironment, Package
@@ -83,6 +85,65 @@ def test_an_environment_is_built_once_and_then_reused(
     monkeypatch.setattr(environments, "find_interpreter", lambda version: pytest.fail("rebuilt"))
     assert build_environment(BARE, tmp_path) == python
     assert [p.name for p in tmp_path.iterdir()] == [python.parents[1].name]
+
+
+def test_built_finds_only_a_whole_environment(tmp_path: Path) -> None:
+    assert built(BARE, tmp_path) is None
+
+    python = build_environment(BARE, tmp_path)
+
+    assert built(BARE, tmp_path) == python
+
+
+@pytest.mark.parametrize(
+    ("names", "images"),
+    [
+        (["sagemaker-scikit-learn:1.9-0"], ["sagemaker-scikit-learn:1.9-0"]),
+        (
+            ["sagemaker-scikit-learn"],
+            ["sagemaker-scikit-learn:1.2-1", "sagemaker-scikit-learn:1.9-0"],
+        ),
+        (
+            ["sagemaker-xgboost:3.2-0", "sagemaker-xgboost"],
+            ["sagemaker-xgboost:3.2-0", "sagemaker-xgboost:1.7-1"],
+        ),
+    ],
+    ids=["one-image", "a-repository", "each-once"],
+)
+def test_the_build_command_builds_the_named_stacks_where_the_engine_looks(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    names: list[str],
+    images: list[str],
+) -> None:
+    monkeypatch.setenv("ENGINE_ENVIRONMENTS", str(tmp_path))
+    asked: list[tuple[str, Path]] = []
+
+    def build(env: ImageEnvironment, root: Path) -> Path:
+        asked.append((env.image, root))
+        return root / env.image
+
+    monkeypatch.setattr(environments, "build_environment", build)
+
+    assert environments.main(["build", *names]) == 0
+    assert asked == [(image, tmp_path) for image in images]
+    assert capsys.readouterr().out.splitlines() == [f"{i}: {tmp_path / i}" for i in images]
+
+
+def test_the_build_command_refuses_an_image_without_a_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = environments.main(["build", "sagemaker-scikit-lern"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "error: python -m engine.environments build sagemaker-scikit-lern\n"
+        "  'sagemaker-scikit-lern' is not an image with a known stack\n"
+    )
+    assert "(did you mean 'sagemaker-scikit-learn'?)" in err
+    assert "'sagemaker-model-monitor-analyzer" not in err  # closed: no Python to build with
 
 
 def test_two_builds_at_once_end_with_one_whole_environment(tmp_path: Path) -> None:
@@ -147,14 +208,14 @@ def test_the_cli_exits_2_before_anything_runs_when_a_stack_cannot_be_had(
 
     assert code == 2
     assert capsys.readouterr().err.startswith(
-        "error: image sagemaker-scikit-learn:1.2-1 (--containers)\n"
-        "  no Python 3.9 interpreter on this machine\n"
-        "  why: the image runs its jobs with Python 3.9 (https://github.com/aws/"
+        "error: image sagemaker-scikit-learn:1.9-0 (--containers)\n"
+        "  no Python 3.12 interpreter on this machine\n"
+        "  why: the image runs its jobs with Python 3.12 (https://github.com/aws/"
     )
     assert not root.exists()  # nothing ran, nothing was written
 
 
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0-cpu-py3"
 TF_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/tensorflow-training:2.19-cpu-py312"
 MONITOR_IMAGE = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
 

@@ -4,6 +4,8 @@ Both projects and both neural frameworks in train mode, XGBoost on penguins and 
 monitoring backend) on the binary cancer project; then a second run of the penguins pipeline,
 compiled with `monitoring.first_run=false` and the checks asked for, which checks the new data
 and model against the baselines the first run registered with its Approved package.
+Each pipeline runs once per test run (`full_run`, shared with the monitoring proof and the binary
+test); a test reads its records and works in a private copy of its engine root.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 from engine import endpoint
 from engine.registry import Registry
-from tests.engine.conftest import SMALL, Ran, run_engine
+from tests.engine.conftest import FullRun, Ran, compile_bundle, run_engine
 
 pytestmark = pytest.mark.integration
 EVERY_STEP = [
@@ -43,12 +45,6 @@ CHECKS_ON = [
     "monitoring.model_quality.skip_check=false",
 ]
 PACKAGE_ARN = re.compile(r"^arn:aws:sagemaker:us-east-1:\d{12}:model-package/(?P<group>[^/]+)/\d+$")
-
-
-def compile_full(target: Path, *overrides: str) -> Path:
-    from compiler.compile import compile_overrides, write_bundle
-
-    return write_bundle(compile_overrides([*overrides, *SMALL, f"output_dir={target}"]))
 
 
 @pytest.fixture
@@ -79,20 +75,11 @@ def succeeded(ran: Ran) -> dict[str, dict[str, Any]]:
     ids=lambda value: str(value),
 )
 def test_every_stage_runs(
-    project: str,
-    framework: str,
-    backend: str,
-    root: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    project: str, framework: str, backend: str, full_run: FullRun, root: Path
 ) -> None:
-    bundle = compile_full(
-        tmp_path / "bundle",
-        f"project={project}",
-        f"framework={framework}",
-        f"monitoring.backend={backend}",
-    )
-    records = succeeded(run_engine(capsys, bundle, root))
+    run = full_run(f"project={project}", f"framework={framework}", f"monitoring.backend={backend}")
+    run.copy_root(root)
+    records = succeeded(run.first_in(root))
     assert sorted(records) == sorted(EVERY_STEP)
     arn = records["RegisterApproved"]["Properties"]["ModelPackageArn"]
     assert PACKAGE_ARN.match(arn)["group"] == project  # type: ignore[index]
@@ -108,7 +95,7 @@ def test_every_stage_runs(
     assert drift["ModelDataQuality"]["Statistics"]["S3Uri"] == used
     deployed = records["Deploy"]["Properties"]["OutputParameters"]
     assert (deployed["statusCode"], deployed["endpoint_name"]) == (200, f"{project}-endpoint")
-    served = json.loads(endpoint.record_path(root, f"{project}-endpoint").read_text())
+    served = run.served[f"{project}-endpoint"]  # its record as the run left it
     assert served["EndpointStatus"] == "InService"
     assert served["Url"].startswith("http://127.0.0.1:")
     transform = records["TransformTestSet"]["Properties"]["TransformOutput"]["S3OutputPath"]
@@ -118,13 +105,18 @@ def test_every_stage_runs(
 
 
 def test_a_second_run_checks_against_the_registered_baselines(
-    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    full_run: FullRun, root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    first_bundle = compile_full(tmp_path / "first", "project=penguins", "framework=pytorch")
-    first = succeeded(run_engine(capsys, first_bundle, root))
+    run = full_run("project=penguins", "framework=pytorch", "monitoring.backend=model_monitor")
+    first = succeeded(run.first_in(run.copy_root(root)))
     approved = first["RegisterApproved"]["Properties"]["ModelPackageArn"]
-    second_bundle = compile_full(
-        tmp_path / "second", "project=penguins", "framework=pytorch", *CHECKS_ON
+    second_bundle = compile_bundle(
+        tmp_path / "second",
+        "project=penguins",
+        "framework=pytorch",
+        "monitoring.backend=model_monitor",
+        *CHECKS_ON,
+        stages_off=False,
     )
     definition = json.loads((second_bundle / "pipeline.json").read_text())
     defaults = {p["Name"]: p["DefaultValue"] for p in definition["Parameters"]}

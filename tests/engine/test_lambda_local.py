@@ -35,6 +35,7 @@ from tests.engine.serve_fixtures import (
     occupied_port,
     resolve,
     root,
+    unlisted_port,
 )
 
 __all__ = ["models", "root"]
@@ -342,11 +343,14 @@ def test_an_endpoint_that_cannot_load_its_model_fails_the_deploy_with_status_500
 
 
 def test_a_redeploy_replaces_the_endpoint_on_the_port_it_had(
-    root: Root, known: dict[str, Any]
+    root: Root, known: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
     known["Steps.RegisterApproved.ModelPackageArn"] = first
+    # The first deploy's port, freed and taken back below: no other process can be given it.
+    monkeypatch.setenv(local_sagemaker.PORT_ENV, str(unlisted_port()))
     assert run_golden(root, "Deploy", known)["OutputParameters"]["statusCode"] == 200
+    monkeypatch.delenv(local_sagemaker.PORT_ENV)  # the redeploys keep the port they had
     before = json.loads(endpoint.record_path(root.path, ENDPOINT).read_text())
     second = run_golden(root, "RegisterApproved", known)["ModelPackageArn"]
     known["Steps.RegisterApproved.ModelPackageArn"] = second

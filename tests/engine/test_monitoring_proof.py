@@ -28,7 +28,7 @@ from endpoint import ground_truth, traffic
 from engine import endpoint
 from engine.schedule import main as schedule_main
 from tests.aws_env import isolate_from_aws
-from tests.engine.conftest import SMALL, run_engine
+from tests.engine.conftest import FullRun, serve_again
 
 pytestmark = pytest.mark.integration
 PROJECTS = ("penguins", "digits", "cancer")
@@ -66,32 +66,19 @@ class Deployed:
 
 @pytest.fixture
 def deployed(
-    request: pytest.FixtureRequest, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    request: pytest.FixtureRequest, full_run: FullRun, tmp_path: Path
 ) -> Iterator[Deployed]:
-    from compiler.compile import compile_overrides, write_bundle
-
     project, framework, backend = request.param
-    bundle = write_bundle(
-        compile_overrides(
-            [
-                f"project={project}",
-                f"framework={framework}",
-                f"monitoring.backend={backend}",
-                *SMALL,
-                f"output_dir={tmp_path / 'bundle'}",
-            ]
-        )
-    )
-    root = tmp_path / "root"
-    ran = run_engine(capsys, bundle, root)
+    run = full_run(f"project={project}", f"framework={framework}", f"monitoring.backend={backend}")
+    root = run.copy_root(tmp_path / "root")
     try:
-        assert ran.code == 0, ran.out[-3000:]
-        facts = json.loads((bundle / "assets.json").read_text())["project"]
-        served = json.loads(endpoint.record_path(root, facts["endpoint_name"]).read_text())
-        preprocess = ran.records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
-        baseline = preprocess["baseline"]["S3Output"]["S3Uri"].removeprefix("s3://")
+        assert run.first.code == 0, run.first.out[-3000:]
+        facts = json.loads((run.bundle / "assets.json").read_text())["project"]
+        url = serve_again(root)[facts["endpoint_name"]]
+        preprocess = run.first.records["Preprocess"]["Properties"]["ProcessingOutputConfig"]
+        baseline = preprocess["Outputs"]["baseline"]["S3Output"]["S3Uri"].removeprefix("s3://")
         test_set = root / "s3" / baseline / "test.jsonl"
-        yield Deployed(bundle, root, backend, facts, served["Url"], test_set, tmp_path)
+        yield Deployed(run.bundle, root, backend, facts, url, test_set, tmp_path)
     finally:
         endpoint.stop_all(root)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine.environments import Interpreters
 from engine.schedule import main
 from tests.engine.serve_fixtures import Root, root
+from tests.engine.test_containers import SKLEARN, SKLEARN_IMAGE, built_stack
 from tests.engine.test_schedule_local import (
     aws_env,
     record_mq_schedule,
@@ -23,8 +23,6 @@ from tests.manifests import write_test_bundle
 
 __all__ = ["aws_env", "root"]  # fixtures
 
-SKLEARN = "sagemaker-scikit-learn"
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 UNKNOWN = (
     "error: --containers-only nothing-such\n"
     "  'nothing-such' is not an image repository with a known stack\n"
@@ -83,11 +81,11 @@ def test_a_builtin_schedule_runs_its_jobs_on_their_images_stack(
 ) -> None:
     record_pipeline_schedule(root)
     publish(root, probe_pipeline(SKLEARN_IMAGE))
-    stack = Interpreters(frozenset({SKLEARN})).python(SKLEARN_IMAGE)  # built once per machine
+    stack = built_stack(SKLEARN_IMAGE)  # by the install step, once per machine
 
     code = main(["--root", str(root.path), "run", "dq", "--containers-only", SKLEARN])
 
     assert code == 0, capsys.readouterr().err
     (log,) = (root.path / "executions").rglob("Probe/log.txt")
     assert f"$ {stack} -c " in log.read_text()
-    assert "python (3, 9)" in log.read_text()
+    assert "python (3, 12)" in log.read_text()

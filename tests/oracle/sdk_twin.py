@@ -32,7 +32,6 @@ from sagemaker.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.model_monitor import DatasetFormat
 from sagemaker.processing import ProcessingInput, ProcessingOutput, ScriptProcessor
 from sagemaker.pytorch import PyTorch
-from sagemaker.sklearn.processing import SKLearnProcessor
 from sagemaker.tensorflow import TensorFlow
 from sagemaker.transformer import Transformer
 from sagemaker.tuner import (
@@ -76,12 +75,11 @@ from sagemaker.xgboost import XGBoost
 # The framework facts (handler, hyperparameters and their defaults, serving environment) are the
 # table's: inputs, like the config, not renderings.
 from kernel import images
-from kernel.frameworks import FRAMEWORKS, HYPERPARAMETERS, hyperparameters
+from kernel.frameworks import FRAMEWORKS, HYPERPARAMETERS, SKLEARN_VERSION, hyperparameters
 
 if TYPE_CHECKING:  # the twin needs no compiler code, so bench/compile can time the SDK alone
     from compiler.schema import PipelineConfig
 
-SKLEARN_VERSION = "1.2-1"
 PREPROCESS_SCRIPTS = {"tabular": "preprocess_tabular.py", "image": "preprocess_image.py"}
 PREPROCESS_OUTPUTS = ("train", "validation", "test", "artifacts", "baseline")
 CHANNELS = ("train", "validation", "artifacts")
@@ -176,8 +174,10 @@ def retrieve(
     processor = next((p for p in ("cpu", "gpu") if f"-{p}" in tag), "")
     if not processor and "{processor}" in published.tag:  # e.g. Neuron: another image family
         raise ValueError(f"AWS's list has only cpu and gpu {framework} {version} images, not {uri}")
+    # The caller may leave the Python out, as the SDK lets it where the image has one ("py3").
+    python = py_version or images.py_versions(framework, version, image_scope)[-1]
     return f"{head}:" + published.tag.format(
-        version=version, processor=processor, py_version=py_version
+        version=version, processor=processor, py_version=python
     )
 
 
@@ -268,8 +268,10 @@ class _Twin:
 
     def preprocess(self) -> ProcessingStep:
         project, split = self.cfg.project, self.cfg.project.split
-        processor = SKLearnProcessor(
-            framework_version=SKLEARN_VERSION,
+        # SKLearnProcessor is this with the SDK's own image, which it cannot name for 1.9-0.
+        processor = ScriptProcessor(
+            image_uri=sdk_image(self.cfg, "sklearn"),
+            command=["python3"],
             role=self.cfg.aws.role_arn,
             # The SDK resolves the image from a literal type; the job then reads the parameter.
             instance_type=self.cfg.framework.processing_instance_type,

@@ -1,9 +1,10 @@
 """Our offline image table resolves exactly what the SageMaker SDK 2.x resolves.
 
 A version the SDK's table lacks (kernel.images.PUBLISHED: TensorFlow training 2.21 and serving
-2.20, PyTorch training 2.10, XGBoost 3.2-0, from AWS's published image list) is compared with the
-SDK's image of the version it mirrors, the tag substituted (tests/oracle/sdk_twin.retrieve): the
-repository, registries and processor rules are the SDK's, the tag is AWS's list's.
+2.20, PyTorch training 2.10, XGBoost 3.2-0, scikit-learn 1.9-0, from AWS's published image list)
+is compared with the SDK's image of the version it mirrors, the tag substituted
+(tests/oracle/sdk_twin.retrieve): the repository, registries and processor rules are the SDK's,
+the tag is AWS's list's.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ PUBLISHED_TAGS = {
     ("pytorch", "training", "2.10"): "2.10-cpu-py313",
     ("xgboost", "training", "3.2-0"): "3.2-0",
     ("xgboost", "inference", "3.2-0"): "3.2-0",
+    ("sklearn", "training", "1.9-0"): "1.9-0-cpu-py3",  # the build config's tag: see PUBLISHED
 }
 
 
@@ -89,9 +91,15 @@ def test_a_published_only_version_is_the_sdks_image_of_the_one_it_mirrors(key, r
     assert f"/{repository}/{version}-cpu-sagemaker.yml" in published.source
 
 
+def test_scikit_learn_1_9_0_has_no_serving_image_as_the_sdk_has_none_for_1_4_2() -> None:
+    assert images.known_versions("sklearn", "inference") == []
+    with pytest.raises(ValueError, match=re.escape("sklearn inference version '1.9-0' is not")):
+        images.image_uri("sklearn", "inference", "1.9-0", "py3", "us-east-1", "ml.m5.xlarge")
+
+
 def test_unknown_processor_is_refused() -> None:
-    with pytest.raises(ValueError, match=re.escape("no gpu image for sklearn 1.2-1 training")):
-        images.image_uri("sklearn", "training", "1.2-1", "py3", "us-east-1", "ml.g5.xlarge")
+    with pytest.raises(ValueError, match=re.escape("no gpu image for sklearn 1.9-0 training")):
+        images.image_uri("sklearn", "training", "1.9-0", "py3", "us-east-1", "ml.g5.xlarge")
 
 
 def test_the_committed_table_is_what_refresh_writes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -43,17 +43,26 @@ def test_each_lapsed_image_is_one_warning_with_where_what_why_fix() -> None:
         "  fix: AWS patches tensorflow-inference:2.20 until 2027-08-20: "
         "set framework.inference_version=2.20"
     )
-    assert warnings[2].startswith("warning: the scikit-learn image 1.2-1 (preprocessing")
-    assert "its Python 3.9 reached end of life on 2025-10-31" in warnings[2]
-    assert len(warnings) == 3
+    assert len(warnings) == 2  # the scikit-learn image 1.9-0 is patched until 2027-07-16
+
+
+def test_the_scikit_learn_image_is_warned_about_once_past_its_end_of_patch() -> None:
+    warnings = warnings_for(["project=penguins", "framework=xgboost"], date(2027, 7, 17))
+
+    assert len(warnings) == 3  # XGBoost 3.2-0's training and inference image lapsed in May
+    assert warnings[2:] == [
+        "warning: the scikit-learn image 1.9-0 (preprocessing, the builtin monitor jobs)\n"
+        "  sagemaker-scikit-learn:1.9-0 is past its support: AWS stopped patching it on "
+        "2027-07-16\n"
+        "  why: an unpatched image keeps the vulnerabilities found after its end of patch\n"
+        "  fix: AWS patches no later sagemaker-scikit-learn image: this compiler's version "
+        "(kernel/frameworks.py SKLEARN_VERSION) must move once AWS publishes one, or keep this "
+        "one knowingly"
+    ]
 
 
 def test_the_default_tensorflow_images_are_patched() -> None:
-    warnings = warnings_for(["project=penguins", "framework=tensorflow"])
-
-    assert [w.splitlines()[0] for w in warnings] == [
-        "warning: the scikit-learn image 1.2-1 (preprocessing, the builtin monitor jobs)"
-    ]
+    assert warnings_for(["project=penguins", "framework=tensorflow"]) == []
 
 
 def test_pytorch_serving_is_warned_with_no_later_image_to_move_to() -> None:
@@ -68,7 +77,7 @@ def test_pytorch_serving_is_warned_with_no_later_image_to_move_to() -> None:
         "  fix: AWS patches no later pytorch-inference image: set framework.inference_image to "
         "an image you patch yourself, or keep this one knowingly"
     )
-    assert len(warnings) == 2  # and the scikit-learn image: training 2.10 is patched
+    assert len(warnings) == 1  # training 2.10 and the scikit-learn image 1.9-0 are patched
 
 
 def test_a_null_inference_version_is_warned_at_the_version_that_chose_it() -> None:
@@ -96,7 +105,6 @@ def test_an_image_the_config_names_itself_is_not_warned_about() -> None:
 
     assert [w.splitlines()[0] for w in warnings] == [
         "warning: framework.version = '1.7-1' (xgboost's inference image)",
-        "warning: the scikit-learn image 1.2-1 (preprocessing, the builtin monitor jobs)",
     ]
     assert warnings[0].endswith(
         "fix: AWS patches sagemaker-xgboost:3.2-0 until 2027-05-13: "
@@ -104,12 +112,8 @@ def test_an_image_the_config_names_itself_is_not_warned_about() -> None:
     )
 
 
-def test_the_default_xgboost_is_patched() -> None:
-    warnings = warnings_for(["project=penguins", "framework=xgboost"])
-
-    assert [w.splitlines()[0] for w in warnings] == [
-        "warning: the scikit-learn image 1.2-1 (preprocessing, the builtin monitor jobs)"
-    ]
+def test_the_default_xgboost_and_scikit_learn_images_are_patched() -> None:
+    assert warnings_for(["project=penguins", "framework=xgboost"]) == []
 
 
 def test_no_warning_while_every_image_is_patched() -> None:
@@ -118,13 +122,20 @@ def test_no_warning_while_every_image_is_patched() -> None:
 
 def test_the_compile_prints_the_warnings_and_still_writes(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "compiler", "project=penguins", f"output_dir={tmp_path}/out"],
+        [
+            sys.executable,
+            "-m",
+            "compiler",
+            "project=penguins",
+            "framework=pytorch",
+            f"output_dir={tmp_path}/out",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
     )
 
     assert proc.returncode == 0, proc.stderr
-    # The default framework's images are patched; the scikit-learn image's Python is not.
+    # Only PyTorch's serving image is past its date: AWS publishes no later one.
     assert proc.stderr.count("warning: ") == 1, proc.stderr
     assert (tmp_path / "out" / "pipeline.json").is_file()

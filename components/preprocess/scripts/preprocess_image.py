@@ -250,35 +250,42 @@ def csv_lines(table: np.ndarray) -> bytes:
 def write_split(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:
     """CSV with header `label,p0,...`: the class index, then the raw 0..255 pixels (readers
     divide by transformer.json's scale), so the file is no bigger than the input's rows."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        names = ",".join(f"p{i}" for i in range(pixels.shape[1]))
-        handle.write(f"label,{names}\n".encode("ascii"))
-        for start in range(0, len(labels), CHUNK_ROWS):
-            rows = slice(start, start + CHUNK_ROWS)
-            handle.write(csv_lines(np.column_stack([labels[rows], pixels[rows]])))
-
-
-def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
-    """One JSON object a line, as a request carries it: the raw 0..255 pixels, and the class;
-    compact (no spaces), as the batch transform sends it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    names = [classes[label] for label in labels.tolist()]
-    with path.open("w", encoding="utf-8") as handle:
-        for i, row in enumerate(pixels.tolist()):
-            record = {"pixels": row, "ground_truth": names[i]}
-            handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+    write_integer_rows(path, ["label", *feature_names(pixels)], [labels, pixels])
 
 
 def write_pixel_columns(path: Path, pixels: np.ndarray) -> None:
     """CSV with a header p0..pN, one image a row of 0..255 integers: the data-quality baseline's
     input, no bigger than the images' CSV, which both analyzers read ({"csv": {"header": true}})."""
+    write_integer_rows(path, feature_names(pixels), [pixels])
+
+
+def feature_names(pixels: np.ndarray) -> list[str]:
+    return [f"p{i}" for i in range(pixels.shape[1])]
+
+
+def write_integer_rows(path: Path, header: list[str], columns: list[np.ndarray]) -> None:
+    """A header, then the rows of `columns` side by side (each 1-D or 2-D, small non-negative
+    integers), CHUNK_ROWS rows at a time through csv_lines."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = ",".join(f"p{i}" for i in range(pixels.shape[1]))
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
-        np.savetxt(
-            handle, pixels.astype(np.int64), fmt="%d", delimiter=",", header=header, comments=""
-        )
+    with path.open("wb") as handle:
+        handle.write((",".join(header) + "\n").encode("ascii"))
+        for start in range(0, len(columns[0]), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            handle.write(csv_lines(np.column_stack([column[rows] for column in columns])))
+
+
+def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
+    """One JSON object a line, as a request carries it: the raw 0..255 pixels, and the class;
+    compact (no spaces), as the batch transform sends it. The pixel lists are csv_lines' text
+    (a JSON list of integers is the same text inside brackets)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    endings = [f'],"ground_truth":{json.dumps(name)}}}\n'.encode() for name in classes]
+    with path.open("wb") as handle:
+        for start in range(0, len(labels), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            lines = csv_lines(pixels[rows]).split(b"\n")[:-1]
+            ends = [endings[label] for label in labels[rows].tolist()]
+            handle.write(b"".join(b'{"pixels":[' + line + ends[i] for i, line in enumerate(lines)))
 
 
 def write_json(path: Path, value: Any) -> None:

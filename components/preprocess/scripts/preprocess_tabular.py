@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -319,19 +320,18 @@ def build_records(
     categorical: list[list[str | None]],
     args: argparse.Namespace,
 ) -> list[dict[str, Any]]:
-    """Raw feature records (the CSV's feature columns in file order), None for missing."""
+    """Raw feature records (the CSV's feature columns in file order), None for missing.
+
+    Built column by column as Python values first (no numpy scalar per cell)."""
     order = [c for c in frame.columns if c in args.numeric or c in args.categorical]
-    records: list[dict[str, Any]] = []
-    for i in range(len(frame)):
-        record: dict[str, Any] = {}
-        for name in order:
-            if name in args.numeric:
-                value = numeric[i, args.numeric.index(name)]
-                record[name] = None if np.isnan(value) else float(value)
-            else:
-                record[name] = categorical[args.categorical.index(name)][i]
-        records.append(record)
-    return records
+    columns: list[list[Any]] = []
+    for name in order:
+        if name in args.numeric:
+            values = numeric[:, args.numeric.index(name)].tolist()
+            columns.append([None if math.isnan(v) else v for v in values])
+        else:
+            columns.append(categorical[args.categorical.index(name)])
+    return [{name: columns[j][i] for j, name in enumerate(order)} for i in range(len(frame))]
 
 
 def write_split(path: Path, labels: np.ndarray, features: np.ndarray, names: list[str]) -> None:

@@ -18,7 +18,7 @@ from components.quality_check.scripts.columns import (
     profile_text_rows,
 )
 from components.quality_check.scripts.errors import InputError, Record
-from components.quality_check.scripts.reading import Dataset, read_csv_blocks
+from components.quality_check.scripts.reading import Dataset, read_csv_columns
 from components.quality_check.scripts.sketch import KLL_C, KLL_K, KllSketch
 
 # Model Monitor's defaults for suggested data-quality constraints.
@@ -369,8 +369,11 @@ def data_quality(
     profile = Profile()
     if isinstance(records, Dataset) and records.kind == "csv":
         for path in records.files:
-            for names, _, rows in read_csv_blocks(path, records.option):
-                profile_text_rows(profile, names, rows)
+            for names, block in read_csv_columns(path, records.option):
+                if isinstance(block, np.ndarray):  # unsigned integers: all present, Integral
+                    profile.add_block(names, block, np.ones(block.shape, dtype=bool))
+                else:
+                    profile_text_rows(profile, names, block)
     else:
         profile_records(profile, records)
     columns = profile.finish()
