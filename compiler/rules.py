@@ -22,7 +22,7 @@ from components.quality_check.config import ModelQualityAttributes
 from components.schedule.config import schedule_name
 from kernel import images
 from kernel.errors import Issue, did_you_mean
-from kernel.frameworks import framework_issues
+from kernel.frameworks import SCOPES, framework_issues
 from kernel.graph import json_path_problem
 from kernel.instances import USE, InstanceKind, instance_types
 
@@ -64,20 +64,18 @@ def containers(config: PipelineConfig) -> list[Issue]:
     """Every container the pipeline runs must exist for its instance type and region."""
     framework, region = config.framework, config.aws.region
     issues = []
-    for scope in ("training", "inference"):
+    for scope in SCOPES:
         key, instance = f"{scope}_image", getattr(framework, f"{scope}_instance_type")
-        if getattr(framework, key) is not None:
-            continue
+        version, python = framework.image_version(scope), framework.image_python(scope)
+        if getattr(framework, key) is not None or not python:
+            continue  # the user's image, or no such version (Framework.problems says so)
         try:
-            images.image_uri(
-                framework.name, scope, framework.version, framework.py_version, region, instance
-            )
+            images.image_uri(framework.name, scope, version, python, region, instance)
         except ValueError as exc:
             issues.append(
                 Issue(
                     ("framework", f"{scope}_instance_type"),
-                    f"framework = {framework.name} {framework.version} {framework.py_version} "
-                    f"on {instance} in {region}",
+                    f"framework = {framework.name} {version} {python} on {instance} in {region}",
                     f"no {scope} container: {exc}",
                     f"pick another framework.{scope}_instance_type (e.g. ml.m5.xlarge), "
                     f"or set framework.{key} to an image URI",
@@ -275,6 +273,7 @@ RULES: tuple[Rule, ...] = (
     gate_metric,
     lambda config: config.training.problems(),
     framework_fits,
+    lambda config: config.framework.problems(),
     containers,
     schedules_need_their_check,
     monitoring_instances,

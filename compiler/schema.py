@@ -24,7 +24,7 @@ from components.tune.config import Tuning
 from kernel import images
 from kernel.context import REPO
 from kernel.errors import Issue, did_you_mean, one_of
-from kernel.frameworks import FRAMEWORKS, FrameworkName
+from kernel.frameworks import FRAMEWORKS, FrameworkName, Scope
 from kernel.instances import InstanceKind, instance_problem
 from kernel.names import (
     BUCKET,
@@ -226,45 +226,93 @@ EcrImage = Annotated[
 
 
 class Framework(Settings):
+    """The framework and its two images: training (and Evaluate), and serving.
+
+    AWS releases them apart, so each has its own version (`inference_version` null: the training
+    one) and Python (null: the image's own, from kernel/images.json).
+    """
+
     name: FrameworkName
     version: str
-    py_version: str
+    py_version: str | None = None
+    inference_version: str | None = None
+    inference_py_version: str | None = None
     training_instance_type: Annotated[str, _instance("Training")]
     processing_instance_type: Annotated[str, _instance("Processing")]
     inference_instance_type: Annotated[str, _instance("ProductionVariant")]
     training_image: EcrImage | None = None
     inference_image: EcrImage | None = None
 
-    @field_validator("version", mode="before")
+    def image_version(self, scope: Scope) -> str:
+        """The version of the `scope` image."""
+        if scope == "inference" and self.inference_version is not None:
+            return self.inference_version
+        return self.version
+
+    def image_python(self, scope: Scope) -> str:
+        """The Python of the `scope` image: the config's, else the newest its image has."""
+        chosen = self.py_version if scope == "training" else self.inference_py_version
+        if chosen is not None:
+            return chosen
+        version = self.image_version(scope)
+        if version not in images.known_versions(self.name, scope):
+            return ""  # no such image: problems() says so
+        return images.py_versions(self.name, version, scope)[-1]
+
+    def problems(self) -> list[Issue]:
+        """A serving image that takes the training version must exist in that version."""
+        if self.inference_version is not None:
+            return []
+        known = images.known_versions(self.name, "inference")
+        if self.version in known:
+            return []
+        return [
+            Issue(
+                ("framework", "inference_version"),
+                f"framework.inference_version = null, framework.version = '{self.version}'",
+                "a null inference_version serves with the training version, and this compiler "
+                f"has no {self.name} {self.version} inference container",
+                f"set framework.inference_version to {one_of(known)}",
+            )
+        ]
+
+    @field_validator("version", "inference_version", mode="before")
     @classmethod
     def _version_text(cls, version: object) -> object:
         # `framework.version=2.19` reaches us as a float from the command line.
         return str(version) if isinstance(version, int | float) else version
 
-    @field_validator("version")
+    @field_validator("version", "inference_version")
     @classmethod
-    def _known_version(cls, version: str, info: ValidationInfo) -> str:
+    def _known_version(cls, version: str | None, info: ValidationInfo) -> str | None:
         name = info.data.get("name")
-        if name is None:
+        if name is None or version is None:
             return version
-        known = images.known_versions(name)
+        scope: Scope = "training" if info.field_name == "version" else "inference"
+        known = images.known_versions(name, scope)
         if version not in known:
             raise ValueError(
-                f"{name} {version} is not a version this compiler has containers for; "
+                f"{name} {version} is not a version this compiler has {scope} containers for; "
                 f"fix: use {one_of(known)}{did_you_mean(version, known)}"
             )
         return version
 
-    @field_validator("py_version")
+    @field_validator("py_version", "inference_py_version")
     @classmethod
-    def _known_py_version(cls, py_version: str, info: ValidationInfo) -> str:
+    def _known_py_version(cls, py_version: str | None, info: ValidationInfo) -> str | None:
+        scope: Scope = "training" if info.field_name == "py_version" else "inference"
         name, version = info.data.get("name"), info.data.get("version")
-        if name is None or version is None:
+        if scope == "inference" and info.data.get("inference_version") is not None:
+            version = info.data["inference_version"]
+        if py_version is None or name is None or version is None:
             return py_version
-        known = images.py_versions(name, version)
+        if version not in images.known_versions(name, scope):
+            return py_version  # no such image: reported once, for the version
+        known = images.py_versions(name, version, scope)
         if py_version not in known:
             raise ValueError(
-                f"{name} {version} containers exist for {known}; fix: use '{known[0]}'"
+                f"{name} {version} {scope} containers exist for {one_of(known)} only; fix: use "
+                f"{known[-1]!r}, or null for the image's own"
             )
         return py_version
 

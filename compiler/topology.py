@@ -40,7 +40,7 @@ from components.tune import step as tune
 from components.tune.config import Tune, search_ranges
 from kernel import images
 from kernel.context import BuildContext, Place
-from kernel.frameworks import FRAMEWORKS, hyperparameters
+from kernel.frameworks import FRAMEWORKS, Scope, hyperparameters
 from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
 from kernel.policies import with_policies
 
@@ -60,8 +60,9 @@ class Images:
 def resolve_images(config: PipelineConfig) -> Images:
     fw, region = config.framework, config.aws.region
 
-    def framework_image(scope: str, instance_type: str) -> str:
-        return images.image_uri(fw.name, scope, fw.version, fw.py_version, region, instance_type)
+    def framework_image(scope: Scope, instance_type: str) -> str:
+        version, python = fw.image_version(scope), fw.image_python(scope)
+        return images.image_uri(fw.name, scope, version, python, region, instance_type)
 
     monitoring = config.monitoring
     monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled

@@ -38,6 +38,10 @@ PREDICTOR = "predictor"
 
 Protocol = Literal["tensorflow-serving", "pytorch-toolkit", "sagemaker-containers"]
 DataKind = Literal["tabular", "image"]
+# The two images of a framework: training (and evaluation) and serving. AWS releases them apart
+# (TensorFlow training 2.21, serving 2.20), so each has its own versions.
+Scope = Literal["training", "inference"]
+SCOPES: tuple[Scope, ...] = ("training", "inference")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,9 @@ class Framework:
 
     Attributes:
         name: the config option (`framework=<name>`) and the image table's key.
-        versions: the versions the image table holds containers for (`framework.version`).
+        versions: per image scope, the versions the image table holds containers for, oldest
+            first (`framework.version` picks the training one, `framework.inference_version`
+            the serving one).
         training_script: the training entry point (`sagemaker_program`), a repository path.
         inference_handler: copied into model.tar.gz as code/inference.py; exposes `predictor`.
         protocol: how the serving container calls the handler (the engine plays it).
@@ -79,7 +85,7 @@ class Framework:
     """
 
     name: str
-    versions: tuple[str, ...]
+    versions: Mapping[Scope, tuple[str, ...]]
     training_script: str
     inference_handler: str
     protocol: Protocol
@@ -107,7 +113,10 @@ NEURAL = {
 
 
 def neural(
-    name: str, versions: tuple[str, ...], protocol: Protocol, model_files: tuple[str, ...]
+    name: str,
+    versions: Mapping[Scope, tuple[str, ...]],
+    protocol: Protocol,
+    model_files: tuple[str, ...],
 ) -> Framework:
     """A neural-network framework: common.py trains it on either data kind, epoch by epoch."""
     return Framework(
@@ -126,16 +135,20 @@ def neural(
 FRAMEWORKS: dict[str, Framework] = {
     "tensorflow": neural(
         "tensorflow",
-        versions=("2.19",),
+        versions={"training": ("2.19", "2.21"), "inference": ("2.19", "2.20")},
         protocol="tensorflow-serving",
         model_files=("1/saved_model.pb", "1/variables/variables.index"),  # a SavedModel
     ),
     "pytorch": neural(
-        "pytorch", versions=("2.6",), protocol="pytorch-toolkit", model_files=("model.pt",)
+        "pytorch",
+        # AWS publishes no PyTorch inference image after 2.6 (kernel/image_environments.json).
+        versions={"training": ("2.6", "2.10"), "inference": ("2.6",)},
+        protocol="pytorch-toolkit",
+        model_files=("model.pt",),
     ),
     "xgboost": Framework(
         name="xgboost",
-        versions=("1.7-1", "3.2-0"),
+        versions={"training": ("1.7-1", "3.2-0"), "inference": ("1.7-1", "3.2-0")},
         training_script=f"{TRAIN_SCRIPTS}/train_xgboost.py",
         inference_handler=f"{MODEL_SCRIPTS}/xgboost_handler.py",
         protocol="sagemaker-containers",

@@ -141,8 +141,9 @@ def lapse(uri: str, today: date) -> Lapse | None:
 
 def successor_uri(uri: str, successor: Successor) -> str:
     """The image at `uri` moved to `successor`'s version (and Python tag): same registry and
-    repository, the processor kept. `.../tensorflow-training:2.19-cpu-py312` ->
-    `.../tensorflow-training:2.21-cpu-py312`."""
+    repository, the processor kept, by the SDK's tag convention (`pytorch-training:2.6-cpu-py312`
+    -> `pytorch-training:2.10-cpu-py313`). A version kernel/images.py holds is named by its
+    version key instead: its tag may follow AWS's list (`2.21-cpu-py312-sagemaker`)."""
     head, _, tag = uri.rpartition(":")
     match = _TAG.match(tag)
     rest = tag[len(match["version"]) :] if match else ""

@@ -4,45 +4,91 @@ The table (`images.json`) holds only the frameworks and versions this compiler s
 refreshed with `python -m kernel.images --refresh` (needs the dev extra), and a test checks that
 every URI we resolve equals what `sagemaker.image_uris.retrieve` resolves. A version the SDK's
 table does not hold yet comes from AWS's published image list instead (`PUBLISHED`); the test
-compares it with the SDK's image of the version it mirrors, the tag substituted.
+compares it with the SDK's image of the version it mirrors, the tag replaced by the one AWS's list
+gives. Each entry's `tag` is a template of `{version}`, `{processor}` and `{py_version}`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from kernel.frameworks import FRAMEWORKS, SKLEARN_VERSION
+from kernel.frameworks import FRAMEWORKS, SCOPES, SKLEARN_VERSION, Scope
 
 TABLE = Path(__file__).with_name("images.json")
 
-# What we support: framework -> versions; "sklearn" runs preprocessing.
-SUPPORTED = {name: list(fw.versions) for name, fw in FRAMEWORKS.items()} | {
-    "sklearn": [SKLEARN_VERSION]
-}
-# Versions SageMaker SDK 2.257.7's table lacks, from AWS's published image list: the Deep
-# Learning Containers repository's docs/src/data/<repository>/<version>-*.yml (the image's tags,
-# GA and end-of-patch dates; github.com/aws/deep-learning-containers at e0ecedea, 2026-08-21).
-# Each is the SDK's entry for the version it mirrors with its own tag: the same repository and
-# registries (the SDK gives every sagemaker-xgboost version one account per region).
-PUBLISHED: dict[tuple[str, str], tuple[str, str]] = {
-    ("xgboost", "3.2-0"): (
-        "3.0-5",
-        "https://github.com/aws/deep-learning-containers/blob/main/docs/src/data/"
-        "sagemaker-xgboost/3.2-0-cpu-sagemaker.yml",
+# What we support: framework -> image scope -> versions; "sklearn" runs preprocessing.
+SUPPORTED: dict[str, dict[Scope, list[str]]] = {
+    name: {scope: list(fw.versions[scope]) for scope in SCOPES} for name, fw in FRAMEWORKS.items()
+} | {"sklearn": {"training": [SKLEARN_VERSION], "inference": []}}  # the SDK's 1.4-2 serves none
+DLC = "https://github.com/aws/deep-learning-containers/blob"
+
+
+@dataclass(frozen=True)
+class Published:
+    """A version SageMaker SDK 2.257.7's table lacks, from AWS's published image list: the Deep
+    Learning Containers repository's docs/src/data/<repository>/<version>-<processor>-*.yml (the
+    image's tags, Python, GA and end-of-patch dates).
+
+    It is the SDK's entry for the version it `mirrors` (the same repository, registries and
+    processors: the SDK gives a repository one account per region whatever the version) with a
+    tag the yml lists verbatim: `tag` as a template of `{version}`, `{processor}` and
+    `{py_version}`; the SDK's convention for older versions ("2.19-cpu" for TensorFlow Serving)
+    is not one of the tags the ymls list for the newer ones.
+    """
+
+    mirrors: str
+    tag: str
+    source: str
+    py_versions: tuple[str, ...] = ()
+
+
+# (framework, image scope, version) -> where it comes from. The sources are at e0ecedea
+# (2026-08-21) unless they name another commit.
+PUBLISHED: dict[tuple[str, Scope, str], Published] = {
+    ("tensorflow", "training", "2.21"): Published(
+        "2.19",
+        "{version}-{processor}-{py_version}-sagemaker",  # 2.21-cpu-py312-sagemaker
+        f"{DLC}/main/docs/src/data/tensorflow-training/2.21-cpu-sagemaker.yml",
+        ("py312",),
     ),
+    ("tensorflow", "inference", "2.20"): Published(
+        "2.19",
+        "{version}-{processor}-{py_version}-sagemaker",  # 2.20-cpu-py312-sagemaker
+        f"{DLC}/24b1a2185c567ecf435867463e208791fe7791f1/docs/src/data/tensorflow-inference/"
+        '2.20-cpu-sagemaker.yml (branch docs/tf-2.20-inference-release: "docs: add tensorflow '
+        'serving 2.20 sagemaker inference entries")',
+        ("py312",),
+    ),
+    ("pytorch", "training", "2.10"): Published(
+        "2.8",
+        "{version}-{processor}-{py_version}",  # 2.10-cpu-py313
+        f"{DLC}/main/docs/src/data/pytorch-training/2.10-cpu-sagemaker.yml",
+        ("py313",),
+    ),
+    **{
+        ("xgboost", scope, "3.2-0"): Published(
+            "3.0-5",
+            "{version}",
+            f"{DLC}/main/docs/src/data/sagemaker-xgboost/3.2-0-cpu-sagemaker.yml",
+        )
+        for scope in SCOPES
+    },
     # Tagged "1.9-0-cpu-py3", the SDK's convention: the yml lists only "1.9-0", but the image's
     # build config (.github/config/image/sklearn/sagemaker-1.9-0.yml) releases it as
     # prod_image "sagemaker-scikit-learn:1.9-0-cpu-py3".
-    ("sklearn", "1.9-0"): (
+    ("sklearn", "training", "1.9-0"): Published(
         "1.4-2",
-        "https://github.com/aws/deep-learning-containers/blob/main/docs/src/data/"
-        "sagemaker-scikit-learn/1.9-0-cpu-sagemaker.yml",
+        "{version}-{processor}-{py_version}",
+        f"{DLC}/main/docs/src/data/sagemaker-scikit-learn/1.9-0-cpu-sagemaker.yml",
     ),
 }
+
 # Families the SDK maps to images this table does not hold (Arm, Neuron) or no longer supports.
 GRAVITON_FAMILIES = {"m6g", "m6gd", "c6g", "c6gd", "c6gn", "c7g", "r6g", "r6gd"}
 
@@ -53,19 +99,26 @@ def _table() -> dict[str, Any]:
     return table
 
 
-def sdk_version(framework: str, version: str) -> str:
+def sdk_version(framework: str, scope: Scope, version: str) -> str:
     """The version the SDK resolves for ours: itself, or the one a `PUBLISHED` version mirrors."""
-    return PUBLISHED.get((framework, version), (version, ""))[0]
+    published = PUBLISHED.get((framework, scope, version))
+    return published.mirrors if published else version
 
 
-def known_versions(framework: str, scope: str = "training") -> list[str]:
-    return sorted(_table()[framework][scope])
+def version_order(version: str) -> tuple[int, ...]:
+    """Sorts versions as numbers: "2.6" before "2.10", "1.7-1" before "3.2-0"."""
+    return tuple(int(part) for part in re.findall(r"\d+", version))
 
 
-def py_versions(framework: str, version: str) -> list[str]:
-    """The Pythons of a version's training images; 'py3' for images that name none (XGBoost's
-    estimator takes only that)."""
-    return list(_table()[framework]["training"][version]["py_versions"]) or ["py3"]
+def known_versions(framework: str, scope: Scope = "training") -> list[str]:
+    """The versions of a framework's images of `scope`, oldest first."""
+    return sorted(_table()[framework][scope], key=version_order)
+
+
+def py_versions(framework: str, version: str, scope: Scope = "training") -> list[str]:
+    """The Pythons of a version's images; 'py3' for images that name none (XGBoost's estimator
+    takes only that, and TensorFlow Serving's SDK images, whose tags name no Python)."""
+    return list(_table()[framework][scope][version]["py_versions"]) or ["py3"]
 
 
 def known_regions(framework: str) -> list[str]:
@@ -108,7 +161,7 @@ def _check_any_processor(instance_type: str, scope: str) -> None:
 
 
 def image_uri(
-    framework: str, scope: str, version: str, py_version: str, region: str, instance_type: str
+    framework: str, scope: Scope, version: str, py_version: str, region: str, instance_type: str
 ) -> str:
     """The ECR URI of a framework container, as the SDK resolves it.
 
@@ -134,9 +187,7 @@ def image_uri(
             f"{framework} {version} {scope} images exist for {entry['py_versions']}, "
             f"not {py_version!r}"
         )
-    tag = f"{version}-{proc}" if entry["processors"] else version
-    if entry["tag_py"]:
-        tag += f"-{py_version}"
+    tag = entry["tag"].format(version=version, processor=proc, py_version=py_version)
     hostname = _table()["ecr_hostnames"][region]
     return f"{account}.dkr.{hostname}/{entry['repository']}:{tag}"
 
@@ -173,27 +224,34 @@ def _refresh() -> None:  # pragma: no cover - developer tool, needs the SDK
     for framework, versions in SUPPORTED.items():
         config = json.loads((sdk / f"{framework}.json").read_text())
         out[framework] = {}
-        for scope in ("training", "inference"):
+        for scope in SCOPES:
             node = config.get(scope, config)
             aliases = node.get("version_aliases", {})
             out[framework][scope] = {}
-            for version in versions:
-                like = sdk_version(framework, version)
-                if like != version and aliases.get(like, like) not in node["versions"]:
-                    continue  # the SDK has no such image to mirror (scikit-learn 1.4-2 serving)
+            for version in versions[scope]:
+                like = sdk_version(framework, scope, version)
                 entry = node["versions"][aliases.get(like, like)]
-                py = entry.get("py_versions", [])
                 # As the SDK: a version's processors, else its scope's; none (XGBoost): one image
                 # for all, no processor in the tag.
-                out[framework][scope][version] = {
+                processors = entry.get("processors") or node.get("processors") or []
+                py = entry.get("py_versions", [])
+                tag = "-".join(
+                    ["{version}"] + ["{processor}"] * bool(processors) + ["{py_version}"] * bool(py)
+                )
+                row = out[framework][scope][version] = {
                     "repository": entry["repository"],
                     "registries": dict(sorted(entry["registries"].items())),
-                    "processors": entry.get("processors") or node.get("processors") or [],
+                    "processors": processors,
                     "py_versions": py,
-                    "tag_py": bool(py),
+                    "tag": tag,
                 }
-                if like != version:
-                    out[framework][scope][version]["published"] = PUBLISHED[framework, version][1]
+                published = PUBLISHED.get((framework, scope, version))
+                if published:
+                    row |= {
+                        "py_versions": list(published.py_versions) or py,
+                        "tag": published.tag,
+                        "published": published.source,
+                    }
     monitor = json.loads((sdk / "model-monitor.json").read_text())["versions"][""]
     out["model-monitor"] = {
         "repository": monitor["repository"],

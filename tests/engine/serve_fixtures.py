@@ -35,9 +35,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def shipped_version(framework: str) -> str:
-    """The version conf/framework/<framework>.yaml picks (the goldens' images use it)."""
+    """The serving version conf/framework/<framework>.yaml picks (the goldens' images use it)."""
     config = yaml.safe_load((REPO / "conf" / "framework" / f"{framework}.yaml").read_text())
-    return str(config["version"])
+    return str(config.get("inference_version") or config["version"])
 
 
 IMAGES = {
@@ -45,7 +45,7 @@ IMAGES = {
         name,
         "inference",
         shipped_version(name),
-        images.py_versions(name, shipped_version(name))[0],
+        images.py_versions(name, shipped_version(name), "inference")[-1],
         "us-east-1",
         "ml.m5.large",
     )

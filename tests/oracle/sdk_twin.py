@@ -149,25 +149,36 @@ def retrieve(
     image_scope: str = "training",
 ) -> str:
     """`image_uris.retrieve`, and for a version the SDK's table lacks (kernel.images.PUBLISHED,
-    from AWS's published image list) the SDK's image of the version it mirrors with the tag
-    substituted: the SDK then vouches for the repository, registry and processor rules, the
-    published list for the tag, which the SDK cannot check."""
-    like = images.sdk_version(framework, version)
+    from AWS's published image list) the SDK's image of the version it mirrors, on that version's
+    own Python, with the tag AWS's list gives: the SDK then vouches for the repository, registry
+    and processor rules, the published list for the tag and its Pythons, which the SDK cannot
+    check."""
+    published = images.PUBLISHED.get((framework, image_scope, version))
     uri = str(
         image_uris.retrieve(
             framework,
             region,
-            version=like,
-            py_version=py_version,
+            version=published.mirrors if published else version,
+            py_version=None if published else py_version,
             instance_type=instance_type,
             image_scope=image_scope,
         )
     )
-    if like == version:
+    if published is None:
         return uri
+    if published.py_versions and py_version not in published.py_versions:
+        raise ValueError(
+            f"{framework} {version} exists for {published.py_versions}, not {py_version}"
+        )
     head, _, tag = uri.rpartition(":")
-    assert tag.startswith(like), uri
-    return f"{head}:{version}{tag[len(like) :]}"
+    processor = next((p for p in ("cpu", "gpu") if f"-{p}" in tag), "")
+    if not processor and "{processor}" in published.tag:  # e.g. Neuron: another image family
+        raise ValueError(f"AWS's list has only cpu and gpu {framework} {version} images, not {uri}")
+    # The caller may leave the Python out, as the SDK lets it where the image has one ("py3").
+    python = py_version or images.py_versions(framework, version, image_scope)[-1]
+    return f"{head}:" + published.tag.format(
+        version=version, processor=processor, py_version=python
+    )
 
 
 def sdk_image(cfg: PipelineConfig, scope: str) -> str:
@@ -180,7 +191,8 @@ def sdk_image(cfg: PipelineConfig, scope: str) -> str:
             "sklearn", cfg.aws.region, SKLEARN_VERSION, instance_type=fw.processing_instance_type
         )
     instance = fw.training_instance_type if scope == "training" else fw.inference_instance_type
-    return retrieve(fw.name, cfg.aws.region, fw.version, fw.py_version, instance, scope)
+    version, python = fw.image_version(scope), fw.image_python(scope)
+    return retrieve(fw.name, cfg.aws.region, version, python, instance, scope)
 
 
 @dataclass(frozen=True)
@@ -311,7 +323,7 @@ class _Twin:
             instance_type=self.training_instance,
             image_uri=self.training_image,
             framework_version=fw.version,
-            py_version=fw.py_version,
+            py_version=fw.image_python("training"),
             output_path=f"s3://{self.cfg.aws.bucket}/{self.models_prefix}",
             hyperparameters={
                 **hyperparameters(fw.name, self.cfg.project.hyperparameters.model_dump()),

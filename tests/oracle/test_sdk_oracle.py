@@ -323,7 +323,8 @@ def test_images_agree_on_every_instance_type(
         version, py_version = sdk_twin.SKLEARN_VERSION, "py3"
     else:
         config = compile_overrides([f"framework={framework}"]).config
-        version, py_version = config.framework.version, config.framework.py_version
+        fw = config.framework
+        version, py_version = fw.image_version(scope), fw.image_python(scope)
     region = config.aws.region
     differences = []
     for instance in instance_types(kind):

@@ -58,19 +58,16 @@ def test_every_stack_cites_its_sources() -> None:
 
 
 @pytest.mark.parametrize("framework", ["tensorflow", "pytorch"], ids=str)
-def test_the_python_agrees_with_the_image_tables_python_tag(framework: str) -> None:
-    for version in images.known_versions(framework):
-        uri = images.image_uri(
-            framework,
-            "training",
-            version,
-            images.py_versions(framework, version)[0],
-            "us-east-1",
-            "ml.m5.xlarge",
-        )
+@pytest.mark.parametrize("scope", ["training", "inference"], ids=str)
+def test_the_python_agrees_with_the_image_tables_python_tag(framework: str, scope: str) -> None:
+    for version in images.known_versions(framework, scope):
+        python = images.py_versions(framework, version, scope)[-1]
+        uri = images.image_uri(framework, scope, version, python, "us-east-1", "ml.m5.xlarge")
         env = environment_for(uri)
         assert env is not None, uri
-        assert uri.endswith("-py" + env.python.replace(".", "")), uri  # type: ignore[union-attr]
+        assert env.python is not None, uri
+        # TensorFlow Serving's SDK images name no Python in their tags (py3: none given)
+        assert python in ("py3", "py" + env.python.replace(".", "")), uri
 
 
 @pytest.mark.parametrize(
@@ -101,15 +98,22 @@ def test_an_image_past_its_end_of_patch_names_the_latest_still_patched() -> None
 
 
 def test_no_newer_version_where_none_is_patched() -> None:
+    found = lapse(f"{ECR}/pytorch-inference:2.6-cpu-py312", TODAY)
+
+    assert found is not None and (found.since, found.newer) == (date(2026, 6, 30), None)
+
+
+def test_tensorflow_serving_moves_to_its_published_successor() -> None:
     found = lapse(f"{ECR}/tensorflow-inference:2.19-cpu", TODAY)
 
-    assert found is not None and (found.since, found.newer) == (date(2026, 3, 11), None)
+    assert found is not None and found.newer is not None
+    assert (found.since, found.newer.version) == (date(2026, 3, 11), "2.20")
 
 
 @pytest.mark.parametrize(
     ("uri", "newer"),
     [
-        (f"{ECR}/tensorflow-training:2.19-gpu-py312", f"{ECR}/tensorflow-training:2.21-gpu-py312"),
+        (f"{ECR}/pytorch-training:2.6-gpu-py312", f"{ECR}/pytorch-training:2.10-gpu-py313"),
         ("1.dkr.ecr.x/sagemaker-xgboost:1.7-1", "1.dkr.ecr.x/sagemaker-xgboost:3.2-0"),
     ],
     ids=["framework", "xgboost"],

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 from kernel import images, instances, limits
-from kernel.frameworks import FRAMEWORKS, PREDICTOR, PROTOCOL_ENV
+from kernel.frameworks import FRAMEWORKS, PREDICTOR, PROTOCOL_ENV, SCOPES
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,7 +72,8 @@ def test_framework_row_names_real_files_its_handler_and_script_agree_with(name: 
     parsed = vars(load_script(REPO / framework.training_script).parse_args([]))
     own = {k: v for k, v in parsed.items() if k not in ("seed", "inference_handler")}
     assert own == {k: rule.default for k, rule in framework.hyperparameters.items()}
-    assert images.known_versions(name) == sorted(framework.versions)
+    # oldest first, as the framework table lists them
+    assert {s: tuple(images.known_versions(name, s)) for s in SCOPES} == framework.versions
     assert framework.environment()[PROTOCOL_ENV] == framework.protocol
 
 

@@ -1,6 +1,7 @@
 """Train the project's classifier with PyTorch and save it as TorchScript.
 
-Runs in the SageMaker PyTorch training container (`pytorch-training:2.6-cpu-py312`).
+Runs in the SageMaker PyTorch training container (`pytorch-training:2.10-cpu-py313`); PyTorch
+inference 2.6 serves what it writes (bench/pairs).
 Writes `SM_MODEL_DIR/model.pt` (TorchScript: float32 `[batch, n_features]` -> probabilities
 `[batch, n_classes]`, softmax included) and `SM_MODEL_DIR/code/` (the serving code).
 See components/README.md for the contract.

@@ -1,8 +1,9 @@
 """Train the project's classifier with TensorFlow/Keras and export it for TensorFlow Serving.
 
-Runs in the SageMaker TensorFlow training container (`tensorflow-training:2.19-cpu-py312`).
-Writes `SM_MODEL_DIR/1/` (a SavedModel whose `serving_default` maps the float32 input
-`features` `[batch, n_features]` to the output `probabilities` `[batch, n_classes]`) and
+Runs in the SageMaker TensorFlow training container
+(`tensorflow-training:2.21-cpu-py312-sagemaker`); TensorFlow Serving 2.20 serves what it writes
+(bench/pairs). Writes `SM_MODEL_DIR/1/` (a SavedModel whose `serving_default` maps the float32
+input `features` `[batch, n_features]` to the output `probabilities` `[batch, n_classes]`) and
 `SM_MODEL_DIR/code/` (the serving code).
 See components/README.md for the contract.
 """
