@@ -70,7 +70,7 @@ def containers(config: PipelineConfig) -> list[Issue]:
         if getattr(framework, key) is not None or not python:
             continue  # the user's image, or no such version (Framework.problems says so)
         try:
-            images.image_uri(framework.name, scope, version, python, region, instance)
+            framework.aws_image(scope, region)
         except ValueError as exc:
             issues.append(
                 Issue(

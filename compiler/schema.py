@@ -259,6 +259,16 @@ class Framework(Settings):
             return ""  # no such image: problems() says so
         return images.py_versions(self.name, version, scope)[-1]
 
+    def aws_image(self, scope: Scope, region: str) -> str:
+        """The AWS image of `scope` at its version and Python, for its instance type in `region`.
+
+        Raises:
+            ValueError: the table holds no such image (the message says which).
+        """
+        instance = getattr(self, f"{scope}_instance_type")
+        version, python = self.image_version(scope), self.image_python(scope)
+        return images.image_uri(self.name, scope, version, python, region, instance)
+
     def problems(self) -> list[Issue]:
         """A serving image that takes the training version must exist in that version."""
         if self.inference_version is not None:

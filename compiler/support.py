@@ -60,10 +60,9 @@ def _chosen_images(config: PipelineConfig) -> list[Chosen]:
     for scope in SCOPES:
         if getattr(framework, f"{scope}_image") is not None:
             continue
-        instance = getattr(framework, f"{scope}_instance_type")
-        version, python = framework.image_version(scope), framework.image_python(scope)
+        version = framework.image_version(scope)
         try:
-            uri = images.image_uri(framework.name, scope, version, python, region, instance)
+            uri = framework.aws_image(scope, region)
         except ValueError:
             continue
         version_key = "framework.version" if scope == "training" else "framework.inference_version"

@@ -40,7 +40,7 @@ from components.tune import step as tune
 from components.tune.config import Tune, search_ranges
 from kernel import images
 from kernel.context import BuildContext, Place
-from kernel.frameworks import FRAMEWORKS, Scope, hyperparameters
+from kernel.frameworks import FRAMEWORKS, hyperparameters
 from kernel.ir import Join, JsonGet, Pipeline, Step, model_artifacts, step_output
 from kernel.policies import with_policies
 
@@ -60,16 +60,12 @@ class Images:
 def resolve_images(config: PipelineConfig) -> Images:
     fw, region = config.framework, config.aws.region
 
-    def framework_image(scope: Scope, instance_type: str) -> str:
-        version, python = fw.image_version(scope), fw.image_python(scope)
-        return images.image_uri(fw.name, scope, version, python, region, instance_type)
-
     monitoring = config.monitoring
     monitored = monitoring.data_quality.enabled or monitoring.model_quality.enabled
     return Images(
         preprocess=images.scikit_learn_image(region, fw.processing_instance_type),
-        training=fw.training_image or framework_image("training", fw.training_instance_type),
-        inference=fw.inference_image or framework_image("inference", fw.inference_instance_type),
+        training=fw.training_image or fw.aws_image("training", region),
+        inference=fw.inference_image or fw.aws_image("inference", region),
         monitor=backend(config).baseline_image(config) if monitored else None,
     )
 
