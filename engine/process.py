@@ -28,13 +28,19 @@ WATCHDOG = Path(__file__).with_name("watchdog.py")
 TAIL_LINES = 15
 GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stopping job time
 # On SageMaker each job has its instance's cores to itself; here jobs that run at once share
-# this machine's. A thread pool that spins while it waits (OpenMP's default: PyTorch's, XGBoost's)
-# then burns the cores a job beside it needs (PyTorch training on two threads, two busy cores:
-# 4 times the wall time and 5 times the CPU of the same training with its waiting threads
-# asleep, bench/scale_floor.py on 6,000 images). So they sleep; a job's own setting wins.
-SHARED_CORES = {"OMP_WAIT_POLICY": "PASSIVE"}
+# this machine's. OpenMP's thread pools (PyTorch's, XGBoost's) spin while they wait for work,
+# 300,000 turns by default: fastest for a job alone, ruinous beside another (two PyTorch
+# trainings at once, 8,000 digits each, 2 threads on 2 cores: 21 to 43 s spinning, 10 to 11 s
+# asleep, 10 to 12 s spinning 1,000 turns then asleep; 2026-12-06). So a job's waiting threads
+# spin 1,000 turns (a few microseconds), then sleep; except a training job's while no other
+# training job runs: the execution waits on it, and it gets what SageMaker gives it, OpenMP's
+# own waits (the MNIST-size floor of bench/scale, 3 epochs: 79 and 87 s spinning, 93 and 96 s
+# with 1,000 turns). A job's own OpenMP wait setting, or the engine's environment's, wins.
+SHARED_CORES = {"GOMP_SPINCOUNT": "1000"}
+OPENMP_WAITS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 _running: set[subprocess.Popen[bytes]] = set()
+_spinning = threading.Lock()  # held by the training job running with OpenMP's own waits
 _lock = threading.Lock()
 _stopping = threading.Event()
 
@@ -47,10 +53,12 @@ def run_process(
     cwd: Path,
     timeout: float | None = None,
     fs: ContainerFs | None = None,
+    training: bool = False,
 ) -> int:
     """Run `argv` with stdout and stderr appended to `log_path`; return its exit code.
 
     With `fs` the job runs in that container filesystem, and its inputs are checked after it.
+    A `training` job keeps OpenMP's own waits while no other training job runs (see above).
 
     Raises:
         StepFailed: the job ran longer than `timeout` seconds (it is stopped first), or the
@@ -60,34 +68,39 @@ def run_process(
         raise StepFailed("the execution is stopping; the job was not started")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     launch = [*(fs.launcher() if fs else []), sys.executable, "-S", str(WATCHDOG), str(os.getpid())]
-    with log_path.open("ab") as log:
-        log.write(f"$ {' '.join(argv)}\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            [*launch, *argv],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**SHARED_CORES, **env},
-            cwd=cwd,
-            start_new_session=True,
-        )
-    with _lock:
-        _running.add(proc)
-    try:
-        code = proc.wait(timeout=timeout)
-        _signal_group(proc.pid, signal.SIGKILL)  # a container ends with its entrypoint
-        if fs:
-            fs.check_inputs()
-        return code
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise StepFailed(
-            f"the job ran past its limit of {timeout:g} s (StoppingCondition.MaxRuntimeInSeconds) "
-            "and was stopped"
-        ) from None
-    finally:
+    own_waits = any(key in env for key in OPENMP_WAITS)
+    spins = training and not own_waits and _spinning.acquire(blocking=False)
+    with contextlib.ExitStack() as held:
+        if spins:
+            held.callback(_spinning.release)
+        with log_path.open("ab") as log:
+            log.write(f"$ {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                [*launch, *argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env if spins or own_waits else {**SHARED_CORES, **env},
+                cwd=cwd,
+                start_new_session=True,
+            )
         with _lock:
-            _running.discard(proc)
+            _running.add(proc)
+        try:
+            code = proc.wait(timeout=timeout)
+            _signal_group(proc.pid, signal.SIGKILL)  # a container ends with its entrypoint
+            if fs:
+                fs.check_inputs()
+            return code
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            raise StepFailed(
+                f"the job ran past its limit of {timeout:g} s "
+                "(StoppingCondition.MaxRuntimeInSeconds) and was stopped"
+            ) from None
+        finally:
+            with _lock:
+                _running.discard(proc)
 
 
 def stop_all() -> None:

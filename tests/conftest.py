@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Two xdist workers share the cores, so no training job of theirs keeps OpenMP's spinning waits
+# (engine/process.py): every job's waiting threads sleep after 1,000 turns, as the engine's
+# environment may say.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

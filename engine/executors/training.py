@@ -92,7 +92,9 @@ def run_training_job(
     argv = _program_argv(ctx.python_for(str(image)), fs.seen(f"/opt/ml/code/{program}"), args, env)
     offset = log_path.stat().st_size if log_path.exists() else 0
     limit = arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-    exit_code = ctx.run_process(argv, env=env, cwd=code, timeout=limit, log_path=log_path, fs=fs)
+    exit_code = ctx.run_process(
+        argv, env=env, cwd=code, timeout=limit, log_path=log_path, fs=fs, training=True
+    )
     if exit_code != 0:
         raise process.job_failed(f"training job {name}", str(program), exit_code, log_path, offset)
     output_path = str(arguments["OutputDataConfig"]["S3OutputPath"]).rstrip("/")

@@ -169,6 +169,7 @@ def run_process(
         cwd: Path,
         timeout: float | None = None,
         fs: ContainerFs | None = None,
+        training: bool = False,
     ) -> int:
         launch = [*(fs.launcher() if fs else []), *argv]
         with log_path.open("a") as log:

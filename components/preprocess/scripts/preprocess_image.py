@@ -15,12 +15,13 @@ fix; nothing is written unless every check passes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -247,31 +248,41 @@ def csv_lines(table: np.ndarray) -> bytes:
     return bytes(flat[flat != 0].tobytes())
 
 
-def write_split(path: Path, labels: np.ndarray, pixels: np.ndarray) -> None:
+def write_split(
+    path: Path, labels: np.ndarray, pixels: np.ndarray, pixels_only: Path | None = None
+) -> None:
     """CSV with header `label,p0,...`: the class index, then the raw 0..255 pixels (readers
-    divide by transformer.json's scale), so the file is no bigger than the input's rows."""
-    write_integer_rows(path, ["label", *feature_names(pixels)], [labels, pixels])
+    divide by transformer.json's scale), so the file is no bigger than the input's rows.
+
+    With `pixels_only`, the same rows without the label go there too, header p0..pN: the
+    data-quality baseline's input, which both analyzers read ({"csv": {"header": true}}). Both
+    files come from one pass of csv_lines, CHUNK_ROWS rows at a time.
+    """
+    names = feature_names(pixels)
+    prefixes = [f"{label},".encode("ascii") for label in range(int(labels.max(initial=0)) + 1)]
+    with contextlib.ExitStack() as files:
+        split = files.enter_context(created(path, ["label", *names]))
+        only = files.enter_context(created(pixels_only, names)) if pixels_only else None
+        for start in range(0, len(labels), CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            text = csv_lines(pixels[rows])
+            if only is not None:
+                only.write(text)
+            lines = text.split(b"\n")[:-1]
+            heads = [prefixes[label] for label in labels[rows].tolist()]
+            split.write(b"".join(heads[i] + line + b"\n" for i, line in enumerate(lines)))
 
 
-def write_pixel_columns(path: Path, pixels: np.ndarray) -> None:
-    """CSV with a header p0..pN, one image a row of 0..255 integers: the data-quality baseline's
-    input, no bigger than the images' CSV, which both analyzers read ({"csv": {"header": true}})."""
-    write_integer_rows(path, feature_names(pixels), [pixels])
+def created(path: Path, header: list[str]) -> BinaryIO:
+    """`path`, new, open for writing, its CSV header written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("wb")
+    handle.write((",".join(header) + "\n").encode("ascii"))
+    return handle
 
 
 def feature_names(pixels: np.ndarray) -> list[str]:
     return [f"p{i}" for i in range(pixels.shape[1])]
-
-
-def write_integer_rows(path: Path, header: list[str], columns: list[np.ndarray]) -> None:
-    """A header, then the rows of `columns` side by side (each 1-D or 2-D, small non-negative
-    integers), CHUNK_ROWS rows at a time through csv_lines."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as handle:
-        handle.write((",".join(header) + "\n").encode("ascii"))
-        for start in range(0, len(columns[0]), CHUNK_ROWS):
-            rows = slice(start, start + CHUNK_ROWS)
-            handle.write(csv_lines(np.column_stack([column[rows] for column in columns])))
 
 
 def write_baseline(path: Path, labels: np.ndarray, pixels: np.ndarray, classes: list[str]) -> None:
@@ -322,7 +333,14 @@ def run(args: argparse.Namespace) -> str:
     }
 
     # Every check has passed: only now touch the output directories.
-    write_split(base / "train" / "train.csv", train_labels[train], train_pixels[train])
+    # The train images go to train.csv and, without labels, to the data-quality baseline's
+    # input as flat pixel columns p0..pN (0..255, the transformer's feature names).
+    write_split(
+        base / "train" / "train.csv",
+        train_labels[train],
+        train_pixels[train],
+        pixels_only=base / "baseline" / "data-quality.csv",
+    )
     write_split(
         base / "validation" / "validation.csv", train_labels[validation], train_pixels[validation]
     )
@@ -332,9 +350,6 @@ def run(args: argparse.Namespace) -> str:
     # No baseline/train.jsonl for images: nothing reads it, and at MNIST's size it would be as
     # big as the train file (the train images are train.csv and data-quality.csv already).
     write_baseline(base / "baseline" / "test.jsonl", test_labels, test_pixels, args.classes)
-    # The data-quality baseline's input: the train images without labels, as flat pixel
-    # columns p0..pN (0..255, the transformer's feature names), which the analyzers take.
-    write_pixel_columns(base / "baseline" / "data-quality.csv", train_pixels[train])
     total = len(train_labels) + len(test_labels)
     return (
         f"{PROG}: {total} rows ({train_path.name} {len(train_labels)}, "
