@@ -1,12 +1,14 @@
 """Preprocess images in the MNIST-in-CSV layout inside a SageMaker Processing job.
 
-Runs in the scikit-learn processing container (Python 3.9, pandas 1.x), uploaded as this one file,
-so it depends on numpy, pandas and the standard library only. Reads `<base_dir>/input/<train_file>`
-and `<test_file>` (a label column, then one 0..255 column per pixel, row-major), takes a seeded,
-stratified validation split from the train file, keeps the test file as the test split and writes
-the outputs named in components/README.md. The splits keep the raw 0..255 integer pixels, so they
-are no bigger than the input; every reader divides by transformer.json's `scale`. The image side
-is sqrt(pixel columns), so 28x28 MNIST and 8x8 scikit-learn digits both work.
+Runs in the scikit-learn processing container (1.9-0: Python 3.12, pandas 2.2.3; it keeps to what
+1.2-1's Python 3.9 and pandas 1.1.3 also run, for bundles compiled before), uploaded as this one
+file, so it depends on numpy, pandas and the standard library only. Reads
+`<base_dir>/input/<train_file>` and `<test_file>` (a label column, then one 0..255 column per pixel,
+row-major), takes a seeded, stratified validation split from the train file, keeps the test file as
+the test split and writes the outputs named in components/README.md. The splits keep the raw 0..255
+integer pixels, so they are no bigger than the input; every reader divides by transformer.json's
+`scale`. The image side is sqrt(pixel columns), so 28x28 MNIST and 8x8 scikit-learn digits both
+work.
 
 Bad data exits with status 2 and a message naming the file, the column/line, the problem and the
 fix; nothing is written unless every check passes.

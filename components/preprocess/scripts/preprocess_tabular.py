@@ -1,11 +1,12 @@
 """Preprocess a tabular CSV (penguins-style) inside a SageMaker Processing job.
 
-Runs in the scikit-learn processing container (Python 3.9, pandas 1.x), uploaded as this one file,
-so it depends on numpy, pandas and the standard library only. Reads the single CSV in
+Runs in the scikit-learn processing container (1.9-0: Python 3.12, pandas 2.2.3; it keeps to what
+1.2-1's Python 3.9 and pandas 1.1.3 also run, for bundles compiled before), uploaded as this one
+file, so it depends on numpy, pandas and the standard library only. Reads the single CSV in
 `<base_dir>/input/`, splits it (seeded, stratified) into train/validation/test, fits imputation,
 scaling and one-hot encoding on the train split, and writes the outputs named in
-components/README.md. The fitted parameters go to `transformer.json` (no pickle) and every split
-is transformed by applying that same JSON, so training and serving cannot drift apart.
+components/README.md. The fitted parameters go to `transformer.json` (no pickle) and every split is
+transformed by applying that same JSON, so training and serving cannot drift apart.
 
 Bad data exits with status 2 and a message naming the file, the column/line, the problem and the
 fix; nothing is written unless every check passes.
@@ -158,8 +159,8 @@ def encode_labels(frame: pd.DataFrame, path: Path, args: argparse.Namespace) -> 
 def parse_number(text: Any) -> float:
     """A cell as Python's float() reads it (correctly rounded); NaN when missing or not a number.
 
-    Not pandas' parser: pandas 1.1 (the container's) reads "0.06462" as 0.06462000000000001, so
-    the container and a newer pandas would write different bytes from the same CSV.
+    Not pandas' parser: pandas 1.1 (the 1.2-1 container's) reads "0.06462" as
+    0.06462000000000001, so the two containers would write different bytes from the same CSV.
     """
     if not isinstance(text, str):
         return float("nan")

@@ -7,11 +7,12 @@ against it and writes `constraint_violations.json`. It reads the container's env
 variables (`dataset_format`, `dataset_source`, `output_path`, `analysis_type`, ...); each can also
 be given as the argument `--<name>`, which wins. See README.md beside this file.
 
-Runs in the scikit-learn processing container (Python 3.9) and on the local engine, uploaded as
-a folder: this entry script with the modules it imports beside it (standard library and numpy
-only): reading (datasets), captured (data capture, with jobkit/capture.py), data_quality,
-model_quality and report (the files written). Exit status: 0 when the files are written
-(violations or not), 2 on bad input (one paragraph on stderr, nothing written).
+Runs in the scikit-learn processing container (1.9-0: Python 3.12; 3.9 syntax kept for 1.2-1) and on
+the local engine, uploaded as a folder: this entry script with the modules it imports beside it
+(standard library and numpy only): reading (datasets), captured (data capture, with
+jobkit/capture.py), data_quality, model_quality and report (the files written). Exit status: 0 when
+the files are written (violations or not), 2 on bad input (one paragraph on stderr, nothing
+written).
 """
 
 from __future__ import annotations
