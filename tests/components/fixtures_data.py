@@ -99,12 +99,14 @@ def digits_raw(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def processed_data(project: str, factory: pytest.TempPathFactory) -> Path:
     """The project's sample data after its real preprocess script, once per test run."""
-    return once(factory, f"processed-{project}", lambda folder: _preprocess(project, folder))
+    return once(factory, f"processed-{project}", lambda folder: preprocess_project(project, folder))
 
 
-def _preprocess(project: str, folder: Path) -> Path:
+def preprocess_project(project: str, folder: Path) -> Path:
+    """The project's sample data written to `folder`/raw and preprocessed into `folder`/processed
+    by its real preprocess script, with the arguments the tests (and bench/pairs) use."""
     raw_dir = folder / "raw"
-    raw_dir.mkdir()
+    raw_dir.mkdir(parents=True)
     if project == "penguins":
         write_penguins_csv(raw_dir)
         script, args = TABULAR_SCRIPT, PENGUINS_ARGS

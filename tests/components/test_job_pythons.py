@@ -19,7 +19,7 @@ import pytest
 from engine.environments import find_interpreter
 from kernel.frameworks import FRAMEWORKS, SCOPES
 from kernel.image_environments import environment_for
-from kernel.images import image_uri, known_versions, py_versions
+from kernel.images import image_uri, known_versions, py_versions, version_order
 from tests.components.runner import REPO
 
 FOLDERS = ("components/train/scripts", "components/evaluate/scripts", "components/model/scripts")
@@ -59,7 +59,7 @@ def job_pythons() -> list[str]:
                 env = environment_for(uri)
                 if env is not None and env.python is not None:
                     found.add(env.python)
-    return sorted(found, key=lambda v: tuple(map(int, v.split("."))))
+    return sorted(found, key=version_order)
 
 
 PYTHONS = job_pythons()
