@@ -33,6 +33,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from kernel.frameworks import FRAMEWORKS
@@ -104,6 +106,13 @@ def tabular(tmp_path: Path) -> Any:
 @pytest.fixture
 def image(tmp_path: Path) -> Any:
     return serving.load_artifacts(write_artifacts(tmp_path / "img", IMAGE, IMAGE_CLASSES))
+
+
+@pytest.fixture(scope="module")
+def image_artifacts(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`image`, once for the module (hypothesis runs a test many times)."""
+    folder = tmp_path_factory.mktemp("img")
+    return serving.load_artifacts(write_artifacts(folder, IMAGE, IMAGE_CLASSES))
 
 
 class FakeModel:
@@ -240,6 +249,30 @@ def test_image_samples_are_scaled_like_training(
     expected = np.asarray([PIXELS] * rows, dtype=np.float64) / 255.0
     assert features.shape == (rows, SIDE * SIDE) and features.dtype == np.float32
     np.testing.assert_allclose(features, expected, rtol=1e-6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.integers(0, 255), st.floats(0, 255, allow_nan=False)),
+            min_size=SIDE * SIDE,
+            max_size=SIDE * SIDE,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_numpy_and_plain_parsing_give_the_same_float32_values(
+    image_artifacts: Any, rows: list[list[float]]
+) -> None:
+    """PyTorch's and XGBoost's handlers scale a request's images as one numpy matrix; the
+    TensorFlow handler (no numpy in its image) row by row. Both send the model the same bits."""
+    artifacts = image_artifacts
+    body = "\n".join(json.dumps({"pixels": row}) for row in rows)
+    matrix = serving.parse_request(body, "application/jsonlines", artifacts)
+    plain = serving.parse_rows(body, "application/jsonlines", artifacts)
+    assert matrix.dtype == np.float32 and matrix.tobytes() == np.array(plain, np.float32).tobytes()
 
 
 def test_response_is_one_object_per_sample_in_request_order(tabular: Any) -> None:
