@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,20 +32,15 @@ GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stoppin
 # 300,000 turns by default: fastest for a job alone, ruinous beside another (two PyTorch
 # trainings at once, 8,000 digits each, 2 threads on 2 cores: 21 to 43 s spinning, 10 to 11 s
 # asleep, 10 to 12 s spinning 1,000 turns then asleep; 2026-12-06). So a job's waiting threads
-# spin 1,000 turns (a few microseconds), then sleep; except a training job's: the execution waits
-# on it, and it gets what SageMaker gives it, OpenMP's own waits (the MNIST-size floor of
-# bench/scale, 3 epochs: 79 and 87 s spinning, 93 and 96 s with 1,000 turns). Spinning threads
-# lose far more than the cores another job takes (60k digits, 3 epochs: the training job took
-# 85-86 s alone, 86-104 s beside the data-quality baseline's 6 s, 94-107 s with the baseline at
-# the lowest priority; 2026-12-07), so while it runs every job that starts waits for it to end,
-# another training job too (a job already running goes on). A job's own OpenMP wait setting, or
-# the engine's environment's, wins: such a job never spins, and nothing waits for it.
+# spin 1,000 turns (a few microseconds), then sleep; except a training job's while no other
+# training job runs: the execution waits on it, and it gets what SageMaker gives it, OpenMP's
+# own waits (the MNIST-size floor of bench/scale, 3 epochs: 79 and 87 s spinning, 93 and 96 s
+# with 1,000 turns). A job's own OpenMP wait setting, or the engine's environment's, wins.
 SHARED_CORES = {"GOMP_SPINCOUNT": "1000"}
 OPENMP_WAITS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 _running: set[subprocess.Popen[bytes]] = set()
-_turns = threading.Condition()  # notified when the spinning training job ends
-_spinning = False  # a training job runs with OpenMP's own waits (under _turns)
+_spinning = threading.Lock()  # held by the training job running with OpenMP's own waits
 _lock = threading.Lock()
 _stopping = threading.Event()
 
@@ -64,8 +58,7 @@ def run_process(
     """Run `argv` with stdout and stderr appended to `log_path`; return its exit code.
 
     With `fs` the job runs in that container filesystem, and its inputs are checked after it.
-    A `training` job keeps OpenMP's own waits, and a job started meanwhile waits for it to end
-    (see above).
+    A `training` job keeps OpenMP's own waits while no other training job runs (see above).
 
     Raises:
         StepFailed: the job ran longer than `timeout` seconds (it is stopped first), or the
@@ -76,10 +69,10 @@ def run_process(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     launch = [*(fs.launcher() if fs else []), sys.executable, "-S", str(WATCHDOG), str(os.getpid())]
     own_waits = any(key in env for key in OPENMP_WAITS)
-    spins = _take_turn(training and not own_waits, log_path)
+    spins = training and not own_waits and _spinning.acquire(blocking=False)
     with contextlib.ExitStack() as held:
         if spins:
-            held.callback(_end_turn)
+            held.callback(_spinning.release)
         with log_path.open("ab") as log:
             log.write(f"$ {' '.join(argv)}\n".encode())
             log.flush()
@@ -110,38 +103,9 @@ def run_process(
                 _running.discard(proc)
 
 
-def _take_turn(may_spin: bool, log_path: Path) -> bool:
-    """Wait while a training job spins; then this job spins if it `may_spin` (returned).
-
-    Raises:
-        StepFailed: the engine stops meanwhile.
-    """
-    global _spinning
-    with _turns:
-        if _spinning:
-            with log_path.open("a", encoding="utf-8") as log:
-                stamp = datetime.now(UTC).strftime("%H:%M:%S")
-                log.write(f"[engine {stamp}] waits: a training job spins on the cores\n")
-        while _spinning and not _stopping.is_set():
-            _turns.wait()
-        if _stopping.is_set():
-            raise StepFailed("the execution is stopping; the job was not started")
-        _spinning = may_spin
-        return may_spin
-
-
-def _end_turn() -> None:
-    global _spinning
-    with _turns:
-        _spinning = False
-        _turns.notify_all()
-
-
 def stop_all() -> None:
     """Stop every running job and refuse new ones (Ctrl-C, or the engine is told to stop)."""
     _stopping.set()
-    with _turns:
-        _turns.notify_all()  # the jobs waiting for a turn are refused
     with _lock:
         procs = list(_running)
     for proc in procs:
