@@ -10,11 +10,8 @@ from pathlib import Path
 
 from engine.process import run_process
 
-SHOW_WAIT = [
-    sys.executable,
-    "-c",
-    "import os; print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))",
-]
+WAITS = "os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT')"
+SHOW_WAIT = [sys.executable, "-c", f"import os; print({WAITS})"]
 
 
 def test_jobs_thread_pools_spin_briefly_then_sleep_unless_the_job_says_otherwise(
@@ -40,8 +37,7 @@ def test_a_training_job_keeps_openmps_own_waits_while_no_other_training_job_runs
     first_log, log = tmp_path / "first.txt", tmp_path / "log.txt"
     held = tmp_path / "held.py"  # shows its waits, then runs until `release` exists
     held.write_text(
-        "import os, time\n"
-        "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'), flush=True)\n"
+        f"import os, time\nprint({WAITS}, flush=True)\n"
         f"while not os.path.exists({str(release)!r}):\n    time.sleep(0.02)\n"
     )
     with ThreadPoolExecutor(1) as pool:
@@ -53,11 +49,14 @@ def test_a_training_job_keeps_openmps_own_waits_while_no_other_training_job_runs
             cwd=tmp_path,
             training=True,
         )
-        deadline = time.monotonic() + 30
-        while not (first_log.exists() and printed(first_log)) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert run_process(SHOW_WAIT, log_path=log, env=plain, cwd=tmp_path, training=True) == 0
-        release.touch()
+        try:  # released however the block ends: a failed assertion must not leave the pool hung
+            deadline = time.monotonic() + 30
+            while not (first_log.exists() and printed(first_log)) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            beside = run_process(SHOW_WAIT, log_path=log, env=plain, cwd=tmp_path, training=True)
+            assert beside == 0
+        finally:
+            release.touch()
         assert first.result() == 0
     assert run_process(SHOW_WAIT, log_path=log, env=plain, cwd=tmp_path, training=True) == 0
     assert printed(first_log) == ["None None"]
