@@ -178,10 +178,13 @@ class Profile:
 
     def add_block(self, names: list[str], values: np.ndarray, integral: np.ndarray) -> None:
         """Rows of numbers (NaN where missing); `integral` marks the Integral values."""
-        finite = np.isfinite(values)
+        columns = np.ascontiguousarray(values.T)  # a column's values side by side: cheap slices
+        present = np.isfinite(columns)
+        whole = present.all(axis=1)
+        counts = (integral.T & present).sum(axis=1).tolist()
         for j, name in enumerate(names):
-            present = finite[:, j]
-            self.column(name).add_numbers(values[present, j], int(integral[present, j].sum()))
+            kept = columns[j] if whole[j] else columns[j][present[j]]
+            self.column(name).add_numbers(kept, counts[j])
         self.item_count += len(values)
 
     def finish(self) -> list[Column]:
