@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,10 +35,7 @@ GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL, as SageMaker gives a stoppin
 # spin 1,000 turns (a few microseconds), then sleep; except a training job's while no other
 # training job runs: the execution waits on it, and it gets what SageMaker gives it, OpenMP's
 # own waits (the MNIST-size floor of bench/scale, 3 epochs: 79 and 87 s spinning, 93 and 96 s
-# with 1,000 turns). Spinning threads lose far more than the cores a job beside them takes (60k
-# digits, 3 epochs: 85-86 s alone, 86-104 s beside the data-quality baseline's 6 s; 2026-12-07),
-# so no job starts while such a training step runs (engine/run.py). A job's own OpenMP wait
-# setting, or the engine's environment's, wins: then its threads sleep, and jobs run beside.
+# with 1,000 turns). A job's own OpenMP wait setting, or the engine's environment's, wins.
 SHARED_CORES = {"GOMP_SPINCOUNT": "1000"}
 OPENMP_WAITS = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
@@ -71,10 +68,10 @@ def run_process(
         raise StepFailed("the execution is stopping; the job was not started")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     launch = [*(fs.launcher() if fs else []), sys.executable, "-S", str(WATCHDOG), str(os.getpid())]
-    own_waits = not spins(env)
-    spinning = training and not own_waits and _spinning.acquire(blocking=False)
+    own_waits = any(key in env for key in OPENMP_WAITS)
+    spins = training and not own_waits and _spinning.acquire(blocking=False)
     with contextlib.ExitStack() as held:
-        if spinning:
+        if spins:
             held.callback(_spinning.release)
         with log_path.open("ab") as log:
             log.write(f"$ {' '.join(argv)}\n".encode())
@@ -83,7 +80,7 @@ def run_process(
                 [*launch, *argv],
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env if spinning or own_waits else {**SHARED_CORES, **env},
+                env=env if spins or own_waits else {**SHARED_CORES, **env},
                 cwd=cwd,
                 start_new_session=True,
             )
@@ -104,11 +101,6 @@ def run_process(
         finally:
             with _lock:
                 _running.discard(proc)
-
-
-def spins(env: Mapping[str, str]) -> bool:
-    """Whether a training job with environment `env` keeps OpenMP's own, spinning waits."""
-    return not any(key in env for key in OPENMP_WAITS)
 
 
 def stop_all() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -68,8 +67,6 @@ METADATA_KEYS = {
 }
 
 
-TRAINING_STEPS = frozenset({"Training", "Tuning"})
-JOBLESS_STEPS = frozenset({"Condition", "Fail", "Model", "RegisterModel"})  # run no process here
 BARE_FIX = "correct the definition (SageMaker would refuse it too), or rebuild it with your SDK"
 
 
@@ -230,7 +227,7 @@ class _Run:
             while True:
                 try:
                     if not stopped and not self._failed():
-                        for name in self._startable(running):
+                        for name in self._ready(set(running.values()))[: self._slots(running)]:
                             record = _record(self.nodes[name], "Executing")
                             self._save(record)
                             running[pool.submit(self._step, self.nodes[name], record)] = name
@@ -266,35 +263,6 @@ class _Run:
         record = self.records.get(node.parent) or {}
         outcome = record.get("Properties", {}).get("Outcome")
         return outcome == ("True" if node.branch else "False") and self._on_path(node.parent)
-
-    def _startable(self, running: dict[Future[None], str]) -> list[str]:
-        """The ready steps to start now, up to the free slots, training steps first.
-
-        A training job whose threads spin (engine/process.py) loses far more to a job beside it
-        than that job's own time, so while one runs no other job starts; steps without a job do.
-        """
-        ready = sorted(
-            self._ready(set(running.values())),
-            key=lambda name: self.nodes[name].type not in TRAINING_STEPS,
-        )
-        alone = any(self._spins(name) for name in running.values())
-        startable: list[str] = []
-        for name in ready:
-            if len(startable) == self._slots(running):
-                break
-            if self.nodes[name].type in JOBLESS_STEPS or not alone:
-                startable.append(name)
-                alone = alone or self._spins(name)
-        return startable
-
-    def _spins(self, name: str) -> bool:
-        """Whether step `name` runs a training job that keeps OpenMP's spinning waits."""
-        node = self.nodes[name]
-        if node.type not in TRAINING_STEPS:
-            return False
-        arguments = node.definition.get("Arguments") or {}
-        job = arguments.get("TrainingJobDefinition", arguments)  # a Tuning step's trials
-        return process.spins({**os.environ, **(job.get("Environment") or {})})
 
     def _slots(self, running: dict[Future[None], str]) -> int:
         return max(1, self.options.max_parallel) - len(running)

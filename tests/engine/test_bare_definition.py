@@ -314,37 +314,6 @@ def test_describe_pipeline_output_runs_under_its_name_and_place(
     assert Sources(tmp_path / "build", root).definition_of(execution) == definition()
 
 
-@pytest.mark.integration
-@pytest.mark.parametrize("waits", [None, "1000"])
-def test_no_job_starts_beside_a_training_job_that_spins(
-    course: Path,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    waits: str | None,
-) -> None:
-    """Side and Train are ready at once. Train's job keeps OpenMP's spinning waits unless the
-    engine's environment sets them (the test suite's does); while it spins, Side waits."""
-    if waits is None:
-        monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
-    else:
-        monkeypatch.setenv("GOMP_SPINCOUNT", waits)
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    side = processing("Side")
-    for output in side["Arguments"]["ProcessingOutputConfig"]["Outputs"]:
-        output["S3Output"]["S3Uri"] = output["S3Output"]["S3Uri"].replace("pipeline", "side")
-    both = definition()
-    both["Steps"][1]["Arguments"]["IfSteps"].insert(0, side)  # listed first, ready with Train
-    (course / "course.json").write_text(json.dumps(both))
-    train = course / "code" / "train" / "train.py"
-    train.write_text(f"import time\ntime.sleep(1)\n{train.read_text()}")
-    root = tmp_path / "root"
-    assert run(root, course / "course.json") == 0, capsys.readouterr().err
-    found = records(root, "course")
-    after_train = found["Side"]["StartTime"] >= found["Train"]["EndTime"]
-    assert after_train == (waits is None)
-
-
 def test_unmapped_reads_are_listed_before_anything_runs(
     course: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
