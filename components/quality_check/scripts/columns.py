@@ -178,13 +178,10 @@ class Profile:
 
     def add_block(self, names: list[str], values: np.ndarray, integral: np.ndarray) -> None:
         """Rows of numbers (NaN where missing); `integral` marks the Integral values."""
-        columns = np.ascontiguousarray(values.T)  # a column's values side by side: cheap slices
-        present = np.isfinite(columns)
-        whole = present.all(axis=1)
-        counts = (integral.T & present).sum(axis=1).tolist()
+        finite = np.isfinite(values)
         for j, name in enumerate(names):
-            kept = columns[j] if whole[j] else columns[j][present[j]]
-            self.column(name).add_numbers(kept, counts[j])
+            present = finite[:, j]
+            self.column(name).add_numbers(values[present, j], int(integral[present, j].sum()))
         self.item_count += len(values)
 
     def finish(self) -> list[Column]:

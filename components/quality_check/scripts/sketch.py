@@ -9,7 +9,6 @@ blocks of KLL_K values.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -39,9 +38,9 @@ class KllSketch:
     def count(self) -> float:
         return float(sum(len(level) * 2.0**h for h, level in enumerate(self.levels)))
 
-    def capacities(self) -> tuple[int, ...]:
-        """Each level's capacity: k at the top, shrinking by c a level down."""
-        return _capacities(self.k, self.c, len(self.levels))
+    def capacity(self, level: int) -> int:
+        depth = len(self.levels) - 1 - level
+        return max(KLL_MIN_WIDTH, math.ceil(self.k * self.c**depth))
 
     def update(self, values: np.ndarray) -> None:
         self.levels[0] = np.concatenate([self.levels[0], np.asarray(values, dtype=float)])
@@ -56,9 +55,8 @@ class KllSketch:
 
     def _compress(self) -> None:
         while True:
-            capacities = self.capacities()
             full = next(
-                (h for h, items in enumerate(self.levels) if len(items) > capacities[h]), None
+                (h for h, items in enumerate(self.levels) if len(items) > self.capacity(h)), None
             )
             if full is None:
                 return
@@ -80,11 +78,6 @@ class KllSketch:
         values = np.concatenate(self.levels)
         weights = np.concatenate([np.full(len(lv), 2.0**h) for h, lv in enumerate(self.levels)])
         return values, weights
-
-
-@functools.cache
-def _capacities(k: int, c: float, levels: int) -> tuple[int, ...]:
-    return tuple(max(KLL_MIN_WIDTH, math.ceil(k * c ** (levels - 1 - h))) for h in range(levels))
 
 
 class Moments:
