@@ -8,8 +8,10 @@ this copies:
 - BatchStrategy `SingleRecord` sends one record a request; `MultiRecord` (also when absent) as
   many newline-joined records as fit in MaxPayloadInMB (default 6).
 - DataProcessing: `InputFilter` picks what is sent of each record, `JoinSource: Input` joins
-  each prediction to its whole input record (JSON objects get it under `SageMakerOutput`, CSV
-  rows and JSON arrays get it appended), `OutputFilter` picks what is written. JSONPath subset:
+  each prediction to its whole input record (a JSON object gets it under `SageMakerOutput`; any
+  other JSON record becomes `{"SageMakerInput": record, "SageMakerOutput": prediction}`, as the
+  API reference's DataProcessing says; a CSV row gets it appended), `OutputFilter` picks what is
+  written. JSONPath subset:
   `$`, `$.a.b`, `$['a','b']` (an object of those keys), `$[0]`, `$[1:]`, `$[0,2:4]`.
 - Each input file gives `<file>.out`; AssembleWith `Line` ends each record with a newline,
   `None` concatenates.
@@ -135,16 +137,15 @@ def split_answer(body: str, content_type: str, count: int) -> list[str]:
 
 
 def join(input_value: Any, output_raw: str, content_type: str, accept: str) -> Any:
-    """An input record with its prediction, as SageMaker joins them (JoinSource=Input)."""
+    """An input record with its prediction, as SageMaker joins them (JoinSource=Input). A joined
+    JSON record is an object: an input that is not one (an array, a number) goes under
+    `SageMakerInput`. A CSV row is a list of columns and gets the prediction's appended."""
     output = parse_record(output_raw, accept)
-    if isinstance(input_value, dict):
-        return {**input_value, "SageMakerOutput": output}
-    if isinstance(input_value, list):
-        return [
-            *input_value,
-            *(output if is_csv(content_type) and isinstance(output, list) else [output]),
-        ]
-    raise JobFailed(f"cannot join a prediction to the input record {input_value!r}")
+    if not is_csv(content_type):
+        if isinstance(input_value, dict):
+            return {**input_value, "SageMakerOutput": output}
+        return {"SageMakerInput": input_value, "SageMakerOutput": output}
+    return [*input_value, *(output if isinstance(output, list) else [output])]
 
 
 # --------------------------------------------------------------------------- the job

@@ -325,3 +325,20 @@ def test_csv_records_get_the_prediction_appended(
         run_spec(model, source, content_type="text/csv")
     joined = batch.join(["1", "2"], "Adelie", "text/csv", "text/csv")
     assert batch.render_record(joined, "text/csv") == "1,2,Adelie"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines"])
+def test_a_json_record_that_is_not_an_object_goes_under_sagemaker_input(content_type: str) -> None:
+    # The API reference (DataProcessing, JoinSource): "The joined result for JSON must be a
+    # key-value pair object. If the input is not a key-value pair object, SageMaker creates a new
+    # JSON file [...] the input data is stored under the SageMakerInput key".
+    prediction = '{"label":"Adelie"}'
+    assert batch.join({"id": 7}, prediction, content_type, content_type) == {
+        "id": 7,
+        "SageMakerOutput": {"label": "Adelie"},
+    }
+    for record in ([39.1, 18.7], 3, "text"):
+        joined = batch.join(record, prediction, content_type, content_type)
+        assert joined == {"SageMakerInput": record, "SageMakerOutput": {"label": "Adelie"}}
+    spec = dataclasses.replace(BASE, content_type=content_type, output_filter="$.SageMakerInput")
+    assert batch.assemble([[39.1, 18.7]], prediction, content_type, spec) == ["[39.1,18.7]\n"]
