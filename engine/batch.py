@@ -139,7 +139,7 @@ def split_answer(body: str, content_type: str, count: int) -> list[str]:
 def join(input_value: Any, output_raw: str, content_type: str, accept: str) -> Any:
     """An input record with its prediction, as SageMaker joins them (JoinSource=Input). A joined
     JSON record is an object: an input that is not one (an array, a number) goes under
-    `SageMakerInput`. A CSV row is a list of columns and gets the prediction's appended."""
+    `SageMakerInput`. A CSV row is a list of columns: the prediction's columns are appended."""
     output = parse_record(output_raw, accept)
     if not is_csv(content_type):
         if isinstance(input_value, dict):
