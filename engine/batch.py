@@ -99,11 +99,18 @@ def parse_record(raw: str, content_type: str) -> Any:
 
 
 def render_record(value: Any, content_type: str) -> str:
+    """The record's text. A CSV cell that came from JSON (a model's JSON answer joined to a CSV
+    row) is written as its JSON text, never as Python's spelling of it."""
     if is_csv(content_type):
         row = value if isinstance(value, list) else [value]
+        cells = [cell if isinstance(cell, str) else compact_json(cell) for cell in row]
         out = io.StringIO()
-        csv.writer(out, lineterminator="").writerow(row)
+        csv.writer(out, lineterminator="").writerow(cells)
         return out.getvalue()
+    return compact_json(value)
+
+
+def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -125,7 +132,7 @@ def split_answer(body: str, content_type: str, count: int) -> list[str]:
         items = value if isinstance(value, list) else [value]
         if count == 1 and len(items) != 1:
             items = [value]
-        records = [json.dumps(item, separators=(",", ":")) for item in items]
+        records = [compact_json(item) for item in items]
     else:
         records = [line for line in body.splitlines() if line.strip()]
     if len(records) != count:

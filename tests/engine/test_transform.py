@@ -325,6 +325,14 @@ def test_csv_records_get_the_prediction_appended(
         run_spec(model, source, content_type="text/csv")
     joined = batch.join(["1", "2"], "Adelie", "text/csv", "text/csv")
     assert batch.render_record(joined, "text/csv") == "1,2,Adelie"
+    # A JSON answer joined to a CSV row: its cells are JSON text, not Python's repr.
+    answer = '{"label":"Adelie","confidence":0.9}'
+    joined = batch.join(["1", "2"], answer, "text/csv", "application/json")
+    assert (
+        batch.render_record(joined, "text/csv") == '1,2,"{""label"":""Adelie"",""confidence"":0.9}"'
+    )
+    joined = batch.join(["1", "2"], "[0.9,true,null]", "text/csv", "application/json")
+    assert batch.render_record(joined, "text/csv") == "1,2,0.9,true,null"
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines"])
