@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 if TYPE_CHECKING:  # TorchScript reads the annotations; torch is imported in train()
     import torch
 
-from common import Args, Data, Paths, compute_threads, log_epoch, parse_args, run
+from common import Args, Data, Paths, compute_threads, keep_freed_memory, log_epoch, parse_args, run
 
 SCORE_BATCH = 256  # validation rows scored at once (faster here than 1,024)
 
@@ -71,7 +71,8 @@ def build_network(nn: Any, data: Data) -> Any:
 
 
 def configure(torch: Any, seed: int) -> None:
-    """Seeded, deterministic ops, and as many threads as the job has cores."""
+    """Seeded, deterministic ops, as many threads as the job has cores, freed memory kept."""
+    keep_freed_memory()
     torch.set_num_threads(compute_threads())
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True)
