@@ -264,7 +264,7 @@ def compute_threads() -> int:
 # glibc hands a freed block back to the system once it is above a threshold that moves with what
 # the process allocates, so a training step's tensors (megabytes each) fault their pages in again
 # batch after batch: 1.2 to 14 million minor page faults in 3 MNIST-size epochs, 41 to 58 s,
-# against 155,000 and 37 to 41 s with both thresholds fixed (one process each, taking turns,
+# against 155,000 to 161,000 and 37 to 41 s with both thresholds fixed (one process each, turns,
 # 2026-12-07; either one alone made it worse: 26 and 66 million). PyTorch's CPU performance guide
 # advises an allocator that keeps freed memory (jemalloc, tcmalloc); with glibc, which every
 # SageMaker image has, these two settings do it.
