@@ -273,16 +273,15 @@ MMAP_THRESHOLD = 32 << 20  # glibc's largest: smaller blocks come from the heap 
 TRIM_THRESHOLD = 256 << 20  # free memory the heap keeps before handing any back
 
 
-def keep_freed_memory() -> bool:
-    """Fix glibc's two thresholds (above); False where the C library has no such setting."""
+def keep_freed_memory() -> None:
+    """Fix glibc's two thresholds (above); nothing where the C library has no such setting."""
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (AttributeError, OSError):  # not glibc (macOS): its allocator is not this one
-        return False
+        return
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
-        mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
-    )
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
 
 
 def handler_path(handler: str | None) -> Path:
