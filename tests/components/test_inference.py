@@ -39,7 +39,7 @@ from PIL import Image
 
 from kernel.frameworks import FRAMEWORKS
 from tests.components.fixtures_models import TrainedModel, cases
-from tests.components.runner import REPO, load_serving
+from tests.components.runner import REPO, load_serving, page_faults_of_steps
 
 SCRIPTS = REPO / "components" / "model" / "scripts"
 # The contract's model is TorchScript; torch 2.13 here (not 2.6 in the container) deprecates
@@ -1528,3 +1528,22 @@ def test_real_model_reads_digit_images_from_urls(
         json.dumps({"image_url": f"{image_server}/test-0.png"}), "application/json"
     )
     assert status == 400 and "INFERENCE_URL_ALLOWLIST" in message
+
+
+def test_pytorch_model_keeps_the_memory_its_scoring_batches_free(
+    extracted_model: Callable[[str, str], tuple[Path, TrainedModel]],
+) -> None:
+    """Evaluate, the batch transform and the endpoint load the model through `model_fn`, which
+    keeps freed blocks (the serving package's allocator setting, shared with training) instead of
+    faulting them in again batch after batch."""
+    model_dir, _ = extracted_model("digits", "pytorch")
+    loaded = f"""
+import warnings
+warnings.simplefilter("ignore")
+sys.path.insert(0, {str(model_dir / "code")!r})
+import inference
+inference.model_fn({str(model_dir)!r})
+"""
+    plain, loaded_faults = page_faults_of_steps("import torch"), page_faults_of_steps(loaded)
+    assert loaded_faults < 20_000, (plain, loaded_faults)
+    assert plain > 10 * loaded_faults, (plain, loaded_faults)

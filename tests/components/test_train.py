@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 import tarfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,7 +29,7 @@ from tests.components.fixtures_models import (
     train_env,
     train_model,
 )
-from tests.components.runner import REPO, run_script
+from tests.components.runner import REPO, page_faults_of_steps, run_script
 
 TUNING_REGEX = re.compile(r"val_accuracy: ([0-9\.]+)")  # the tuning job's metric definition
 EPOCH_LINE = re.compile(r"epoch: (\d+) loss: (\d+\.\d+) val_accuracy: (\d+\.\d+)")
@@ -175,40 +173,20 @@ def test_training_uses_the_cores_the_job_has(
     assert ", 3 thread(s); " in proc.stdout.splitlines()[0], proc.stdout
 
 
-# A training step's temporaries: ten 3.2 MB blocks, freed together, a hundred times. Prints how
-# many pages the loop faulted in. `configure` (the job's and the floor's) is called or not.
-STEPS_PROGRAM = """
-import resource, sys
-import numpy as np
+TRAINING_SETUP = """
 import torch
 sys.path.insert(0, "components/train/scripts")
 import train_pytorch
-if sys.argv[1] == "configured":
-    train_pytorch.configure(torch, 0)
-np.ones(400_000)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(100):
-    blocks = [np.ones(400_000) for _ in range(10)]
-    del blocks
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+train_pytorch.configure(torch, 0)
 """
 
 
 def test_training_keeps_freed_memory_instead_of_faulting_it_in_again() -> None:
     """glibc's own thresholds hand the step's 32 MB back to the system and fault it in again on
-    every step; the job's settings keep it: about its first touch (7,800 pages) in all."""
-    faults = {}
-    for mode in ("plain", "configured"):
-        done = subprocess.run(
-            [sys.executable, "-c", STEPS_PROGRAM, mode],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        faults[mode] = int(done.stdout.split()[-1])
-    assert faults["configured"] < 20_000, faults
-    assert faults["plain"] > 10 * faults["configured"], faults
+    every step; the job's settings (`configure`, the job's and the floor's) keep it."""
+    plain, configured = page_faults_of_steps("import torch"), page_faults_of_steps(TRAINING_SETUP)
+    assert configured < 20_000, (plain, configured)
+    assert plain > 10 * configured, (plain, configured)
 
 
 def _remove(relative: str) -> Callable[[Path], None]:

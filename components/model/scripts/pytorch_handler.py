@@ -74,6 +74,7 @@ def _refuse(error: serving.RequestError, context: Any) -> serving.Refused:
 
 def model_fn(model_dir: str) -> Any:
     """Load the TorchScript model `model_dir/model.pt` and the artifacts in `model_dir/code`."""
+    serving.keep_freed_memory()  # batches of MODEL_ROWS: their blocks kept, not faulted in again
     import torch
 
     global _artifacts_dir

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ctypes
 import json
 import os
 import shutil
@@ -261,27 +260,15 @@ def compute_threads() -> int:
     return max(1, int(value)) if value.isdigit() else (os.cpu_count() or 1)
 
 
-# glibc hands a freed block back to the system once it is above a threshold that moves with what
-# the process allocates, so a training step's tensors (megabytes each) fault their pages in again
-# batch after batch: 1.2 to 14 million minor page faults in 3 MNIST-size epochs, 41 to 58 s,
-# against 155,000 to 161,000 and 37 to 41 s with both thresholds fixed (one process each, turns,
-# 2026-12-07; either one alone made it worse: 26 and 66 million). PyTorch's CPU performance guide
-# advises an allocator that keeps freed memory (jemalloc, tcmalloc); with glibc, which every
-# SageMaker image has, these two settings do it.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's malloc.h
-MMAP_THRESHOLD = 32 << 20  # glibc's largest: smaller blocks come from the heap and stay there
-TRIM_THRESHOLD = 256 << 20  # free memory the heap keeps before handing any back
-
-
 def keep_freed_memory() -> None:
-    """Fix glibc's two thresholds (above); nothing where the C library has no such setting."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):  # not glibc (macOS): its allocator is not this one
-        return
-    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-    mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+    """The C allocator's setting the model's handler makes too, from the serving package the
+    source dir ships for the model (serving/memory.py: one home, not a copy). Imported when
+    called: by then `run` has checked that the source dir has the package."""
+    if str(INFERENCE_DIR) not in sys.path:
+        sys.path.insert(0, str(INFERENCE_DIR))
+    from serving.memory import keep_freed_memory as keep
+
+    keep()
 
 
 def handler_path(handler: str | None) -> Path:

@@ -13,11 +13,13 @@ Every problem with a request raises `RequestError(status, message)`; `invoke` tu
 4xx JSON answer and never lets a traceback reach the client.
 
 Modules: `protocol` (content types, errors), `artifacts` (classes and transformer), `parse`
-(request -> features), `download` (image URLs), `respond` (predictions -> response, `invoke`).
+(request -> features), `download` (image URLs), `respond` (predictions -> response, `invoke`),
+`memory` (the C allocator's setting for scoring in batches, shared with training).
 """
 
 from .artifacts import POSITIVE_CLASS_ENV, Artifacts, artifacts_in, load_artifacts
 from .download import ALLOWLIST_ENV, download, fetch_image, forbidden_reason, image_pixels
+from .memory import keep_freed_memory
 from .parse import (
     MAX_IMAGE_URLS,
     MAX_REQUEST_BYTES,
@@ -59,6 +61,7 @@ __all__ = [
     "format_predictions",
     "image_pixels",
     "invoke",
+    "keep_freed_memory",
     "load_artifacts",
     "media_type",
     "parse_request",
