@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parents[2]
 SERVING = REPO / "components/model/scripts/serving"
 
 
+def load_module(path: Path, name: str) -> ModuleType:
+    """Import a file as a module of its own, without touching sys.modules."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_serving(name: str) -> ModuleType:
     """The serving package under a name of its own (not `serving`), with its modules."""
     spec = importlib.util.spec_from_file_location(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -39,7 +38,7 @@ from PIL import Image
 
 from kernel.frameworks import FRAMEWORKS
 from tests.components.fixtures_models import TrainedModel, cases
-from tests.components.runner import REPO, load_serving, page_faults_of_steps
+from tests.components.runner import REPO, load_module, load_serving, page_faults_of_steps
 
 SCRIPTS = REPO / "components" / "model" / "scripts"
 # The contract's model is TorchScript; torch 2.13 here (not 2.6 in the container) deprecates
@@ -48,15 +47,6 @@ pytestmark = pytest.mark.filterwarnings(
     r"ignore:`torch\.jit\.load` is deprecated:DeprecationWarning"
 )
 ALLOWLIST = "INFERENCE_URL_ALLOWLIST"
-
-
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import a file as a module of its own, without touching sys.modules."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 serving = load_serving("serving_under_test")

