@@ -10,10 +10,8 @@ asserted exactly.
 from __future__ import annotations
 
 import datetime
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -24,7 +22,7 @@ from moto import mock_aws
 
 from jobkit import envelope
 from tests.aws_env import isolate_from_aws
-from tests.components.runner import REPO
+from tests.components.runner import REPO, load_module
 
 SCRIPT = REPO / "components" / "deploy" / "scripts" / "deploy.py"
 REGION = "us-east-1"
@@ -33,15 +31,6 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution"
 GROUP = "penguins"
 CAPTURE = "s3://my-bucket/penguins/datacapture"
 NOW = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
-
-
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import a file as a module of its own, without touching sys.modules."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 deploy = load_module(SCRIPT, "deploy_under_test")

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import datetime
-import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import boto3
@@ -24,7 +23,7 @@ from botocore.stub import Stubber
 
 from jobkit import envelope
 from tests.aws_env import isolate_from_aws
-from tests.components.runner import REPO
+from tests.components.runner import REPO, load_module
 
 SCRIPTS = REPO / "components" / "schedule" / "scripts"
 REGION = "us-east-1"
@@ -39,15 +38,6 @@ ACCEPTED_FORMS = (
     "cron(0 * ? * * *) every hour; cron(0 H ? * * *) daily at hour H (0-23, UTC); "
     "cron(0 H/N ? * * *) or cron(0 */N ? * * *) every N hours (N 1-24) from hour H"
 )
-
-
-def load_module(path: Path, name: str) -> ModuleType:
-    """Import a file as a module of its own, without touching sys.modules."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 schedule = load_module(SCRIPTS / "schedule.py", "schedule_under_test")
